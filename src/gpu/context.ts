@@ -1,0 +1,111 @@
+import { DeviceLostError, WebGpuUnavailableError, noAdapterHelp } from './errors';
+import { KernelRegistry } from './registry';
+import { BufferArena } from './arena';
+import { Profiler } from './profiler';
+
+/** Optional features the engine uses when the adapter has them. */
+const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
+
+/** Limits the engine raises to the adapter's maximum (kernels read the granted value, never assume). */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+/** Everything a kernel needs: the device, what it can do, compiled pipelines and buffers. */
+export interface GpuContext {
+  device: GPUDevice;
+  adapter: AdapterReport;
+  hasTimestampQuery: boolean;
+  hasF16: boolean;
+  registry: KernelRegistry;
+  arena: BufferArena;
+  profiler: Profiler | undefined;
+  /** Resolves (never rejects) when the device is lost; `destroy()` resolves it with reason 'destroyed'. */
+  lost: Promise<DeviceLostError>;
+  destroy(): void;
+}
+
+export interface ContextOptions {
+  /** The WebGPU entry point: `navigator.gpu` in a page or worker, `nodeGpu()` in Node. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /** Set to false to leave the timestamp profiler off even when the feature exists. */
+  profile?: boolean;
+}
+
+function defaultGpu(): GPU | undefined {
+  return typeof navigator !== 'undefined' ? (navigator as Navigator).gpu : undefined;
+}
+
+/** One way to get a device in a page, a Worker and Node: only where the `GPU` object comes from differs. */
+export async function createGpuContext(options: ContextOptions = {}): Promise<GpuContext> {
+  const environment = typeof window === 'undefined' && typeof (globalThis as { importScripts?: unknown }).importScripts === 'undefined'
+    && typeof process !== 'undefined' ? 'node' : 'browser';
+  const gpu = options.gpu ?? defaultGpu();
+  if (!gpu) throw new WebGpuUnavailableError(noAdapterHelp(environment));
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new WebGpuUnavailableError(noAdapterHelp(environment));
+
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'meap-engine' });
+
+  const lost = device.lost.then((info) => new DeviceLostError(info.reason, info.message));
+  const report = reportAdapter(adapter, device);
+  const hasTimestampQuery = device.features.has('timestamp-query');
+  const registry = new KernelRegistry(device);
+  const arena = new BufferArena(device);
+  const profiler = hasTimestampQuery && options.profile !== false ? new Profiler(device) : undefined;
+  return {
+    device,
+    adapter: report,
+    hasTimestampQuery,
+    hasF16: device.features.has('shader-f16'),
+    registry,
+    arena,
+    profiler,
+    lost,
+    destroy() {
+      profiler?.destroy();
+      arena.destroyAll();
+      device.destroy();
+    },
+  };
+}
+
+function reportAdapter(adapter: GPUAdapter, device: GPUDevice): AdapterReport {
+  const info = adapter.info;
+  const limits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) limits[name] = device.limits[name];
+  limits.maxBindGroups = device.limits.maxBindGroups;
+  limits.minStorageBufferOffsetAlignment = device.limits.minStorageBufferOffsetAlignment;
+  return {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+    // `isFallbackAdapter` moved from the adapter to its info; read whichever the implementation has.
+    isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter
+      ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? info.architecture === 'swiftshader'),
+    features: [...device.features].sort(),
+    limits,
+  };
+}
