@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { configureVulkanLoader } from './src/gpu/node';
+import { configureVulkanLoader } from './src/gpu/node.ts';
 
 // The Vulkan loader reads VK_ICD_FILENAMES once per process; set it here, in the main process,
 // so that worker processes inherit it (an assignment inside a test file comes too late).

@@ -37,6 +37,11 @@ export interface GpuContext {
   registry: KernelRegistry;
   arena: BufferArena;
   profiler: Profiler | undefined;
+  /**
+   * GPU errors no error scope caught (most recent last, at most 20). Kept so a panel or a test can show
+   * them; `onUncapturedError` also sees each one as it happens. They are never swallowed silently.
+   */
+  uncapturedErrors: string[];
   /** Resolves (never rejects) when the device is lost; `destroy()` resolves it with reason 'destroyed'. */
   lost: Promise<DeviceLostError>;
   destroy(): void;
@@ -48,6 +53,7 @@ export interface ContextOptions {
   powerPreference?: GPUPowerPreference;
   /** Set to false to leave the timestamp profiler off even when the feature exists. */
   profile?: boolean;
+  onUncapturedError?: (message: string) => void;
 }
 
 function defaultGpu(): GPU | undefined {
@@ -68,6 +74,13 @@ export async function createGpuContext(options: ContextOptions = {}): Promise<Gp
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'meap-engine' });
 
+  const uncapturedErrors: string[] = [];
+  device.addEventListener('uncapturederror', (event) => {
+    const message = `${(event as GPUUncapturedErrorEvent).error.constructor.name}: ${(event as GPUUncapturedErrorEvent).error.message}`;
+    uncapturedErrors.push(message);
+    if (uncapturedErrors.length > 20) uncapturedErrors.shift();
+    options.onUncapturedError?.(message);
+  });
   const lost = device.lost.then((info) => new DeviceLostError(info.reason, info.message));
   const report = reportAdapter(adapter, device);
   const hasTimestampQuery = device.features.has('timestamp-query');
@@ -82,6 +95,7 @@ export async function createGpuContext(options: ContextOptions = {}): Promise<Gp
     registry,
     arena,
     profiler,
+    uncapturedErrors,
     lost,
     destroy() {
       profiler?.destroy();

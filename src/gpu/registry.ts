@@ -22,7 +22,31 @@ export class KernelRegistry {
 
   constructor(private readonly device: GPUDevice) {}
 
+  private readonly overrides = new Map<string, string>();
+
+  /**
+   * Replaces a shader's source for this registry only. Tests use it to prove that a deliberately
+   * broken kernel makes the self-test fail; nothing in the product calls it.
+   */
+  overrideSource(shader: string, source: string): void {
+    this.source(shader);
+    this.overrides.set(shader, source);
+    this.forget(shader);
+  }
+
+  restoreSource(shader: string): void {
+    this.overrides.delete(shader);
+    this.forget(shader);
+  }
+
+  private forget(shader: string): void {
+    this.modules.delete(shader);
+    for (const key of [...this.pipelines.keys()]) if (key.startsWith(`${shader}:`)) this.pipelines.delete(key);
+  }
+
   source(shader: string): string {
+    const override = this.overrides.get(shader);
+    if (override !== undefined) return override;
     const source = shaderSources.get(shader);
     if (source === undefined) {
       throw new Error(`Unknown shader "${shader}". Known: ${[...shaderSources.keys()].sort().join(', ')}`);
@@ -30,13 +54,11 @@ export class KernelRegistry {
     return source;
   }
 
-  /** `sourceOverride` lets a test compile a deliberately altered kernel under the same name. */
-  module(shader: string, sourceOverride?: string): GPUShaderModule {
-    const key = sourceOverride === undefined ? shader : `${shader}#${hash(sourceOverride)}`;
-    let module = this.modules.get(key);
+  module(shader: string): GPUShaderModule {
+    let module = this.modules.get(shader);
     if (!module) {
-      module = this.device.createShaderModule({ label: shader, code: sourceOverride ?? this.source(shader) });
-      this.modules.set(key, module);
+      module = this.device.createShaderModule({ label: shader, code: this.source(shader) });
+      this.modules.set(shader, module);
     }
     return module;
   }
@@ -74,10 +96,4 @@ export class KernelRegistry {
       throw new GpuOperationError('validation', `compiling ${shader}.${entryPoint}`, detail);
     }
   }
-}
-
-function hash(text: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return (h >>> 0).toString(16);
 }

@@ -1,0 +1,41 @@
+import { expect, test, type Page } from '@playwright/test';
+
+/** Fails the test on any uncaught page error or console error (a broken page must not pass). */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  return errors;
+}
+
+test('the page finds the WebGPU adapter and shows its info', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('/');
+  const panel = page.getByTestId('device-panel');
+  await expect(panel).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await expect(page.getByTestId('adapter-name')).not.toBeEmpty();
+  await expect(page.getByTestId('adapter-features')).toContainText('timestamp-query');
+  await expect(page.getByTestId('adapter-fallback')).toContainText(/yes|no/);
+  expect(errors).toEqual([]);
+});
+
+test('every kernel passes the self-test inside the GPU worker in Chromium', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('/');
+  await expect(page.getByTestId('device-panel')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Run kernel self-test' }).click();
+  const summary = page.getByTestId('selftest-summary');
+  await expect(summary).toBeVisible({ timeout: 170_000 });
+  const rows = page.getByTestId('selftest-table').locator('tbody tr');
+  const count = await rows.count();
+  expect(count).toBeGreaterThan(0);
+  const kernels = await rows.locator('td:first-child').allTextContents();
+  const failedRows = await page.getByTestId('selftest-table').locator('tbody tr.bad').allTextContents();
+  expect(failedRows, 'failing kernels').toEqual([]);
+  await expect(summary).toHaveText(new RegExp(`^${count} passed, 0 failed`));
+  // Every kernel family shipped in shaders/ must have appeared in the browser run.
+  for (const family of ['residual']) {
+    expect(kernels.some((k) => k.startsWith(family)), `${family} ran in the browser`).toBe(true);
+  }
+  expect(errors).toEqual([]);
+});

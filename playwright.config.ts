@@ -1,0 +1,36 @@
+import { defineConfig } from '@playwright/test';
+
+/**
+ * e2e tests drive the system Chromium (Playwright's own browser download cannot work offline).
+ * Override with CHROMIUM_PATH. WebGPU runs on SwiftShader when the machine has no GPU.
+ */
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export default defineConfig({
+  testDir: 'e2e',
+  // SwiftShader uses every core: one browser at a time.
+  workers: 1,
+  fullyParallel: false,
+  timeout: 180_000,
+  expect: { timeout: 30_000 },
+  reporter: [['list']],
+  forbidOnly: true,
+  use: {
+    baseURL: 'http://127.0.0.1:5173',
+    launchOptions: {
+      executablePath,
+      args: [
+        '--enable-unsafe-webgpu',
+        '--enable-dawn-features=disable_robustness,disable_workgroup_init',
+        '--no-sandbox', '--disable-gpu-sandbox', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--disable-quic',
+      ],
+    },
+  },
+  webServer: {
+    command: 'npx vite --host 127.0.0.1 --port 5173 --strictPort',
+    url: 'http://127.0.0.1:5173',
+    reuseExistingServer: !process.env.CI,
+    timeout: 60_000,
+  },
+});
