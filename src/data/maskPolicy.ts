@@ -1,0 +1,46 @@
+import { Rng } from '../util/random';
+
+/**
+ * The MEAP masking policy (arXiv 2502.07490; see ../shared/MEAP.md). MEAP changes the data, not the
+ * model: for each clean block, k = max(1, ⌊P·T⌋) input positions drawn uniformly without replacement
+ * from 0..T-2 are replaced by [MASK]; the targets stay the clean next tokens. P = 0 masks nothing (NTP).
+ */
+export interface MaskPolicy {
+  /** Fraction P of the T input positions to mask, in [0, 1). */
+  ratio: number;
+  /** One set of positions for the whole batch (the reference code's behaviour) instead of one per sequence. */
+  sharedAcrossBatch: boolean;
+}
+
+/** Number of masked positions per sequence of T inputs: 0 for P = 0, else max(1, ⌊P·T⌋), at most T − 1. */
+export function maskCount(ratio: number, T: number): number {
+  if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`mask ratio must be in [0, 1), got ${ratio}`);
+  if (ratio === 0 || T < 2) return 0;
+  return Math.min(T - 1, Math.max(1, Math.floor(ratio * T)));
+}
+
+/** k distinct positions from 0..n-1, uniformly (partial Fisher–Yates), in increasing order. */
+export function samplePositions(rng: Rng, n: number, k: number): number[] {
+  const pool = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(n - i);
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  return pool.slice(0, k).sort((a, b) => a - b);
+}
+
+/**
+ * Fills `mask` ([B, T], 1 = masked input) for one batch. Positions come from `rng`, so the mask stream
+ * is a pure function of the generator's seed. Position T − 1 (the last input) is never masked.
+ */
+export function fillMask(mask: Uint32Array, B: number, T: number, policy: MaskPolicy, rng: Rng): void {
+  if (mask.length !== B * T) throw new RangeError(`mask has ${mask.length} entries, expected B·T = ${B * T}`);
+  mask.fill(0);
+  const k = maskCount(policy.ratio, T);
+  if (k === 0) return;
+  let shared: number[] | undefined;
+  for (let b = 0; b < B; b++) {
+    const positions = policy.sharedAcrossBatch ? (shared ??= samplePositions(rng, T - 1, k)) : samplePositions(rng, T - 1, k);
+    for (const t of positions) mask[b * T + t] = 1;
+  }
+}
