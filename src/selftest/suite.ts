@@ -1,6 +1,14 @@
 import type { GpuContext } from '../gpu/context';
 import type { KernelCheck } from './harness';
 import { checkResidual } from './residual';
+import { checkEmbedding, embeddingSelfTestShapes } from './embedding';
+import { checkRmsnorm, rmsnormSelfTestShapes } from './rmsnorm';
+import { checkRope, ropeSelfTestShapes } from './rope';
+import { checkSwiglu, swigluSelfTestShapes } from './swiglu';
+import { attentionSelfTestShapes, checkAttention } from './attention';
+import { checkCrossEntropy, crossEntropySelfTestShapes } from './crossEntropy';
+import { checkGradNorm, gradNormSelfTestShapes } from './gradNorm';
+import { adamwSelfTestShapes, checkAdamw } from './adamw';
 
 /**
  * The kernel self-test: every kernel family on a few small shapes (including R > 1 and awkward sizes)
@@ -24,7 +32,15 @@ function family<S>(name: string, shapes: readonly S[], check: (ctx: GpuContext, 
 }
 
 export const selfTestFamilies: SelfTestFamily[] = [
+  family('embedding', embeddingSelfTestShapes, checkEmbedding),
+  family('rmsnorm', rmsnormSelfTestShapes, checkRmsnorm),
+  family('rope', ropeSelfTestShapes, checkRope),
+  family('attention', attentionSelfTestShapes, checkAttention),
   family('residual', [{ R: 2, n: 65 }, { R: 3, n: 1030 }], checkResidual),
+  family('swiglu', swigluSelfTestShapes, checkSwiglu),
+  family('crossEntropy', crossEntropySelfTestShapes, checkCrossEntropy),
+  family('gradNorm', gradNormSelfTestShapes, checkGradNorm),
+  family('adamw', adamwSelfTestShapes, checkAdamw),
 ];
 
 /** Runs every family; `onCheck` sees each row as soon as it is known. A family that throws becomes a failing row. */

@@ -1,0 +1,178 @@
+// Fused next-token cross-entropy: softmax + per-row loss (+ gradient of the mean loss), and the mean.
+//
+// Layouts (run dimension R first, row-major; N = B·T rows):
+//   logits, dLogits : f32 [R, N, V]   row n = b·T + t predicts the CLEAN next token
+//   tokens          : u32 [R, B, T+1] target of row (b, t) = tokens[r, b, t+1] (never the [MASK] id)
+//   rowLoss         : f32 [R, N]      logsumexp(logits[r,n,:]) − logits[r,n,target]
+//   lossMean        : f32 [R]         mean over the N rows of rowLoss[r, :]
+//
+// `rows` (evaluation: loss only, binds no dLogits) and `rowsGrad` (training: also
+//   dLogits[r,n,v] = (softmax[r,n,v] − [v == target]) · gradScale, gradScale = 1/N for the mean loss)
+//   share the same code and give bit-identical rowLoss. One workgroup per row: the row index is spread
+//   over workgroup_id.x/y (grid2d), the run is workgroup_id.z. The max and the Σ exp over V are
+//   strided per-thread partials in a fixed order followed by a fixed-shape tree in workgroup memory.
+//   (Two entry points rather than one WRITE_GRAD override: an override cannot remove a binding from
+//   the 'auto' layout, so the evaluation path would still need a dLogits buffer.)
+// `mean`: one workgroup per run; strided partial sums + fixed tree, then ÷ N. Deterministic.
+//
+// A target id >= V (invalid tokens; the CPU validates them elsewhere) never reads out of bounds: that
+// row's loss is 0 and its dLogits row is 0.
+
+struct Params {
+  R: u32,
+  B: u32,
+  T: u32,
+  V: u32,
+  gradScale: f32,
+}
+
+// 64 threads per row: V is a few hundred here, so wider groups would mostly idle (and cost barriers).
+const WORKGROUP_SIZE: u32 = 64u;   // power of two (tree reduction)
+const LOWEST: f32 = -0x1.fffffep+127f;   // lowest finite f32
+
+var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
+
+// Fixed-shape tree reductions of `value` over the workgroup; every thread must call them.
+fn reduceMax(value: f32, lid: u32) -> f32 {
+  partial[lid] = value;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) {
+      partial[lid] = max(partial[lid], partial[lid + stride]);
+    }
+    workgroupBarrier();
+  }
+  let result = partial[0];
+  // Every thread has read partial[0] before anyone overwrites it in a later reduction.
+  workgroupBarrier();
+  return result;
+}
+
+fn reduceSum(value: f32, lid: u32) -> f32 {
+  partial[lid] = value;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) {
+      partial[lid] = partial[lid] + partial[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  let result = partial[0];
+  workgroupBarrier();
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rows / rowsGrad: logits, tokens → rowLoss (, dLogits)
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> tokens: array<u32>;
+@group(0) @binding(3) var<storage, read_write> rowLoss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dLogits: array<f32>;
+
+struct Row {
+  valid: bool,      // the workgroup's row exists (uniform across the workgroup)
+  index: u32,       // r·N + n
+  tgt: u32,         // target token id (may be >= V)
+  rowMax: f32,
+  sumExp: f32,      // Σ_v exp(logits − rowMax)
+}
+
+// Softmax statistics of this workgroup's row and its loss (written by thread 0). Called by every thread.
+fn rowStatsAndLoss(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Row {
+  var row: Row;
+  let r = wid.z;
+  let n = wid.x + wid.y * nwg.x;
+  let T = params.T;
+  let N = params.B * T;
+  let V = params.V;
+  row.valid = r < params.R && n < N;
+  if (!row.valid) {
+    return row;
+  }
+  row.index = r * N + n;
+  let b = n / T;
+  let t = n - b * T;
+  row.tgt = tokens[(r * params.B + b) * (T + 1u) + t + 1u];
+  let base = row.index * V;
+
+  var localMax = LOWEST;
+  for (var v = lid; v < V; v = v + WORKGROUP_SIZE) {
+    localMax = max(localMax, logits[base + v]);
+  }
+  row.rowMax = reduceMax(localMax, lid);
+
+  var localSum = 0.0;
+  for (var v = lid; v < V; v = v + WORKGROUP_SIZE) {
+    localSum = localSum + exp(logits[base + v] - row.rowMax);
+  }
+  row.sumExp = reduceSum(localSum, lid);
+
+  if (lid == 0u) {
+    var loss = 0.0;
+    if (row.tgt < V) {
+      // logsumexp − logit[target], arranged so that large logits cancel before rounding.
+      loss = (row.rowMax - logits[base + row.tgt]) + log(row.sumExp);
+    }
+    rowLoss[row.index] = loss;
+  }
+  return row;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  _ = rowStatsAndLoss(wid, nwg, lid);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rowsGrad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+  let row = rowStatsAndLoss(wid, nwg, lid);
+  if (!row.valid) {
+    return;
+  }
+  let V = params.V;
+  let base = row.index * V;
+  let scale = params.gradScale;
+  for (var v = lid; v < V; v = v + WORKGROUP_SIZE) {
+    var g = 0.0;
+    if (row.tgt < V) {
+      g = exp(logits[base + v] - row.rowMax) / row.sumExp;
+      if (v == row.tgt) {
+        g = g - 1.0;
+      }
+    }
+    dLogits[base + v] = g * scale;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mean: rowLoss → lossMean
+
+struct MeanParams {
+  R: u32,
+  N: u32,
+}
+
+@group(0) @binding(0) var<uniform> meanParams: MeanParams;
+@group(0) @binding(1) var<storage, read> meanRowLoss: array<f32>;
+@group(0) @binding(2) var<storage, read_write> lossMean: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn mean(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.z;
+  let N = meanParams.N;
+  if (r >= meanParams.R) {
+    return;
+  }
+  var localSum = 0.0;
+  for (var n = lid; n < N; n = n + WORKGROUP_SIZE) {
+    localSum = localSum + meanRowLoss[r * N + n];
+  }
+  let total = reduceSum(localSum, lid);
+  if (lid == 0u) {
+    lossMean[r] = total / f32(N);
+  }
+}

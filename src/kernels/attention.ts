@@ -1,0 +1,107 @@
+import type { GpuContext } from '../gpu/context';
+import { grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
+
+/**
+ * Causal multi-head self-attention (shaders/attention.wgsl). Per-run shape: B sequences of T tokens,
+ * H heads of headDim channels, C = H·headDim; R runs stored contiguously (run dimension first).
+ *
+ * Layouts (all f32, row-major):
+ * - q, k, v, out, dOut, dq, dk, dv: `[R, B·T, C]`, element (r, b·T + t, h·headDim + d).
+ *   q and k are already RoPE-rotated.
+ * - probs and the backward scratch dScores: `[R, B, H, T, T]`, element (r, b, h, i, j);
+ *   entries with j > i are written as exactly 0.
+ *
+ * scale = 1/sqrt(headDim). Every entry point runs one workgroup (64 threads) per (r, b, h, t):
+ * grid (x, y) = grid2d(B·H·T), z = R (so R ≤ 65535).
+ */
+export interface AttentionShape {
+  R: number;
+  B: number;
+  T: number;
+  H: number;
+  headDim: number;
+}
+
+/** Floats in one probs (or dScores) buffer: R·B·H·T·T. */
+export function attentionProbsFloats(shape: AttentionShape): number {
+  return shape.R * shape.B * shape.H * shape.T * shape.T;
+}
+
+/** Floats the caller must allocate for `attentionBackward`'s `dScores` scratch: R·B·H·T·T. */
+export function attentionBackwardScratchFloats(shape: AttentionShape): number {
+  return attentionProbsFloats(shape);
+}
+
+/** Floats in one activation buffer (q, k, v, out and their gradients): R·B·T·H·headDim. */
+export function attentionActivationFloats(shape: AttentionShape): number {
+  return shape.R * shape.B * shape.T * shape.H * shape.headDim;
+}
+
+/** Params (binding 0): { B: u32, T: u32, H: u32, headDim: u32, scale: f32 = 1/sqrt(headDim) }. */
+function params(ctx: GpuContext, label: string, shape: AttentionShape): GPUBuffer {
+  for (const [name, value] of Object.entries(shape)) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${label}: ${name}=${value} must be a positive integer`);
+  }
+  const words = new ArrayBuffer(20);
+  const u32 = new Uint32Array(words);
+  u32[0] = shape.B;
+  u32[1] = shape.T;
+  u32[2] = shape.H;
+  u32[3] = shape.headDim;
+  new Float32Array(words)[4] = 1 / Math.sqrt(shape.headDim);
+  return ctx.arena.uniform(`${label}.params`, u32);
+}
+
+function grid(shape: AttentionShape): [number, number, number] {
+  const [x, y] = grid2d(shape.B * shape.H * shape.T);
+  return [x, y, shape.R];
+}
+
+/**
+ * Forward: probs[r,b,h,i,j] = softmax_{j ≤ i}(q_i·k_j / sqrt(headDim)) (numerically stable, 0 for j > i),
+ * out[r, b·T+i, h·hd+d] = Σ_j probs[r,b,h,i,j] · v[r, b·T+j, h·hd+d].
+ * Reads q, k, v `[R, B·T, C]`; writes (overwrites) probs `[R, B, H, T, T]` and out `[R, B·T, C]`.
+ * Bindings: 0 params, 1 q, 2 k, 3 v, 4 probs, 5 out.
+ */
+export async function attentionForward(
+  ctx: GpuContext,
+  io: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; probs: GPUBuffer; out: GPUBuffer; shape: AttentionShape },
+): Promise<Dispatch> {
+  return makeDispatch(ctx, {
+    label: 'attentionForward', shader: 'attention', entryPoint: 'forward',
+    bindings: [params(ctx, 'attentionForward', io.shape), io.q, io.k, io.v, io.probs, io.out],
+    workgroups: grid(io.shape),
+  });
+}
+
+/**
+ * Backward: given dOut `[R, B·T, C]`, q, k, v `[R, B·T, C]` and the forward's probs `[R, B, H, T, T]`,
+ * writes (overwrites) dq, dk, dv `[R, B·T, C]`. Returns TWO dispatches, to be encoded in this order
+ * (same compute pass is fine):
+ * 1. `backwardRows` (bindings 0 params, 1 dOut, 2 v, 3 probs, 4 k, 5 dScores, 6 dq), one workgroup per
+ *    query row i: dScores[r,b,h,i,j] = P_ij (dO_i·v_j − Σ_j' P_ij' dO_i·v_j') (0 for j > i), and
+ *    dq_i = scale Σ_j dScores_ij k_j.
+ * 2. `backwardColumns` (bindings 0 params, 1 dOut, 2 q, 3 probs, 4 dScores, 5 dk, 6 dv), one workgroup per
+ *    key column j: dv_j = Σ_{i ≥ j} P_ij dO_i, dk_j = scale Σ_{i ≥ j} dScores_ij q_i.
+ * `dScores` is caller-owned scratch of `attentionBackwardScratchFloats(shape)` floats (R·B·H·T·T);
+ * its contents afterwards are the score gradients (may be reused by anything else after the step).
+ */
+export async function attentionBackward(
+  ctx: GpuContext,
+  io: {
+    dOut: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; probs: GPUBuffer;
+    dScores: GPUBuffer; dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; shape: AttentionShape;
+  },
+): Promise<Dispatch[]> {
+  const rows = await makeDispatch(ctx, {
+    label: 'attentionBackwardRows', shader: 'attention', entryPoint: 'backwardRows',
+    bindings: [params(ctx, 'attentionBackwardRows', io.shape), io.dOut, io.v, io.probs, io.k, io.dScores, io.dq],
+    workgroups: grid(io.shape),
+  });
+  const columns = await makeDispatch(ctx, {
+    label: 'attentionBackwardColumns', shader: 'attention', entryPoint: 'backwardColumns',
+    bindings: [params(ctx, 'attentionBackwardColumns', io.shape), io.dOut, io.q, io.probs, io.dScores, io.dk, io.dv],
+    workgroups: grid(io.shape),
+  });
+  return [rows, columns];
+}

@@ -1,0 +1,62 @@
+import type { GpuContext } from '../gpu/context';
+import { crossEntropyMean, crossEntropyRows, type CrossEntropyShape } from '../kernels/crossEntropy';
+import { crossEntropyReference } from '../reference/crossEntropy';
+import { randomFloats, randomInts } from '../util/random';
+import { check, formatShape, maxAbsError, withScope, type KernelCheck } from './harness';
+
+export type { CrossEntropyShape };
+
+/**
+ * crossEntropy.loss (evaluation path: `rows` without dLogits, then `mean`) and crossEntropy.grad
+ * (training path: `rowsGrad`, then `mean`) on logits uniform in ±4 and random tokens, against the
+ * float64 reference. Outputs start as garbage to prove they are overwritten.
+ *
+ * Tolerances: losses are O(log V + 8) ≲ 15 computed with f32 exp/log (a few ulp on GPUs), so 3e-5
+ * absolute for rowLoss and lossMean. The gradient is compared unscaled, i.e. (softmax − onehot) =
+ * dLogits / gradScale, whose entries are in [−1, 1]: 1e-5 absolute. The grad path's rowLoss and
+ * lossMean must also match the evaluation path's (they run the same code, so they are bit-identical).
+ */
+export async function checkCrossEntropy(ctx: GpuContext, shape: CrossEntropyShape, seed = 1): Promise<KernelCheck[]> {
+  const { R, B, T, V } = shape;
+  const N = B * T;
+  const logits = randomFloats(seed, R * N * V, 4);
+  const tokens = randomInts(seed + 1, R * B * (T + 1), V);
+  const expected = crossEntropyReference(logits, tokens, shape);
+  return withScope(ctx, async (scope) => {
+    const logitsBuf = scope.upload('logits', logits);
+    const tokensBuf = scope.upload('tokens', tokens);
+    const evalRowLoss = scope.upload('evalRowLoss', randomFloats(seed + 2, R * N, 100));
+    const evalMean = scope.upload('evalMean', randomFloats(seed + 3, R, 100));
+    const gradRowLoss = scope.upload('gradRowLoss', randomFloats(seed + 4, R * N, 100));
+    const gradMean = scope.upload('gradMean', randomFloats(seed + 5, R, 100));
+    const dLogits = scope.upload('dLogits', randomFloats(seed + 6, R * N * V, 100));
+    const io = { ...shape, logits: logitsBuf, tokens: tokensBuf };
+    scope.run([
+      await crossEntropyRows(ctx, { ...io, rowLoss: evalRowLoss }),
+      await crossEntropyMean(ctx, { rowLoss: evalRowLoss, lossMean: evalMean, R, N }),
+      await crossEntropyRows(ctx, { ...io, rowLoss: gradRowLoss, dLogits }),
+      await crossEntropyMean(ctx, { rowLoss: gradRowLoss, lossMean: gradMean, R, N }),
+    ]);
+    const unscaled = (values: ArrayLike<number>) => Float64Array.from(values, (g) => g * N);
+    const name = formatShape(shape);
+    return [
+      check('crossEntropy.loss', name, [
+        maxAbsError(await scope.read(evalRowLoss), expected.rowLoss),
+        maxAbsError(await scope.read(evalMean), expected.lossMean),
+      ], 3e-5),
+      check('crossEntropy.grad', name, [
+        maxAbsError(unscaled(await scope.read(dLogits)), unscaled(expected.dLogits)),
+        // The training path runs the same loss code as the evaluation path: identical losses expected.
+        maxAbsError(await scope.read(gradRowLoss), await scope.read(evalRowLoss)),
+        maxAbsError(await scope.read(gradMean), await scope.read(evalMean)),
+      ], 1e-5),
+    ];
+  });
+}
+
+/** Shapes for `npm run selftest`: R > 1, awkward N and V (V > 64 threads: several strided elements per thread). */
+export const crossEntropySelfTestShapes: CrossEntropyShape[] = [
+  { R: 2, B: 3, T: 7, V: 65 },
+  { R: 3, B: 1, T: 33, V: 300 },
+  { R: 1, B: 2, T: 5, V: 1 },
+];

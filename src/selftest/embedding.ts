@@ -1,0 +1,60 @@
+import type { GpuContext } from '../gpu/context';
+import { embeddingBackward, embeddingForward, type EmbeddingShape } from '../kernels/embedding';
+import { embeddingBackwardReference, embeddingForwardReference } from '../reference/embedding';
+import { Rng, randomFloats, randomInts } from '../util/random';
+import { check, formatShape, maxAbsError, withScope, type KernelCheck } from './harness';
+
+export type { EmbeddingShape };
+
+/** A MEAP-style input mask [count]: each position masked (1) with probability `p`. */
+export function randomMask(seed: number, count: number, p: number): Uint32Array {
+  const rng = new Rng(seed);
+  const mask = new Uint32Array(count);
+  for (let i = 0; i < count; i++) mask[i] = rng.next() < p ? 1 : 0;
+  return mask;
+}
+
+/**
+ * embedding.forward and embedding.backward on random tokens with ~25 % of the inputs masked
+ * (maskId = V − 1), against the float64 reference. dTable starts as garbage to prove it is overwritten.
+ *
+ * Tolerances: the forward is a copy, so it must be exact (0). The backward adds up to N values in
+ * [−1, 1) per element in f32 (increasing position order; the [MASK] row gets ~N/4 of them), so the
+ * rounding grows with N: 1e-6 + 3e-8·N (observed: 8e-7 at N = 130, 9e-6 at N = 1024).
+ */
+export async function checkEmbedding(ctx: GpuContext, shape: EmbeddingShape, seed = 1): Promise<KernelCheck[]> {
+  const { R, B, T, V, C } = shape;
+  const N = B * T;
+  const maskId = V - 1;
+  const tokens = randomInts(seed, R * B * (T + 1), V);
+  const mask = randomMask(seed + 1, R * N, 0.25);
+  const table = randomFloats(seed + 2, R * V * C);
+  const dOut = randomFloats(seed + 3, R * N * C);
+  const expectedOut = embeddingForwardReference(tokens, mask, table, shape, maskId);
+  const expectedDTable = embeddingBackwardReference(tokens, mask, dOut, shape, maskId);
+  return withScope(ctx, async (scope) => {
+    const tokensBuf = scope.upload('tokens', tokens);
+    const maskBuf = scope.upload('mask', mask);
+    const tableBuf = scope.upload('table', table);
+    const dOutBuf = scope.upload('dOut', dOut);
+    const out = scope.upload('out', randomFloats(seed + 4, R * N * C, 100));
+    const dTable = scope.upload('dTable', randomFloats(seed + 5, R * V * C, 100));
+    const io = { ...shape, tokens: tokensBuf, mask: maskBuf, maskId };
+    scope.run([
+      await embeddingForward(ctx, { ...io, table: tableBuf, out }),
+      await embeddingBackward(ctx, { ...io, dOut: dOutBuf, dTable }),
+    ]);
+    const name = formatShape(shape);
+    return [
+      check('embedding.forward', name, [maxAbsError(await scope.read(out), expectedOut)], 0),
+      check('embedding.backward', name, [maxAbsError(await scope.read(dTable), expectedDTable)], 1e-6 + 3e-8 * N),
+    ];
+  });
+}
+
+/** Shapes for `npm run selftest`: R > 1, awkward N, V and C (C > 256 exercises the channel chunks). */
+export const embeddingSelfTestShapes: EmbeddingShape[] = [
+  { R: 2, B: 3, T: 7, V: 13, C: 33 },
+  { R: 3, B: 2, T: 33, V: 65, C: 5 },
+  { R: 1, B: 1, T: 33, V: 7, C: 257 },
+];

@@ -1,0 +1,70 @@
+import type { GpuContext } from '../gpu/context';
+import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward } from '../kernels/rmsnorm';
+import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../reference/rmsnorm';
+import { randomFloats } from '../util/random';
+import { check, formatShape, maxAbsError, withScope, type KernelCheck } from './harness';
+
+export type { RmsNormShape } from '../reference/rmsnorm';
+
+/** Shapes `npm run selftest` runs: C below, at and above the 128-thread workgroup, R > 1, N = 1. */
+export const rmsnormSelfTestShapes: RmsNormShape[] = [
+  { R: 1, N: 1, C: 1 },
+  { R: 2, N: 5, C: 7 },
+  { R: 3, N: 9, C: 130 },
+];
+
+export const RMSNORM_TEST_EPS = 1e-5;
+
+/** Inputs of one check: x, dy ∈ [−1, 1), weight ∈ [0.5, 1.5) (all outputs O(1)). */
+export function rmsnormInputs(shape: RmsNormShape, seed: number): { x: Float32Array; weight: Float32Array; dy: Float32Array } {
+  const { R, N, C } = shape;
+  const x = randomFloats(seed, R * N * C);
+  const weight = randomFloats(seed + 1, R * C, 0.5).map((w) => 1 + w);
+  const dy = randomFloats(seed + 2, R * N * C);
+  return { x, weight, dy };
+}
+
+/**
+ * Tolerances (absolute; outputs are O(1)): forward y and rstd 1e-5 (a C-term f32 sum of squares, relative
+ * error ~C·2⁻²⁴ in the worst case). Backward: dx 1e-5 likewise; dWeight is a sum of N terms of size ≤ ~3, so
+ * its tolerance grows with N: 1e-5 · max(1, N/16).
+ */
+export function rmsnormTolerances(shape: RmsNormShape): { forward: number; backward: number } {
+  return { forward: 1e-5, backward: 1e-5 * Math.max(1, shape.N / 16) };
+}
+
+/** rmsnorm forward, then both backward dispatches on its saved rstd, against the float64 reference. */
+export async function checkRmsnorm(ctx: GpuContext, shape: RmsNormShape, seed = 1): Promise<KernelCheck[]> {
+  const { R, N, C } = shape;
+  const eps = RMSNORM_TEST_EPS;
+  const { x, weight, dy } = rmsnormInputs(shape, seed);
+  const forward = rmsnormForwardReference(x, weight, shape, eps);
+  const backward = rmsnormBackwardReference(dy, x, weight, forward.rstd, shape);
+  return withScope(ctx, async (scope) => {
+    const xBuf = scope.upload('x', x);
+    const wBuf = scope.upload('weight', weight);
+    const dyBuf = scope.upload('dy', dy);
+    const y = scope.zeros('y', R * N * C);
+    const rstd = scope.zeros('rstd', R * N);
+    const dx = scope.zeros('dx', R * N * C);
+    const dWeight = scope.upload('dWeight', new Float32Array(R * C).fill(123)); // must be overwritten
+    const dims = { R, N, C };
+    scope.run([
+      await rmsnormForward(ctx, { x: xBuf, weight: wBuf, y, rstd, eps, ...dims }),
+      await rmsnormBackwardInput(ctx, { dy: dyBuf, x: xBuf, weight: wBuf, rstd, dx, ...dims }),
+      await rmsnormBackwardWeight(ctx, { dy: dyBuf, x: xBuf, rstd, dWeight, ...dims }),
+    ]);
+    const name = formatShape(shape);
+    const tol = rmsnormTolerances(shape);
+    return [
+      check('rmsnorm.forward', name, [
+        maxAbsError(await scope.read(y, R * N * C), forward.y),
+        maxAbsError(await scope.read(rstd, R * N), forward.rstd),
+      ], tol.forward),
+      check('rmsnorm.backward', name, [
+        maxAbsError(await scope.read(dx, R * N * C), backward.dx),
+        maxAbsError(await scope.read(dWeight, R * C), backward.dWeight),
+      ], tol.backward),
+    ];
+  });
+}

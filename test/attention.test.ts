@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import type { AttentionShape } from '../src/kernels/attention';
+import { attentionBackwardReference, attentionForwardReference } from '../src/reference/attention';
+import { maxAbsError } from '../src/selftest/harness';
+import { attentionInputs, checkAttention, runAttentionGpu, type AttentionOutputs } from '../src/selftest/attention';
+import { dot, maxAbsDiff, numericGradient, toFloat64 } from './finiteDifference';
+import { testContext } from './gpuContext';
+
+const SHAPES: AttentionShape[] = [
+  { R: 1, B: 1, T: 1, H: 1, headDim: 1 },
+  { R: 1, B: 2, T: 7, H: 3, headDim: 4 },
+  { R: 3, B: 1, T: 33, H: 1, headDim: 16 },
+  { R: 1, B: 1, T: 65, H: 3, headDim: 4 },
+  { R: 2, B: 2, T: 7, H: 1, headDim: 16 },
+  // T > 2·64 and headDim > 64: several key tiles and several channel passes per workgroup.
+  { R: 1, B: 1, T: 130, H: 1, headDim: 67 },
+];
+
+function label(s: AttentionShape): string {
+  return `R=${s.R} B=${s.B} T=${s.T} H=${s.H} hd=${s.headDim}`;
+}
+
+function bitsEqual(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+const OUTPUT_NAMES = ['out', 'probs', 'dScores', 'dq', 'dk', 'dv'] as const;
+
+describe('attention kernels on WebGPU vs reference', () => {
+  for (const shape of SHAPES) {
+    it(label(shape), async () => {
+      const ctx = await testContext();
+      const results = await checkAttention(ctx, shape, 11);
+      expect(results.map((r) => r.kernel)).toEqual([
+        'attention.forward', 'attention.probs', 'attention.backward.dq', 'attention.backward.dk', 'attention.backward.dv',
+      ]);
+      for (const result of results) {
+        expect(result.maxAbsError, `${result.kernel} ${result.shape}`).toBeLessThanOrEqual(result.tolerance);
+      }
+    });
+  }
+
+  it('probs: upper triangle exactly 0, rows sum to 1; dScores upper triangle 0 and rows sum to 0', async () => {
+    const ctx = await testContext();
+    const shape: AttentionShape = { R: 2, B: 2, T: 33, H: 3, headDim: 8 };
+    const gpu = await runAttentionGpu(ctx, shape, attentionInputs(shape, 5));
+    const { T } = shape;
+    const rows = shape.R * shape.B * shape.H * T;
+    let worstSum = 0;
+    let worstScoreSum = 0;
+    for (let row = 0; row < rows; row++) {
+      const i = row % T;
+      let sum = 0;
+      let scoreSum = 0;
+      for (let j = 0; j < T; j++) {
+        const p = gpu.probs[row * T + j];
+        const g = gpu.dScores[row * T + j];
+        if (j > i) {
+          expect(Object.is(p, 0), `probs row ${row} j=${j}`).toBe(true);
+          expect(Object.is(g, 0), `dScores row ${row} j=${j}`).toBe(true);
+        } else {
+          expect(p).toBeGreaterThan(0);
+          sum += p;
+          scoreSum += g;
+        }
+      }
+      worstSum = Math.max(worstSum, Math.abs(sum - 1));
+      worstScoreSum = Math.max(worstScoreSum, Math.abs(scoreSum));
+    }
+    expect(worstSum).toBeLessThan(1e-5);
+    // Softmax gradients sum to zero over each row (Σ_j P_ij (dP_ij − Σ P dP) = 0).
+    expect(worstScoreSum).toBeLessThan(1e-5);
+  });
+
+  it('is numerically stable for large scores (max-subtracted softmax)', async () => {
+    const ctx = await testContext();
+    const shape: AttentionShape = { R: 1, B: 1, T: 9, H: 2, headDim: 16 };
+    const inputs = attentionInputs(shape, 21);
+    // Scores up to ±40²·16/4 = 6400: exp would overflow f32 without the max subtraction.
+    for (let i = 0; i < inputs.q.length; i++) {
+      inputs.q[i] *= 40;
+      inputs.k[i] *= 40;
+    }
+    const gpu = await runAttentionGpu(ctx, shape, inputs);
+    const expected = attentionForwardReference(inputs.q, inputs.k, inputs.v, shape);
+    expect(gpu.probs.every(Number.isFinite)).toBe(true);
+    expect(gpu.out.every(Number.isFinite)).toBe(true);
+    // Scores ~1e3 carry f32 rounding of ~1e-4 absolute, so the softmax itself is only that accurate.
+    expect(maxAbsError(gpu.probs, expected.probs)).toBeLessThan(2e-3);
+    expect(maxAbsError(gpu.out, expected.out)).toBeLessThan(2e-3);
+  });
+
+  it('runs are isolated: changing run 1 leaves runs 0 and 2 bit-identical', async () => {
+    const ctx = await testContext();
+    const shape: AttentionShape = { R: 3, B: 2, T: 7, H: 2, headDim: 4 };
+    const inputs = attentionInputs(shape, 3);
+    const base = await runAttentionGpu(ctx, shape, inputs);
+    const perRunAct = inputs.q.length / shape.R;
+    const changed = attentionInputs(shape, 3);
+    const other = attentionInputs(shape, 99);
+    for (const key of ['q', 'k', 'v', 'dOut'] as const) {
+      changed[key].set(other[key].subarray(perRunAct, 2 * perRunAct), perRunAct);
+    }
+    const after = await runAttentionGpu(ctx, shape, changed);
+    for (const name of OUTPUT_NAMES) {
+      const perRun = base[name].length / shape.R;
+      for (let r = 0; r < shape.R; r++) {
+        const a = base[name].subarray(r * perRun, (r + 1) * perRun);
+        const b = after[name].subarray(r * perRun, (r + 1) * perRun);
+        expect(bitsEqual(a, b), `${name} run ${r}`).toBe(r !== 1);
+      }
+    }
+  });
+
+  it('is deterministic: repeated dispatches give bit-identical outputs', async () => {
+    const ctx = await testContext();
+    const shape: AttentionShape = { R: 2, B: 1, T: 70, H: 2, headDim: 8 };
+    const inputs = attentionInputs(shape, 8);
+    const first: AttentionOutputs = await runAttentionGpu(ctx, shape, inputs);
+    const second: AttentionOutputs = await runAttentionGpu(ctx, shape, inputs);
+    for (const name of OUTPUT_NAMES) {
+      expect(first[name].some((x) => x !== 0), `${name} non-trivial`).toBe(true);
+      expect(bitsEqual(first[name], second[name]), name).toBe(true);
+    }
+  });
+});
+
+describe('attention reference backward vs finite differences of the reference forward', () => {
+  for (const shape of [
+    { R: 1, B: 1, T: 4, H: 2, headDim: 3 },
+    { R: 2, B: 2, T: 3, H: 1, headDim: 2 },
+  ] satisfies AttentionShape[]) {
+    it(label(shape), () => {
+      const inputs = attentionInputs(shape, 17);
+      const q = toFloat64(inputs.q);
+      const k = toFloat64(inputs.k);
+      const v = toFloat64(inputs.v);
+      const dOut = toFloat64(inputs.dOut);
+      const loss = () => dot(dOut, attentionForwardReference(q, k, v, shape).out);
+      const { probs } = attentionForwardReference(q, k, v, shape);
+      const analytic = attentionBackwardReference(dOut, q, k, v, probs, shape);
+      const numeric = {
+        dq: numericGradient(loss, q),
+        dk: numericGradient(loss, k),
+        dv: numericGradient(loss, v),
+      };
+      for (const name of ['dq', 'dk', 'dv'] as const) {
+        const scaleOf = Math.max(1, ...Array.from(numeric[name], Math.abs));
+        expect(analytic[name].some((x) => Math.abs(x) > 1e-3), `${name} non-trivial`).toBe(true);
+        expect(maxAbsDiff(analytic[name], numeric[name]) / scaleOf, name).toBeLessThan(1e-7);
+      }
+    });
+  }
+});

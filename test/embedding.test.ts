@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import type { GpuContext } from '../src/gpu/context';
+import { embeddingBackward, embeddingForward, type EmbeddingShape } from '../src/kernels/embedding';
+import { embeddingBackwardReference, embeddingForwardReference, maskedInputIds } from '../src/reference/embedding';
+import { withScope } from '../src/selftest/harness';
+import { checkEmbedding, embeddingSelfTestShapes, randomMask } from '../src/selftest/embedding';
+import { randomFloats, randomInts } from '../src/util/random';
+import { dot, maxAbsDiff, numericGradient } from './finiteDifference';
+import { testContext } from './gpuContext';
+
+interface Inputs {
+  tokens: Uint32Array;
+  mask: Uint32Array;
+  table: Float32Array;
+  dOut: Float32Array;
+  maskId: number;
+}
+
+function inputs(shape: EmbeddingShape, seed: number, p = 0.2): Inputs {
+  const { R, B, T, V, C } = shape;
+  return {
+    tokens: randomInts(seed, R * B * (T + 1), V),
+    mask: randomMask(seed + 1, R * B * T, p),
+    table: randomFloats(seed + 2, R * V * C),
+    dOut: randomFloats(seed + 3, R * B * T * C),
+    maskId: V - 1,
+  };
+}
+
+/** Runs forward and backward on the GPU; returns out [R, N, C] and dTable [R, V, C] (dTable starts as garbage). */
+async function runGpu(ctx: GpuContext, shape: EmbeddingShape, x: Inputs): Promise<{ out: Float32Array; dTable: Float32Array }> {
+  const { R, B, T, V, C } = shape;
+  return withScope(ctx, async (scope) => {
+    const io = { ...shape, tokens: scope.upload('tokens', x.tokens), mask: scope.upload('mask', x.mask), maskId: x.maskId };
+    const out = scope.upload('out', randomFloats(99, R * B * T * C, 50));
+    const dTable = scope.upload('dTable', randomFloats(98, R * V * C, 50));
+    scope.run([
+      await embeddingForward(ctx, { ...io, table: scope.upload('table', x.table), out }),
+      await embeddingBackward(ctx, { ...io, dOut: scope.upload('dOut', x.dOut), dTable }),
+    ]);
+    return { out: await scope.read(out), dTable: await scope.read(dTable) };
+  });
+}
+
+function bitsEqual(a: Float32Array, b: Float32Array): boolean {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+describe('embedding kernels on WebGPU vs reference', () => {
+  const shapes: EmbeddingShape[] = [
+    { R: 1, B: 1, T: 1, V: 1, C: 1 },
+    { R: 2, B: 1, T: 7, V: 7, C: 7 },
+    { R: 1, B: 5, T: 26, V: 33, C: 65 },
+    { R: 3, B: 2, T: 65, V: 130, C: 5 },
+    { R: 3, B: 1, T: 300, V: 11, C: 3 },   // N > 256: several position tiles, many repeats per id
+    ...embeddingSelfTestShapes,
+  ];
+  for (const shape of shapes) {
+    it(JSON.stringify(shape), async () => {
+      const ctx = await testContext();
+      const checks = await checkEmbedding(ctx, shape, 7);
+      expect(checks.map((c) => c.kernel)).toEqual(['embedding.forward', 'embedding.backward']);
+      for (const c of checks) expect(c.maxAbsError, `${c.kernel} ${c.shape}`).toBeLessThanOrEqual(c.tolerance);
+    });
+  }
+
+  it('the mask is applied in the backward (ignoring it gives a different dTable)', async () => {
+    const ctx = await testContext();
+    const shape = { R: 2, B: 2, T: 5, V: 6, C: 4 };
+    const x = inputs(shape, 3);
+    const { dTable } = await runGpu(ctx, shape, x);
+    // The reference with the mask ignored must differ from the GPU (which applies it).
+    const noMask = embeddingBackwardReference(x.tokens, new Uint32Array(x.mask.length), x.dOut, shape, x.maskId);
+    expect(x.mask.some((m) => m !== 0)).toBe(true);
+    expect(maxAbsDiff(dTable, noMask)).toBeGreaterThan(1e-3);
+  });
+
+  it('P = 0 (no mask) is a plain embedding lookup; an all-ones mask gives the [MASK] row everywhere', async () => {
+    const ctx = await testContext();
+    const shape = { R: 2, B: 3, T: 5, V: 9, C: 6 };
+    const { R, B, T, V, C } = shape;
+    const x = inputs(shape, 11, 0);
+    expect(x.mask.every((m) => m === 0)).toBe(true);
+    const { out, dTable } = await runGpu(ctx, shape, x);
+    const plain = new Float64Array(R * B * T * C);
+    const plainGrad = new Float64Array(R * V * C);
+    for (let r = 0; r < R; r++) {
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          const id = x.tokens[(r * B + b) * (T + 1) + t];
+          const n = b * T + t;
+          for (let c = 0; c < C; c++) {
+            plain[(r * B * T + n) * C + c] = x.table[(r * V + id) * C + c];
+            plainGrad[(r * V + id) * C + c] += x.dOut[(r * B * T + n) * C + c];
+          }
+        }
+      }
+    }
+    expect(maxAbsDiff(out, plain)).toBe(0);
+    expect(maxAbsDiff(dTable, plainGrad)).toBeLessThan(1e-5);
+
+    const allMasked = { ...x, mask: new Uint32Array(R * B * T).fill(1) };
+    const masked = await runGpu(ctx, shape, allMasked);
+    for (let r = 0; r < R; r++) {
+      for (let n = 0; n < B * T; n++) {
+        for (let c = 0; c < C; c++) {
+          expect(masked.out[(r * B * T + n) * C + c]).toBe(x.table[(r * V + x.maskId) * C + c]);
+        }
+      }
+      // Only the [MASK] row receives gradient; every other row is overwritten with exact zeros.
+      for (let v = 0; v < V; v++) {
+        for (let c = 0; c < C; c++) {
+          const g = masked.dTable[(r * V + v) * C + c];
+          if (v !== x.maskId) expect(g).toBe(0);
+        }
+      }
+    }
+    expect(maxAbsDiff(masked.dTable, embeddingBackwardReference(allMasked.tokens, allMasked.mask, x.dOut, shape, x.maskId)))
+      .toBeLessThan(1e-5);
+  });
+
+  it('the input is the clean token at t (not t+1) unless masked', () => {
+    const shape = { R: 1, B: 2, T: 2, V: 10, C: 1 };
+    const ids = maskedInputIds([1, 2, 3, 4, 5, 6], [0, 1, 1, 0], shape, 9);
+    expect([...ids]).toEqual([1, 9, 9, 5]);
+  });
+
+  it('token ids >= V read nothing: zero output rows, no gradient anywhere', async () => {
+    const ctx = await testContext();
+    const shape = { R: 2, B: 2, T: 6, V: 5, C: 7 };
+    const x = inputs(shape, 21, 0);
+    x.tokens[3] = 5;            // r0 b0 t3
+    x.tokens[7 + 1] = 1000000;  // r0 b1 t1
+    x.tokens[14 + 7 + 5] = 0xffffffff; // r1 b1 t5
+    const { out, dTable } = await runGpu(ctx, shape, x);
+    const C = shape.C;
+    for (const row of [3, 6 + 1, 12 + 6 + 5]) {
+      for (let c = 0; c < C; c++) expect(out[row * C + c]).toBe(0);
+    }
+    expect(maxAbsDiff(out, embeddingForwardReference(x.tokens, x.mask, x.table, shape, x.maskId))).toBe(0);
+    expect(maxAbsDiff(dTable, embeddingBackwardReference(x.tokens, x.mask, x.dOut, shape, x.maskId))).toBeLessThan(1e-5);
+  });
+
+  it('runs are isolated: changing run 1 leaves runs 0 and 2 bit-identical', async () => {
+    const ctx = await testContext();
+    const shape = { R: 3, B: 2, T: 9, V: 8, C: 5 };
+    const { B, T, V, C } = shape;
+    const x = inputs(shape, 31);
+    const before = await runGpu(ctx, shape, x);
+    const changed: Inputs = {
+      ...x,
+      tokens: x.tokens.slice(), mask: x.mask.slice(), table: x.table.slice(), dOut: x.dOut.slice(),
+    };
+    const fresh = inputs(shape, 77, 0.5);
+    const span = (n: number) => [n, 2 * n] as const;
+    changed.tokens.set(fresh.tokens.subarray(...span(B * (T + 1))), B * (T + 1));
+    changed.mask.set(fresh.mask.subarray(...span(B * T)), B * T);
+    changed.table.set(fresh.table.subarray(...span(V * C)), V * C);
+    changed.dOut.set(fresh.dOut.subarray(...span(B * T * C)), B * T * C);
+    const after = await runGpu(ctx, shape, changed);
+    for (const [key, per] of [['out', B * T * C], ['dTable', V * C]] as const) {
+      expect(bitsEqual(before[key].subarray(0, per), after[key].subarray(0, per)), `${key} run 0`).toBe(true);
+      expect(bitsEqual(before[key].subarray(2 * per), after[key].subarray(2 * per)), `${key} run 2`).toBe(true);
+      expect(bitsEqual(before[key].subarray(per, 2 * per), after[key].subarray(per, 2 * per)), `${key} run 1 changed`).toBe(false);
+    }
+  });
+
+  it('backward is deterministic: two dispatches give bit-identical dTable', async () => {
+    const ctx = await testContext();
+    const shape = { R: 2, B: 3, T: 100, V: 4, C: 9 };  // ~75 positions per id, spread over two tiles
+    const x = inputs(shape, 41);
+    const a = await runGpu(ctx, shape, x);
+    const b = await runGpu(ctx, shape, x);
+    expect(bitsEqual(a.dTable, b.dTable)).toBe(true);
+    expect(bitsEqual(a.out, b.out)).toBe(true);
+  });
+});
+
+describe('embedding reference: backward vs finite differences of the forward', () => {
+  for (const [shape, p] of [
+    [{ R: 1, B: 2, T: 3, V: 4, C: 3 }, 0.3],
+    [{ R: 2, B: 1, T: 5, V: 3, C: 2 }, 0],
+  ] as const) {
+    it(`${JSON.stringify(shape)} P=${p}`, () => {
+      const x = inputs(shape, 5, p);
+      const upstream = Float64Array.from(x.dOut);
+      const table = Float64Array.from(x.table);
+      const loss = (t: Float64Array) => dot(upstream, embeddingForwardReference(x.tokens, x.mask, t, shape, x.maskId));
+      const numeric = numericGradient(loss, table);
+      const analytic = embeddingBackwardReference(x.tokens, x.mask, upstream, shape, x.maskId);
+      expect(maxAbsDiff(analytic, numeric)).toBeLessThan(1e-6);
+      expect(analytic.some((g) => Math.abs(g) > 0.1)).toBe(true);
+    });
+  }
+});

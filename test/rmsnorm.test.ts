@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import type { GpuContext } from '../src/gpu/context';
+import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward } from '../src/kernels/rmsnorm';
+import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../src/reference/rmsnorm';
+import { withScope } from '../src/selftest/harness';
+import { checkRmsnorm, rmsnormInputs, rmsnormSelfTestShapes } from '../src/selftest/rmsnorm';
+import { randomFloats } from '../src/util/random';
+import { dot, maxAbsDiff, numericGradient, toFloat64 } from './finiteDifference';
+import { testContext } from './gpuContext';
+
+const EPS = 1e-5;
+
+interface Outputs { y: Float32Array; rstd: Float32Array; dx: Float32Array; dWeight: Float32Array }
+
+/** Forward then both backward dispatches on the GPU; returns every output. */
+async function runRmsnorm(
+  ctx: GpuContext, shape: RmsNormShape, inputs: { x: Float32Array; weight: Float32Array; dy: Float32Array }, eps = EPS,
+): Promise<Outputs> {
+  const { R, N, C } = shape;
+  return withScope(ctx, async (scope) => {
+    const x = scope.upload('x', inputs.x);
+    const weight = scope.upload('weight', inputs.weight);
+    const dy = scope.upload('dy', inputs.dy);
+    const y = scope.zeros('y', R * N * C);
+    const rstd = scope.zeros('rstd', R * N);
+    const dx = scope.zeros('dx', R * N * C);
+    const dWeight = scope.zeros('dWeight', R * C);
+    scope.run([
+      await rmsnormForward(ctx, { x, weight, y, rstd, eps, R, N, C }),
+      await rmsnormBackwardInput(ctx, { dy, x, weight, rstd, dx, R, N, C }),
+      await rmsnormBackwardWeight(ctx, { dy, x, rstd, dWeight, R, N, C }),
+    ]);
+    return {
+      y: await scope.read(y, R * N * C), rstd: await scope.read(rstd, R * N),
+      dx: await scope.read(dx, R * N * C), dWeight: await scope.read(dWeight, R * C),
+    };
+  });
+}
+
+function expectBitIdentical(a: Float32Array, b: Float32Array, what: string): void {
+  expect(a.length, what).toBe(b.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) {
+    if (ua[i] !== ub[i]) expect.fail(`${what}: element ${i} differs (${a[i]} vs ${b[i]})`);
+  }
+}
+
+describe('rmsnorm kernels on WebGPU vs reference', () => {
+  const shapes: RmsNormShape[] = [
+    ...rmsnormSelfTestShapes,
+    { R: 2, N: 3, C: 1 },
+    { R: 3, N: 4, C: 65 },
+    { R: 2, N: 7, C: 128 },
+    { R: 2, N: 33, C: 130 },
+    { R: 1, N: 2, C: 300 },
+  ];
+  for (const shape of shapes) {
+    it(`R=${shape.R} N=${shape.N} C=${shape.C}`, async () => {
+      const ctx = await testContext();
+      const results = await checkRmsnorm(ctx, shape, 7);
+      expect(results.map((r) => r.kernel)).toEqual(['rmsnorm.forward', 'rmsnorm.backward']);
+      for (const result of results) {
+        expect(result.maxAbsError, `${result.kernel} ${result.shape}`).toBeLessThanOrEqual(result.tolerance);
+      }
+    });
+  }
+
+  it('takes eps from Params: an all-zero row gets rstd = 1/sqrt(eps) and y = 0', async () => {
+    const ctx = await testContext();
+    const shape = { R: 1, N: 2, C: 5 };
+    for (const eps of [1e-5, 1e-6]) {
+      const x = new Float32Array(10);
+      x.set([0.5, -1, 2, 0.25, 1], 5); // row 1 non-zero
+      const out = await runRmsnorm(ctx, shape, { x, weight: new Float32Array(5).fill(1), dy: new Float32Array(10) }, eps);
+      expect(out.rstd[0]).toBeCloseTo(1 / Math.sqrt(Math.fround(eps)), 0);
+      expect(Math.abs(out.rstd[0] * Math.sqrt(eps) - 1)).toBeLessThan(1e-6);
+      expect(Array.from(out.y.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]);
+      const expected = rmsnormForwardReference(x, new Float32Array(5).fill(1), shape, eps);
+      expect(maxAbsDiff(out.y, expected.y)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('keeps runs isolated: changing run 1 leaves runs 0 and 2 bit-identical', async () => {
+    const ctx = await testContext();
+    const shape = { R: 3, N: 4, C: 65 };
+    const { N, C } = shape;
+    const base = rmsnormInputs(shape, 11);
+    const changed = { x: base.x.slice(), weight: base.weight.slice(), dy: base.dy.slice() };
+    changed.x.set(randomFloats(99, N * C, 3), N * C);
+    changed.weight.set(randomFloats(98, C), C);
+    changed.dy.set(randomFloats(97, N * C), N * C);
+    const a = await runRmsnorm(ctx, shape, base);
+    const b = await runRmsnorm(ctx, shape, changed);
+    const per = { y: N * C, rstd: N, dx: N * C, dWeight: C } as const;
+    for (const key of ['y', 'rstd', 'dx', 'dWeight'] as const) {
+      const n = per[key];
+      for (const r of [0, 2]) {
+        expectBitIdentical(a[key].subarray(r * n, (r + 1) * n), b[key].subarray(r * n, (r + 1) * n), `${key} run ${r}`);
+      }
+      // …and run 1 really did change (so the test can fail).
+      expect(maxAbsDiff(a[key].subarray(n, 2 * n), b[key].subarray(n, 2 * n)), `${key} run 1`).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it('is deterministic: two identical dispatches give bit-identical outputs', async () => {
+    const ctx = await testContext();
+    const shape = { R: 2, N: 40, C: 257 };
+    const inputs = rmsnormInputs(shape, 5);
+    const a = await runRmsnorm(ctx, shape, inputs);
+    const b = await runRmsnorm(ctx, shape, inputs);
+    for (const key of ['y', 'rstd', 'dx', 'dWeight'] as const) expectBitIdentical(a[key], b[key], key);
+  });
+
+  it('rejects bad shapes with a clear error', async () => {
+    const ctx = await testContext();
+    await withScope(ctx, async (scope) => {
+      const buf = scope.zeros('b', 16);
+      await expect(rmsnormForward(ctx, { x: buf, weight: buf, y: buf, rstd: buf, eps: EPS, R: 1, N: 0, C: 4 }))
+        .rejects.toThrow(/N must be a positive integer/);
+      await expect(rmsnormForward(ctx, { x: buf, weight: buf, y: buf, rstd: buf, eps: EPS, R: 1, N: 4, C: 8 }))
+        .rejects.toThrow(/buffer x holds 64 bytes, needs 128/);
+    });
+  });
+});
+
+describe('rmsnorm reference backward vs finite differences of its forward', () => {
+  for (const shape of [{ R: 1, N: 1, C: 1 }, { R: 2, N: 3, C: 5 }, { R: 1, N: 2, C: 7 }]) {
+    it(`R=${shape.R} N=${shape.N} C=${shape.C}`, () => {
+      const { R, N, C } = shape;
+      const x = toFloat64(randomFloats(1, R * N * C));
+      const weight = toFloat64(randomFloats(2, R * C, 0.5).map((w) => 1 + w));
+      const dy = toFloat64(randomFloats(3, R * N * C));
+      const eps = 1e-5;
+      const { rstd } = rmsnormForwardReference(x, weight, shape, eps);
+      const analytic = rmsnormBackwardReference(dy, x, weight, rstd, shape);
+      const numericDx = numericGradient((v) => dot(dy, rmsnormForwardReference(v, weight, shape, eps).y), x);
+      const numericDw = numericGradient((v) => dot(dy, rmsnormForwardReference(x, v, shape, eps).y), weight);
+      const scale = Math.max(1, ...Array.from(numericDx, Math.abs), ...Array.from(numericDw, Math.abs));
+      expect(maxAbsDiff(analytic.dx, numericDx) / scale).toBeLessThan(1e-6);
+      expect(maxAbsDiff(analytic.dWeight, numericDw) / scale).toBeLessThan(1e-6);
+      // Non-trivial gradients (a zero backward would otherwise pass against a zero FD).
+      expect(Math.max(...Array.from(numericDx, Math.abs))).toBeGreaterThan(1e-3);
+    });
+  }
+});
