@@ -1,6 +1,7 @@
 import type { GpuContext } from '../gpu/context';
 import type { KernelCheck } from './harness';
 import { checkResidual } from './residual';
+import { checkMatmul, matmulSelfTestShapes } from './matmul';
 import { checkEmbedding, embeddingSelfTestShapes } from './embedding';
 import { checkRmsnorm, rmsnormSelfTestShapes } from './rmsnorm';
 import { checkRope, ropeSelfTestShapes } from './rope';
@@ -32,6 +33,7 @@ function family<S>(name: string, shapes: readonly S[], check: (ctx: GpuContext, 
 }
 
 export const selfTestFamilies: SelfTestFamily[] = [
+  family('matmul', matmulSelfTestShapes, (ctx, shape) => checkMatmul(ctx, shape)),
   family('embedding', embeddingSelfTestShapes, checkEmbedding),
   family('rmsnorm', rmsnormSelfTestShapes, checkRmsnorm),
   family('rope', ropeSelfTestShapes, checkRope),

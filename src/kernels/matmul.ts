@@ -1,0 +1,117 @@
+import type { GpuContext } from '../gpu/context';
+import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch';
+
+/**
+ * 'blocked': 4×4 register blocks straight from global memory, no workgroup memory (fastest on CPU
+ * adapters such as SwiftShader). 'tiled': workgroup-memory tiles plus 4×4 register blocks (fastest on
+ * real GPUs).
+ */
+export type MatmulVariant = 'blocked' | 'tiled';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'tiled'];
+
+/**
+ * Tile sizes (WGSL override constants). A workgroup has `workgroupX × workgroupY` threads, each computing
+ * a 4×4 block of C, so it covers 4·workgroupY rows × 4·workgroupX columns. `tileK` (tiled only) is the
+ * k-slice staged in workgroup memory per step: 4·tileK·4·(workgroupX + workgroupY) bytes.
+ */
+export interface MatmulTiles {
+  workgroupX: number;
+  workgroupY: number;
+  tileK: number;
+}
+
+/**
+ * Defaults per variant (issue 6 tunes them per adapter). blocked: 32×32 outputs per workgroup (8×8, 16×4
+ * and 4×4 threads measured alike on SwiftShader, 16×16 slower); tiled: 64×64 outputs, k-slice 16 (8 KiB).
+ */
+export const MATMUL_DEFAULT_TILES: Readonly<Record<MatmulVariant, MatmulTiles>> = {
+  blocked: { workgroupX: 8, workgroupY: 8, tileK: 0 },
+  tiled: { workgroupX: 16, workgroupY: 16, tileK: 16 },
+};
+
+/** Each thread computes a BLOCK × BLOCK block of C (fixed in the shaders). */
+const BLOCK = 4;
+
+/** Floating-point operations of one run of an M×K by K×N product (a multiply and an add per term). */
+export function matmulFlops(M: number, N: number, K: number): number {
+  return 2 * M * N * K;
+}
+
+export interface MatmulIo {
+  /** op(A): A is [R, M, K], or [R, K, M] when transA. */
+  a: GPUBuffer;
+  /** op(B): B is [R, K, N], or [R, N, K] when transB. */
+  b: GPUBuffer;
+  /** C is [R, M, N]; overwritten, or added to when accumulate. */
+  c: GPUBuffer;
+  R: number;
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  accumulate?: boolean;
+  variant?: MatmulVariant;
+  /** Overrides of the variant's default tile sizes. */
+  tiles?: Partial<MatmulTiles>;
+}
+
+/**
+ * For every run r < R: C[r] = op(A[r]) · op(B[r]) (+ C[r] when accumulate), with
+ * op(A) = A [M, K] or Aᵀ for A stored [K, M] (transA), op(B) = B [K, N] or Bᵀ for B stored [N, K] (transB).
+ * All row-major, runs contiguous. The linear layer with X [rows, in], W stored [out, in], Y [rows, out]:
+ *   forward   Y = X · Wᵀ     → matmul({ a: X, b: W, M: rows, K: in, N: out, transB: true })
+ *   backward  dX = dY · W    → matmul({ a: dY, b: W, M: rows, K: out, N: in })
+ *             dW (+)= dYᵀ·X  → matmul({ a: dY, b: X, M: out, K: rows, N: in, transA: true, accumulate })
+ * Bindings: 0 = uniform Params { M, N, K, pad: u32 }, 1 = A (read), 2 = B (read), 3 = C (read_write).
+ * Grid: [ceil(N / 4·workgroupX), ceil(M / 4·workgroupY), R]; every M, N, K ≥ 1 works.
+ */
+export async function matmul(ctx: GpuContext, io: MatmulIo): Promise<Dispatch> {
+  const variant = io.variant ?? 'blocked';
+  const defaults = MATMUL_DEFAULT_TILES[variant];
+  const tiles: MatmulTiles = {
+    workgroupX: io.tiles?.workgroupX ?? defaults.workgroupX,
+    workgroupY: io.tiles?.workgroupY ?? defaults.workgroupY,
+    tileK: io.tiles?.tileK ?? defaults.tileK,
+  };
+  const { R, M, N, K } = io;
+  for (const [name, value] of Object.entries({ R, M, N, K })) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`matmul: ${name} must be a positive integer, got ${value}`);
+  }
+  if (R * Math.max(M * K, K * N, M * N) >= 2 ** 32) throw new Error('matmul: buffers exceed 2^32 elements (u32 indices)');
+  for (const [name, buffer, elements] of [['a', io.a, R * M * K], ['b', io.b, R * K * N], ['c', io.c, R * M * N]] as const) {
+    if (buffer.size < 4 * elements) throw new Error(`matmul: buffer ${name} has ${buffer.size} B, needs ${4 * elements} (R=${R} M=${M} N=${N} K=${K})`);
+  }
+  validateTiles(ctx, variant, tiles);
+
+  const label = `matmul.${variant}`;
+  const constants: Record<string, number | boolean> = {
+    TRANS_A: io.transA ?? false,
+    TRANS_B: io.transB ?? false,
+    ACCUMULATE: io.accumulate ?? false,
+    WG_X: tiles.workgroupX,
+    WG_Y: tiles.workgroupY,
+  };
+  if (variant === 'tiled') constants.TILE_K = tiles.tileK;
+  return makeDispatch(ctx, {
+    label, shader: `matmul_${variant}`, entryPoint: 'matmul', constants,
+    bindings: [ctx.arena.uniform(`${label}.params`, new Uint32Array([M, N, K, 0])), io.a, io.b, io.c],
+    workgroups: [ceilDiv(N, BLOCK * tiles.workgroupX), ceilDiv(M, BLOCK * tiles.workgroupY), R],
+  });
+}
+
+function validateTiles(ctx: GpuContext, variant: MatmulVariant, tiles: MatmulTiles): void {
+  const limits = ctx.device.limits;
+  const { workgroupX, workgroupY, tileK } = tiles;
+  const fail = (why: string) => {
+    throw new Error(`matmul.${variant}: tiles ${JSON.stringify(tiles)} ${why}`);
+  };
+  if (![workgroupX, workgroupY].every((v) => Number.isInteger(v) && v >= 1)) fail('need positive integer workgroup sizes');
+  if (workgroupX > limits.maxComputeWorkgroupSizeX || workgroupY > limits.maxComputeWorkgroupSizeY
+    || workgroupX * workgroupY > limits.maxComputeInvocationsPerWorkgroup) fail('exceed the workgroup size limits');
+  if (variant === 'tiled') {
+    if (!Number.isInteger(tileK) || tileK < 1) fail('need a positive integer tileK');
+    const bytes = 4 * tileK * BLOCK * (workgroupX + workgroupY);
+    if (bytes > limits.maxComputeWorkgroupStorageSize) fail(`need ${bytes} B of workgroup memory (limit ${limits.maxComputeWorkgroupStorageSize})`);
+  }
+}

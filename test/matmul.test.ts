@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { MATMUL_VARIANTS, matmul, matmulFlops, type MatmulVariant } from '../src/kernels/matmul';
+import { matmulReference } from '../src/reference/matmul';
+import { checkMatmul, matmulTolerance, type MatmulCheckShape } from '../src/selftest/matmul';
+import { maxAbsError, withScope } from '../src/selftest/harness';
+import { randomFloats } from '../src/util/random';
+import { dot, maxAbsDiff, numericGradient, toFloat64 } from './finiteDifference';
+import { testContext } from './gpuContext';
+
+interface Layout { transA: boolean; transB: boolean; accumulate: boolean }
+
+/** Runs one matmul on the GPU (C starting as c0) and returns C with the float64 reference for it. */
+async function runMatmul(
+  variant: MatmulVariant, shape: MatmulCheckShape, layout: Layout, seed: number,
+  tiles?: { workgroupX?: number; workgroupY?: number; tileK?: number },
+): Promise<{ gpu: Float32Array; expected: Float64Array }> {
+  const ctx = await testContext();
+  const { R, M, N, K } = shape;
+  const a = randomFloats(seed, R * M * K);
+  const b = randomFloats(seed + 1, R * K * N);
+  const c0 = randomFloats(seed + 2, R * M * N);
+  return withScope(ctx, async (scope) => {
+    const c = scope.upload('c', c0);
+    scope.run([await matmul(ctx, {
+      a: scope.upload('a', a), b: scope.upload('b', b), c, R, M, N, K, ...layout, variant, tiles,
+    })]);
+    const expected = matmulReference(a, b, { R, M, N, K, ...layout }, layout.accumulate ? c0 : undefined);
+    return { gpu: await scope.read(c), expected };
+  });
+}
+
+const ALL_LAYOUTS: Layout[] = [false, true].flatMap((transA) => [false, true].flatMap((transB) =>
+  [false, true].map((accumulate) => ({ transA, transB, accumulate }))));
+
+function layoutName(l: Layout): string {
+  return `${l.transA ? 't' : 'n'}${l.transB ? 't' : 'n'}${l.accumulate ? '+acc' : ''}`;
+}
+
+describe('matmul on WebGPU vs reference', () => {
+  // 1×1×1, awkward sizes around the 32 / 64 output tiles and the 16-wide k-slice, R > 1.
+  const shapes: MatmulCheckShape[] = [
+    { R: 1, M: 1, N: 1, K: 1 },
+    { R: 2, M: 7, N: 33, K: 65 },
+    { R: 1, M: 130, N: 7, K: 33 },
+    { R: 3, M: 65, N: 130, K: 7 },
+  ];
+  for (const variant of MATMUL_VARIANTS) {
+    for (const shape of shapes) {
+      it(`${variant}: nt, nn, tn, accumulate at R=${shape.R} M=${shape.M} N=${shape.N} K=${shape.K}`, async () => {
+        const results = await checkMatmul(await testContext(), shape, 11, [variant]);
+        expect(results.map((r) => r.kernel)).toEqual(
+          ['nt', 'nn', 'tn', 'accumulate'].map((name) => `matmul.${variant}.${name}`));
+        for (const result of results) {
+          expect(result.maxAbsError, `${result.kernel} ${result.shape}`).toBeLessThanOrEqual(result.tolerance);
+        }
+      });
+    }
+
+    it(`${variant}: every transposition, with and without accumulate`, async () => {
+      const shape = { R: 2, M: 9, N: 66, K: 35 };
+      for (const layout of ALL_LAYOUTS) {
+        const { gpu, expected } = await runMatmul(variant, shape, layout, 5);
+        expect(maxAbsError(gpu, expected), layoutName(layout)).toBeLessThanOrEqual(matmulTolerance(shape.K));
+      }
+    });
+
+    it(`${variant}: non-default tile sizes (odd workgroups and k-slice) give the same results`, async () => {
+      const shape = { R: 2, M: 37, N: 29, K: 23 };
+      const tiles = variant === 'tiled' ? { workgroupX: 4, workgroupY: 8, tileK: 5 } : { workgroupX: 4, workgroupY: 2 };
+      for (const layout of [ALL_LAYOUTS[2], ALL_LAYOUTS[7]]) {
+        const { gpu, expected } = await runMatmul(variant, shape, layout, 9, tiles);
+        expect(maxAbsError(gpu, expected), layoutName(layout)).toBeLessThanOrEqual(matmulTolerance(shape.K));
+      }
+    });
+
+    it(`${variant}: runs do not leak into each other`, async () => {
+      const ctx = await testContext();
+      const R = 3, M = 9, N = 10, K = 11;
+      const a = randomFloats(21, R * M * K);
+      const b = randomFloats(22, R * K * N);
+      const c0 = randomFloats(23, R * M * N);
+      const per = M * N;
+      // Every transposition (accumulating), so each A/B indexing path is covered.
+      for (const layout of ALL_LAYOUTS.filter((l) => l.accumulate)) {
+        const outputs = await withScope(ctx, async (scope) => {
+          const aBuf = scope.upload('a', a);
+          const bBuf = scope.upload('b', b);
+          const c = scope.upload('c', c0);
+          const dispatch = await matmul(ctx, { a: aBuf, b: bBuf, c, R, M, N, K, ...layout, variant });
+          scope.run([dispatch]);
+          const before = await scope.read(c);
+          // Change run 1 only: its A, B and starting C.
+          const a2 = a.slice(); const b2 = b.slice(); const c2 = c0.slice();
+          for (let i = M * K; i < 2 * M * K; i++) a2[i] += 0.5;
+          for (let i = K * N; i < 2 * K * N; i++) b2[i] -= 0.25;
+          for (let i = per; i < 2 * per; i++) c2[i] *= 2;
+          ctx.device.queue.writeBuffer(aBuf, 0, a2);
+          ctx.device.queue.writeBuffer(bBuf, 0, b2);
+          ctx.device.queue.writeBuffer(c, 0, c2);
+          scope.run([dispatch]);
+          return { before, after: await scope.read(c) };
+        });
+        const { before, after } = outputs;
+        for (const r of [0, 2]) {
+          expect(Array.from(after.subarray(r * per, (r + 1) * per)), `${layoutName(layout)} run ${r}`)
+            .toEqual(Array.from(before.subarray(r * per, (r + 1) * per)));
+        }
+        expect(maxAbsDiff(after.subarray(per, 2 * per), before.subarray(per, 2 * per)), layoutName(layout)).toBeGreaterThan(0.1);
+      }
+    });
+
+    it(`${variant}: two identical dispatches give bit-identical outputs`, async () => {
+      const shape = { R: 2, M: 33, N: 17, K: 70 };
+      const layout = { transA: false, transB: true, accumulate: false };
+      const first = await runMatmul(variant, shape, layout, 31);
+      const second = await runMatmul(variant, shape, layout, 31);
+      expect(Array.from(second.gpu)).toEqual(Array.from(first.gpu));
+    });
+  }
+
+  it('blocked and tiled agree to rounding on a larger product', async () => {
+    const shape = { R: 1, M: 70, N: 96, K: 200 };
+    const layout = { transA: false, transB: true, accumulate: false };
+    const blocked = await runMatmul('blocked', shape, layout, 41);
+    const tiled = await runMatmul('tiled', shape, layout, 41);
+    expect(maxAbsError(blocked.gpu, blocked.expected)).toBeLessThanOrEqual(matmulTolerance(shape.K));
+    expect(maxAbsDiff(blocked.gpu, tiled.gpu)).toBeLessThanOrEqual(matmulTolerance(shape.K));
+  });
+
+  it('the builder rejects empty shapes, oversized tiles and grids beyond the device limit', async () => {
+    const ctx = await testContext();
+    await withScope(ctx, async (scope) => {
+      const limit = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+      const buf = scope.zeros('x', limit + 1);
+      const io = { a: buf, b: buf, c: buf, R: 1, M: 4, N: 4, K: 4 };
+      await expect(matmul(ctx, io)).resolves.toBeDefined();
+      await expect(matmul(ctx, { ...io, K: 0 })).rejects.toThrow(/K must be a positive integer/);
+      await expect(matmul(ctx, { ...io, b: scope.zeros('small', 15) })).rejects.toThrow(/buffer b has 60 B, needs 64/);
+      await expect(matmul(ctx, { ...io, variant: 'tiled', tiles: { workgroupX: 64, workgroupY: 64 } }))
+        .rejects.toThrow(/workgroup size limits/);
+      await expect(matmul(ctx, { ...io, variant: 'tiled', tiles: { tileK: 4096 } })).rejects.toThrow(/workgroup memory/);
+      await expect(matmul(ctx, { ...io, M: 1, N: 1, K: 1, R: limit + 1 })).rejects.toThrow(/workgroup count/);
+    });
+  });
+});
+
+describe('matmul reference', () => {
+  it('matches a hand-computed product in every layout, with accumulate', () => {
+    // op(A) = [[1, 2], [3, 4]], op(B) = [[5, 6], [7, 8]] → [[19, 22], [43, 50]].
+    const shape = { R: 1, M: 2, N: 2, K: 2 };
+    const A = [1, 2, 3, 4], At = [1, 3, 2, 4], B = [5, 6, 7, 8], Bt = [5, 7, 6, 8];
+    const expected = [19, 22, 43, 50];
+    expect(Array.from(matmulReference(A, B, shape))).toEqual(expected);
+    expect(Array.from(matmulReference(At, B, { ...shape, transA: true }))).toEqual(expected);
+    expect(Array.from(matmulReference(A, Bt, { ...shape, transB: true }))).toEqual(expected);
+    expect(Array.from(matmulReference(At, Bt, { ...shape, transA: true, transB: true }))).toEqual(expected);
+    expect(Array.from(matmulReference(A, B, shape, [1, 1, 1, 1]))).toEqual([20, 23, 44, 51]);
+    // R = 2: the second run uses its own slices.
+    expect(Array.from(matmulReference([...A, 0, 1, 1, 0], [...B, ...B], { ...shape, R: 2 })))
+      .toEqual([...expected, 7, 8, 5, 6]);
+    // Non-square: [1×3]·[3×2].
+    expect(Array.from(matmulReference([1, 2, 3], [1, 0, 0, 1, 1, 1], { R: 1, M: 1, N: 2, K: 3 }))).toEqual([4, 5]);
+  });
+
+  it('linear backward (dX = dY·W, dW = dYᵀ·X) equals finite differences of Y = X·Wᵀ', () => {
+    const R = 2, rows = 3, inF = 4, outF = 5;
+    const X = toFloat64(randomFloats(51, R * rows * inF));
+    const W = toFloat64(randomFloats(52, R * outF * inF));
+    const dY = toFloat64(randomFloats(53, R * rows * outF));
+    const forward = (x: Float64Array, w: Float64Array) =>
+      matmulReference(x, w, { R, M: rows, K: inF, N: outF, transB: true });
+    const dX = matmulReference(dY, W, { R, M: rows, K: outF, N: inF });
+    const dW = matmulReference(dY, X, { R, M: outF, K: rows, N: inF, transA: true });
+    const numericX = numericGradient((x) => dot(dY, forward(x, W)), X);
+    const numericW = numericGradient((w) => dot(dY, forward(X, w)), W);
+    // Y is linear in X and in W, so central differences are exact up to float64 cancellation (~1e-10).
+    expect(maxAbsDiff(dX, numericX)).toBeLessThan(1e-8);
+    expect(maxAbsDiff(dW, numericW)).toBeLessThan(1e-8);
+    // Not vacuous: the gradients are O(1), and swapping the formulas would fail.
+    expect(Math.max(...Array.from(dW, Math.abs))).toBeGreaterThan(0.1);
+    expect(maxAbsDiff(matmulReference(dY, X, { R, M: outF, K: rows, N: inF }), numericW)).toBeGreaterThan(0.01);
+  });
+
+  it('matmulFlops counts a multiply and an add per term', () => {
+    expect(matmulFlops(2, 3, 4)).toBe(48);
+    expect(matmulFlops(512, 512, 512)).toBe(2 * 512 ** 3);
+  });
+});
