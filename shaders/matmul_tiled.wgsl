@@ -20,6 +20,17 @@ struct Params {
   N: u32,
   K: u32,
   _pad: u32,
+  // Where each run's matrix starts: element offset + run · runStride. Dense [R, …] buffers use
+  // offset 0 and stride = matrix size; a weight inside the model's flat [R, P] parameter buffer uses
+  // the tensor's offset and stride P.
+  aOffset: u32,
+  aRunStride: u32,
+  bOffset: u32,
+  bRunStride: u32,
+  cOffset: u32,
+  cRunStride: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 override TRANS_A: bool = false;
@@ -53,9 +64,9 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
   let N = params.N;
   let K = params.K;
   let run = wid.z;
-  let aBase = run * M * K;
-  let bBase = run * K * N;
-  let cBase = run * M * N;
+  let aBase = params.aOffset + run * params.aRunStride;
+  let bBase = params.bOffset + run * params.bRunStride;
+  let cBase = params.cOffset + run * params.cRunStride;
   let tileRow0 = wid.y * TILE_M;
   let tileCol0 = wid.x * TILE_N;
 

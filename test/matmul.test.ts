@@ -186,3 +186,43 @@ describe('matmul reference', () => {
     expect(matmulFlops(512, 512, 512)).toBe(2 * 512 ** 3);
   });
 });
+
+describe('matmul operands inside a flat [R, P] parameter buffer', () => {
+  for (const variant of MATMUL_VARIANTS) {
+    it(`${variant}: reads B and accumulates into C at an offset with a run stride, touching nothing else`, async () => {
+      const ctx = await testContext();
+      const R = 3, M = 7, N = 9, K = 5;
+      const P = 200, bOffset = 13, cOffset = 101; // B [N, K] = 45 floats, C [M, N] = 63 floats per run
+      const a = randomFloats(31, R * M * K);
+      const flatB = randomFloats(32, R * P);
+      const sentinel = 123.5;
+      const flatC = new Float32Array(R * P).fill(sentinel);
+      const c0 = randomFloats(33, M * N);
+      for (let r = 0; r < R; r++) flatC.set(c0, r * P + cOffset);
+      await withScope(ctx, async (scope) => {
+        const c = scope.upload('c', flatC);
+        scope.run([await matmul(ctx, {
+          a: scope.upload('a', a), b: scope.upload('b', flatB), c, R, M, N, K, transB: true, accumulate: true, variant,
+          layout: { b: { offset: bOffset, runStride: P }, c: { offset: cOffset, runStride: P } },
+        })]);
+        const gpu = await scope.read(c);
+        for (let r = 0; r < R; r++) {
+          const b = flatB.subarray(r * P + bOffset, r * P + bOffset + N * K);
+          const expected = matmulReference(a.subarray(r * M * K, (r + 1) * M * K), b, { R: 1, M, N, K, transB: true }, c0);
+          expect(maxAbsError(gpu.subarray(r * P + cOffset, r * P + cOffset + M * N), expected)).toBeLessThan(matmulTolerance(K));
+          for (let i = 0; i < P; i++) {
+            if (i < cOffset || i >= cOffset + M * N) expect(gpu[r * P + i]).toBe(sentinel);
+          }
+        }
+      });
+    });
+  }
+
+  it('refuses a run stride smaller than the matrix', async () => {
+    const ctx = await testContext();
+    const buffer = ctx.arena.buffer('x', 4 * 1000);
+    await expect(matmul(ctx, { a: buffer, b: buffer, c: buffer, R: 2, M: 3, N: 3, K: 3, layout: { c: { offset: 0, runStride: 4 } } }))
+      .rejects.toThrow(/run stride/);
+    ctx.arena.destroy(buffer);
+  });
+});

@@ -54,7 +54,15 @@ export interface MatmulIo {
   variant?: MatmulVariant;
   /** Overrides of the variant's default tile sizes. */
   tiles?: Partial<MatmulTiles>;
+  /**
+   * Where each run's matrix lives when it is not a dense [R, …] buffer: run r's A starts at element
+   * `a.offset + r·a.runStride` (likewise B, C). Weights and their gradients inside the model's flat
+   * [R, P] parameter buffers use the tensor's offset and stride P. Defaults: offset 0, stride = size.
+   */
+  layout?: { a?: OperandLayout; b?: OperandLayout; c?: OperandLayout };
 }
+
+export interface OperandLayout { offset: number; runStride: number }
 
 /**
  * For every run r < R: C[r] = op(A[r]) · op(B[r]) (+ C[r] when accumulate), with
@@ -79,8 +87,17 @@ export async function matmul(ctx: GpuContext, io: MatmulIo): Promise<Dispatch> {
     if (!Number.isInteger(value) || value < 1) throw new Error(`matmul: ${name} must be a positive integer, got ${value}`);
   }
   if (R * Math.max(M * K, K * N, M * N) >= 2 ** 32) throw new Error('matmul: buffers exceed 2^32 elements (u32 indices)');
-  for (const [name, buffer, elements] of [['a', io.a, R * M * K], ['b', io.b, R * K * N], ['c', io.c, R * M * N]] as const) {
+  const operands = [['a', io.a, M * K, io.layout?.a], ['b', io.b, K * N, io.layout?.b], ['c', io.c, M * N, io.layout?.c]] as const;
+  const placement: number[] = [];
+  for (const [name, buffer, size, layout] of operands) {
+    const { offset, runStride } = layout ?? { offset: 0, runStride: size };
+    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(runStride) || runStride < (R > 1 ? size : 0)) {
+      throw new Error(`matmul: operand ${name} layout ${JSON.stringify(layout)} must have an offset ≥ 0 and a run stride ≥ its size ${size}`);
+    }
+    const elements = offset + (R - 1) * runStride + size;
+    if (elements >= 2 ** 32) throw new Error('matmul: buffers exceed 2^32 elements (u32 indices)');
     if (buffer.size < 4 * elements) throw new Error(`matmul: buffer ${name} has ${buffer.size} B, needs ${4 * elements} (R=${R} M=${M} N=${N} K=${K})`);
+    placement.push(offset, runStride);
   }
   validateTiles(ctx, variant, tiles);
 
@@ -95,7 +112,7 @@ export async function matmul(ctx: GpuContext, io: MatmulIo): Promise<Dispatch> {
   if (variant === 'tiled') constants.TILE_K = tiles.tileK;
   return makeDispatch(ctx, {
     label, shader: `matmul_${variant}`, entryPoint: 'matmul', constants,
-    bindings: [ctx.arena.uniform(`${label}.params`, new Uint32Array([M, N, K, 0])), io.a, io.b, io.c],
+    bindings: [ctx.arena.uniform(`${label}.params`, new Uint32Array([M, N, K, 0, ...placement, 0, 0])), io.a, io.b, io.c],
     workgroups: [ceilDiv(N, BLOCK * tiles.workgroupX), ceilDiv(M, BLOCK * tiles.workgroupY), R],
   });
 }
