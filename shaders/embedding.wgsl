@@ -3,7 +3,10 @@
 // Layouts (run dimension R first, row-major; N = B·T rows):
 //   tokens : u32 [R, B, T+1]   clean block per sequence; inputs are positions 0..T-1
 //   mask   : u32 [R, B, T]     nonzero = this input position is replaced by params.maskId
-//   table, dTable : f32 [R, V, C]
+//   table, dTable : f32 [V, C] per run, inside a flat per-model parameter / gradient buffer [R, P]:
+//                   element (r, v, c) is at  offset + r·runStride + v·C + c  (tableOffset/tableRunStride
+//                   for the forward's table, dTableOffset/dTableRunStride for the backward's dTable;
+//                   offset 0 and runStride V·C is a dense [R, V, C] buffer). runStride >= V·C.
 //   out, dOut     : f32 [R, N, C]   row n = b·T + t
 //
 // The input id of row (r, n = b·T + t) is  mask[r,b,t] != 0 ? maskId : tokens[r, b, t].
@@ -11,7 +14,8 @@
 //
 // `forward`: one thread per output element (r, n, c); the (n, c) index is spread over
 //   workgroup_id.x/y (grid2d), the run is workgroup_id.z.
-// `backward`: dTable[r, v, c] = Σ_{n : id(r,n) == v} dOut[r, n, c], OVERWRITING dTable. One workgroup
+// `backward`: dTable[r, v, c] = Σ_{n : id(r,n) == v} dOut[r, n, c], OVERWRITING exactly the V·C elements
+//   of run r's dTable block (nothing else of the flat gradient buffer is written). One workgroup
 //   per (r, v, 256-channel chunk); thread `lid` owns channel chunk·256 + lid. The positions are scanned
 //   in tiles of 256: each tile is compacted (fixed Hillis–Steele prefix sum in workgroup memory) into
 //   the increasing list of positions whose id is v, then every owner thread adds those dOut rows in
@@ -27,6 +31,12 @@ struct Params {
   V: u32,
   C: u32,
   maskId: u32,
+  tableOffset: u32,       // forward: element offset of run 0's table inside the `table` binding
+  tableRunStride: u32,    // forward: elements from run r's table to run r+1's (>= V·C)
+  dTableOffset: u32,      // backward: element offset of run 0's dTable inside the `dTable` binding
+  dTableRunStride: u32,   // backward: elements from run r's dTable to run r+1's (>= V·C)
+  pad0: u32,              // 12 words = 48 bytes (16-byte multiple)
+  pad1: u32,
 }
 
 const WORKGROUP_SIZE: u32 = 256u;   // power of two (prefix-sum tree); also the channel chunk of `backward`
@@ -67,7 +77,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let id = inputId(r, n);
   var value = 0.0;
   if (id < params.V) {
-    value = table[(r * params.V + id) * C + c];
+    value = table[params.tableOffset + r * params.tableRunStride + id * C + c];
   }
   out[(r * N + n) * C + c] = value;
 }
@@ -147,6 +157,6 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     workgroupBarrier();
   }
   if (ownsChannel) {
-    dTable[(r * V + v) * C + c] = acc;
+    dTable[params.dTableOffset + r * params.dTableRunStride + v * C + c] = acc;
   }
 }

@@ -2,7 +2,10 @@
 //
 // Layouts (run dimension R first, row-major):
 //   x, y, dy, dx : [R, N, C]
-//   weight, dWeight : [R, C]
+//   weight, dWeight : [C] per run, inside a flat per-model parameter / gradient buffer [R, P]:
+//                     element (r, c) of weight is at  weightOffset + r·weightRunStride + c, of dWeight at
+//                     dWeightOffset + r·dWeightRunStride + c (offset 0, runStride C = dense [R, C]);
+//                     run strides are >= C. backwardWeight writes exactly those R·C dWeight elements.
 //   rstd : [R, N]   (written by the forward, read by the backward)
 //
 // `forward` and `backwardInput` use one workgroup per row (r, n): the row index is spread over
@@ -15,6 +18,10 @@ struct Params {
   N: u32,
   C: u32,
   eps: f32,
+  weightOffset: u32,      // forward, backwardInput: element offset of run 0's weight in the `weight` binding
+  weightRunStride: u32,   // elements from run r's weight to run r+1's (>= C)
+  dWeightOffset: u32,     // backwardWeight: element offset of run 0's dWeight in the `dWeight` binding
+  dWeightRunStride: u32,  // elements from run r's dWeight to run r+1's (>= C)
 }
 
 const WORKGROUP_SIZE: u32 = 128u;   // power of two (tree reduction)
@@ -75,7 +82,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   if (lid == 0u) {
     fRstd[r * params.N + n] = rs;
   }
-  let wBase = r * C;
+  let wBase = params.weightOffset + r * params.weightRunStride;
   for (var c = lid; c < C; c = c + WORKGROUP_SIZE) {
     fy[rowBase + c] = fx[rowBase + c] * rs * fWeight[wBase + c];
   }
@@ -99,7 +106,7 @@ fn backwardInput(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let inRange = n < params.N && r < params.R;
   let C = params.C;
   let rowBase = (r * params.N + n) * C;
-  let wBase = r * C;
+  let wBase = params.weightOffset + r * params.weightRunStride;
 
   var acc = 0.0;
   if (inRange) {
@@ -141,5 +148,5 @@ fn backwardWeight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let i = (r * params.N + n) * C + c;
     acc = acc + wDy[i] * wX[i] * wRstd[r * params.N + n];
   }
-  wDWeight[r * C + c] = acc;
+  wDWeight[params.dWeightOffset + r * params.dWeightRunStride + c] = acc;
 }

@@ -3,7 +3,9 @@ import type { GpuContext } from '../src/gpu/context';
 import { embeddingBackward, embeddingForward, type EmbeddingShape } from '../src/kernels/embedding';
 import { embeddingBackwardReference, embeddingForwardReference, maskedInputIds } from '../src/reference/embedding';
 import { withScope } from '../src/selftest/harness';
-import { checkEmbedding, embeddingSelfTestShapes, randomMask } from '../src/selftest/embedding';
+import {
+  FLAT_SENTINEL, changedOutsideRuns, checkEmbedding, embeddingSelfTestShapes, extractRuns, placeRuns, randomMask,
+} from '../src/selftest/embedding';
 import { randomFloats, randomInts } from '../src/util/random';
 import { dot, maxAbsDiff, numericGradient } from './finiteDifference';
 import { testContext } from './gpuContext';
@@ -39,6 +41,29 @@ async function runGpu(ctx: GpuContext, shape: EmbeddingShape, x: Inputs): Promis
       await embeddingBackward(ctx, { ...io, dOut: scope.upload('dOut', x.dOut), dTable }),
     ]);
     return { out: await scope.read(out), dTable: await scope.read(dTable) };
+  });
+}
+
+/**
+ * Like runGpu, but table and dTable are blocks of flat [R, P]-style buffers: run r's [V, C] block at
+ * offset + r·stride (stride ≥ V·C), FLAT_SENTINEL everywhere else (dTable's blocks start as garbage).
+ * Returns the whole flat dTable buffer as read back, plus its initial contents.
+ */
+async function runGpuFlat(
+  ctx: GpuContext, shape: EmbeddingShape, x: Inputs, offset: number, stride: number,
+): Promise<{ out: Float32Array; dTableFlat: Float32Array; dTableInit: Float32Array }> {
+  const { R, B, T, V, C } = shape;
+  const dTableInit = placeRuns(randomFloats(98, R * V * C, 50), R, V * C, offset, stride);
+  return withScope(ctx, async (scope) => {
+    const io = { ...shape, tokens: scope.upload('tokens', x.tokens), mask: scope.upload('mask', x.mask), maskId: x.maskId };
+    const out = scope.upload('out', randomFloats(99, R * B * T * C, 50));
+    const dTable = scope.upload('dTable', dTableInit);
+    const table = scope.upload('table', placeRuns(x.table, R, V * C, offset, stride));
+    scope.run([
+      await embeddingForward(ctx, { ...io, table, tableOffset: offset, tableRunStride: stride, out }),
+      await embeddingBackward(ctx, { ...io, dOut: scope.upload('dOut', x.dOut), dTable, dTableOffset: offset, dTableRunStride: stride }),
+    ]);
+    return { out: await scope.read(out), dTableFlat: await scope.read(dTable), dTableInit };
   });
 }
 
@@ -175,6 +200,86 @@ describe('embedding kernels on WebGPU vs reference', () => {
     const b = await runGpu(ctx, shape, x);
     expect(bitsEqual(a.dTable, b.dTable)).toBe(true);
     expect(bitsEqual(a.out, b.out)).toBe(true);
+  });
+});
+
+describe('embedding table inside a flat [R, P] parameter / gradient buffer', () => {
+  for (const shape of [
+    { R: 3, B: 2, T: 9, V: 7, C: 6 },
+    { R: 3, B: 1, T: 5, V: 3, C: 257 },   // C > 256: several channel chunks per row
+  ]) {
+    it(`${JSON.stringify(shape)} offset 5, run stride V·C + 11`, async () => {
+      const ctx = await testContext();
+      const { R, V, C } = shape;
+      const size = V * C;
+      const offset = 5;
+      const stride = size + 11;
+      const x = inputs(shape, 51, 0.3);
+      const flat = await runGpuFlat(ctx, shape, x, offset, stride);
+      expect(flat.dTableFlat.length).toBe(offset + R * stride);
+
+      // Outputs match the dense reference…
+      expect(maxAbsDiff(flat.out, embeddingForwardReference(x.tokens, x.mask, x.table, shape, x.maskId))).toBe(0);
+      const dTable = extractRuns(flat.dTableFlat, R, size, offset, stride);
+      const expected = embeddingBackwardReference(x.tokens, x.mask, x.dOut, shape, x.maskId);
+      expect(maxAbsDiff(dTable, expected)).toBeLessThan(1e-5);
+      expect(expected.some((g) => Math.abs(g) > 0.1)).toBe(true);
+      // …and are bit-identical to the dense layout's.
+      const dense = await runGpu(ctx, shape, x);
+      expect(bitsEqual(flat.out, dense.out)).toBe(true);
+      expect(bitsEqual(dTable, dense.dTable)).toBe(true);
+
+      // Every element outside dTable's R blocks is still exactly the sentinel.
+      expect(changedOutsideRuns(flat.dTableInit, flat.dTableFlat, R, size, offset, stride)).toBe(0);
+      let sentinels = 0;
+      for (let i = 0; i < flat.dTableFlat.length; i++) {
+        const inside = i >= offset && (i - offset) % stride < size;
+        if (!inside) {
+          expect(flat.dTableFlat[i], `dTable element ${i}`).toBe(FLAT_SENTINEL);
+          sentinels++;
+        }
+      }
+      expect(sentinels).toBe(offset + R * 11);
+    });
+  }
+
+  it('the offset and stride really are used (a dense read of the flat table would differ)', async () => {
+    const ctx = await testContext();
+    const shape = { R: 2, B: 1, T: 6, V: 4, C: 3 };
+    const x = inputs(shape, 61, 0);
+    const { out } = await runGpuFlat(ctx, shape, x, 5, 4 * 3 + 11);
+    // Reading the flat buffer as if it were dense [R, V, C] gives another answer (sentinels, shifted rows).
+    const flatTable = placeRuns(x.table, 2, 12, 5, 23);
+    const wrong = embeddingForwardReference(x.tokens, x.mask, flatTable, shape, x.maskId);
+    expect(maxAbsDiff(out, wrong)).toBeGreaterThan(1);
+    expect(maxAbsDiff(out, embeddingForwardReference(x.tokens, x.mask, x.table, shape, x.maskId))).toBe(0);
+  });
+
+  it('rejects overlapping runs, bad offsets and buffers too small for the placement', async () => {
+    const ctx = await testContext();
+    const shape = { R: 2, B: 1, T: 2, V: 3, C: 4 };   // V·C = 12
+    await withScope(ctx, async (scope) => {
+      const io = { ...shape, tokens: scope.zeros('tokens', 6), mask: scope.zeros('mask', 4), maskId: 2 };
+      const out = scope.zeros('out', 16);
+      const big = scope.zeros('big', 100);
+      await expect(embeddingForward(ctx, { ...io, table: big, out, tableRunStride: 11 }))
+        .rejects.toThrow(/tableRunStride must be an integer ≥ V·C = 12/);
+      await expect(embeddingForward(ctx, { ...io, table: big, out, tableOffset: -1 }))
+        .rejects.toThrow(/tableOffset must be an integer ≥ 0/);
+      // offset 70 + stride 20 + 12 = 102 elements > 100.
+      await expect(embeddingForward(ctx, { ...io, table: big, out, tableOffset: 70, tableRunStride: 20 }))
+        .rejects.toThrow(/buffer table holds 400 bytes, needs 408/);
+      await expect(embeddingBackward(ctx, { ...io, dOut: out, dTable: big, dTableOffset: 70, dTableRunStride: 20 }))
+        .rejects.toThrow(/buffer dTable holds 400 bytes, needs 408/);
+      await expect(embeddingBackward(ctx, { ...io, dOut: out, dTable: big, dTableRunStride: 5 }))
+        .rejects.toThrow(/dTableRunStride must be/);
+      // Exactly enough is fine: 68 + 20 + 12 = 100.
+      await expect(embeddingBackward(ctx, { ...io, dOut: out, dTable: big, dTableOffset: 68, dTableRunStride: 20 }))
+        .resolves.toBeDefined();
+      // Dense defaults: 2·12 = 24 elements needed.
+      await expect(embeddingForward(ctx, { ...io, table: scope.zeros('small', 23), out }))
+        .rejects.toThrow(/buffer table holds 92 bytes, needs 96/);
+    });
   });
 });
 

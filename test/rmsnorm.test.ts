@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
 import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward } from '../src/kernels/rmsnorm';
 import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../src/reference/rmsnorm';
+import { FLAT_SENTINEL, changedOutsideRuns, extractRuns, placeRuns } from '../src/selftest/embedding';
 import { withScope } from '../src/selftest/harness';
 import { checkRmsnorm, rmsnormInputs, rmsnormSelfTestShapes } from '../src/selftest/rmsnorm';
 import { randomFloats } from '../src/util/random';
@@ -33,6 +34,38 @@ async function runRmsnorm(
     return {
       y: await scope.read(y, R * N * C), rstd: await scope.read(rstd, R * N),
       dx: await scope.read(dx, R * N * C), dWeight: await scope.read(dWeight, R * C),
+    };
+  });
+}
+
+/**
+ * Like runRmsnorm, but weight and dWeight are blocks of flat [R, P]-style buffers: run r's [C] block at
+ * offset + r·stride (stride ≥ C), FLAT_SENTINEL everywhere else (dWeight's blocks start as garbage).
+ * Returns the whole flat dWeight buffer as read back, plus its initial contents.
+ */
+async function runRmsnormFlat(
+  ctx: GpuContext, shape: RmsNormShape, inputs: { x: Float32Array; weight: Float32Array; dy: Float32Array },
+  offset: number, stride: number,
+): Promise<Omit<Outputs, 'dWeight'> & { dWeightFlat: Float32Array; dWeightInit: Float32Array }> {
+  const { R, N, C } = shape;
+  const dWeightInit = placeRuns(randomFloats(77, R * C, 9), R, C, offset, stride);
+  return withScope(ctx, async (scope) => {
+    const x = scope.upload('x', inputs.x);
+    const weight = scope.upload('weight', placeRuns(inputs.weight, R, C, offset, stride));
+    const dy = scope.upload('dy', inputs.dy);
+    const y = scope.zeros('y', R * N * C);
+    const rstd = scope.zeros('rstd', R * N);
+    const dx = scope.zeros('dx', R * N * C);
+    const dWeight = scope.upload('dWeight', dWeightInit);
+    const w = { weightOffset: offset, weightRunStride: stride };
+    scope.run([
+      await rmsnormForward(ctx, { x, weight, y, rstd, eps: EPS, R, N, C, ...w }),
+      await rmsnormBackwardInput(ctx, { dy, x, weight, rstd, dx, R, N, C, ...w }),
+      await rmsnormBackwardWeight(ctx, { dy, x, rstd, dWeight, R, N, C, dWeightOffset: offset, dWeightRunStride: stride }),
+    ]);
+    return {
+      y: await scope.read(y, R * N * C), rstd: await scope.read(rstd, R * N), dx: await scope.read(dx, R * N * C),
+      dWeightFlat: await scope.read(dWeight), dWeightInit,
     };
   });
 }
@@ -120,6 +153,79 @@ describe('rmsnorm kernels on WebGPU vs reference', () => {
         .rejects.toThrow(/N must be a positive integer/);
       await expect(rmsnormForward(ctx, { x: buf, weight: buf, y: buf, rstd: buf, eps: EPS, R: 1, N: 4, C: 8 }))
         .rejects.toThrow(/buffer x holds 64 bytes, needs 128/);
+    });
+  });
+});
+
+describe('rmsnorm weight inside a flat [R, P] parameter / gradient buffer', () => {
+  for (const shape of [{ R: 3, N: 4, C: 7 }, { R: 3, N: 3, C: 130 }]) {
+    it(`R=${shape.R} N=${shape.N} C=${shape.C}, offset 5, run stride C + 11`, async () => {
+      const ctx = await testContext();
+      const { R, C } = shape;
+      const offset = 5;
+      const stride = C + 11;
+      const inputs = rmsnormInputs(shape, 13);
+      const flat = await runRmsnormFlat(ctx, shape, inputs, offset, stride);
+      expect(flat.dWeightFlat.length).toBe(offset + R * stride);
+
+      // Outputs match the dense reference…
+      const forward = rmsnormForwardReference(inputs.x, inputs.weight, shape, EPS);
+      const backward = rmsnormBackwardReference(inputs.dy, inputs.x, inputs.weight, forward.rstd, shape);
+      const dWeight = extractRuns(flat.dWeightFlat, R, C, offset, stride);
+      expect(maxAbsDiff(flat.y, forward.y)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(flat.rstd, forward.rstd)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(flat.dx, backward.dx)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(dWeight, backward.dWeight)).toBeLessThan(1e-5);
+      // …and are bit-identical to the dense layout's.
+      const dense = await runRmsnorm(ctx, shape, inputs);
+      for (const key of ['y', 'rstd', 'dx'] as const) expectBitIdentical(flat[key], dense[key], key);
+      expectBitIdentical(dWeight, dense.dWeight, 'dWeight');
+
+      // Every element outside dWeight's R blocks is still exactly the sentinel.
+      expect(changedOutsideRuns(flat.dWeightInit, flat.dWeightFlat, R, C, offset, stride)).toBe(0);
+      let sentinels = 0;
+      for (let i = 0; i < flat.dWeightFlat.length; i++) {
+        if (!(i >= offset && (i - offset) % stride < C)) {
+          expect(flat.dWeightFlat[i], `dWeight element ${i}`).toBe(FLAT_SENTINEL);
+          sentinels++;
+        }
+      }
+      expect(sentinels).toBe(offset + R * 11);
+    });
+  }
+
+  it('the offset and stride really are used (a dense read of the flat weight would differ)', async () => {
+    const ctx = await testContext();
+    const shape = { R: 2, N: 3, C: 5 };
+    const inputs = rmsnormInputs(shape, 17);
+    const flat = await runRmsnormFlat(ctx, shape, inputs, 5, 16);
+    const wrongWeight = placeRuns(inputs.weight, 2, 5, 5, 16);
+    const wrong = rmsnormForwardReference(inputs.x, wrongWeight, shape, EPS);
+    expect(maxAbsDiff(flat.y, wrong.y)).toBeGreaterThan(1);
+    expect(maxAbsDiff(flat.y, rmsnormForwardReference(inputs.x, inputs.weight, shape, EPS).y)).toBeLessThan(1e-5);
+  });
+
+  it('rejects overlapping runs, bad offsets and buffers too small for the placement', async () => {
+    const ctx = await testContext();
+    const dims = { R: 2, N: 3, C: 4 };
+    await withScope(ctx, async (scope) => {
+      const act = scope.zeros('act', 12 * 2);
+      const rstd = scope.zeros('rstd', 6);
+      const big = scope.zeros('big', 30);
+      await expect(rmsnormForward(ctx, { x: act, weight: big, y: act, rstd, eps: EPS, ...dims, weightRunStride: 3 }))
+        .rejects.toThrow(/weightRunStride must be an integer ≥ C = 4/);
+      await expect(rmsnormBackwardInput(ctx, { dy: act, x: act, weight: big, rstd, dx: act, ...dims, weightOffset: 1.5 }))
+        .rejects.toThrow(/weightOffset must be an integer ≥ 0/);
+      // 20 + 7 + 4 = 31 elements > 30.
+      await expect(rmsnormBackwardInput(ctx, { dy: act, x: act, weight: big, rstd, dx: act, ...dims, weightOffset: 20, weightRunStride: 7 }))
+        .rejects.toThrow(/buffer weight holds 120 bytes, needs 124/);
+      await expect(rmsnormBackwardWeight(ctx, { dy: act, x: act, rstd, dWeight: big, ...dims, dWeightOffset: 20, dWeightRunStride: 7 }))
+        .rejects.toThrow(/buffer dWeight holds 120 bytes, needs 124/);
+      await expect(rmsnormBackwardWeight(ctx, { dy: act, x: act, rstd, dWeight: big, ...dims, dWeightRunStride: 2 }))
+        .rejects.toThrow(/dWeightRunStride must be/);
+      // Exactly enough is fine: 19 + 7 + 4 = 30.
+      await expect(rmsnormBackwardWeight(ctx, { dy: act, x: act, rstd, dWeight: big, ...dims, dWeightOffset: 19, dWeightRunStride: 7 }))
+        .resolves.toBeDefined();
     });
   });
 });

@@ -15,6 +15,15 @@ export interface EmbeddingShape {
   C: number;
 }
 
+/**
+ * Where one run's [V, C] parameter tensor sits inside a flat per-model buffer [R, P]: element (r, v, c) is at
+ * `offset + r·runStride + v·C + c`. Defaults (offset 0, runStride V·C) give a dense [R, V, C] buffer.
+ */
+export interface EmbeddingParamPlacement {
+  offset: number;
+  runStride: number;
+}
+
 function validate(label: string, shape: EmbeddingShape, maskId: number): void {
   const { R, B, T, V, C } = shape;
   for (const [name, value] of Object.entries({ R, B, T, V, C })) {
@@ -25,9 +34,43 @@ function validate(label: string, shape: EmbeddingShape, maskId: number): void {
   }
 }
 
-function params(ctx: GpuContext, label: string, shape: EmbeddingShape, maskId: number): GPUBuffer {
+/** Resolves the optional offset / run stride of a parameter operand (defaults: dense [R, V, C]) and checks them. */
+function placement(label: string, name: string, shape: EmbeddingShape, offset?: number, runStride?: number): EmbeddingParamPlacement {
+  const size = shape.V * shape.C;
+  const p = { offset: offset ?? 0, runStride: runStride ?? size };
+  if (!Number.isInteger(p.offset) || p.offset < 0) {
+    throw new Error(`${label}: ${name}Offset must be an integer ≥ 0 (got ${p.offset})`);
+  }
+  if (!Number.isInteger(p.runStride) || p.runStride < size) {
+    throw new Error(`${label}: ${name}RunStride must be an integer ≥ V·C = ${size} (got ${p.runStride}); runs must not overlap`);
+  }
+  return p;
+}
+
+/** Elements a buffer must hold for R runs of `size` elements placed at offset + r·runStride. */
+function placedElements(R: number, size: number, p: EmbeddingParamPlacement): number {
+  return p.offset + (R - 1) * p.runStride + size;
+}
+
+function checkSize(label: string, name: string, buffer: GPUBuffer, elements: number): void {
+  if (elements > 0xffffffff) throw new Error(`${label}: ${name} needs ${elements} elements, beyond u32 indexing`);
+  if (buffer.size < elements * 4) {
+    throw new Error(`${label}: buffer ${name} holds ${buffer.size} bytes, needs ${elements * 4} (${elements} × 4 bytes)`);
+  }
+}
+
+/**
+ * Params (uniform, 12 × u32 = 48 bytes): R, B, T, V, C, maskId, tableOffset, tableRunStride, dTableOffset,
+ * dTableRunStride, pad, pad. Each builder fills its own operand's placement; the other pair is left dense.
+ */
+function params(
+  ctx: GpuContext, label: string, shape: EmbeddingShape, maskId: number,
+  table: EmbeddingParamPlacement, dTable: EmbeddingParamPlacement,
+): GPUBuffer {
   const { R, B, T, V, C } = shape;
-  return ctx.arena.uniform(`${label}.params`, new Uint32Array([R, B, T, V, C, maskId]));
+  return ctx.arena.uniform(`${label}.params`, new Uint32Array([
+    R, B, T, V, C, maskId, table.offset, table.runStride, dTable.offset, dTable.runStride, 0, 0,
+  ]));
 }
 
 /**
@@ -37,20 +80,33 @@ function params(ctx: GpuContext, label: string, shape: EmbeddingShape, maskId: n
  *
  * - tokens: u32 [R, B, T+1] (the clean block; only positions 0..T-1 are read here)
  * - mask:   u32 [R, B, T]   (nonzero = masked; all zeros = plain embedding)
- * - table:  f32 [R, V, C]
+ * - table:  f32 [V, C] per run, element (r, v, c) at `tableOffset + r·tableRunStride + v·C + c` (so the table can
+ *           live inside a flat parameter buffer [R, P]); defaults tableOffset = 0, tableRunStride = V·C (dense
+ *           [R, V, C]). tableRunStride must be ≥ V·C; the buffer must hold tableOffset + (R−1)·tableRunStride + V·C.
  * - out:    f32 [R, B·T, C] (written)
- * Params (uniform, u32): R, B, T, V, C, maskId. An id >= V gives a zero row (never an out-of-bounds read).
+ * Params (uniform, 12 × u32): R, B, T, V, C, maskId, tableOffset, tableRunStride, dTableOffset, dTableRunStride
+ * (unused here: 0, V·C), pad, pad. An id >= V gives a zero row (never an out-of-bounds read).
  * One thread per output element; grid [grid2d(ceil(B·T·C / 256)), R].
  */
 export async function embeddingForward(
   ctx: GpuContext,
-  io: EmbeddingShape & { tokens: GPUBuffer; mask: GPUBuffer; table: GPUBuffer; out: GPUBuffer; maskId: number },
+  io: EmbeddingShape & {
+    tokens: GPUBuffer; mask: GPUBuffer; table: GPUBuffer; out: GPUBuffer; maskId: number;
+    tableOffset?: number; tableRunStride?: number;
+  },
 ): Promise<Dispatch> {
-  validate('embeddingForward', io, io.maskId);
-  const [x, y] = grid2d(ceilDiv(io.B * io.T * io.C, WORKGROUP_SIZE));
+  const label = 'embeddingForward';
+  validate(label, io, io.maskId);
+  const { R, B, T, V, C } = io;
+  const table = placement(label, 'table', io, io.tableOffset, io.tableRunStride);
+  checkSize(label, 'tokens', io.tokens, R * B * (T + 1));
+  checkSize(label, 'mask', io.mask, R * B * T);
+  checkSize(label, 'table', io.table, placedElements(R, V * C, table));
+  checkSize(label, 'out', io.out, R * B * T * C);
+  const [x, y] = grid2d(ceilDiv(B * T * C, WORKGROUP_SIZE));
   return makeDispatch(ctx, {
-    label: 'embeddingForward', shader: 'embedding', entryPoint: 'forward',
-    bindings: [params(ctx, 'embeddingForward', io, io.maskId), io.tokens, io.mask, io.table, io.out],
+    label, shader: 'embedding', entryPoint: 'forward',
+    bindings: [params(ctx, label, io, io.maskId, table, { offset: 0, runStride: V * C }), io.tokens, io.mask, io.table, io.out],
     workgroups: [x, y, io.R],
   });
 }
@@ -62,20 +118,34 @@ export async function embeddingForward(
  *
  * - tokens: u32 [R, B, T+1], mask: u32 [R, B, T] (same id rule as the forward; ids >= V are ignored)
  * - dOut:   f32 [R, B·T, C]
- * - dTable: f32 [R, V, C] (written; no need to clear it first)
- * Params (uniform, u32): R, B, T, V, C, maskId.
+ * - dTable: f32 [V, C] per run, element (r, v, c) at `dTableOffset + r·dTableRunStride + v·C + c` (defaults 0 and
+ *           V·C: dense [R, V, C]). Written (no need to clear it first), and ONLY those R·V·C elements: the rest of
+ *           a flat gradient buffer [R, P] is left untouched. dTableRunStride must be ≥ V·C; the buffer must hold
+ *           dTableOffset + (R−1)·dTableRunStride + V·C elements.
+ * Params (uniform, 12 × u32): R, B, T, V, C, maskId, tableOffset, tableRunStride (unused here: 0, V·C),
+ * dTableOffset, dTableRunStride, pad, pad.
  * Deterministic (no atomics): one workgroup per (r, v, 256-channel chunk), grid
  * [grid2d(V · ceil(C / 256)), R]; each owner thread sums the matching positions in increasing order.
  */
 export async function embeddingBackward(
   ctx: GpuContext,
-  io: EmbeddingShape & { tokens: GPUBuffer; mask: GPUBuffer; dOut: GPUBuffer; dTable: GPUBuffer; maskId: number },
+  io: EmbeddingShape & {
+    tokens: GPUBuffer; mask: GPUBuffer; dOut: GPUBuffer; dTable: GPUBuffer; maskId: number;
+    dTableOffset?: number; dTableRunStride?: number;
+  },
 ): Promise<Dispatch> {
-  validate('embeddingBackward', io, io.maskId);
-  const [x, y] = grid2d(io.V * ceilDiv(io.C, WORKGROUP_SIZE));
+  const label = 'embeddingBackward';
+  validate(label, io, io.maskId);
+  const { R, B, T, V, C } = io;
+  const dTable = placement(label, 'dTable', io, io.dTableOffset, io.dTableRunStride);
+  checkSize(label, 'tokens', io.tokens, R * B * (T + 1));
+  checkSize(label, 'mask', io.mask, R * B * T);
+  checkSize(label, 'dOut', io.dOut, R * B * T * C);
+  checkSize(label, 'dTable', io.dTable, placedElements(R, V * C, dTable));
+  const [x, y] = grid2d(V * ceilDiv(C, WORKGROUP_SIZE));
   return makeDispatch(ctx, {
-    label: 'embeddingBackward', shader: 'embedding', entryPoint: 'backward',
-    bindings: [params(ctx, 'embeddingBackward', io, io.maskId), io.tokens, io.mask, io.dOut, io.dTable],
+    label, shader: 'embedding', entryPoint: 'backward',
+    bindings: [params(ctx, label, io, io.maskId, { offset: 0, runStride: V * C }, dTable), io.tokens, io.mask, io.dOut, io.dTable],
     workgroups: [x, y, io.R],
   });
 }

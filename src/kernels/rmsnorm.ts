@@ -14,16 +14,48 @@ function checkDims(label: string, dims: RmsNormDims): void {
 }
 
 function checkSize(label: string, name: string, buffer: GPUBuffer, floats: number): void {
+  if (floats > 0xffffffff) throw new Error(`${label}: ${name} needs ${floats} elements, beyond u32 indexing`);
   if (buffer.size < floats * 4) {
     throw new Error(`${label}: buffer ${name} holds ${buffer.size} bytes, needs ${floats * 4} (${floats} f32)`);
   }
 }
 
-/** Params { R, N, C: u32; eps: f32 }. */
-function params(ctx: GpuContext, label: string, dims: RmsNormDims, eps: number): GPUBuffer {
-  const data = new ArrayBuffer(16);
+/**
+ * Where one run's [C] weight (or weight gradient) sits inside a flat per-model buffer [R, P]: element (r, c)
+ * is at `offset + r·runStride + c`. Defaults (offset 0, runStride C) give a dense [R, C] buffer.
+ */
+export interface RmsNormParamPlacement { offset: number; runStride: number }
+
+/** Resolves an optional offset / run stride (defaults: dense [R, C]), checks it and the buffer's size. */
+function placement(
+  label: string, name: string, dims: RmsNormDims, buffer: GPUBuffer, offset?: number, runStride?: number,
+): RmsNormParamPlacement {
+  const p = { offset: offset ?? 0, runStride: runStride ?? dims.C };
+  if (!Number.isInteger(p.offset) || p.offset < 0) {
+    throw new Error(`${label}: ${name}Offset must be an integer ≥ 0, got ${p.offset}`);
+  }
+  if (!Number.isInteger(p.runStride) || p.runStride < dims.C) {
+    throw new Error(`${label}: ${name}RunStride must be an integer ≥ C = ${dims.C}, got ${p.runStride}; runs must not overlap`);
+  }
+  checkSize(label, name, buffer, p.offset + (dims.R - 1) * p.runStride + dims.C);
+  return p;
+}
+
+/**
+ * Params (uniform, 32 bytes): { R, N, C: u32; eps: f32; weightOffset, weightRunStride, dWeightOffset,
+ * dWeightRunStride: u32 }. An entry point's unused pair (undefined) is written dense (0, C).
+ */
+function params(
+  ctx: GpuContext, label: string, dims: RmsNormDims, eps: number,
+  weight: RmsNormParamPlacement | undefined, dWeight: RmsNormParamPlacement | undefined,
+): GPUBuffer {
+  const data = new ArrayBuffer(32);
   new Uint32Array(data, 0, 3).set([dims.R, dims.N, dims.C]);
   new Float32Array(data, 12, 1)[0] = eps;
+  const dense = { offset: 0, runStride: dims.C };
+  const w = weight ?? dense;
+  const dw = dWeight ?? dense;
+  new Uint32Array(data, 16, 4).set([w.offset, w.runStride, dw.offset, dw.runStride]);
   return ctx.arena.uniform(`${label}.params`, new Uint8Array(data));
 }
 
@@ -36,24 +68,28 @@ function rowGrid(dims: RmsNormDims): [number, number, number] {
 /**
  * RMSNorm forward (LLaMA): y[r,n,c] = x[r,n,c] · rstd[r,n] · weight[r,c],
  * rstd[r,n] = 1 / sqrt(mean_c x[r,n,c]² + eps).
- * Layouts: x, y [R, N, C]; weight [R, C]; rstd [R, N] (written; saved for the backward).
- * y must not alias x. One workgroup of 128 threads per row; deterministic tree reduction.
+ * Layouts: x, y [R, N, C]; rstd [R, N] (written; saved for the backward); weight [C] per run, element (r, c)
+ * at `weightOffset + r·weightRunStride + c` (defaults 0 and C: dense [R, C]; weightRunStride ≥ C), so the weight
+ * can live inside a flat parameter buffer [R, P]. y must not alias x. One workgroup of 128 threads per row; deterministic tree reduction.
  */
 export async function rmsnormForward(
   ctx: GpuContext,
-  io: { x: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer; eps: number } & RmsNormDims,
+  io: {
+    x: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer; eps: number;
+    weightOffset?: number; weightRunStride?: number;
+  } & RmsNormDims,
 ): Promise<Dispatch> {
   const label = 'rmsnormForward';
   checkDims(label, io);
   if (!(io.eps >= 0) || !Number.isFinite(io.eps)) throw new Error(`${label}: eps must be a finite number ≥ 0, got ${io.eps}`);
   const { R, N, C } = io;
   checkSize(label, 'x', io.x, R * N * C);
-  checkSize(label, 'weight', io.weight, R * C);
+  const weight = placement(label, 'weight', io, io.weight, io.weightOffset, io.weightRunStride);
   checkSize(label, 'y', io.y, R * N * C);
   checkSize(label, 'rstd', io.rstd, R * N);
   return makeDispatch(ctx, {
     label, shader: 'rmsnorm', entryPoint: 'forward',
-    bindings: [params(ctx, label, io, io.eps), io.x, io.weight, io.y, io.rstd],
+    bindings: [params(ctx, label, io, io.eps, weight, undefined), io.x, io.weight, io.y, io.rstd],
     workgroups: rowGrid(io),
   });
 }
@@ -61,24 +97,28 @@ export async function rmsnormForward(
 /**
  * RMSNorm backward to the input (overwrites dx):
  * dx[r,n,c] = rstd · (dy·w[r,c] − x · rstd² · mean_c(dy·w·x)).
- * Layouts: dy, x, dx [R, N, C]; weight [R, C]; rstd [R, N] (from the forward).
+ * Layouts: dy, x, dx [R, N, C]; rstd [R, N] (from the forward); weight [C] per run at
+ * `weightOffset + r·weightRunStride + c` (defaults 0 and C: dense [R, C]; weightRunStride ≥ C).
  * dx must not alias dy or x. One workgroup per row; deterministic tree reduction.
  */
 export async function rmsnormBackwardInput(
   ctx: GpuContext,
-  io: { dy: GPUBuffer; x: GPUBuffer; weight: GPUBuffer; rstd: GPUBuffer; dx: GPUBuffer } & RmsNormDims,
+  io: {
+    dy: GPUBuffer; x: GPUBuffer; weight: GPUBuffer; rstd: GPUBuffer; dx: GPUBuffer;
+    weightOffset?: number; weightRunStride?: number;
+  } & RmsNormDims,
 ): Promise<Dispatch> {
   const label = 'rmsnormBackwardInput';
   checkDims(label, io);
   const { R, N, C } = io;
   checkSize(label, 'dy', io.dy, R * N * C);
   checkSize(label, 'x', io.x, R * N * C);
-  checkSize(label, 'weight', io.weight, R * C);
+  const weight = placement(label, 'weight', io, io.weight, io.weightOffset, io.weightRunStride);
   checkSize(label, 'rstd', io.rstd, R * N);
   checkSize(label, 'dx', io.dx, R * N * C);
   return makeDispatch(ctx, {
     label, shader: 'rmsnorm', entryPoint: 'backwardInput',
-    bindings: [params(ctx, label, io, 0), io.dy, io.x, io.weight, io.rstd, io.dx],
+    bindings: [params(ctx, label, io, 0, weight, undefined), io.dy, io.x, io.weight, io.rstd, io.dx],
     workgroups: rowGrid(io),
   });
 }
@@ -86,11 +126,16 @@ export async function rmsnormBackwardInput(
 /**
  * RMSNorm backward to the weight (OVERWRITES dWeight, does not accumulate):
  * dWeight[r,c] = Σ_n dy[r,n,c] · x[r,n,c] · rstd[r,n], one owner thread per (r, c) summing rows in order.
- * Layouts: dy, x [R, N, C]; rstd [R, N]; dWeight [R, C].
+ * Layouts: dy, x [R, N, C]; rstd [R, N]; dWeight [C] per run at `dWeightOffset + r·dWeightRunStride + c`
+ * (defaults 0 and C: dense [R, C]; dWeightRunStride ≥ C). Writes exactly those R·C elements and nothing else
+ * of the buffer, so dWeight can be a slice of a flat gradient buffer [R, P].
  */
 export async function rmsnormBackwardWeight(
   ctx: GpuContext,
-  io: { dy: GPUBuffer; x: GPUBuffer; rstd: GPUBuffer; dWeight: GPUBuffer } & RmsNormDims,
+  io: {
+    dy: GPUBuffer; x: GPUBuffer; rstd: GPUBuffer; dWeight: GPUBuffer;
+    dWeightOffset?: number; dWeightRunStride?: number;
+  } & RmsNormDims,
 ): Promise<Dispatch> {
   const label = 'rmsnormBackwardWeight';
   checkDims(label, io);
@@ -98,11 +143,11 @@ export async function rmsnormBackwardWeight(
   checkSize(label, 'dy', io.dy, R * N * C);
   checkSize(label, 'x', io.x, R * N * C);
   checkSize(label, 'rstd', io.rstd, R * N);
-  checkSize(label, 'dWeight', io.dWeight, R * C);
+  const dWeight = placement(label, 'dWeight', io, io.dWeight, io.dWeightOffset, io.dWeightRunStride);
   const [x, y] = grid2d(ceilDiv(C, WEIGHT_WORKGROUP));
   return makeDispatch(ctx, {
     label, shader: 'rmsnorm', entryPoint: 'backwardWeight',
-    bindings: [params(ctx, label, io, 0), io.dy, io.x, io.rstd, io.dWeight],
+    bindings: [params(ctx, label, io, 0, undefined, dWeight), io.dy, io.x, io.rstd, io.dWeight],
     workgroups: [x, y, R],
   });
 }

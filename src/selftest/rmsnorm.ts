@@ -2,15 +2,26 @@ import type { GpuContext } from '../gpu/context';
 import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward } from '../kernels/rmsnorm';
 import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../reference/rmsnorm';
 import { randomFloats } from '../util/random';
+import { changedOutsideRuns, extractRuns, placeRuns } from './embedding';
 import { check, formatShape, maxAbsError, withScope, type KernelCheck } from './harness';
 
 export type { RmsNormShape } from '../reference/rmsnorm';
 
-/** Shapes `npm run selftest` runs: C below, at and above the 128-thread workgroup, R > 1, N = 1. */
-export const rmsnormSelfTestShapes: RmsNormShape[] = [
+/**
+ * A self-test shape; with `paramOffset` / `paramRunPad` the weight and dWeight live inside larger flat buffers
+ * (as in a model's [R, P] parameter and gradient buffers): run r's [C] block starts at
+ * paramOffset + r·(C + paramRunPad), everything else holds a sentinel that backwardWeight must not touch.
+ */
+export type RmsNormCheckShape = RmsNormShape & { paramOffset?: number; paramRunPad?: number };
+
+/**
+ * Shapes `npm run selftest` runs: C below, at and above the 128-thread workgroup, R > 1, N = 1; the last
+ * places weight/dWeight inside flat [R, P] buffers (offset 5, run stride C + 11).
+ */
+export const rmsnormSelfTestShapes: RmsNormCheckShape[] = [
   { R: 1, N: 1, C: 1 },
   { R: 2, N: 5, C: 7 },
-  { R: 3, N: 9, C: 130 },
+  { R: 3, N: 9, C: 130, paramOffset: 5, paramRunPad: 11 },
 ];
 
 export const RMSNORM_TEST_EPS = 1e-5;
@@ -33,27 +44,43 @@ export function rmsnormTolerances(shape: RmsNormShape): { forward: number; backw
   return { forward: 1e-5, backward: 1e-5 * Math.max(1, shape.N / 16) };
 }
 
-/** rmsnorm forward, then both backward dispatches on its saved rstd, against the float64 reference. */
-export async function checkRmsnorm(ctx: GpuContext, shape: RmsNormShape, seed = 1): Promise<KernelCheck[]> {
+/**
+ * rmsnorm forward, then both backward dispatches on its saved rstd, against the float64 reference.
+ * With `paramOffset`/`paramRunPad` the weight and dWeight are blocks of larger flat buffers filled with a
+ * sentinel; the backward row then also fails (error ∞) if any element outside dWeight's blocks changed.
+ */
+export async function checkRmsnorm(ctx: GpuContext, shape: RmsNormCheckShape, seed = 1): Promise<KernelCheck[]> {
   const { R, N, C } = shape;
+  const dims = { R, N, C };
   const eps = RMSNORM_TEST_EPS;
-  const { x, weight, dy } = rmsnormInputs(shape, seed);
-  const forward = rmsnormForwardReference(x, weight, shape, eps);
-  const backward = rmsnormBackwardReference(dy, x, weight, forward.rstd, shape);
+  const flat = shape.paramOffset !== undefined || shape.paramRunPad !== undefined;
+  const offset = shape.paramOffset ?? 0;
+  const stride = C + (shape.paramRunPad ?? 0);
+  const { x, weight, dy } = rmsnormInputs(dims, seed);
+  const forward = rmsnormForwardReference(x, weight, dims, eps);
+  const backward = rmsnormBackwardReference(dy, x, weight, forward.rstd, dims);
+  // Flat layout: the blocks sit at offset + r·stride; 123 inside dWeight's blocks (must be overwritten),
+  // the sentinel around them (must stay).
+  const weightFlat = placeRuns(weight, R, C, offset, stride);
+  const dWeightInit = placeRuns(new Float32Array(R * C).fill(123), R, C, offset, stride);
   return withScope(ctx, async (scope) => {
     const xBuf = scope.upload('x', x);
-    const wBuf = scope.upload('weight', weight);
+    const wBuf = scope.upload('weight', weightFlat);
     const dyBuf = scope.upload('dy', dy);
     const y = scope.zeros('y', R * N * C);
     const rstd = scope.zeros('rstd', R * N);
     const dx = scope.zeros('dx', R * N * C);
-    const dWeight = scope.upload('dWeight', new Float32Array(R * C).fill(123)); // must be overwritten
-    const dims = { R, N, C };
+    const dWeight = scope.upload('dWeight', dWeightInit);
+    // Without paramOffset/paramRunPad the builders' defaults (dense [R, C]) are exercised.
+    const wPlace = flat ? { weightOffset: offset, weightRunStride: stride } : {};
+    const dwPlace = flat ? { dWeightOffset: offset, dWeightRunStride: stride } : {};
     scope.run([
-      await rmsnormForward(ctx, { x: xBuf, weight: wBuf, y, rstd, eps, ...dims }),
-      await rmsnormBackwardInput(ctx, { dy: dyBuf, x: xBuf, weight: wBuf, rstd, dx, ...dims }),
-      await rmsnormBackwardWeight(ctx, { dy: dyBuf, x: xBuf, rstd, dWeight, ...dims }),
+      await rmsnormForward(ctx, { x: xBuf, weight: wBuf, y, rstd, eps, ...wPlace, ...dims }),
+      await rmsnormBackwardInput(ctx, { dy: dyBuf, x: xBuf, weight: wBuf, rstd, dx, ...wPlace, ...dims }),
+      await rmsnormBackwardWeight(ctx, { dy: dyBuf, x: xBuf, rstd, dWeight, ...dwPlace, ...dims }),
     ]);
+    const dWeightAfter = await scope.read(dWeight, dWeightInit.length);
+    const outside = changedOutsideRuns(dWeightInit, dWeightAfter, R, C, offset, stride);
     const name = formatShape(shape);
     const tol = rmsnormTolerances(shape);
     return [
@@ -63,7 +90,8 @@ export async function checkRmsnorm(ctx: GpuContext, shape: RmsNormShape, seed = 
       ], tol.forward),
       check('rmsnorm.backward', name, [
         maxAbsError(await scope.read(dx, R * N * C), backward.dx),
-        maxAbsError(await scope.read(dWeight, R * C), backward.dWeight),
+        maxAbsError(extractRuns(dWeightAfter, R, C, offset, stride), backward.dWeight),
+        outside === 0 ? 0 : Infinity,   // wrote outside its blocks of the flat gradient buffer
       ], tol.backward),
     ];
   });
