@@ -1,10 +1,11 @@
+import { FLAT_SENTINEL, changedOutsideRuns, extractRuns, placeRuns } from '../src/selftest/flatParams';
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
 import { embeddingBackward, embeddingForward, type EmbeddingShape } from '../src/kernels/embedding';
 import { embeddingBackwardReference, embeddingForwardReference, maskedInputIds } from '../src/reference/embedding';
 import { withScope } from '../src/selftest/harness';
 import {
-  FLAT_SENTINEL, changedOutsideRuns, checkEmbedding, embeddingSelfTestShapes, extractRuns, placeRuns, randomMask,
+  checkEmbedding, embeddingSelfTestShapes, randomMask,
 } from '../src/selftest/embedding';
 import { randomFloats, randomInts } from '../src/util/random';
 import { dot, maxAbsDiff, numericGradient } from './finiteDifference';

@@ -4,7 +4,7 @@ import { GpuModel } from '../src/model/gpuModel';
 import { decayMask, parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
 import { referenceBackward, referenceForward } from '../src/reference/model';
-import { adamwReference } from '../src/reference/adamw';
+import { adamwReference, type AdamWState } from '../src/reference/adamw';
 import { gradNormReference } from '../src/reference/gradNorm';
 import { adamwHyper } from '../src/kernels/adamw';
 import { ModelTooLargeError, bufferPlan, checkMemory } from '../src/model/memory';
@@ -82,7 +82,7 @@ describe('whole model on WebGPU vs the CPU reference', () => {
     const ctx = await testContext();
     const model = await GpuModel.build(ctx, config, { R, B, maxGradNorm: 0.5 });
     try {
-      const cpu = [0, 1, 2].map((r) => {
+      const cpu: AdamWState[] = [0, 1, 2].map((r) => {
         const p = initParameters(config, layout, 20 + r);
         model.writeRunParameters(r, p);
         return { params: Float64Array.from(p), m: new Float64Array(layout.P), v: new Float64Array(layout.P) };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
 import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward } from '../src/kernels/rmsnorm';
 import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../src/reference/rmsnorm';
-import { FLAT_SENTINEL, changedOutsideRuns, extractRuns, placeRuns } from '../src/selftest/embedding';
+import { FLAT_SENTINEL, changedOutsideRuns, extractRuns, placeRuns } from '../src/selftest/flatParams';
 import { withScope } from '../src/selftest/harness';
 import { checkRmsnorm, rmsnormInputs, rmsnormSelfTestShapes } from '../src/selftest/rmsnorm';
 import { randomFloats } from '../src/util/random';

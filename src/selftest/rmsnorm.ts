@@ -2,7 +2,7 @@ import type { GpuContext } from '../gpu/context';
 import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward } from '../kernels/rmsnorm';
 import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../reference/rmsnorm';
 import { randomFloats } from '../util/random';
-import { changedOutsideRuns, extractRuns, placeRuns } from './embedding';
+import { changedOutsideRuns, extractRuns, placeRuns } from './flatParams';
 import { check, formatShape, maxAbsError, withScope, type KernelCheck } from './harness';
 
 export type { RmsNormShape } from '../reference/rmsnorm';
