@@ -28,6 +28,22 @@ export interface AdapterReport {
   limits: Record<string, number>;
 }
 
+/**
+ * Which kernel variant to use where several compute the same thing. Software adapters (SwiftShader)
+ * pay dearly for workgroup barriers, so they prefer one thread per row and register-blocked matmul;
+ * real GPUs prefer workgroup-cooperative rows and shared-memory tiles. Builders read these defaults;
+ * issue 6 replaces the guess by a start-up measurement.
+ */
+export interface KernelPreferences {
+  /** Row-wise reductions (RMSNorm, softmax rows of attention and of the loss). */
+  rows: 'workgroup' | 'serial';
+  matmul: 'blocked' | 'tiled';
+}
+
+export function defaultKernelPreferences(adapter: AdapterReport): KernelPreferences {
+  return adapter.isFallbackAdapter ? { rows: 'serial', matmul: 'blocked' } : { rows: 'workgroup', matmul: 'tiled' };
+}
+
 /** Everything a kernel needs: the device, what it can do, compiled pipelines and buffers. */
 export interface GpuContext {
   device: GPUDevice;
@@ -36,6 +52,7 @@ export interface GpuContext {
   hasF16: boolean;
   registry: KernelRegistry;
   arena: BufferArena;
+  preferences: KernelPreferences;
   profiler: Profiler | undefined;
   /**
    * GPU errors no error scope caught (most recent last, at most 20). Kept so a panel or a test can show
@@ -94,6 +111,7 @@ export async function createGpuContext(options: ContextOptions = {}): Promise<Gp
     hasF16: device.features.has('shader-f16'),
     registry,
     arena,
+    preferences: defaultKernelPreferences(report),
     profiler,
     uncapturedErrors,
     lost,

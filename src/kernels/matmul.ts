@@ -75,7 +75,7 @@ export interface OperandLayout { offset: number; runStride: number }
  * Grid: [ceil(N / 4·workgroupX), ceil(M / 4·workgroupY), R]; every M, N, K ≥ 1 works.
  */
 export async function matmul(ctx: GpuContext, io: MatmulIo): Promise<Dispatch> {
-  const variant = io.variant ?? 'blocked';
+  const variant = io.variant ?? ctx.preferences.matmul;
   const defaults = MATMUL_DEFAULT_TILES[variant];
   const tiles: MatmulTiles = {
     workgroupX: io.tiles?.workgroupX ?? defaults.workgroupX,

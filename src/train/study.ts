@@ -1,0 +1,174 @@
+/**
+ * A study trains every (arm, seed) run of a StudyConfig together through the kernels' run dimension:
+ * run r = arm · seedsPerArm + seed. For each seed every arm starts from the same initial weights and sees
+ * the same batches; arms differ only in mask ratio. Same config → identical numbers.
+ */
+import type { GpuContext } from '../gpu/context';
+import { encodeDispatches } from '../gpu/dispatch';
+import { GpuModel } from '../model/gpuModel';
+import { initParameters } from '../model/init';
+import { adamwHyper, type AdamWRunSettings } from '../kernels/adamw';
+import { fillMask } from '../data/maskPolicy';
+import { createTask, type EvalSet, type Task } from '../data/task';
+import { Rng } from '../util/random';
+import { deriveSeed } from '../util/seeds';
+import { learningRate } from './schedule';
+import type { StudyConfig } from './presets';
+import { validateStudyConfig } from './validate';
+
+export interface RunInfo {
+  arm: number;
+  maskRatio: number;
+  seed: number;
+  objective: 'ntp' | 'meap';
+}
+
+export interface RunEvaluation {
+  valLoss: number;
+  retrievalAcc: number;
+  accByDepth: number[];
+}
+
+export class Study {
+  readonly runs: RunInfo[];
+  readonly R: number;
+  readonly task: Task;
+  readonly evalSet: EvalSet;
+  /** Steps taken so far. */
+  step = 0;
+  private readonly dataRngs: Rng[];
+  private readonly maskRngs: Rng[];
+  private readonly tokens: Uint32Array;
+  private readonly mask: Uint32Array;
+  private readonly hyper: Float32Array<ArrayBuffer>;
+  private readonly settings: AdamWRunSettings[];
+  private readonly evalTokens: Uint32Array;
+  private readonly zeroMask: Uint32Array;
+  private readonly staging: GPUBuffer;
+
+  private constructor(readonly ctx: GpuContext, readonly config: StudyConfig, readonly model: GpuModel) {
+    const { arms, seedsPerArm, baseSeed, batch: B } = config;
+    const T = config.model.context;
+    this.runs = arms.flatMap((maskRatio, arm) => Array.from({ length: seedsPerArm }, (_, seed) => ({
+      arm, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' as const : 'meap' as const,
+    })));
+    this.R = this.runs.length;
+    this.task = createTask(config.task, config.taskOptions);
+    this.evalSet = this.task.evalSet(config.evaluation.count, T, config.evaluation.buckets, config.evaluation.seed);
+    // One data stream per seed (shared by that seed's arms); one mask stream per run.
+    this.dataRngs = Array.from({ length: seedsPerArm }, (_, s) => new Rng(deriveSeed(baseSeed, s, 'data')));
+    this.maskRngs = this.runs.map((run) => new Rng(deriveSeed(baseSeed, run.seed, run.arm, run.maskRatio, 'mask')));
+    this.tokens = new Uint32Array(this.R * B * (T + 1));
+    this.mask = new Uint32Array(this.R * B * T);
+    this.hyper = new Float32Array(this.R * 8);
+    const o = config.optimizer;
+    this.settings = this.runs.map(() => ({ lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }));
+    this.evalTokens = new Uint32Array(this.R * B * (T + 1));
+    this.zeroMask = new Uint32Array(this.R * B * T);
+    const V = config.model.vocabSize;
+    // Evaluation readback: every run's row losses [R, B·T] and the logits rows at the answer positions [R, B, V].
+    this.staging = ctx.arena.buffer('study.evalStaging', 4 * (this.R * B * T + this.R * B * V),
+      0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */);
+  }
+
+  static async create(ctx: GpuContext, config: StudyConfig): Promise<Study> {
+    validateStudyConfig(config);
+    const R = config.arms.length * config.seedsPerArm;
+    const model = await GpuModel.build(ctx, config.model, { R, B: config.batch, maxGradNorm: config.optimizer.maxGradNorm });
+    const study = new Study(ctx, config, model);
+    const initBySeed = Array.from({ length: config.seedsPerArm },
+      (_, s) => initParameters(config.model, model.layout, deriveSeed(config.baseSeed, s, 'init')));
+    study.runs.forEach((run, r) => model.writeRunParameters(r, initBySeed[run.seed]));
+    return study;
+  }
+
+  /** Encodes and submits one training step for every run (no readback). */
+  trainStep(): void {
+    const { config, R } = this;
+    const B = config.batch, T = config.model.context;
+    const block = B * (T + 1);
+    const bySeed = this.dataRngs.map((rng) => this.task.trainingBatch(rng, B, T));
+    const policy = { sharedAcrossBatch: config.sharedMask };
+    for (let r = 0; r < R; r++) {
+      const run = this.runs[r];
+      this.tokens.set(bySeed[run.seed], r * block);
+      fillMask(this.mask.subarray(r * B * T, (r + 1) * B * T), B, T, { ...policy, ratio: run.maskRatio }, this.maskRngs[r]);
+    }
+    this.step++;
+    const o = config.optimizer;
+    const lr = learningRate({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: config.steps, minRatio: o.minLrRatio }, this.step);
+    for (const s of this.settings) s.lr = lr;
+    adamwHyper(this.settings, this.step, this.hyper);
+    this.model.writeBatch(this.tokens, this.mask);
+    this.model.writeHyper(this.hyper);
+    this.model.trainStep();
+  }
+
+  /** Mean training loss of each run at the last step (waits for the GPU: call it only when reporting). */
+  async lastLosses(): Promise<Float32Array> {
+    return this.model.read('lossMean');
+  }
+
+  /** Clean validation loss and greedy retrieval accuracy of every run on the fixed evaluation set. */
+  async evaluate(): Promise<RunEvaluation[]> {
+    const { config, R, evalSet } = this;
+    const B = config.batch, T = config.model.context, V = config.model.vocabSize, N = B * T;
+    const block = B * (T + 1);
+    const lossSum = new Float64Array(R);
+    const correct = new Float64Array(R);
+    const bucketCorrect = Array.from({ length: R }, () => new Float64Array(evalSet.bucketCount));
+    const bucketTotal = new Float64Array(evalSet.bucketCount);
+    for (let start = 0; start < evalSet.count; start += B) {
+      const used = Math.min(B, evalSet.count - start);
+      // Rows past the end of the set repeat its last example; they are not scored.
+      for (let b = 0; b < B; b++) {
+        const example = Math.min(start + b, evalSet.count - 1);
+        const source = evalSet.tokens.subarray(example * (T + 1), (example + 1) * (T + 1));
+        for (let r = 0; r < R; r++) this.evalTokens.set(source, r * block + b * (T + 1));
+      }
+      this.model.writeBatch(this.evalTokens, this.zeroMask);
+      const encoder = this.ctx.device.createCommandEncoder({ label: 'evaluate' });
+      encodeDispatches(this.ctx, encoder, this.model.evaluate, 'evaluate');
+      encoder.copyBufferToBuffer(this.model.buffer('rowLoss'), 0, this.staging, 0, 4 * R * N);
+      for (let r = 0; r < R; r++) {
+        for (let b = 0; b < used; b++) {
+          const row = r * N + b * T + evalSet.answerPositions[start + b];
+          encoder.copyBufferToBuffer(this.model.buffer('logits'), 4 * row * V, this.staging, 4 * (R * N + (r * B + b) * V), 4 * V);
+        }
+      }
+      this.ctx.device.queue.submit([encoder.finish()]);
+      await this.staging.mapAsync(0x0001);
+      const data = new Float32Array(this.staging.getMappedRange().slice(0));
+      this.staging.unmap();
+      for (let b = 0; b < used; b++) bucketTotal[evalSet.buckets[start + b]]++;
+      for (let r = 0; r < R; r++) {
+        for (let i = 0; i < used * T; i++) lossSum[r] += data[r * N + i];
+        for (let b = 0; b < used; b++) {
+          const logits = data.subarray(R * N + (r * B + b) * V, R * N + (r * B + b + 1) * V);
+          if (argmax(logits) === evalSet.answers[start + b]) {
+            correct[r]++;
+            bucketCorrect[r][evalSet.buckets[start + b]]++;
+          }
+        }
+      }
+    }
+    return this.runs.map((_, r) => ({
+      valLoss: lossSum[r] / (evalSet.count * T),
+      retrievalAcc: correct[r] / evalSet.count,
+      accByDepth: Array.from(bucketCorrect[r], (c, i) => (bucketTotal[i] > 0 ? c / bucketTotal[i] : 0)),
+    }));
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.ctx.arena.destroy(this.staging);
+  }
+}
+
+/** Index of the largest value; ties go to the lowest index (deterministic greedy decoding). */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
