@@ -4,6 +4,7 @@
  * the same batches; arms differ only in mask ratio. Same config → identical numbers.
  */
 import type { GpuContext } from '../gpu/context';
+import { readBuffer } from '../gpu/arena';
 import { encodeDispatches } from '../gpu/dispatch';
 import { GpuModel } from '../model/gpuModel';
 import { initParameters } from '../model/init';
@@ -45,6 +46,9 @@ export class Study {
   private readonly evalTokens: Uint32Array;
   private readonly zeroMask: Uint32Array;
   private readonly staging: GPUBuffer;
+  /** Each step's per-run mean loss, appended on the GPU ([every, R]) and read at evaluation time. */
+  private readonly lossLog: GPUBuffer;
+  private lossLogFilled = 0;
 
   private constructor(readonly ctx: GpuContext, readonly config: StudyConfig, readonly model: GpuModel) {
     const { arms, seedsPerArm, baseSeed, batch: B } = config;
@@ -69,6 +73,7 @@ export class Study {
     // Evaluation readback: every run's row losses [R, B·T] and the logits rows at the answer positions [R, B, V].
     this.staging = ctx.arena.buffer('study.evalStaging', 4 * (this.R * B * T + this.R * B * V),
       0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */);
+    this.lossLog = ctx.arena.buffer('study.lossLog', 4 * this.R * config.evaluation.every);
   }
 
   static async create(ctx: GpuContext, config: StudyConfig): Promise<Study> {
@@ -101,7 +106,29 @@ export class Study {
     adamwHyper(this.settings, this.step, this.hyper);
     this.model.writeBatch(this.tokens, this.mask);
     this.model.writeHyper(this.hyper);
-    this.model.trainStep();
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'train-step' });
+    this.model.encodeTrainingStep(encoder);
+    if (this.lossLogFilled < this.config.evaluation.every) {
+      encoder.copyBufferToBuffer(this.model.buffer('lossMean'), 0, this.lossLog, 4 * this.R * this.lossLogFilled, 4 * this.R);
+      this.lossLogFilled++;
+    }
+    this.ctx.device.queue.submit([encoder.finish()]);
+  }
+
+  /**
+   * Mean training loss of each run over the steps since the previous call (at most evaluation.every
+   * steps are logged), then starts a new interval. NaN for a run whose loss was not finite.
+   */
+  async intervalLosses(): Promise<number[]> {
+    const filled = this.lossLogFilled;
+    if (filled === 0) return this.runs.map(() => Number.NaN);
+    const data = new Float32Array(await readBuffer(this.ctx.device, this.lossLog, 4 * this.R * filled));
+    this.lossLogFilled = 0;
+    return this.runs.map((_, r) => {
+      let sum = 0;
+      for (let s = 0; s < filled; s++) sum += data[s * this.R + r];
+      return sum / filled;
+    });
   }
 
   /** Mean training loss of each run at the last step (waits for the GPU: call it only when reporting). */
@@ -162,6 +189,7 @@ export class Study {
   dispose(): void {
     this.model.dispose();
     this.ctx.arena.destroy(this.staging);
+    this.ctx.arena.destroy(this.lossLog);
   }
 }
 

@@ -1,0 +1,91 @@
+/** Shared parsing of study options for the Node CLIs; every invalid argument becomes a one-line reason. */
+import { parseArgs } from 'node:util';
+import { PAPER_MASK_GRID, preset, type StudyConfig } from '../train/presets';
+import { validateStudyConfig } from '../train/validate';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const studyOptions = {
+  task: { type: 'string' },
+  preset: { type: 'string' },
+  steps: { type: 'string' },
+  seeds: { type: 'string' },
+  'mask-ratio': { type: 'string' },
+  'mask-ratios': { type: 'string' },
+  'paper-grid': { type: 'boolean' },
+  'shared-mask': { type: 'boolean' },
+  'eval-every': { type: 'string' },
+  'eval-count': { type: 'string' },
+  batch: { type: 'string' },
+  lr: { type: 'string' },
+  'base-seed': { type: 'string' },
+  json: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+function number(name: string, text: string | undefined, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'}, got "${text}"`);
+  }
+  return value;
+}
+
+export interface CompareArgs {
+  config: StudyConfig;
+  json: string | undefined;
+  help: boolean;
+}
+
+export function parseCompareArgs(argv: string[]): CompareArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv.filter((a) => a !== '--'), options: studyOptions, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values;
+  if (v.task !== undefined && v.task !== 'needle') throw new UsageError(`--task must be "needle", got "${v.task}"`);
+  let config: StudyConfig;
+  try {
+    config = preset(v.preset ?? 'tiny');
+  } catch (error) {
+    throw new UsageError(`--preset: ${(error as Error).message}`);
+  }
+  const steps = number('steps', v.steps, true);
+  if (steps !== undefined) config.steps = steps;
+  const seeds = number('seeds', v.seeds, true);
+  if (seeds !== undefined) config.seedsPerArm = seeds;
+  const batch = number('batch', v.batch, true);
+  if (batch !== undefined) config.batch = batch;
+  const lr = number('lr', v.lr, false);
+  if (lr !== undefined) config.optimizer.lr = lr;
+  const baseSeed = number('base-seed', v['base-seed'], true);
+  if (baseSeed !== undefined) config.baseSeed = baseSeed;
+  const every = number('eval-every', v['eval-every'], true);
+  if (every !== undefined) config.evaluation.every = every;
+  const count = number('eval-count', v['eval-count'], true);
+  if (count !== undefined) config.evaluation.count = count;
+  if (v['shared-mask']) config.sharedMask = true;
+  const choices = [v['mask-ratio'] !== undefined, v['mask-ratios'] !== undefined, v['paper-grid'] === true].filter(Boolean);
+  if (choices.length > 1) throw new UsageError('give only one of --mask-ratio, --mask-ratios and --paper-grid');
+  const ratio = number('mask-ratio', v['mask-ratio'], false);
+  if (ratio !== undefined) config.arms = [0, ratio];
+  if (v['mask-ratios'] !== undefined) config.arms = v['mask-ratios'].split(',').map((t) => number('mask-ratios', t, false)!);
+  if (v['paper-grid']) config.arms = [...PAPER_MASK_GRID];
+  // The warm-up never exceeds a tenth of a short run, so quick runs still reach their peak rate.
+  config.optimizer.warmupSteps = Math.min(config.optimizer.warmupSteps, Math.max(1, Math.floor(config.steps / 10)));
+  try {
+    validateStudyConfig(config);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return { config, json: v.json, help: v.help === true };
+}
+
+export const COMPARE_USAGE = `usage: npm run compare -- [--task needle] [--preset tiny|needle-s|needle-long] [--steps N]
+       [--seeds S] [--mask-ratio P | --mask-ratios 0,0.05,0.15 | --paper-grid] [--shared-mask]
+       [--batch B] [--lr LR] [--base-seed N] [--eval-every E] [--eval-count C] [--json FILE]`;
