@@ -4,6 +4,7 @@ import { preset, type StudyConfig } from '../src/train/presets';
 import { learningRate } from '../src/train/schedule';
 import { validateStudyConfig } from '../src/train/validate';
 import { testContext } from './gpuContext';
+import { referenceForward } from '../src/reference/model';
 
 function tinyStudy(overrides: Partial<StudyConfig> = {}): StudyConfig {
   return { ...preset('tiny'), steps: 12, evaluation: { every: 6, count: 12, buckets: 3, seed: 5 }, ...overrides };
@@ -79,6 +80,42 @@ describe('study: arms × seeds trained together', () => {
       expect(e.retrievalAcc).toBeGreaterThanOrEqual(0);
       expect(e.retrievalAcc).toBeLessThanOrEqual(1);
       expect(e.accByDepth).toHaveLength(3);
+    }
+  });
+});
+
+describe('probing the trained models', () => {
+  it('returns every run\'s attention and logits on one example, equal to the CPU reference', async () => {
+    const ctx = await testContext();
+    const config = tinyStudy();
+    const study = await Study.create(ctx, config);
+    try {
+      for (let s = 0; s < 3; s++) study.trainStep();
+      const T = config.model.context, L = config.model.layers, H = config.model.heads, V = config.model.vocabSize;
+      const example = study.evalSet.tokens.subarray(0, T + 1);
+      const mask = [1, 4];
+      const { probs, logits } = await study.probe(example, mask, [T - 1]);
+      expect(probs).toHaveLength(study.R * L * H * T * T);
+      const params = await study.model.read('params');
+      const P = study.model.layout.P;
+      const maskRow = new Uint32Array(T);
+      for (const t of mask) maskRow[t] = 1;
+      for (let r = 0; r < study.R; r++) {
+        const reference = referenceForward(config.model, study.model.layout, params.subarray(r * P, (r + 1) * P),
+          { B: 1, tokens: example, mask: maskRow });
+        for (let l = 0; l < L; l++) {
+          const gpu = probs.subarray((r * L + l) * H * T * T, (r * L + l + 1) * H * T * T);
+          let worst = 0;
+          for (let i = 0; i < gpu.length; i++) worst = Math.max(worst, Math.abs(gpu[i] - reference.probs[l][i]));
+          expect(worst, `run ${r} layer ${l}`).toBeLessThan(1e-5);
+        }
+        let worst = 0;
+        for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(logits[r * V + v] - reference.logits[(T - 1) * V + v]));
+        expect(worst).toBeLessThan(1e-4);
+      }
+      await expect(study.probe(example, [T + 3])).rejects.toThrow(/mask position/);
+    } finally {
+      study.dispose();
     }
   });
 });

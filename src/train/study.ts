@@ -46,6 +46,8 @@ export class Study {
   private readonly evalTokens: Uint32Array;
   private readonly zeroMask: Uint32Array;
   private readonly staging: GPUBuffer;
+  /** Attention probabilities of one probe example, every run and layer: [R, L, H, T, T]. */
+  private readonly probeStaging: GPUBuffer;
   /** Each step's per-run mean loss, appended on the GPU ([every, R]) and read at evaluation time. */
   private readonly lossLog: GPUBuffer;
   private lossLogFilled = 0;
@@ -74,6 +76,9 @@ export class Study {
     this.staging = ctx.arena.buffer('study.evalStaging', 4 * (this.R * B * T + this.R * B * V),
       0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */);
     this.lossLog = ctx.arena.buffer('study.lossLog', 4 * this.R * config.evaluation.every);
+    const { layers, heads } = config.model;
+    this.probeStaging = ctx.arena.buffer('study.probeStaging', 4 * this.R * layers * heads * T * T,
+      0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */);
   }
 
   static async create(ctx: GpuContext, config: StudyConfig): Promise<Study> {
@@ -186,10 +191,62 @@ export class Study {
     }));
   }
 
+  /**
+   * Runs the evaluation forward with `tokens` (T + 1 ids, or fewer: the rest is padding) as every run's
+   * first sequence and `mask` (input positions to replace by [MASK]) and returns, for every run and layer,
+   * that sequence's attention probabilities [R, L, H, T, T] and its logits rows at `logitRows` [R, rows, V].
+   * The same inputs for every run, so NTP and MEAP models are compared on the same example.
+   */
+  async probe(tokens: ArrayLike<number>, mask: readonly number[], logitRows: readonly number[] = []): Promise<{ probs: Float32Array; logits: Float32Array }> {
+    const { config, R } = this;
+    const B = config.batch, T = config.model.context, V = config.model.vocabSize, H = config.model.heads, L = config.model.layers;
+    const block = B * (T + 1);
+    if (logitRows.length > B) throw new RangeError(`at most ${B} logit rows per probe, got ${logitRows.length}`);
+    if (tokens.length > T + 1) throw new RangeError(`a probe holds at most T + 1 = ${T + 1} tokens, got ${tokens.length}`);
+    for (let i = 0; i < tokens.length; i++) {
+      if (!Number.isInteger(tokens[i]) || tokens[i] < 0 || tokens[i] >= V) throw new RangeError(`token ${tokens[i]} at ${i} is not in the vocabulary`);
+    }
+    this.evalTokens.fill(0);
+    this.zeroMask.fill(0);
+    for (let r = 0; r < R; r++) {
+      for (let i = 0; i < tokens.length; i++) this.evalTokens[r * block + i] = tokens[i];
+      for (const t of mask) {
+        if (!(t >= 0 && t < T)) throw new RangeError(`mask position ${t} is outside 0..${T - 1}`);
+        this.zeroMask[r * B * T + t] = 1;
+      }
+    }
+    this.model.writeBatch(this.evalTokens, this.zeroMask);
+    this.zeroMask.fill(0);
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'probe' });
+    encodeDispatches(this.ctx, encoder, this.model.evaluate, 'probe');
+    const perRun = H * T * T;
+    for (let r = 0; r < R; r++) {
+      for (let l = 0; l < L; l++) {
+        // Sequence 0 of run r in probs.l [R, B, H, T, T].
+        encoder.copyBufferToBuffer(this.model.buffer(`probs.${l}`), 4 * r * B * perRun, this.probeStaging, 4 * (r * L + l) * perRun, 4 * perRun);
+      }
+    }
+    const N = B * T;
+    for (let r = 0; r < R; r++) {
+      logitRows.forEach((row, k) => {
+        if (!(row >= 0 && row < T)) throw new RangeError(`logit row ${row} is outside 0..${T - 1}`);
+        encoder.copyBufferToBuffer(this.model.buffer('logits'), 4 * (r * N + row) * V, this.staging, 4 * (r * logitRows.length + k) * V, 4 * V);
+      });
+    }
+    this.ctx.device.queue.submit([encoder.finish()]);
+    await Promise.all([this.probeStaging.mapAsync(0x0001), this.staging.mapAsync(0x0001)]);
+    const probs = new Float32Array(this.probeStaging.getMappedRange().slice(0));
+    const logits = new Float32Array(this.staging.getMappedRange(0, 4 * R * logitRows.length * V).slice(0));
+    this.probeStaging.unmap();
+    this.staging.unmap();
+    return { probs, logits };
+  }
+
   dispose(): void {
     this.model.dispose();
     this.ctx.arena.destroy(this.staging);
     this.ctx.arena.destroy(this.lossLog);
+    this.ctx.arena.destroy(this.probeStaging);
   }
 }
 
