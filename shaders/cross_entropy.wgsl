@@ -13,7 +13,13 @@
 //   strided per-thread partials in a fixed order followed by a fixed-shape tree in workgroup memory.
 //   (Two entry points rather than one WRITE_GRAD override: an override cannot remove a binding from
 //   the 'auto' layout, so the evaluation path would still need a dLogits buffer.)
+// `rowsSerial` / `rowsGradSerial`: the same two kernels with one invocation per row instead of one
+//   workgroup (SERIAL_ROWS rows per workgroup: row = (workgroup_id.x/y)·SERIAL_ROWS + local index, run =
+//   workgroup_id.z). Each row makes three passes over v = 0..V-1 in order (max, Σ exp, then the loss and
+//   dLogits); no barriers, no workgroup memory — far cheaper on SwiftShader, fine on GPUs for small V.
+//   Same bindings and formulas; only the order of the Σ exp differs (a few ulp from the workgroup variant).
 // `mean`: one workgroup per run; strided partial sums + fixed tree, then ÷ N. Deterministic.
+// `meanSerial`: one invocation per run summing n = 0..N-1 in order, then ÷ N. Deterministic.
 //
 // A target id >= V (invalid tokens; the CPU validates them elsewhere) never reads out of bounds: that
 // row's loss is 0 and its dLogits row is 0.
@@ -28,6 +34,7 @@ struct Params {
 
 // 64 threads per row: V is a few hundred here, so wider groups would mostly idle (and cost barriers).
 const WORKGROUP_SIZE: u32 = 64u;   // power of two (tree reduction)
+const SERIAL_ROWS: u32 = 64u;      // rows (invocations) per workgroup of the serial variant
 const LOWEST: f32 = -0x1.fffffep+127f;   // lowest finite f32
 
 var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
@@ -149,6 +156,83 @@ fn rowsGrad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 }
 
 // ---------------------------------------------------------------------------------------------
+// rowsSerial / rowsGradSerial: same bindings and results as rows / rowsGrad, one invocation per row.
+
+// Row index (r·N + n) of this invocation and whether it exists.
+fn serialRow(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> Row {
+  var row: Row;
+  let r = wid.z;
+  let n = (wid.x + wid.y * nwg.x) * SERIAL_ROWS + lid;
+  let T = params.T;
+  let N = params.B * T;
+  row.valid = r < params.R && n < N;
+  if (!row.valid) {
+    return row;
+  }
+  row.index = r * N + n;
+  let b = n / T;
+  let t = n - b * T;
+  row.tgt = tokens[(r * params.B + b) * (T + 1u) + t + 1u];
+  return row;
+}
+
+// Softmax statistics of one row (max, then Σ exp in order) and its loss, written to rowLoss.
+fn serialStatsAndLoss(rowIn: Row) -> Row {
+  var row = rowIn;
+  let V = params.V;
+  let base = row.index * V;
+  var rowMax = LOWEST;
+  for (var v = 0u; v < V; v = v + 1u) {
+    rowMax = max(rowMax, logits[base + v]);
+  }
+  var sumExp = 0.0;
+  for (var v = 0u; v < V; v = v + 1u) {
+    sumExp = sumExp + exp(logits[base + v] - rowMax);
+  }
+  row.rowMax = rowMax;
+  row.sumExp = sumExp;
+  var loss = 0.0;
+  if (row.tgt < V) {
+    loss = (rowMax - logits[base + row.tgt]) + log(sumExp);
+  }
+  rowLoss[row.index] = loss;
+  return row;
+}
+
+@compute @workgroup_size(SERIAL_ROWS)
+fn rowsSerial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let row = serialRow(wid, nwg, lid);
+  if (!row.valid) {
+    return;
+  }
+  _ = serialStatsAndLoss(row);
+}
+
+@compute @workgroup_size(SERIAL_ROWS)
+fn rowsGradSerial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  let first = serialRow(wid, nwg, lid);
+  if (!first.valid) {
+    return;
+  }
+  let row = serialStatsAndLoss(first);
+  let V = params.V;
+  let base = row.index * V;
+  let scale = params.gradScale;
+  for (var v = 0u; v < V; v = v + 1u) {
+    var g = 0.0;
+    if (row.tgt < V) {
+      g = exp(logits[base + v] - row.rowMax) / row.sumExp;
+      if (v == row.tgt) {
+        g = g - 1.0;
+      }
+    }
+    dLogits[base + v] = g * scale;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // mean: rowLoss → lossMean
 
 struct MeanParams {
@@ -175,4 +259,20 @@ fn mean(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (lid == 0u) {
     lossMean[r] = total / f32(N);
   }
+}
+
+// meanSerial: same bindings and result as `mean` (up to summation order), one invocation per run.
+@compute @workgroup_size(SERIAL_ROWS)
+fn meanSerial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let r = (wid.x + wid.y * nwg.x) * SERIAL_ROWS + lid;
+  let N = meanParams.N;
+  if (r >= meanParams.R) {
+    return;
+  }
+  var total = 0.0;
+  for (var n = 0u; n < N; n = n + 1u) {
+    total = total + meanRowLoss[r * N + n];
+  }
+  lossMean[r] = total / f32(N);
 }

@@ -8,9 +8,15 @@
 //                     run strides are >= C. backwardWeight writes exactly those R·C dWeight elements.
 //   rstd : [R, N]   (written by the forward, read by the backward)
 //
-// `forward` and `backwardInput` use one workgroup per row (r, n): the row index is spread over
-// workgroup_id.x/y (grid2d), the run index is workgroup_id.z. Row sums are strided per-thread partial
-// sums in a fixed order followed by a fixed-shape tree in workgroup memory (deterministic).
+// Two variants of the row kernels compute the same function (same eps, same weight placement):
+// - workgroup (`forward`, `backwardInput`): one workgroup of 128 threads per row (r, n): the row index is
+//   spread over workgroup_id.x/y (grid2d), the run index is workgroup_id.z. Row sums are strided
+//   per-thread partial sums in a fixed order followed by a fixed-shape tree in workgroup memory.
+// - serial (`forwardSerial`, `backwardInputSerial`): one invocation per row, SERIAL_ROWS rows per
+//   workgroup (rows over workgroup_id.x/y · SERIAL_ROWS + local index, run over workgroup_id.z); each
+//   row sum is one loop over c = 0..C-1 in order. No barriers and no workgroup memory: on software
+//   adapters (SwiftShader) barriers dominate, and for small C one thread per row is cheap on GPUs too.
+// Both are deterministic; they differ only in the order of the row sums (a few ulp apart).
 // `backwardWeight` gives each (r, c) one owner thread that loops over the N rows in order.
 
 struct Params {
@@ -26,6 +32,7 @@ struct Params {
 
 const WORKGROUP_SIZE: u32 = 128u;   // power of two (tree reduction)
 const WEIGHT_WORKGROUP: u32 = 64u;
+const SERIAL_ROWS: u32 = 64u;       // rows (invocations) per workgroup of the serial variant
 
 @group(0) @binding(0) var<uniform> params: Params;
 
@@ -88,6 +95,28 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   }
 }
 
+// forwardSerial: same bindings and result as `forward`, one invocation per row.
+@compute @workgroup_size(SERIAL_ROWS)
+fn forwardSerial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+  let n = (wid.x + wid.y * nwg.x) * SERIAL_ROWS + lid;
+  let r = wid.z;
+  if (n >= params.N || r >= params.R) { return; }
+  let C = params.C;
+  let rowBase = (r * params.N + n) * C;
+  var sumSq = 0.0;
+  for (var c = 0u; c < C; c = c + 1u) {
+    let v = fx[rowBase + c];
+    sumSq = sumSq + v * v;
+  }
+  let rs = 1.0 / sqrt(sumSq / f32(C) + params.eps);
+  fRstd[r * params.N + n] = rs;
+  let wBase = params.weightOffset + r * params.weightRunStride;
+  for (var c = 0u; c < C; c = c + 1u) {
+    fy[rowBase + c] = fx[rowBase + c] * rs * fWeight[wBase + c];
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // backwardInput: dy, x, weight, rstd → dx   (overwrites dx)
 //   dx = rstd · (dy·w − x · rstd² · mean_c(dy·w·x))
@@ -122,6 +151,28 @@ fn backwardInput(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let rs = bRstd[r * params.N + n];
   let coefficient = rs * rs * total / f32(C);
   for (var c = lid; c < C; c = c + WORKGROUP_SIZE) {
+    let i = rowBase + c;
+    bDx[i] = rs * (bDy[i] * bWeight[wBase + c] - bX[i] * coefficient);
+  }
+}
+
+// backwardInputSerial: same bindings and result as `backwardInput`, one invocation per row.
+@compute @workgroup_size(SERIAL_ROWS)
+fn backwardInputSerial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_index) lid: u32) {
+  let n = (wid.x + wid.y * nwg.x) * SERIAL_ROWS + lid;
+  let r = wid.z;
+  if (n >= params.N || r >= params.R) { return; }
+  let C = params.C;
+  let rowBase = (r * params.N + n) * C;
+  let wBase = params.weightOffset + r * params.weightRunStride;
+  var acc = 0.0;
+  for (var c = 0u; c < C; c = c + 1u) {
+    acc = acc + bDy[rowBase + c] * bWeight[wBase + c] * bX[rowBase + c];
+  }
+  let rs = bRstd[r * params.N + n];
+  let coefficient = rs * rs * acc / f32(C);
+  for (var c = 0u; c < C; c = c + 1u) {
     let i = rowBase + c;
     bDx[i] = rs * (bDy[i] * bWeight[wBase + c] - bX[i] * coefficient);
   }

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
-import { crossEntropyMean, crossEntropyRows, type CrossEntropyShape } from '../src/kernels/crossEntropy';
+import {
+  CROSS_ENTROPY_SERIAL_ROWS, crossEntropyMean, crossEntropyRows, type CrossEntropyShape, type RowVariant,
+} from '../src/kernels/crossEntropy';
 import { crossEntropyReference, nextTokenTargets } from '../src/reference/crossEntropy';
 import { withScope } from '../src/selftest/harness';
-import { checkCrossEntropy, crossEntropySelfTestShapes } from '../src/selftest/crossEntropy';
+import { CROSS_ENTROPY_VARIANTS, checkCrossEntropy, crossEntropySelfTestShapes } from '../src/selftest/crossEntropy';
 import { randomFloats, randomInts } from '../src/util/random';
 import { maxAbsDiff, numericGradient } from './finiteDifference';
 import { testContext } from './gpuContext';
@@ -16,12 +18,14 @@ interface GpuResult {
   evalMean: Float32Array;
 }
 
-/** Training path (rowsGrad + mean) and evaluation path (rows + mean) on the same inputs. */
-async function runGpu(ctx: GpuContext, shape: CrossEntropyShape, logits: Float32Array, tokens: Uint32Array): Promise<GpuResult> {
+/** Training path (rows with dLogits + mean) and evaluation path (rows + mean) on the same inputs, one variant. */
+async function runGpu(
+  ctx: GpuContext, shape: CrossEntropyShape, logits: Float32Array, tokens: Uint32Array, variant: RowVariant,
+): Promise<GpuResult> {
   const { R, B, T, V } = shape;
   const N = B * T;
   return withScope(ctx, async (scope) => {
-    const io = { ...shape, logits: scope.upload('logits', logits), tokens: scope.upload('tokens', tokens) };
+    const io = { ...shape, logits: scope.upload('logits', logits), tokens: scope.upload('tokens', tokens), variant };
     const rowLoss = scope.upload('rowLoss', randomFloats(90, R * N, 50));
     const lossMean = scope.upload('lossMean', randomFloats(91, R, 50));
     const dLogits = scope.upload('dLogits', randomFloats(92, R * N * V, 50));
@@ -29,9 +33,9 @@ async function runGpu(ctx: GpuContext, shape: CrossEntropyShape, logits: Float32
     const evalMean = scope.upload('evalMean', randomFloats(94, R, 50));
     scope.run([
       await crossEntropyRows(ctx, { ...io, rowLoss, dLogits }),
-      await crossEntropyMean(ctx, { rowLoss, lossMean, R, N }),
+      await crossEntropyMean(ctx, { rowLoss, lossMean, R, N, variant }),
       await crossEntropyRows(ctx, { ...io, rowLoss: evalRowLoss }),
-      await crossEntropyMean(ctx, { rowLoss: evalRowLoss, lossMean: evalMean, R, N }),
+      await crossEntropyMean(ctx, { rowLoss: evalRowLoss, lossMean: evalMean, R, N, variant }),
     ]);
     return {
       rowLoss: await scope.read(rowLoss), lossMean: await scope.read(lossMean), dLogits: await scope.read(dLogits),
@@ -46,7 +50,7 @@ function bitsEqual(a: Float32Array, b: Float32Array): boolean {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
-describe('fused cross-entropy on WebGPU vs reference', () => {
+describe.each(CROSS_ENTROPY_VARIANTS)('fused cross-entropy (%s variant) on WebGPU vs reference', (variant) => {
   const shapes: CrossEntropyShape[] = [
     { R: 1, B: 1, T: 1, V: 1 },
     { R: 2, B: 3, T: 7, V: 7 },
@@ -54,13 +58,14 @@ describe('fused cross-entropy on WebGPU vs reference', () => {
     { R: 3, B: 5, T: 13, V: 65 },
     { R: 2, B: 2, T: 150, V: 11 },   // N = 300 rows: several strided rows per thread in the mean
     { R: 1, B: 1, T: 5, V: 513 },    // V = 513 = 8·64 + 1: a ragged last stride
+    { R: 65, B: 1, T: 2, V: 3 },     // R = 65 runs: two blocks of the serial mean
     ...crossEntropySelfTestShapes,
   ];
   for (const shape of shapes) {
     it(JSON.stringify(shape), async () => {
       const ctx = await testContext();
-      const checks = await checkCrossEntropy(ctx, shape, 3);
-      expect(checks.map((c) => c.kernel)).toEqual(['crossEntropy.loss', 'crossEntropy.grad']);
+      const checks = await checkCrossEntropy(ctx, shape, 3, [variant]);
+      expect(checks.map((c) => c.kernel)).toEqual([`crossEntropy.${variant}.loss`, `crossEntropy.${variant}.grad`]);
       for (const c of checks) expect(c.maxAbsError, `${c.kernel} ${c.shape}`).toBeLessThanOrEqual(c.tolerance);
     });
   }
@@ -68,7 +73,7 @@ describe('fused cross-entropy on WebGPU vs reference', () => {
   it('V = 1: loss and gradient are exactly zero', async () => {
     const ctx = await testContext();
     const shape = { R: 2, B: 2, T: 3, V: 1 };
-    const out = await runGpu(ctx, shape, randomFloats(1, 12, 30), new Uint32Array(16));
+    const out = await runGpu(ctx, shape, randomFloats(1, 12, 30), new Uint32Array(16), variant);
     expect([...out.rowLoss].every((l) => l === 0)).toBe(true);
     expect([...out.dLogits].every((g) => g === 0)).toBe(true);
     expect([...out.lossMean]).toEqual([0, 0]);
@@ -81,7 +86,7 @@ describe('fused cross-entropy on WebGPU vs reference', () => {
     const logits = new Float32Array([0, 0, 0, /* row 1 */ Math.log(2), 0, 0]);
     const tokens = new Uint32Array([1, 2, 0]);
     expect([...nextTokenTargets(tokens, shape)]).toEqual([2, 0]);
-    const out = await runGpu(ctx, shape, logits, tokens);
+    const out = await runGpu(ctx, shape, logits, tokens, variant);
     const loss0 = Math.log(3);                // uniform softmax
     const loss1 = Math.log(4) - Math.log(2);  // softmax = [1/2, 1/4, 1/4], target 0
     expect(out.rowLoss[0]).toBeCloseTo(loss0, 6);
@@ -98,7 +103,7 @@ describe('fused cross-entropy on WebGPU vs reference', () => {
     const tokens = randomInts(3, 2 * 5, 5);
     tokens[2] = 5;            // r0, row 1
     tokens[5 + 4] = 0xffffffff; // r1, row 3
-    const out = await runGpu(ctx, shape, logits, tokens);
+    const out = await runGpu(ctx, shape, logits, tokens, variant);
     const ref = crossEntropyReference(logits, tokens, shape);
     expect(out.rowLoss[1]).toBe(0);
     expect(out.rowLoss[4 + 3]).toBe(0);
@@ -116,7 +121,7 @@ describe('fused cross-entropy on WebGPU vs reference', () => {
     // exp(100) overflows f32: only a max-subtracted softmax survives these.
     for (let i = 0; i < logits.length; i += 7) logits[i] = i % 2 === 0 ? 100 : -100;
     const tokens = randomInts(5, R * B * (T + 1), V);
-    const out = await runGpu(ctx, shape, logits, tokens);
+    const out = await runGpu(ctx, shape, logits, tokens, variant);
     const ref = crossEntropyReference(logits, tokens, shape);
     for (const a of [out.rowLoss, out.lossMean, out.dLogits]) expect(a.every(Number.isFinite)).toBe(true);
     expect(out.lossMean.every((l) => l > 1)).toBe(true);   // far from uniform: large losses, not 0 or NaN
@@ -133,12 +138,12 @@ describe('fused cross-entropy on WebGPU vs reference', () => {
     const N = B * T;
     const logits = randomFloats(6, 3 * N * V, 4);
     const tokens = randomInts(7, 3 * B * (T + 1), V);
-    const before = await runGpu(ctx, shape, logits, tokens);
+    const before = await runGpu(ctx, shape, logits, tokens, variant);
     const logits2 = logits.slice();
     const tokens2 = tokens.slice();
     logits2.set(randomFloats(8, N * V, 4), N * V);
     tokens2.set(randomInts(9, B * (T + 1), V), B * (T + 1));
-    const after = await runGpu(ctx, shape, logits2, tokens2);
+    const after = await runGpu(ctx, shape, logits2, tokens2, variant);
     for (const [key, per] of [['rowLoss', N], ['lossMean', 1], ['dLogits', N * V], ['evalRowLoss', N], ['evalMean', 1]] as const) {
       expect(bitsEqual(before[key].subarray(0, per), after[key].subarray(0, per)), `${key} run 0`).toBe(true);
       expect(bitsEqual(before[key].subarray(2 * per), after[key].subarray(2 * per)), `${key} run 2`).toBe(true);
@@ -151,13 +156,86 @@ describe('fused cross-entropy on WebGPU vs reference', () => {
     const shape = { R: 2, B: 4, T: 100, V: 37 };  // N = 400 rows per run
     const logits = randomFloats(10, 2 * 400 * 37, 5);
     const tokens = randomInts(11, 2 * 4 * 101, 37);
-    const a = await runGpu(ctx, shape, logits, tokens);
-    const b = await runGpu(ctx, shape, logits, tokens);
+    const a = await runGpu(ctx, shape, logits, tokens, variant);
+    const b = await runGpu(ctx, shape, logits, tokens, variant);
     for (const key of ['rowLoss', 'lossMean', 'dLogits', 'evalRowLoss', 'evalMean'] as const) {
       expect(bitsEqual(a[key], b[key]), key).toBe(true);
     }
     expect(bitsEqual(a.rowLoss, a.evalRowLoss)).toBe(true);
     expect(bitsEqual(a.lossMean, a.evalMean)).toBe(true);
+  });
+});
+
+describe('cross-entropy row variants', () => {
+  for (const shape of [{ R: 3, B: 4, T: 32, V: 40 }, { R: 2, B: 1, T: 70, V: 300 }, { R: 1, B: 1, T: 3, V: 2 }]) {
+    it(`serial and workgroup agree within tolerance: ${JSON.stringify(shape)}`, async () => {
+      const ctx = await testContext();
+      const { R, B, T, V } = shape;
+      const N = B * T;
+      const logits = randomFloats(20, R * N * V, 4);
+      const tokens = randomInts(21, R * B * (T + 1), V);
+      const wg = await runGpu(ctx, shape, logits, tokens, 'workgroup');
+      const serial = await runGpu(ctx, shape, logits, tokens, 'serial');
+      // Each is within the self-test tolerances of float64 (3e-5 losses, 1e-5 unscaled gradient): 2× apart at most.
+      expect(maxAbsDiff(serial.rowLoss, wg.rowLoss)).toBeLessThanOrEqual(6e-5);
+      expect(maxAbsDiff(serial.lossMean, wg.lossMean)).toBeLessThanOrEqual(6e-5);
+      expect(maxAbsDiff(serial.dLogits.map((g) => g * N), wg.dLogits.map((g) => g * N))).toBeLessThanOrEqual(2e-5);
+      // Within a variant, eval and training paths are bit-identical.
+      expect(bitsEqual(serial.rowLoss, serial.evalRowLoss)).toBe(true);
+      expect(bitsEqual(wg.rowLoss, wg.evalRowLoss)).toBe(true);
+      // Non-trivial outputs.
+      expect(serial.lossMean.every((l) => l > 0.1)).toBe(true);
+      expect(serial.dLogits.some((g) => Math.abs(g * N) > 0.1)).toBe(true);
+    });
+  }
+
+  it('the default follows ctx.preferences.rows; an explicit variant overrides it', async () => {
+    const ctx = await testContext();
+    const saved = ctx.preferences;
+    const shape = { R: 2, B: 2, T: 65, V: 5 };   // N = 130 rows
+    try {
+      await withScope(ctx, async (scope) => {
+        const logits = scope.zeros('logits', 2 * 130 * 5);
+        const tokens = scope.zeros('tokens', 2 * 2 * 66);
+        const rowLoss = scope.zeros('rowLoss', 260);
+        const dLogits = scope.zeros('dLogits', 2 * 130 * 5);
+        const lossMean = scope.zeros('lossMean', 2);
+        const build = async (variant?: RowVariant) => [
+          await crossEntropyRows(ctx, { ...shape, logits, tokens, rowLoss, variant }),
+          await crossEntropyRows(ctx, { ...shape, logits, tokens, rowLoss, dLogits, variant }),
+          await crossEntropyMean(ctx, { rowLoss, lossMean, R: 2, N: 130, variant }),
+        ];
+        const serial = await build('serial');
+        const wg = await build('workgroup');
+        const blocks = Math.ceil(130 / CROSS_ENTROPY_SERIAL_ROWS);
+        expect(serial.map((d) => d.workgroups)).toEqual([[blocks, 1, 2], [blocks, 1, 2], [1, 1, 1]]);
+        expect(wg.map((d) => d.workgroups)).toEqual([[130, 1, 2], [130, 1, 2], [1, 1, 2]]);
+        for (let i = 0; i < 3; i++) expect(serial[i].pipeline).not.toBe(wg[i].pipeline);
+        expect(serial.map((d) => d.label)).toEqual(['crossEntropyRows.serial', 'crossEntropyRowsGrad.serial', 'crossEntropyMean.serial']);
+        for (const rows of ['serial', 'workgroup'] as const) {
+          ctx.preferences = { ...saved, rows };
+          const defaults = await build();
+          const expected = rows === 'serial' ? serial : wg;
+          for (let i = 0; i < 3; i++) expect(defaults[i].pipeline).toBe(expected[i].pipeline);
+          const explicit = await build(rows === 'serial' ? 'workgroup' : 'serial');
+          const other = rows === 'serial' ? wg : serial;
+          for (let i = 0; i < 3; i++) expect(explicit[i].pipeline).toBe(other[i].pipeline);
+        }
+        await expect(crossEntropyRows(ctx, { ...shape, logits, tokens, rowLoss, variant: 'warp' as RowVariant }))
+          .rejects.toThrow(/variant must be 'workgroup' or 'serial'/);
+      });
+    } finally {
+      ctx.preferences = saved;
+    }
+  });
+
+  it('the self-test reports both variants by default', async () => {
+    const ctx = await testContext();
+    const rows = await checkCrossEntropy(ctx, { R: 1, B: 1, T: 2, V: 3 });
+    expect(rows.map((r) => r.kernel)).toEqual([
+      'crossEntropy.workgroup.loss', 'crossEntropy.workgroup.grad', 'crossEntropy.serial.loss', 'crossEntropy.serial.grad',
+    ]);
+    for (const row of rows) expect(row.pass, row.kernel).toBe(true);
   });
 });
 

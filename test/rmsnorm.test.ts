@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
-import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward } from '../src/kernels/rmsnorm';
+import { RMSNORM_SERIAL_ROWS, rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, type RowVariant } from '../src/kernels/rmsnorm';
 import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../src/reference/rmsnorm';
 import { FLAT_SENTINEL, changedOutsideRuns, extractRuns, placeRuns } from '../src/selftest/flatParams';
 import { withScope } from '../src/selftest/harness';
-import { checkRmsnorm, rmsnormInputs, rmsnormSelfTestShapes } from '../src/selftest/rmsnorm';
+import { RMSNORM_VARIANTS, checkRmsnorm, rmsnormInputs, rmsnormSelfTestShapes, rmsnormTolerances } from '../src/selftest/rmsnorm';
 import { randomFloats } from '../src/util/random';
 import { dot, maxAbsDiff, numericGradient, toFloat64 } from './finiteDifference';
 import { testContext } from './gpuContext';
@@ -13,9 +13,10 @@ const EPS = 1e-5;
 
 interface Outputs { y: Float32Array; rstd: Float32Array; dx: Float32Array; dWeight: Float32Array }
 
-/** Forward then both backward dispatches on the GPU; returns every output. */
+/** Forward then both backward dispatches on the GPU (row kernels of the given variant); returns every output. */
 async function runRmsnorm(
-  ctx: GpuContext, shape: RmsNormShape, inputs: { x: Float32Array; weight: Float32Array; dy: Float32Array }, eps = EPS,
+  ctx: GpuContext, shape: RmsNormShape, inputs: { x: Float32Array; weight: Float32Array; dy: Float32Array },
+  variant: RowVariant, eps = EPS,
 ): Promise<Outputs> {
   const { R, N, C } = shape;
   return withScope(ctx, async (scope) => {
@@ -27,8 +28,8 @@ async function runRmsnorm(
     const dx = scope.zeros('dx', R * N * C);
     const dWeight = scope.zeros('dWeight', R * C);
     scope.run([
-      await rmsnormForward(ctx, { x, weight, y, rstd, eps, R, N, C }),
-      await rmsnormBackwardInput(ctx, { dy, x, weight, rstd, dx, R, N, C }),
+      await rmsnormForward(ctx, { x, weight, y, rstd, eps, R, N, C, variant }),
+      await rmsnormBackwardInput(ctx, { dy, x, weight, rstd, dx, R, N, C, variant }),
       await rmsnormBackwardWeight(ctx, { dy, x, rstd, dWeight, R, N, C }),
     ]);
     return {
@@ -45,7 +46,7 @@ async function runRmsnorm(
  */
 async function runRmsnormFlat(
   ctx: GpuContext, shape: RmsNormShape, inputs: { x: Float32Array; weight: Float32Array; dy: Float32Array },
-  offset: number, stride: number,
+  offset: number, stride: number, variant: RowVariant,
 ): Promise<Omit<Outputs, 'dWeight'> & { dWeightFlat: Float32Array; dWeightInit: Float32Array }> {
   const { R, N, C } = shape;
   const dWeightInit = placeRuns(randomFloats(77, R * C, 9), R, C, offset, stride);
@@ -57,7 +58,7 @@ async function runRmsnormFlat(
     const rstd = scope.zeros('rstd', R * N);
     const dx = scope.zeros('dx', R * N * C);
     const dWeight = scope.upload('dWeight', dWeightInit);
-    const w = { weightOffset: offset, weightRunStride: stride };
+    const w = { weightOffset: offset, weightRunStride: stride, variant };
     scope.run([
       await rmsnormForward(ctx, { x, weight, y, rstd, eps: EPS, R, N, C, ...w }),
       await rmsnormBackwardInput(ctx, { dy, x, weight, rstd, dx, R, N, C, ...w }),
@@ -79,7 +80,7 @@ function expectBitIdentical(a: Float32Array, b: Float32Array, what: string): voi
   }
 }
 
-describe('rmsnorm kernels on WebGPU vs reference', () => {
+describe.each(RMSNORM_VARIANTS)('rmsnorm kernels (%s variant) on WebGPU vs reference', (variant) => {
   const shapes: RmsNormShape[] = [
     ...rmsnormSelfTestShapes,
     { R: 2, N: 3, C: 1 },
@@ -87,12 +88,13 @@ describe('rmsnorm kernels on WebGPU vs reference', () => {
     { R: 2, N: 7, C: 128 },
     { R: 2, N: 33, C: 130 },
     { R: 1, N: 2, C: 300 },
+    { R: 2, N: 130, C: 5 },    // serial: three 64-row blocks, the last with 2 rows
   ];
   for (const shape of shapes) {
     it(`R=${shape.R} N=${shape.N} C=${shape.C}`, async () => {
       const ctx = await testContext();
-      const results = await checkRmsnorm(ctx, shape, 7);
-      expect(results.map((r) => r.kernel)).toEqual(['rmsnorm.forward', 'rmsnorm.backward']);
+      const results = await checkRmsnorm(ctx, shape, 7, [variant]);
+      expect(results.map((r) => r.kernel)).toEqual([`rmsnorm.${variant}.forward`, `rmsnorm.${variant}.backward`]);
       for (const result of results) {
         expect(result.maxAbsError, `${result.kernel} ${result.shape}`).toBeLessThanOrEqual(result.tolerance);
       }
@@ -105,7 +107,7 @@ describe('rmsnorm kernels on WebGPU vs reference', () => {
     for (const eps of [1e-5, 1e-6]) {
       const x = new Float32Array(10);
       x.set([0.5, -1, 2, 0.25, 1], 5); // row 1 non-zero
-      const out = await runRmsnorm(ctx, shape, { x, weight: new Float32Array(5).fill(1), dy: new Float32Array(10) }, eps);
+      const out = await runRmsnorm(ctx, shape, { x, weight: new Float32Array(5).fill(1), dy: new Float32Array(10) }, variant, eps);
       expect(out.rstd[0]).toBeCloseTo(1 / Math.sqrt(Math.fround(eps)), 0);
       expect(Math.abs(out.rstd[0] * Math.sqrt(eps) - 1)).toBeLessThan(1e-6);
       expect(Array.from(out.y.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]);
@@ -123,8 +125,8 @@ describe('rmsnorm kernels on WebGPU vs reference', () => {
     changed.x.set(randomFloats(99, N * C, 3), N * C);
     changed.weight.set(randomFloats(98, C), C);
     changed.dy.set(randomFloats(97, N * C), N * C);
-    const a = await runRmsnorm(ctx, shape, base);
-    const b = await runRmsnorm(ctx, shape, changed);
+    const a = await runRmsnorm(ctx, shape, base, variant);
+    const b = await runRmsnorm(ctx, shape, changed, variant);
     const per = { y: N * C, rstd: N, dx: N * C, dWeight: C } as const;
     for (const key of ['y', 'rstd', 'dx', 'dWeight'] as const) {
       const n = per[key];
@@ -138,10 +140,10 @@ describe('rmsnorm kernels on WebGPU vs reference', () => {
 
   it('is deterministic: two identical dispatches give bit-identical outputs', async () => {
     const ctx = await testContext();
-    const shape = { R: 2, N: 40, C: 257 };
+    const shape = { R: 2, N: 70, C: 257 };
     const inputs = rmsnormInputs(shape, 5);
-    const a = await runRmsnorm(ctx, shape, inputs);
-    const b = await runRmsnorm(ctx, shape, inputs);
+    const a = await runRmsnorm(ctx, shape, inputs, variant);
+    const b = await runRmsnorm(ctx, shape, inputs, variant);
     for (const key of ['y', 'rstd', 'dx', 'dWeight'] as const) expectBitIdentical(a[key], b[key], key);
   });
 
@@ -149,23 +151,25 @@ describe('rmsnorm kernels on WebGPU vs reference', () => {
     const ctx = await testContext();
     await withScope(ctx, async (scope) => {
       const buf = scope.zeros('b', 16);
-      await expect(rmsnormForward(ctx, { x: buf, weight: buf, y: buf, rstd: buf, eps: EPS, R: 1, N: 0, C: 4 }))
+      await expect(rmsnormForward(ctx, { x: buf, weight: buf, y: buf, rstd: buf, eps: EPS, R: 1, N: 0, C: 4, variant }))
         .rejects.toThrow(/N must be a positive integer/);
-      await expect(rmsnormForward(ctx, { x: buf, weight: buf, y: buf, rstd: buf, eps: EPS, R: 1, N: 4, C: 8 }))
+      await expect(rmsnormForward(ctx, { x: buf, weight: buf, y: buf, rstd: buf, eps: EPS, R: 1, N: 4, C: 8, variant }))
         .rejects.toThrow(/buffer x holds 64 bytes, needs 128/);
+      await expect(rmsnormBackwardInput(ctx, { dy: buf, x: buf, weight: buf, rstd: buf, dx: buf, R: 1, N: 4, C: 8, variant }))
+        .rejects.toThrow(/buffer dy holds 64 bytes, needs 128/);
     });
   });
 });
 
 describe('rmsnorm weight inside a flat [R, P] parameter / gradient buffer', () => {
-  for (const shape of [{ R: 3, N: 4, C: 7 }, { R: 3, N: 3, C: 130 }]) {
-    it(`R=${shape.R} N=${shape.N} C=${shape.C}, offset 5, run stride C + 11`, async () => {
+  for (const variant of RMSNORM_VARIANTS) for (const shape of [{ R: 3, N: 4, C: 7 }, { R: 3, N: 3, C: 130 }]) {
+    it(`${variant}: R=${shape.R} N=${shape.N} C=${shape.C}, offset 5, run stride C + 11`, async () => {
       const ctx = await testContext();
       const { R, C } = shape;
       const offset = 5;
       const stride = C + 11;
       const inputs = rmsnormInputs(shape, 13);
-      const flat = await runRmsnormFlat(ctx, shape, inputs, offset, stride);
+      const flat = await runRmsnormFlat(ctx, shape, inputs, offset, stride, variant);
       expect(flat.dWeightFlat.length).toBe(offset + R * stride);
 
       // Outputs match the dense reference…
@@ -177,7 +181,7 @@ describe('rmsnorm weight inside a flat [R, P] parameter / gradient buffer', () =
       expect(maxAbsDiff(flat.dx, backward.dx)).toBeLessThan(1e-5);
       expect(maxAbsDiff(dWeight, backward.dWeight)).toBeLessThan(1e-5);
       // …and are bit-identical to the dense layout's.
-      const dense = await runRmsnorm(ctx, shape, inputs);
+      const dense = await runRmsnorm(ctx, shape, inputs, variant);
       for (const key of ['y', 'rstd', 'dx'] as const) expectBitIdentical(flat[key], dense[key], key);
       expectBitIdentical(dWeight, dense.dWeight, 'dWeight');
 
@@ -194,15 +198,20 @@ describe('rmsnorm weight inside a flat [R, P] parameter / gradient buffer', () =
     });
   }
 
-  it('the offset and stride really are used (a dense read of the flat weight would differ)', async () => {
+  it.each(RMSNORM_VARIANTS)('%s: the offset and stride really are used (a dense read of the flat weight would differ)', async (variant) => {
     const ctx = await testContext();
     const shape = { R: 2, N: 3, C: 5 };
     const inputs = rmsnormInputs(shape, 17);
-    const flat = await runRmsnormFlat(ctx, shape, inputs, 5, 16);
+    const flat = await runRmsnormFlat(ctx, shape, inputs, 5, 16, variant);
     const wrongWeight = placeRuns(inputs.weight, 2, 5, 5, 16);
     const wrong = rmsnormForwardReference(inputs.x, wrongWeight, shape, EPS);
     expect(maxAbsDiff(flat.y, wrong.y)).toBeGreaterThan(1);
     expect(maxAbsDiff(flat.y, rmsnormForwardReference(inputs.x, inputs.weight, shape, EPS).y)).toBeLessThan(1e-5);
+    // dx uses the placed weight too.
+    const { rstd } = rmsnormForwardReference(inputs.x, inputs.weight, shape, EPS);
+    const wrongDx = rmsnormBackwardReference(inputs.dy, inputs.x, wrongWeight, rstd, shape).dx;
+    expect(maxAbsDiff(flat.dx, wrongDx)).toBeGreaterThan(1);
+    expect(maxAbsDiff(flat.dx, rmsnormBackwardReference(inputs.dy, inputs.x, inputs.weight, rstd, shape).dx)).toBeLessThan(1e-5);
   });
 
   it('rejects overlapping runs, bad offsets and buffers too small for the placement', async () => {
@@ -212,8 +221,10 @@ describe('rmsnorm weight inside a flat [R, P] parameter / gradient buffer', () =
       const act = scope.zeros('act', 12 * 2);
       const rstd = scope.zeros('rstd', 6);
       const big = scope.zeros('big', 30);
-      await expect(rmsnormForward(ctx, { x: act, weight: big, y: act, rstd, eps: EPS, ...dims, weightRunStride: 3 }))
-        .rejects.toThrow(/weightRunStride must be an integer ≥ C = 4/);
+      for (const variant of RMSNORM_VARIANTS) {
+        await expect(rmsnormForward(ctx, { x: act, weight: big, y: act, rstd, eps: EPS, ...dims, weightRunStride: 3, variant }))
+          .rejects.toThrow(/weightRunStride must be an integer ≥ C = 4/);
+      }
       await expect(rmsnormBackwardInput(ctx, { dy: act, x: act, weight: big, rstd, dx: act, ...dims, weightOffset: 1.5 }))
         .rejects.toThrow(/weightOffset must be an integer ≥ 0/);
       // 20 + 7 + 4 = 31 elements > 30.
@@ -227,6 +238,78 @@ describe('rmsnorm weight inside a flat [R, P] parameter / gradient buffer', () =
       await expect(rmsnormBackwardWeight(ctx, { dy: act, x: act, rstd, dWeight: big, ...dims, dWeightOffset: 19, dWeightRunStride: 7 }))
         .resolves.toBeDefined();
     });
+  });
+});
+
+describe('rmsnorm row variants', () => {
+  /** Max |serial − workgroup| of every output, and both vs the float64 reference. */
+  for (const shape of [{ R: 3, N: 128, C: 32 }, { R: 2, N: 65, C: 130 }, { R: 1, N: 3, C: 2 }]) {
+    it(`serial and workgroup agree within tolerance: R=${shape.R} N=${shape.N} C=${shape.C}`, async () => {
+      const ctx = await testContext();
+      const inputs = rmsnormInputs(shape, 21);
+      const wg = await runRmsnorm(ctx, shape, inputs, 'workgroup');
+      const serial = await runRmsnorm(ctx, shape, inputs, 'serial');
+      const tol = rmsnormTolerances(shape);
+      // Both are f32 with a different summation order: each within tol of float64, so within 2·tol of each other.
+      expect(maxAbsDiff(serial.y, wg.y)).toBeLessThanOrEqual(2 * tol.forward);
+      expect(maxAbsDiff(serial.rstd, wg.rstd)).toBeLessThanOrEqual(2 * tol.forward);
+      expect(maxAbsDiff(serial.dx, wg.dx)).toBeLessThanOrEqual(2 * tol.backward);
+      expect(maxAbsDiff(serial.dWeight, wg.dWeight)).toBeLessThanOrEqual(2 * tol.backward);
+      // Non-trivial outputs (an all-zero pair would agree trivially).
+      expect(Math.max(...Array.from(serial.y, Math.abs))).toBeGreaterThan(0.1);
+      expect(Math.max(...Array.from(serial.dx, Math.abs))).toBeGreaterThan(0.01);
+    });
+  }
+
+  it('the default follows ctx.preferences.rows; an explicit variant overrides it', async () => {
+    const ctx = await testContext();
+    const saved = ctx.preferences;
+    const shape = { R: 2, N: 130, C: 4 };
+    try {
+      await withScope(ctx, async (scope) => {
+        const x = scope.zeros('x', 2 * 130 * 4);
+        const y = scope.zeros('y', 2 * 130 * 4);
+        const weight = scope.zeros('weight', 8);
+        const rstd = scope.zeros('rstd', 260);
+        const build = async (variant?: RowVariant) => [
+          await rmsnormForward(ctx, { x, weight, y, rstd, eps: EPS, ...shape, variant }),
+          await rmsnormBackwardInput(ctx, { dy: y, x, weight, rstd, dx: scope.zeros('dx', 2 * 130 * 4), ...shape, variant }),
+        ];
+        const serial = await build('serial');
+        const wg = await build('workgroup');
+        // Serial: ceil(130 / 64) row blocks; workgroup: one workgroup per row.
+        for (const d of serial) expect(d.workgroups).toEqual([Math.ceil(130 / RMSNORM_SERIAL_ROWS), 1, 2]);
+        for (const d of wg) expect(d.workgroups).toEqual([130, 1, 2]);
+        for (let i = 0; i < 2; i++) expect(serial[i].pipeline).not.toBe(wg[i].pipeline);
+        expect(serial.map((d) => d.label)).toEqual(['rmsnormForward.serial', 'rmsnormBackwardInput.serial']);
+        expect(wg.map((d) => d.label)).toEqual(['rmsnormForward.workgroup', 'rmsnormBackwardInput.workgroup']);
+        for (const rows of ['serial', 'workgroup'] as const) {
+          ctx.preferences = { ...saved, rows };
+          const expected = rows === 'serial' ? serial : wg;
+          const defaults = await build();
+          for (let i = 0; i < 2; i++) {
+            expect(defaults[i].pipeline).toBe(expected[i].pipeline);
+            expect(defaults[i].workgroups).toEqual(expected[i].workgroups);
+          }
+          const other = rows === 'serial' ? wg : serial;
+          const explicit = await build(rows === 'serial' ? 'workgroup' : 'serial');
+          for (let i = 0; i < 2; i++) expect(explicit[i].pipeline).toBe(other[i].pipeline);
+        }
+        await expect(rmsnormForward(ctx, { x, weight, y, rstd, eps: EPS, ...shape, variant: 'warp' as RowVariant }))
+          .rejects.toThrow(/variant must be 'workgroup' or 'serial'/);
+      });
+    } finally {
+      ctx.preferences = saved;
+    }
+  });
+
+  it('the self-test reports both variants by default', async () => {
+    const ctx = await testContext();
+    const rows = await checkRmsnorm(ctx, { R: 1, N: 2, C: 3 });
+    expect(rows.map((r) => r.kernel)).toEqual([
+      'rmsnorm.workgroup.forward', 'rmsnorm.workgroup.backward', 'rmsnorm.serial.forward', 'rmsnorm.serial.backward',
+    ]);
+    for (const row of rows) expect(row.pass, row.kernel).toBe(true);
   });
 });
 

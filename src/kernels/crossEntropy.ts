@@ -1,5 +1,21 @@
-import type { GpuContext } from '../gpu/context';
-import { grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
+import type { GpuContext, KernelPreferences } from '../gpu/context';
+import { ceilDiv, grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
+
+/** Must match SERIAL_ROWS in shaders/cross_entropy.wgsl: rows (one invocation each) per workgroup of the serial variant. */
+export const CROSS_ENTROPY_SERIAL_ROWS = 64;
+
+/**
+ * How a row (or the mean) is reduced: `workgroup` = one 64-thread workgroup per row with fixed-tree
+ * reductions in workgroup memory; `serial` = one invocation per row looping over v in order, no barriers
+ * (much faster on SwiftShader; fine on GPUs for small V). Both deterministic; they agree to a few ulp.
+ */
+export type RowVariant = KernelPreferences['rows'];
+
+function rowVariant(label: string, ctx: GpuContext, variant: RowVariant | undefined): RowVariant {
+  const v = variant ?? ctx.preferences.rows;
+  if (v !== 'workgroup' && v !== 'serial') throw new Error(`${label}: variant must be 'workgroup' or 'serial', got ${String(v)}`);
+  return v;
+}
 
 /** R runs, B sequences of T predicted positions (N = B·T rows), vocabulary V. */
 export interface CrossEntropyShape {
@@ -31,26 +47,33 @@ function validate(label: string, shape: CrossEntropyShape): void {
  *   layout. Both entry points run the same code and give bit-identical rowLoss.)
  * Params (uniform): R, B, T, V (u32), gradScale (f32, default 1/(B·T) = gradient of the mean loss).
  * A target id >= V gives rowLoss 0 and a zero dLogits row (never an out-of-bounds read).
- * One workgroup (64 threads) per row; grid [grid2d(B·T), R]. Deterministic fixed-tree reductions.
+ * `variant` (default `ctx.preferences.rows`): 'workgroup' = one workgroup (64 threads) per row, grid
+ * [grid2d(B·T), R], fixed-tree reductions (`rows` / `rowsGrad`); 'serial' = one invocation per row, 64 rows
+ * per workgroup, grid [grid2d(ceil(B·T/64)), R], in-order loops (`rowsSerial` / `rowsGradSerial`).
+ * Both deterministic; within a variant the loss-only and the grad path give bit-identical rowLoss.
+ * Dispatch label `crossEntropyRows.<variant>` / `crossEntropyRowsGrad.<variant>`.
  */
 export async function crossEntropyRows(
   ctx: GpuContext,
   io: CrossEntropyShape & {
     logits: GPUBuffer; tokens: GPUBuffer; rowLoss: GPUBuffer; dLogits?: GPUBuffer; gradScale?: number;
+    variant?: RowVariant;
   },
 ): Promise<Dispatch> {
   const grad = io.dLogits !== undefined;
   const label = grad ? 'crossEntropyRowsGrad' : 'crossEntropyRows';
   validate(label, io);
+  const variant = rowVariant(label, ctx, io.variant);
+  const serial = variant === 'serial';
   const N = io.B * io.T;
   const words = new ArrayBuffer(5 * 4);
   new Uint32Array(words, 0, 4).set([io.R, io.B, io.T, io.V]);
   new Float32Array(words, 16, 1)[0] = io.gradScale ?? 1 / N;
   const bindings = [ctx.arena.uniform(`${label}.params`, new Uint32Array(words)), io.logits, io.tokens, io.rowLoss];
   if (io.dLogits !== undefined) bindings.push(io.dLogits);
-  const [x, y] = grid2d(N);
+  const [x, y] = grid2d(serial ? ceilDiv(N, CROSS_ENTROPY_SERIAL_ROWS) : N);
   return makeDispatch(ctx, {
-    label, shader: 'cross_entropy', entryPoint: grad ? 'rowsGrad' : 'rows',
+    label: `${label}.${variant}`, shader: 'cross_entropy', entryPoint: (grad ? 'rowsGrad' : 'rows') + (serial ? 'Serial' : ''),
     bindings,
     workgroups: [x, y, io.R],
   });
@@ -61,18 +84,24 @@ export async function crossEntropyRows(
  *
  * - rowLoss:  f32 [R, N] (read), N = B·T
  * - lossMean: f32 [R] (written)
- * Params (uniform, u32): R, N. One workgroup (64 threads) per run, grid [1, 1, R]; strided partial
- * sums in a fixed order + fixed tree, so the result is bit-identical run to run.
+ * Params (uniform, u32): R, N. `variant` (default `ctx.preferences.rows`): 'workgroup' = one workgroup
+ * (64 threads) per run, grid [1, 1, R], strided partial sums in a fixed order + fixed tree (`mean`);
+ * 'serial' = one invocation per run summing the N rows in order, 64 runs per workgroup (`meanSerial`).
+ * Either way the result is bit-identical run to run. Dispatch label `crossEntropyMean.<variant>`.
  */
 export async function crossEntropyMean(
-  ctx: GpuContext, io: { rowLoss: GPUBuffer; lossMean: GPUBuffer; R: number; N: number },
+  ctx: GpuContext, io: { rowLoss: GPUBuffer; lossMean: GPUBuffer; R: number; N: number; variant?: RowVariant },
 ): Promise<Dispatch> {
+  const label = 'crossEntropyMean';
   for (const [name, value] of Object.entries({ R: io.R, N: io.N })) {
-    if (!Number.isInteger(value) || value < 1) throw new Error(`crossEntropyMean: ${name} must be a positive integer (got ${value})`);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${label}: ${name} must be a positive integer (got ${value})`);
   }
+  const variant = rowVariant(label, ctx, io.variant);
+  const serial = variant === 'serial';
+  const [x, y] = grid2d(ceilDiv(io.R, CROSS_ENTROPY_SERIAL_ROWS));
   return makeDispatch(ctx, {
-    label: 'crossEntropyMean', shader: 'cross_entropy', entryPoint: 'mean',
-    bindings: [ctx.arena.uniform('crossEntropyMean.params', new Uint32Array([io.R, io.N])), io.rowLoss, io.lossMean],
-    workgroups: [1, 1, io.R],
+    label: `${label}.${variant}`, shader: 'cross_entropy', entryPoint: serial ? 'meanSerial' : 'mean',
+    bindings: [ctx.arena.uniform(`${label}.params`, new Uint32Array([io.R, io.N])), io.rowLoss, io.lossMean],
+    workgroups: serial ? [x, y, 1] : [1, 1, io.R],
   });
 }

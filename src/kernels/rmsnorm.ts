@@ -1,8 +1,25 @@
-import type { GpuContext } from '../gpu/context';
+import type { GpuContext, KernelPreferences } from '../gpu/context';
 import { ceilDiv, grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
 
 /** Must match WEIGHT_WORKGROUP in shaders/rmsnorm.wgsl. */
 const WEIGHT_WORKGROUP = 64;
+/** Must match SERIAL_ROWS in shaders/rmsnorm.wgsl: rows (one invocation each) per workgroup of the serial variant. */
+export const RMSNORM_SERIAL_ROWS = 64;
+
+/**
+ * How a row kernel reduces over its C channels: `workgroup` = one 128-thread workgroup per row with a
+ * fixed tree in workgroup memory (good on GPUs for large C); `serial` = one invocation per row looping over
+ * the channels in order, no barriers (much faster on SwiftShader; fine on GPUs for small C). Both are
+ * deterministic and agree to a few ulp (only the summation order differs).
+ */
+export type RowVariant = KernelPreferences['rows'];
+
+/** The variant to build: the explicit option, else the context's preference; anything else is an error. */
+function rowVariant(label: string, ctx: GpuContext, variant: RowVariant | undefined): RowVariant {
+  const v = variant ?? ctx.preferences.rows;
+  if (v !== 'workgroup' && v !== 'serial') throw new Error(`${label}: variant must be 'workgroup' or 'serial', got ${String(v)}`);
+  return v;
+}
 
 /** Per-run shape: N rows (B·T) of C channels; R runs. */
 export interface RmsNormDims { R: number; N: number; C: number }
@@ -59,10 +76,15 @@ function params(
   return ctx.arena.uniform(`${label}.params`, new Uint8Array(data));
 }
 
-/** One workgroup per row: rows over x/y, run index over z. */
-function rowGrid(dims: RmsNormDims): [number, number, number] {
-  const [x, y] = grid2d(dims.N);
-  return [x, y, dims.R];
+/**
+ * Entry point and grid of a row kernel: workgroup = one workgroup per row (rows over x/y); serial = one
+ * invocation per row, RMSNORM_SERIAL_ROWS rows per workgroup (row blocks over x/y). Run index over z.
+ */
+function rowKernel(base: 'forward' | 'backwardInput', variant: RowVariant, dims: RmsNormDims):
+  { entryPoint: string; workgroups: [number, number, number] } {
+  const serial = variant === 'serial';
+  const [x, y] = grid2d(serial ? ceilDiv(dims.N, RMSNORM_SERIAL_ROWS) : dims.N);
+  return { entryPoint: serial ? `${base}Serial` : base, workgroups: [x, y, dims.R] };
 }
 
 /**
@@ -70,17 +92,22 @@ function rowGrid(dims: RmsNormDims): [number, number, number] {
  * rstd[r,n] = 1 / sqrt(mean_c x[r,n,c]² + eps).
  * Layouts: x, y [R, N, C]; rstd [R, N] (written; saved for the backward); weight [C] per run, element (r, c)
  * at `weightOffset + r·weightRunStride + c` (defaults 0 and C: dense [R, C]; weightRunStride ≥ C), so the weight
- * can live inside a flat parameter buffer [R, P]. y must not alias x. One workgroup of 128 threads per row; deterministic tree reduction.
+ * can live inside a flat parameter buffer [R, P]. y must not alias x.
+ * `variant` (default `ctx.preferences.rows`): 'workgroup' = one workgroup of 128 threads per row with a
+ * deterministic tree reduction (entry point `forward`); 'serial' = one invocation per row summing the
+ * channels in order, 64 rows per workgroup (entry point `forwardSerial`). Both deterministic.
+ * Dispatch label `rmsnormForward.<variant>`.
  */
 export async function rmsnormForward(
   ctx: GpuContext,
   io: {
     x: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer; eps: number;
-    weightOffset?: number; weightRunStride?: number;
+    weightOffset?: number; weightRunStride?: number; variant?: RowVariant;
   } & RmsNormDims,
 ): Promise<Dispatch> {
   const label = 'rmsnormForward';
   checkDims(label, io);
+  const variant = rowVariant(label, ctx, io.variant);
   if (!(io.eps >= 0) || !Number.isFinite(io.eps)) throw new Error(`${label}: eps must be a finite number ≥ 0, got ${io.eps}`);
   const { R, N, C } = io;
   checkSize(label, 'x', io.x, R * N * C);
@@ -88,9 +115,8 @@ export async function rmsnormForward(
   checkSize(label, 'y', io.y, R * N * C);
   checkSize(label, 'rstd', io.rstd, R * N);
   return makeDispatch(ctx, {
-    label, shader: 'rmsnorm', entryPoint: 'forward',
+    label: `${label}.${variant}`, shader: 'rmsnorm', ...rowKernel('forward', variant, io),
     bindings: [params(ctx, label, io, io.eps, weight, undefined), io.x, io.weight, io.y, io.rstd],
-    workgroups: rowGrid(io),
   });
 }
 
@@ -99,17 +125,20 @@ export async function rmsnormForward(
  * dx[r,n,c] = rstd · (dy·w[r,c] − x · rstd² · mean_c(dy·w·x)).
  * Layouts: dy, x, dx [R, N, C]; rstd [R, N] (from the forward); weight [C] per run at
  * `weightOffset + r·weightRunStride + c` (defaults 0 and C: dense [R, C]; weightRunStride ≥ C).
- * dx must not alias dy or x. One workgroup per row; deterministic tree reduction.
+ * dx must not alias dy or x. `variant` as in rmsnormForward ('workgroup': `backwardInput`, one workgroup per
+ * row with a tree reduction; 'serial': `backwardInputSerial`, one invocation per row; default
+ * `ctx.preferences.rows`). Both deterministic. Dispatch label `rmsnormBackwardInput.<variant>`.
  */
 export async function rmsnormBackwardInput(
   ctx: GpuContext,
   io: {
     dy: GPUBuffer; x: GPUBuffer; weight: GPUBuffer; rstd: GPUBuffer; dx: GPUBuffer;
-    weightOffset?: number; weightRunStride?: number;
+    weightOffset?: number; weightRunStride?: number; variant?: RowVariant;
   } & RmsNormDims,
 ): Promise<Dispatch> {
   const label = 'rmsnormBackwardInput';
   checkDims(label, io);
+  const variant = rowVariant(label, ctx, io.variant);
   const { R, N, C } = io;
   checkSize(label, 'dy', io.dy, R * N * C);
   checkSize(label, 'x', io.x, R * N * C);
@@ -117,9 +146,8 @@ export async function rmsnormBackwardInput(
   checkSize(label, 'rstd', io.rstd, R * N);
   checkSize(label, 'dx', io.dx, R * N * C);
   return makeDispatch(ctx, {
-    label, shader: 'rmsnorm', entryPoint: 'backwardInput',
+    label: `${label}.${variant}`, shader: 'rmsnorm', ...rowKernel('backwardInput', variant, io),
     bindings: [params(ctx, label, io, 0, weight, undefined), io.dy, io.x, io.weight, io.rstd, io.dx],
-    workgroups: rowGrid(io),
   });
 }
 

@@ -1,14 +1,18 @@
 import type { GpuContext } from '../gpu/context';
-import { crossEntropyMean, crossEntropyRows, type CrossEntropyShape } from '../kernels/crossEntropy';
+import { crossEntropyMean, crossEntropyRows, type CrossEntropyShape, type RowVariant } from '../kernels/crossEntropy';
 import { crossEntropyReference } from '../reference/crossEntropy';
 import { randomFloats, randomInts } from '../util/random';
 import { check, formatShape, maxAbsError, withScope, type KernelCheck } from './harness';
 
 export type { CrossEntropyShape };
 
+/** Both row-kernel variants; the self-test checks each (`crossEntropy.<variant>.loss` / `.grad`). */
+export const CROSS_ENTROPY_VARIANTS: readonly RowVariant[] = ['workgroup', 'serial'];
+
 /**
- * crossEntropy.loss (evaluation path: `rows` without dLogits, then `mean`) and crossEntropy.grad
- * (training path: `rowsGrad`, then `mean`) on logits uniform in ±4 and random tokens, against the
+ * For each variant in `variants` (default both; the variant applies to the rows and the mean kernels):
+ * crossEntropy.<variant>.loss (evaluation path: rows without dLogits, then mean) and crossEntropy.<variant>.grad
+ * (training path: rows with dLogits, then mean) on logits uniform in ±4 and random tokens, against the
  * float64 reference. Outputs start as garbage to prove they are overwritten.
  *
  * Tolerances: losses are O(log V + 8) ≲ 15 computed with f32 exp/log (a few ulp on GPUs), so 3e-5
@@ -16,7 +20,15 @@ export type { CrossEntropyShape };
  * dLogits / gradScale, whose entries are in [−1, 1]: 1e-5 absolute. The grad path's rowLoss and
  * lossMean must also match the evaluation path's (they run the same code, so they are bit-identical).
  */
-export async function checkCrossEntropy(ctx: GpuContext, shape: CrossEntropyShape, seed = 1): Promise<KernelCheck[]> {
+export async function checkCrossEntropy(
+  ctx: GpuContext, shape: CrossEntropyShape, seed = 1, variants: readonly RowVariant[] = CROSS_ENTROPY_VARIANTS,
+): Promise<KernelCheck[]> {
+  const rows: KernelCheck[] = [];
+  for (const variant of variants) rows.push(...await checkCrossEntropyVariant(ctx, shape, seed, variant));
+  return rows;
+}
+
+async function checkCrossEntropyVariant(ctx: GpuContext, shape: CrossEntropyShape, seed: number, variant: RowVariant): Promise<KernelCheck[]> {
   const { R, B, T, V } = shape;
   const N = B * T;
   const logits = randomFloats(seed, R * N * V, 4);
@@ -30,21 +42,21 @@ export async function checkCrossEntropy(ctx: GpuContext, shape: CrossEntropyShap
     const gradRowLoss = scope.upload('gradRowLoss', randomFloats(seed + 4, R * N, 100));
     const gradMean = scope.upload('gradMean', randomFloats(seed + 5, R, 100));
     const dLogits = scope.upload('dLogits', randomFloats(seed + 6, R * N * V, 100));
-    const io = { ...shape, logits: logitsBuf, tokens: tokensBuf };
+    const io = { ...shape, logits: logitsBuf, tokens: tokensBuf, variant };
     scope.run([
       await crossEntropyRows(ctx, { ...io, rowLoss: evalRowLoss }),
-      await crossEntropyMean(ctx, { rowLoss: evalRowLoss, lossMean: evalMean, R, N }),
+      await crossEntropyMean(ctx, { rowLoss: evalRowLoss, lossMean: evalMean, R, N, variant }),
       await crossEntropyRows(ctx, { ...io, rowLoss: gradRowLoss, dLogits }),
-      await crossEntropyMean(ctx, { rowLoss: gradRowLoss, lossMean: gradMean, R, N }),
+      await crossEntropyMean(ctx, { rowLoss: gradRowLoss, lossMean: gradMean, R, N, variant }),
     ]);
     const unscaled = (values: ArrayLike<number>) => Float64Array.from(values, (g) => g * N);
     const name = formatShape(shape);
     return [
-      check('crossEntropy.loss', name, [
+      check(`crossEntropy.${variant}.loss`, name, [
         maxAbsError(await scope.read(evalRowLoss), expected.rowLoss),
         maxAbsError(await scope.read(evalMean), expected.lossMean),
       ], 3e-5),
-      check('crossEntropy.grad', name, [
+      check(`crossEntropy.${variant}.grad`, name, [
         maxAbsError(unscaled(await scope.read(dLogits)), unscaled(expected.dLogits)),
         // The training path runs the same loss code as the evaluation path: identical losses expected.
         maxAbsError(await scope.read(gradRowLoss), await scope.read(evalRowLoss)),
@@ -54,9 +66,13 @@ export async function checkCrossEntropy(ctx: GpuContext, shape: CrossEntropyShap
   });
 }
 
-/** Shapes for `npm run selftest`: R > 1, awkward N and V (V > 64 threads: several strided elements per thread). */
+/**
+ * Shapes for `npm run selftest` (each for both variants): R > 1, awkward N and V (V > 64 threads: several
+ * strided elements per thread); N = 70 rows: two 64-row blocks of the serial variant, the second partial.
+ */
 export const crossEntropySelfTestShapes: CrossEntropyShape[] = [
   { R: 2, B: 3, T: 7, V: 65 },
   { R: 3, B: 1, T: 33, V: 300 },
   { R: 1, B: 2, T: 5, V: 1 },
+  { R: 2, B: 2, T: 35, V: 33 },
 ];

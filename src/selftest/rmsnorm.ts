@@ -1,5 +1,5 @@
 import type { GpuContext } from '../gpu/context';
-import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward } from '../kernels/rmsnorm';
+import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, type RowVariant } from '../kernels/rmsnorm';
 import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../reference/rmsnorm';
 import { randomFloats } from '../util/random';
 import { changedOutsideRuns, extractRuns, placeRuns } from './flatParams';
@@ -15,16 +15,21 @@ export type { RmsNormShape } from '../reference/rmsnorm';
 export type RmsNormCheckShape = RmsNormShape & { paramOffset?: number; paramRunPad?: number };
 
 /**
- * Shapes `npm run selftest` runs: C below, at and above the 128-thread workgroup, R > 1, N = 1; the last
- * places weight/dWeight inside flat [R, P] buffers (offset 5, run stride C + 11).
+ * Shapes `npm run selftest` runs (each for both variants): C below, at and above the 128-thread workgroup,
+ * R > 1, N = 1, N = 70 (two 64-row blocks of the serial variant, the second partial); the third places
+ * weight/dWeight inside flat [R, P] buffers (offset 5, run stride C + 11).
  */
 export const rmsnormSelfTestShapes: RmsNormCheckShape[] = [
   { R: 1, N: 1, C: 1 },
   { R: 2, N: 5, C: 7 },
   { R: 3, N: 9, C: 130, paramOffset: 5, paramRunPad: 11 },
+  { R: 2, N: 70, C: 33 },
 ];
 
 export const RMSNORM_TEST_EPS = 1e-5;
+
+/** Both row-kernel variants; the self-test checks each (kernel names `rmsnorm.<variant>.forward` / `.backward`). */
+export const RMSNORM_VARIANTS: readonly RowVariant[] = ['workgroup', 'serial'];
 
 /** Inputs of one check: x, dy ∈ [−1, 1), weight ∈ [0.5, 1.5) (all outputs O(1)). */
 export function rmsnormInputs(shape: RmsNormShape, seed: number): { x: Float32Array; weight: Float32Array; dy: Float32Array } {
@@ -45,11 +50,21 @@ export function rmsnormTolerances(shape: RmsNormShape): { forward: number; backw
 }
 
 /**
- * rmsnorm forward, then both backward dispatches on its saved rstd, against the float64 reference.
- * With `paramOffset`/`paramRunPad` the weight and dWeight are blocks of larger flat buffers filled with a
- * sentinel; the backward row then also fails (error ∞) if any element outside dWeight's blocks changed.
+ * rmsnorm forward, then both backward dispatches on its saved rstd, against the float64 reference, once per
+ * row variant in `variants` (default both): rows `rmsnorm.<variant>.forward` and `rmsnorm.<variant>.backward`
+ * (backwardWeight has one variant; it runs on that variant's rstd). With `paramOffset`/`paramRunPad` the weight
+ * and dWeight are blocks of larger flat buffers filled with a sentinel; the backward row then also fails
+ * (error ∞) if any element outside dWeight's blocks changed.
  */
-export async function checkRmsnorm(ctx: GpuContext, shape: RmsNormCheckShape, seed = 1): Promise<KernelCheck[]> {
+export async function checkRmsnorm(
+  ctx: GpuContext, shape: RmsNormCheckShape, seed = 1, variants: readonly RowVariant[] = RMSNORM_VARIANTS,
+): Promise<KernelCheck[]> {
+  const rows: KernelCheck[] = [];
+  for (const variant of variants) rows.push(...await checkRmsnormVariant(ctx, shape, seed, variant));
+  return rows;
+}
+
+async function checkRmsnormVariant(ctx: GpuContext, shape: RmsNormCheckShape, seed: number, variant: RowVariant): Promise<KernelCheck[]> {
   const { R, N, C } = shape;
   const dims = { R, N, C };
   const eps = RMSNORM_TEST_EPS;
@@ -75,8 +90,8 @@ export async function checkRmsnorm(ctx: GpuContext, shape: RmsNormCheckShape, se
     const wPlace = flat ? { weightOffset: offset, weightRunStride: stride } : {};
     const dwPlace = flat ? { dWeightOffset: offset, dWeightRunStride: stride } : {};
     scope.run([
-      await rmsnormForward(ctx, { x: xBuf, weight: wBuf, y, rstd, eps, ...wPlace, ...dims }),
-      await rmsnormBackwardInput(ctx, { dy: dyBuf, x: xBuf, weight: wBuf, rstd, dx, ...wPlace, ...dims }),
+      await rmsnormForward(ctx, { x: xBuf, weight: wBuf, y, rstd, eps, variant, ...wPlace, ...dims }),
+      await rmsnormBackwardInput(ctx, { dy: dyBuf, x: xBuf, weight: wBuf, rstd, dx, variant, ...wPlace, ...dims }),
       await rmsnormBackwardWeight(ctx, { dy: dyBuf, x: xBuf, rstd, dWeight, ...dwPlace, ...dims }),
     ]);
     const dWeightAfter = await scope.read(dWeight, dWeightInit.length);
@@ -84,11 +99,11 @@ export async function checkRmsnorm(ctx: GpuContext, shape: RmsNormCheckShape, se
     const name = formatShape(shape);
     const tol = rmsnormTolerances(shape);
     return [
-      check('rmsnorm.forward', name, [
+      check(`rmsnorm.${variant}.forward`, name, [
         maxAbsError(await scope.read(y, R * N * C), forward.y),
         maxAbsError(await scope.read(rstd, R * N), forward.rstd),
       ], tol.forward),
-      check('rmsnorm.backward', name, [
+      check(`rmsnorm.${variant}.backward`, name, [
         maxAbsError(await scope.read(dx, R * N * C), backward.dx),
         maxAbsError(extractRuns(dWeightAfter, R, C, offset, stride), backward.dWeight),
         outside === 0 ? 0 : Infinity,   // wrote outside its blocks of the flat gradient buffer
