@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { AttentionShape } from '../src/kernels/attention';
+import {
+  ATTENTION_VARIANTS, attentionActivationFloats, attentionForward, attentionProbsFloats, type AttentionShape,
+} from '../src/kernels/attention';
 import { attentionBackwardReference, attentionForwardReference } from '../src/reference/attention';
-import { maxAbsError } from '../src/selftest/harness';
+import { maxAbsError, withScope } from '../src/selftest/harness';
 import { attentionInputs, checkAttention, runAttentionGpu, type AttentionOutputs } from '../src/selftest/attention';
 import { dot, maxAbsDiff, numericGradient, toFloat64 } from './finiteDifference';
 import { testContext } from './gpuContext';
@@ -30,14 +32,14 @@ function bitsEqual(a: Float32Array, b: Float32Array): boolean {
 
 const OUTPUT_NAMES = ['out', 'probs', 'dScores', 'dq', 'dk', 'dv'] as const;
 
-describe('attention kernels on WebGPU vs reference', () => {
+for (const variant of ATTENTION_VARIANTS) describe(`attention.${variant} kernels on WebGPU vs reference`, () => {
   for (const shape of SHAPES) {
     it(label(shape), async () => {
       const ctx = await testContext();
-      const results = await checkAttention(ctx, shape, 11);
-      expect(results.map((r) => r.kernel)).toEqual([
-        'attention.forward', 'attention.probs', 'attention.backward.dq', 'attention.backward.dk', 'attention.backward.dv',
-      ]);
+      const results = await checkAttention(ctx, shape, 11, [variant]);
+      expect(results.map((r) => r.kernel)).toEqual(
+        ['forward', 'probs', 'backward.dq', 'backward.dk', 'backward.dv'].map((name) => `attention.${variant}.${name}`),
+      );
       for (const result of results) {
         expect(result.maxAbsError, `${result.kernel} ${result.shape}`).toBeLessThanOrEqual(result.tolerance);
       }
@@ -47,7 +49,7 @@ describe('attention kernels on WebGPU vs reference', () => {
   it('probs: upper triangle exactly 0, rows sum to 1; dScores upper triangle 0 and rows sum to 0', async () => {
     const ctx = await testContext();
     const shape: AttentionShape = { R: 2, B: 2, T: 33, H: 3, headDim: 8 };
-    const gpu = await runAttentionGpu(ctx, shape, attentionInputs(shape, 5));
+    const gpu = await runAttentionGpu(ctx, shape, attentionInputs(shape, 5), variant);
     const { T } = shape;
     const rows = shape.R * shape.B * shape.H * T;
     let worstSum = 0;
@@ -85,7 +87,7 @@ describe('attention kernels on WebGPU vs reference', () => {
       inputs.q[i] *= 40;
       inputs.k[i] *= 40;
     }
-    const gpu = await runAttentionGpu(ctx, shape, inputs);
+    const gpu = await runAttentionGpu(ctx, shape, inputs, variant);
     const expected = attentionForwardReference(inputs.q, inputs.k, inputs.v, shape);
     expect(gpu.probs.every(Number.isFinite)).toBe(true);
     expect(gpu.out.every(Number.isFinite)).toBe(true);
@@ -98,14 +100,14 @@ describe('attention kernels on WebGPU vs reference', () => {
     const ctx = await testContext();
     const shape: AttentionShape = { R: 3, B: 2, T: 7, H: 2, headDim: 4 };
     const inputs = attentionInputs(shape, 3);
-    const base = await runAttentionGpu(ctx, shape, inputs);
+    const base = await runAttentionGpu(ctx, shape, inputs, variant);
     const perRunAct = inputs.q.length / shape.R;
     const changed = attentionInputs(shape, 3);
     const other = attentionInputs(shape, 99);
     for (const key of ['q', 'k', 'v', 'dOut'] as const) {
       changed[key].set(other[key].subarray(perRunAct, 2 * perRunAct), perRunAct);
     }
-    const after = await runAttentionGpu(ctx, shape, changed);
+    const after = await runAttentionGpu(ctx, shape, changed, variant);
     for (const name of OUTPUT_NAMES) {
       const perRun = base[name].length / shape.R;
       for (let r = 0; r < shape.R; r++) {
@@ -120,12 +122,44 @@ describe('attention kernels on WebGPU vs reference', () => {
     const ctx = await testContext();
     const shape: AttentionShape = { R: 2, B: 1, T: 70, H: 2, headDim: 8 };
     const inputs = attentionInputs(shape, 8);
-    const first: AttentionOutputs = await runAttentionGpu(ctx, shape, inputs);
-    const second: AttentionOutputs = await runAttentionGpu(ctx, shape, inputs);
+    const first: AttentionOutputs = await runAttentionGpu(ctx, shape, inputs, variant);
+    const second: AttentionOutputs = await runAttentionGpu(ctx, shape, inputs, variant);
     for (const name of OUTPUT_NAMES) {
       expect(first[name].some((x) => x !== 0), `${name} non-trivial`).toBe(true);
       expect(bitsEqual(first[name], second[name]), name).toBe(true);
     }
+  });
+});
+
+describe('attention variants', () => {
+  // Both compute each score with the same loop over d; only the order of the sums over keys differs
+  // (tree vs serial), so they agree to a few f32 roundings.
+  for (const shape of [
+    { R: 2, B: 2, T: 7, H: 3, headDim: 4 },
+    { R: 1, B: 1, T: 130, H: 1, headDim: 67 },
+  ] satisfies AttentionShape[]) {
+    it(`workgroup and serial agree: ${label(shape)}`, async () => {
+      const ctx = await testContext();
+      const inputs = attentionInputs(shape, 41);
+      const workgroup = await runAttentionGpu(ctx, shape, inputs, 'workgroup');
+      const serial = await runAttentionGpu(ctx, shape, inputs, 'serial');
+      for (const name of OUTPUT_NAMES) {
+        expect(serial[name].some((x) => x !== 0), `${name} non-trivial`).toBe(true);
+        expect(maxAbsError(serial[name], workgroup[name]), name).toBeLessThanOrEqual(2e-6);
+      }
+    });
+  }
+
+  it('the builder defaults to ctx.preferences.rows and rejects unknown variants', async () => {
+    const ctx = await testContext();
+    const shape: AttentionShape = { R: 1, B: 1, T: 3, H: 1, headDim: 2 };
+    await withScope(ctx, async (scope) => {
+      const act = () => scope.zeros('act', attentionActivationFloats(shape));
+      const io = { q: act(), k: act(), v: act(), out: act(), probs: scope.zeros('probs', attentionProbsFloats(shape)), shape };
+      expect((await attentionForward(ctx, io)).label).toBe(`attentionForward.${ctx.preferences.rows}`);
+      expect((await attentionForward(ctx, { ...io, variant: 'serial' })).label).toBe('attentionForward.serial');
+      await expect(attentionForward(ctx, { ...io, variant: 'bogus' as 'serial' })).rejects.toThrow(/unknown variant/);
+    });
   });
 });
 

@@ -1,8 +1,24 @@
 import type { GpuContext } from '../gpu/context';
-import { grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
+import { ceilDiv, grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
+import type { OverrideConstants } from '../gpu/registry';
 
 /**
- * Causal multi-head self-attention (shaders/attention.wgsl). Per-run shape: B sequences of T tokens,
+ * Two implementations of the same three entry points, same layouts and semantics:
+ * - 'workgroup' (shaders/attention.wgsl): one 64-thread workgroup per (r, b, h, row), keys spread over the
+ *   threads, fixed-tree reductions in workgroup memory (fastest on real GPUs, long T).
+ * - 'serial' (shaders/attention_serial.wgsl): one invocation per (r, b, h, row) — per key column for
+ *   backwardColumns — looping serially; no workgroup memory, no barriers (fastest on software adapters
+ *   such as SwiftShader, where barriers are expensive; fine on real GPUs for T ≤ ~256).
+ * Both are deterministic (every sum in a fixed order); they agree to rounding, not bit for bit.
+ */
+export type AttentionVariant = 'workgroup' | 'serial';
+export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['workgroup', 'serial'];
+
+/** Invocations per workgroup of the serial variant (the shader's `WG` override). */
+const SERIAL_WORKGROUP = 64;
+
+/**
+ * Causal multi-head self-attention. Per-run shape: B sequences of T tokens,
  * H heads of headDim channels, C = H·headDim; R runs stored contiguously (run dimension first).
  *
  * Layouts (all f32, row-major):
@@ -11,8 +27,9 @@ import { grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
  * - probs and the backward scratch dScores: `[R, B, H, T, T]`, element (r, b, h, i, j);
  *   entries with j > i are written as exactly 0.
  *
- * scale = 1/sqrt(headDim). Every entry point runs one workgroup (64 threads) per (r, b, h, t):
- * grid (x, y) = grid2d(B·H·T), z = R (so R ≤ 65535).
+ * scale = 1/sqrt(headDim). Grid z = R (so R ≤ 65535); (x, y) = grid2d(B·H·T) workgroups of 64 threads, one per
+ * (b, h, t), for 'workgroup'; grid2d(ceil(B·H·T / 64)) workgroups of 64 invocations, one invocation per
+ * (b, h, t), for 'serial'. The variant defaults to `ctx.preferences.rows`.
  */
 export interface AttentionShape {
   R: number;
@@ -42,6 +59,7 @@ function params(ctx: GpuContext, label: string, shape: AttentionShape): GPUBuffe
   for (const [name, value] of Object.entries(shape)) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`${label}: ${name}=${value} must be a positive integer`);
   }
+  if (attentionProbsFloats(shape) >= 2 ** 32) throw new Error(`${label}: R·B·H·T·T exceeds 2^32 elements (u32 indices)`);
   const words = new ArrayBuffer(20);
   const u32 = new Uint32Array(words);
   u32[0] = shape.B;
@@ -52,25 +70,38 @@ function params(ctx: GpuContext, label: string, shape: AttentionShape): GPUBuffe
   return ctx.arena.uniform(`${label}.params`, u32);
 }
 
-function grid(shape: AttentionShape): [number, number, number] {
-  const [x, y] = grid2d(shape.B * shape.H * shape.T);
-  return [x, y, shape.R];
+/** Shader module, override constants and grid of one variant (identical bindings and entry point names). */
+function kernel(
+  variant: AttentionVariant, shape: AttentionShape,
+): { shader: string; constants: OverrideConstants; workgroups: readonly [number, number, number] } {
+  const items = shape.B * shape.H * shape.T;
+  if (variant === 'serial') {
+    const [x, y] = grid2d(ceilDiv(items, SERIAL_WORKGROUP));
+    return { shader: 'attention_serial', constants: { WG: SERIAL_WORKGROUP }, workgroups: [x, y, shape.R] };
+  }
+  if (variant !== 'workgroup') throw new Error(`attention: unknown variant ${String(variant)}`);
+  const [x, y] = grid2d(items);
+  return { shader: 'attention', constants: {}, workgroups: [x, y, shape.R] };
 }
 
 /**
  * Forward: probs[r,b,h,i,j] = softmax_{j ≤ i}(q_i·k_j / sqrt(headDim)) (numerically stable, 0 for j > i),
  * out[r, b·T+i, h·hd+d] = Σ_j probs[r,b,h,i,j] · v[r, b·T+j, h·hd+d].
  * Reads q, k, v `[R, B·T, C]`; writes (overwrites) probs `[R, B, H, T, T]` and out `[R, B·T, C]`.
- * Bindings: 0 params, 1 q, 2 k, 3 v, 4 probs, 5 out.
+ * Bindings: 0 params, 1 q, 2 k, 3 v, 4 probs, 5 out. Dispatch label `attentionForward.<variant>`.
  */
 export async function attentionForward(
   ctx: GpuContext,
-  io: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; probs: GPUBuffer; out: GPUBuffer; shape: AttentionShape },
+  io: {
+    q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; probs: GPUBuffer; out: GPUBuffer; shape: AttentionShape;
+    variant?: AttentionVariant;
+  },
 ): Promise<Dispatch> {
+  const variant = io.variant ?? ctx.preferences.rows;
+  const label = `attentionForward.${variant}`;
   return makeDispatch(ctx, {
-    label: 'attentionForward', shader: 'attention', entryPoint: 'forward',
-    bindings: [params(ctx, 'attentionForward', io.shape), io.q, io.k, io.v, io.probs, io.out],
-    workgroups: grid(io.shape),
+    label, entryPoint: 'forward', ...kernel(variant, io.shape),
+    bindings: [params(ctx, label, io.shape), io.q, io.k, io.v, io.probs, io.out],
   });
 }
 
@@ -78,30 +109,33 @@ export async function attentionForward(
  * Backward: given dOut `[R, B·T, C]`, q, k, v `[R, B·T, C]` and the forward's probs `[R, B, H, T, T]`,
  * writes (overwrites) dq, dk, dv `[R, B·T, C]`. Returns TWO dispatches, to be encoded in this order
  * (same compute pass is fine):
- * 1. `backwardRows` (bindings 0 params, 1 dOut, 2 v, 3 probs, 4 k, 5 dScores, 6 dq), one workgroup per
- *    query row i: dScores[r,b,h,i,j] = P_ij (dO_i·v_j − Σ_j' P_ij' dO_i·v_j') (0 for j > i), and
- *    dq_i = scale Σ_j dScores_ij k_j.
- * 2. `backwardColumns` (bindings 0 params, 1 dOut, 2 q, 3 probs, 4 dScores, 5 dk, 6 dv), one workgroup per
- *    key column j: dv_j = Σ_{i ≥ j} P_ij dO_i, dk_j = scale Σ_{i ≥ j} dScores_ij q_i.
+ * 1. `backwardRows` (bindings 0 params, 1 dOut, 2 v, 3 probs, 4 k, 5 dScores, 6 dq), one workgroup
+ *    ('workgroup') or invocation ('serial') per query row i:
+ *    dScores[r,b,h,i,j] = P_ij (dO_i·v_j − Σ_j' P_ij' dO_i·v_j') (0 for j > i), and dq_i = scale Σ_j dScores_ij k_j.
+ * 2. `backwardColumns` (bindings 0 params, 1 dOut, 2 q, 3 probs, 4 dScores, 5 dk, 6 dv), one workgroup
+ *    or invocation per key column j: dv_j = Σ_{i ≥ j} P_ij dO_i, dk_j = scale Σ_{i ≥ j} dScores_ij q_i.
  * `dScores` is caller-owned scratch of `attentionBackwardScratchFloats(shape)` floats (R·B·H·T·T);
  * its contents afterwards are the score gradients (may be reused by anything else after the step).
+ * Dispatch labels `attentionBackwardRows.<variant>`, `attentionBackwardColumns.<variant>`.
  */
 export async function attentionBackward(
   ctx: GpuContext,
   io: {
     dOut: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; probs: GPUBuffer;
     dScores: GPUBuffer; dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; shape: AttentionShape;
+    variant?: AttentionVariant;
   },
 ): Promise<Dispatch[]> {
+  const variant = io.variant ?? ctx.preferences.rows;
+  const rowsLabel = `attentionBackwardRows.${variant}`;
   const rows = await makeDispatch(ctx, {
-    label: 'attentionBackwardRows', shader: 'attention', entryPoint: 'backwardRows',
-    bindings: [params(ctx, 'attentionBackwardRows', io.shape), io.dOut, io.v, io.probs, io.k, io.dScores, io.dq],
-    workgroups: grid(io.shape),
+    label: rowsLabel, entryPoint: 'backwardRows', ...kernel(variant, io.shape),
+    bindings: [params(ctx, rowsLabel, io.shape), io.dOut, io.v, io.probs, io.k, io.dScores, io.dq],
   });
+  const columnsLabel = `attentionBackwardColumns.${variant}`;
   const columns = await makeDispatch(ctx, {
-    label: 'attentionBackwardColumns', shader: 'attention', entryPoint: 'backwardColumns',
-    bindings: [params(ctx, 'attentionBackwardColumns', io.shape), io.dOut, io.q, io.probs, io.dScores, io.dk, io.dv],
-    workgroups: grid(io.shape),
+    label: columnsLabel, entryPoint: 'backwardColumns', ...kernel(variant, io.shape),
+    bindings: [params(ctx, columnsLabel, io.shape), io.dOut, io.q, io.probs, io.dScores, io.dk, io.dv],
   });
   return [rows, columns];
 }

@@ -1,7 +1,7 @@
 import type { GpuContext } from '../gpu/context';
 import {
-  attentionActivationFloats, attentionBackward, attentionBackwardScratchFloats, attentionForward, attentionProbsFloats,
-  type AttentionShape,
+  ATTENTION_VARIANTS, attentionActivationFloats, attentionBackward, attentionBackwardScratchFloats, attentionForward,
+  attentionProbsFloats, type AttentionShape, type AttentionVariant,
 } from '../kernels/attention';
 import { attentionBackwardReference, attentionForwardReference } from '../reference/attention';
 import { randomFloats } from '../util/random';
@@ -35,11 +35,12 @@ export function attentionInputs(shape: AttentionShape, seed = 1): AttentionInput
 }
 
 /**
- * Forward then backward on the GPU (the backward consumes the GPU's probs, as in training).
- * Every output buffer starts filled with garbage, so outputs that are not overwritten show up.
+ * Forward then backward on the GPU (the backward consumes the GPU's probs, as in training), with the given
+ * variant (default: `ctx.preferences.rows`). Every output buffer starts filled with garbage, so outputs that
+ * are not overwritten show up.
  */
 export async function runAttentionGpu(
-  ctx: GpuContext, shape: AttentionShape, inputs: AttentionInputs,
+  ctx: GpuContext, shape: AttentionShape, inputs: AttentionInputs, variant?: AttentionVariant,
 ): Promise<AttentionOutputs> {
   return withScope(ctx, async (scope) => {
     const nAct = attentionActivationFloats(shape);
@@ -56,8 +57,8 @@ export async function runAttentionGpu(
     const dk = scope.upload('dk', garbage(nAct));
     const dv = scope.upload('dv', garbage(nAct));
     scope.run([
-      await attentionForward(ctx, { q, k, v, probs, out, shape }),
-      ...await attentionBackward(ctx, { dOut, q, k, v, probs, dScores, dq, dk, dv, shape }),
+      await attentionForward(ctx, { q, k, v, probs, out, shape, variant }),
+      ...await attentionBackward(ctx, { dOut, q, k, v, probs, dScores, dq, dk, dv, shape, variant }),
     ]);
     return {
       out: await scope.read(out, nAct),
@@ -73,20 +74,30 @@ export async function runAttentionGpu(
 /** Tolerances (absolute; inputs in [-1, 1), headDim ≤ 64, T ≤ a few hundred): see the final report. */
 export const ATTENTION_TOLERANCE = { forward: 1e-5, probs: 5e-6, backward: 2e-5 } as const;
 
-/** attention.forward (out), attention.probs, attention.backward.{dq,dk,dv} against the float64 reference. */
-export async function checkAttention(ctx: GpuContext, shape: AttentionShape, seed = 1): Promise<KernelCheck[]> {
+/**
+ * For every variant: attention.<variant>.forward (out), .probs, .backward.{dq,dk,dv} against the float64
+ * reference (e.g. `attention.serial.forward`, `attention.workgroup.backward.dq`).
+ */
+export async function checkAttention(
+  ctx: GpuContext, shape: AttentionShape, seed = 1, variants: readonly AttentionVariant[] = ATTENTION_VARIANTS,
+): Promise<KernelCheck[]> {
   const inputs = attentionInputs(shape, seed);
   const expected = attentionForwardReference(inputs.q, inputs.k, inputs.v, shape);
   const grads = attentionBackwardReference(inputs.dOut, inputs.q, inputs.k, inputs.v, expected.probs, shape);
-  const gpu = await runAttentionGpu(ctx, shape, inputs);
   const name = formatShape(shape);
-  return [
-    check('attention.forward', name, [maxAbsError(gpu.out, expected.out)], ATTENTION_TOLERANCE.forward),
-    check('attention.probs', name, [maxAbsError(gpu.probs, expected.probs)], ATTENTION_TOLERANCE.probs),
-    check('attention.backward.dq', name, [maxAbsError(gpu.dq, grads.dq)], ATTENTION_TOLERANCE.backward),
-    check('attention.backward.dk', name, [maxAbsError(gpu.dk, grads.dk)], ATTENTION_TOLERANCE.backward),
-    check('attention.backward.dv', name, [maxAbsError(gpu.dv, grads.dv)], ATTENTION_TOLERANCE.backward),
-  ];
+  const rows: KernelCheck[] = [];
+  for (const variant of variants) {
+    const gpu = await runAttentionGpu(ctx, shape, inputs, variant);
+    const kernel = `attention.${variant}`;
+    rows.push(
+      check(`${kernel}.forward`, name, [maxAbsError(gpu.out, expected.out)], ATTENTION_TOLERANCE.forward),
+      check(`${kernel}.probs`, name, [maxAbsError(gpu.probs, expected.probs)], ATTENTION_TOLERANCE.probs),
+      check(`${kernel}.backward.dq`, name, [maxAbsError(gpu.dq, grads.dq)], ATTENTION_TOLERANCE.backward),
+      check(`${kernel}.backward.dk`, name, [maxAbsError(gpu.dk, grads.dk)], ATTENTION_TOLERANCE.backward),
+      check(`${kernel}.backward.dv`, name, [maxAbsError(gpu.dv, grads.dv)], ATTENTION_TOLERANCE.backward),
+    );
+  }
+  return rows;
 }
 
 /** Shapes `npm run selftest` runs: T=1, awkward T, R > 1, several heads and batches. */
