@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError, parseCompareArgs } from '../src/cli/args';
@@ -22,12 +22,40 @@ describe('compare CLI arguments', () => {
     [['--lr', 'NaN'], /--lr must be a number/],
     [['--mask-ratio', '1.5'], /mask ratio must be in \[0, 1\)/],
     [['--preset', 'huge'], /unknown preset "huge"/],
-    [['--task', 'poetry'], /--task must be "needle"/],
+    [['--task', 'poetry'], /--task must be one of needle, recall, multidoc, text, got "poetry"/],
+    [['--task', 'recall', '--preset', 'needle-s'], /--task recall does not match --preset needle-s, a needle preset/],
+    [['--preset', 'recall-s', '--text-file', 'x.txt'], /--text-file needs the text task/],
+    [['--task', 'text', '--text-file', '/nonexistent/corpus.txt'], /--text-file: cannot read "\/nonexistent\/corpus\.txt" \(ENOENT\)/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--mask-ratio', '0.1', '--paper-grid'], /only one of/],
   ])('refuses %j with one clear line', (argv, message) => {
     expect(() => parseCompareArgs(argv as string[])).toThrow(UsageError);
     expect(() => parseCompareArgs(argv as string[])).toThrow(message as RegExp);
+  });
+
+  it('picks the task\'s default preset when --preset is not given', () => {
+    expect(parseCompareArgs([]).config.task).toBe('needle');
+    expect(parseCompareArgs(['--task', 'needle']).config.model).toEqual(parseCompareArgs(['--preset', 'tiny']).config.model);
+    for (const [task, name] of [['recall', 'recall-s'], ['multidoc', 'multidoc-s'], ['text', 'text-s']] as const) {
+      const { config } = parseCompareArgs(['--task', task, '--steps', '10']);
+      expect(config.task).toBe(task);
+      expect(config.model).toEqual(parseCompareArgs(['--preset', name]).config.model);
+      expect(config.steps).toBe(10);
+    }
+    expect(parseCompareArgs(['--task', 'needle', '--preset', 'needle-long']).config.model.context).toBe(256);
+  });
+
+  it('trains the text task on a user file, and refuses a binary, empty or too short one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'text-file-'));
+    const file = (name: string, content: string | Buffer) => { const path = join(dir, name); writeFileSync(path, content); return path; };
+    const good = file('good.txt', 'A plain text file with a few sentences in it. '.repeat(20));
+    const { config } = parseCompareArgs(['--task', 'text', '--text-file', good]);
+    expect(config.taskOptions).toMatchObject({ source: { kind: 'user', text: readFileSync(good, 'utf8') } });
+    const binary = file('binary.bin', Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 7919) % 256)));
+    expect(() => parseCompareArgs(['--task', 'text', '--text-file', binary])).toThrow(/looks binary/);
+    expect(() => parseCompareArgs(['--task', 'text', '--text-file', file('empty.txt', '\n\n')])).toThrow(/empty/);
+    expect(() => parseCompareArgs(['--task', 'text', '--text-file', file('short.txt', 'Too short.')]))
+      .toThrow(/the text \(10 characters after normalisation\) is too short for context T = 64.*at least 650 characters/);
   });
 });
 

@@ -1,6 +1,9 @@
 /** Shared parsing of study options for the Node CLIs; every invalid argument becomes a one-line reason. */
 import { parseArgs } from 'node:util';
-import { PAPER_MASK_GRID, preset, type StudyConfig } from '../train/presets';
+import { readFileSync, statSync } from 'node:fs';
+import { isTaskName, TASK_NAMES } from '../data/task';
+import { MAX_TEXT_CHARACTERS } from '../data/textTask';
+import { DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type StudyConfig } from '../train/presets';
 import { validateStudyConfig } from '../train/validate';
 
 export class UsageError extends Error {
@@ -10,6 +13,7 @@ export class UsageError extends Error {
 const studyOptions = {
   task: { type: 'string' },
   preset: { type: 'string' },
+  'text-file': { type: 'string' },
   steps: { type: 'string' },
   seeds: { type: 'string' },
   'mask-ratio': { type: 'string' },
@@ -34,6 +38,25 @@ function number(name: string, text: string | undefined, integer: boolean): numbe
   return value;
 }
 
+/** A user text file for --text-file (UTF-8); its content is validated with the study config. */
+function readTextFile(path: string): string {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (error) {
+    throw new UsageError(`--text-file: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  // UTF-8 is at most 4 bytes per character: a larger file cannot fit the character limit.
+  if (size > 4 * MAX_TEXT_CHARACTERS) {
+    throw new UsageError(`--text-file: "${path}" has ${size} bytes; at most ${MAX_TEXT_CHARACTERS} characters are accepted`);
+  }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--text-file: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
 export interface CompareArgs {
   config: StudyConfig;
   json: string | undefined;
@@ -48,12 +71,20 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
     throw new UsageError((error as Error).message.split('\n')[0]);
   }
   const v = parsed.values;
-  if (v.task !== undefined && v.task !== 'needle') throw new UsageError(`--task must be "needle", got "${v.task}"`);
+  if (v.task !== undefined && !isTaskName(v.task)) throw new UsageError(`--task must be one of ${TASK_NAMES.join(', ')}, got "${v.task}"`);
   let config: StudyConfig;
   try {
-    config = preset(v.preset ?? 'tiny');
+    // Without --preset: the task's default preset (needle: tiny).
+    config = preset(v.preset ?? DEFAULT_PRESET_FOR_TASK[v.task ?? 'needle']);
   } catch (error) {
     throw new UsageError(`--preset: ${(error as Error).message}`);
+  }
+  if (v.task !== undefined && config.task !== v.task) {
+    throw new UsageError(`--task ${v.task} does not match --preset ${v.preset}, a ${config.task} preset (leave out --preset for the ${v.task} default, ${DEFAULT_PRESET_FOR_TASK[v.task]})`);
+  }
+  if (v['text-file'] !== undefined) {
+    if (config.task !== 'text') throw new UsageError(`--text-file needs the text task (--task text), not ${config.task}`);
+    config.taskOptions = { alphabet: (config as StudyConfig<'text'>).taskOptions.alphabet, source: { kind: 'user', text: readTextFile(v['text-file']) } };
   }
   const steps = number('steps', v.steps, true);
   if (steps !== undefined) config.steps = steps;
@@ -86,6 +117,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   return { config, json: v.json, help: v.help === true };
 }
 
-export const COMPARE_USAGE = `usage: npm run compare -- [--task needle] [--preset tiny|needle-s|needle-long] [--steps N]
+export const COMPARE_USAGE = `usage: npm run compare -- [--task needle|recall|multidoc|text] [--text-file FILE]
+       [--preset tiny|needle-s|needle-long|recall-s|multidoc-s|text-s] [--steps N]
        [--seeds S] [--mask-ratio P | --mask-ratios 0,0.05,0.15 | --paper-grid] [--shared-mask]
        [--batch B] [--lr LR] [--base-seed N] [--eval-every E] [--eval-count C] [--json FILE]`;

@@ -1,13 +1,18 @@
 import type { ModelConfig } from '../model/config';
-import type { TaskName, TaskOptions } from '../data/task';
+import type { TaskName, TaskOptionsByName } from '../data/task';
+import { DEFAULT_ALPHABET } from '../data/charTokenizer';
 
 /**
  * A study: arms (mask ratios; 0 = NTP) × seeds, every arm of a seed starting from the same weights and
  * seeing the same batches. A pure function of this object.
+ *
+ * `StudyConfig<'recall'>` ties the options to the task (RecallTaskOptions), which is how the presets are
+ * typed; plain `StudyConfig` accepts any task with any task's options, and validateStudyConfig checks that
+ * they match at run time.
  */
-export interface StudyConfig {
-  task: TaskName;
-  taskOptions: TaskOptions;
+export interface StudyConfig<N extends TaskName = TaskName> {
+  task: N;
+  taskOptions: TaskOptionsByName[N];
   model: ModelConfig;
   batch: number;
   steps: number;
@@ -37,7 +42,7 @@ const optimizer = {
 };
 
 /** needle-s: the default retrieval study (≈ 1.6 GFLOP per run-step; retrieval usually jumps after ~1000 steps). */
-const needleS: StudyConfig = {
+const needleS: StudyConfig<'needle'> = {
   task: 'needle',
   taskOptions: { fillerWords: 128, keys: 64, values: 64 },
   model: { vocabSize: 264, maskId: 2, layers: 2, dModel: 64, heads: 2, dFF: 176, context: 64, ropeBase: 10000, normEps: 1e-5 },
@@ -52,7 +57,7 @@ const needleS: StudyConfig = {
 };
 
 /** tiny: seconds on a CPU adapter; for tests and the no-WebGPU fallback. */
-const tiny: StudyConfig = {
+const tiny: StudyConfig<'needle'> = {
   task: 'needle',
   taskOptions: { fillerWords: 16, keys: 8, values: 8 },
   model: { vocabSize: 40, maskId: 2, layers: 2, dModel: 32, heads: 2, dFF: 64, context: 16, ropeBase: 10000, normEps: 1e-5 },
@@ -67,15 +72,56 @@ const tiny: StudyConfig = {
 };
 
 /** needle-long: T = 256, where the needle's depth can matter (a lost-in-the-middle curve). */
-const needleLong: StudyConfig = {
+const needleLong: StudyConfig<'needle'> = {
   ...needleS,
   model: { ...needleS.model, context: 256 },
   batch: 16,
   evaluation: { ...needleS.evaluation, count: 250 },
 };
 
-export const PRESETS = { tiny, 'needle-s': needleS, 'needle-long': needleLong } as const satisfies Record<string, StudyConfig>;
+/**
+ * recall-s: needle-s with 4 key→value pairs per block (3 distractors); accuracy by which pair is asked
+ * (one bucket per pair). Vocabulary 264 as needle-s; T = 64 ≥ 14.
+ */
+const recallS: StudyConfig<'recall'> = {
+  ...needleS,
+  task: 'recall',
+  taskOptions: { fillerWords: 128, keys: 64, values: 64, pairs: 4 },
+  evaluation: { ...needleS.evaluation, buckets: 4 },
+};
+
+/**
+ * multidoc-s: 6 documents of ≈ 7 words each with one fact, query for one document's fact; accuracy by
+ * answer document (the lost-in-the-middle curve). Vocabulary 264 as needle-s; T = 64 ≥ 26.
+ */
+const multidocS: StudyConfig<'multidoc'> = {
+  ...needleS,
+  task: 'multidoc',
+  taskOptions: { fillerWords: 128, keys: 64, values: 64, documents: 6 },
+  evaluation: { ...needleS.evaluation, count: 600, buckets: 6 },
+};
+
+/**
+ * text-s: character-level language modelling on the generated corpus (2000 training documents ≈ 1.2 M
+ * characters, 200 held out); vocabulary 4 specials + 75 characters = 79. No retrieval score.
+ */
+const textS: StudyConfig<'text'> = {
+  ...needleS,
+  task: 'text',
+  taskOptions: { alphabet: DEFAULT_ALPHABET, source: { kind: 'generated', seed: 1, documents: 2000 } },
+  model: { ...needleS.model, vocabSize: 79 },
+  evaluation: { ...needleS.evaluation, count: 256, buckets: 1 },
+};
+
+export const PRESETS = {
+  tiny, 'needle-s': needleS, 'needle-long': needleLong, 'recall-s': recallS, 'multidoc-s': multidocS, 'text-s': textS,
+} as const satisfies Record<string, StudyConfig>;
 export type PresetName = keyof typeof PRESETS;
+
+/** The preset a task gets when none is named (the CLI's --task without --preset). */
+export const DEFAULT_PRESET_FOR_TASK: Record<TaskName, PresetName> = {
+  needle: 'tiny', recall: 'recall-s', multidoc: 'multidoc-s', text: 'text-s',
+};
 
 export function preset(name: string): StudyConfig {
   const found = (PRESETS as Record<string, StudyConfig>)[name];

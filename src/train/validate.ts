@@ -1,5 +1,5 @@
 import { validateModelConfig } from '../model/config';
-import { createTask } from '../data/task';
+import { createTask, validateTaskOptions } from '../data/task';
 import type { StudyConfig } from './presets';
 
 /** Checks a study config before anything is built; the message names the field at fault. */
@@ -29,10 +29,18 @@ export function validateStudyConfig(c: StudyConfig): void {
   }
   if (!(o.eps > 0)) throw new RangeError(`optimizer.eps must be > 0, got ${o.eps}`);
   if (!(o.maxGradNorm >= 0) || !Number.isFinite(o.maxGradNorm)) throw new RangeError(`optimizer.maxGradNorm must be ≥ 0 (0 = no clipping), got ${o.maxGradNorm}`);
+  validateTaskOptions(c.task, c.taskOptions);
+  // Builds the task: a user text is checked here (binary, empty, too long, mostly outside the alphabet).
   const task = createTask(c.task, c.taskOptions);
   if (task.vocabSize !== c.model.vocabSize) {
     throw new RangeError(`model.vocabSize (${c.model.vocabSize}) must equal the ${c.task} task's vocabulary (${task.vocabSize})`);
   }
   if (task.maskId !== c.model.maskId) throw new RangeError(`model.maskId must be the task's [MASK] id ${task.maskId}`);
-  if (c.model.context < 5) throw new RangeError(`model.context must be ≥ 5 for the ${c.task} task, got ${c.model.context}`);
+  const contextProblem = task.contextProblem(c.model.context);
+  if (contextProblem) throw new RangeError(`model.context: ${contextProblem}`);
+  if (c.evaluation.buckets > task.maxBuckets) {
+    const field = c.task === 'recall' ? 'taskOptions.pairs' : c.task === 'multidoc' ? 'taskOptions.documents' : 'the task\'s limit';
+    throw new RangeError(`evaluation.buckets (${c.evaluation.buckets}) must be ≤ ${field} (${task.maxBuckets}) for the ${c.task} task: ` +
+      `each bucket holds one or more positions of the ${task.bucketLabel}`);
+  }
 }
