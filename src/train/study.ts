@@ -12,10 +12,12 @@ import { adamwHyper, type AdamWRunSettings } from '../kernels/adamw';
 import { fillMask } from '../data/maskPolicy';
 import { createTask, type EvalSet, type Task } from '../data/task';
 import { Rng } from '../util/random';
+import { parameterCount } from '../model/layout';
 import { deriveSeed } from '../util/seeds';
 import { learningRate } from './schedule';
 import type { StudyConfig } from './presets';
 import { validateStudyConfig } from './validate';
+import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './engine';
 
 export interface RunInfo {
   arm: number;
@@ -30,7 +32,8 @@ export interface RunEvaluation {
   accByDepth: number[];
 }
 
-export class Study {
+export class Study implements StudyEngine {
+  readonly kind = 'webgpu' as const;
   readonly runs: RunInfo[];
   readonly R: number;
   readonly task: Task;
@@ -50,7 +53,13 @@ export class Study {
   private readonly probeStaging: GPUBuffer;
   /** Each step's per-run mean loss, appended on the GPU ([every, R]) and read at evaluation time. */
   private readonly lossLog: GPUBuffer;
+  /** Each step's per-run gradient (norm, clip scale) from the optimizer, logged alongside ([every, R, 2]). */
+  private readonly normLog: GPUBuffer;
   private lossLogFilled = 0;
+  /** Step whose loss sits in the log's first row. */
+  private lossLogFirstStep = 1;
+  /** Bytes of the study's own readback buffers (the model's are in model.bytes). */
+  private readonly stagingBytes: number;
 
   private constructor(readonly ctx: GpuContext, readonly config: StudyConfig, readonly model: GpuModel) {
     const { arms, seedsPerArm, baseSeed, batch: B } = config;
@@ -76,9 +85,11 @@ export class Study {
     this.staging = ctx.arena.buffer('study.evalStaging', 4 * (this.R * B * T + this.R * B * V),
       0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */);
     this.lossLog = ctx.arena.buffer('study.lossLog', 4 * this.R * config.evaluation.every);
+    this.normLog = ctx.arena.buffer('study.normLog', 8 * this.R * config.evaluation.every);
     const { layers, heads } = config.model;
     this.probeStaging = ctx.arena.buffer('study.probeStaging', 4 * this.R * layers * heads * T * T,
       0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */);
+    this.stagingBytes = this.staging.size + this.lossLog.size + this.normLog.size + this.probeStaging.size;
   }
 
   static async create(ctx: GpuContext, config: StudyConfig): Promise<Study> {
@@ -90,6 +101,29 @@ export class Study {
       (_, s) => initParameters(config.model, model.layout, deriveSeed(config.baseSeed, s, 'init')));
     study.runs.forEach((run, r) => model.writeRunParameters(r, initBySeed[run.seed]));
     return study;
+  }
+
+  get parameterCount(): number {
+    return parameterCount(this.model.layout);
+  }
+
+  get memoryBytes(): number {
+    return this.model.bytes + this.stagingBytes;
+  }
+
+  /** Stops run r's optimizer from the next step on (AdamW skips runs whose hyper `active` is 0). */
+  freezeRun(r: number): void {
+    if (!(Number.isInteger(r) && r >= 0 && r < this.R)) throw new RangeError(`run ${r} is outside 0..${this.R - 1}`);
+    this.settings[r].active = false;
+  }
+
+  isFrozen(r: number): boolean {
+    return this.settings[r]?.active === false;
+  }
+
+  /** Resolves when every step submitted so far has finished on the GPU. */
+  flush(): Promise<void> {
+    return this.ctx.device.queue.onSubmittedWorkDone();
   }
 
   /** Encodes and submits one training step for every run (no readback). */
@@ -113,8 +147,10 @@ export class Study {
     this.model.writeHyper(this.hyper);
     const encoder = this.ctx.device.createCommandEncoder({ label: 'train-step' });
     this.model.encodeTrainingStep(encoder);
+    if (this.lossLogFilled === 0) this.lossLogFirstStep = this.step;
     if (this.lossLogFilled < this.config.evaluation.every) {
       encoder.copyBufferToBuffer(this.model.buffer('lossMean'), 0, this.lossLog, 4 * this.R * this.lossLogFilled, 4 * this.R);
+      encoder.copyBufferToBuffer(this.model.buffer('stats'), 0, this.normLog, 8 * this.R * this.lossLogFilled, 8 * this.R);
       this.lossLogFilled++;
     }
     this.ctx.device.queue.submit([encoder.finish()]);
@@ -122,18 +158,39 @@ export class Study {
 
   /**
    * Mean training loss of each run over the steps since the previous call (at most evaluation.every
-   * steps are logged), then starts a new interval. NaN for a run whose loss was not finite.
+   * steps are logged), then starts a new interval. NaN for a run whose loss was not finite or that is frozen.
    */
   async intervalLosses(): Promise<number[]> {
+    return (await this.intervalReport()).losses;
+  }
+
+  /**
+   * `intervalLosses` with the number of steps covered and, per run, the first step whose loss or gradient
+   * norm was not finite (the optimizer skipped that step); frozen runs read NaN and null.
+   */
+  async intervalReport(): Promise<IntervalReport> {
     const filled = this.lossLogFilled;
-    if (filled === 0) return this.runs.map(() => Number.NaN);
-    const data = new Float32Array(await readBuffer(this.ctx.device, this.lossLog, 4 * this.R * filled));
+    if (filled === 0) return { losses: this.runs.map(() => Number.NaN), steps: 0, firstNonFiniteStep: this.runs.map(() => null) };
+    const [lossData, normData] = await Promise.all([
+      readBuffer(this.ctx.device, this.lossLog, 4 * this.R * filled), readBuffer(this.ctx.device, this.normLog, 8 * this.R * filled)]);
+    const data = new Float32Array(lossData);
+    const norms = new Float32Array(normData);
     this.lossLogFilled = 0;
-    return this.runs.map((_, r) => {
+    const firstStep = this.lossLogFirstStep;
+    const firstNonFiniteStep = this.runs.map((_, r) => {
+      if (this.isFrozen(r)) return null;
+      for (let s = 0; s < filled; s++) {
+        if (!Number.isFinite(data[s * this.R + r]) || !Number.isFinite(norms[(s * this.R + r) * 2])) return firstStep + s;
+      }
+      return null;
+    });
+    const losses = this.runs.map((_, r) => {
+      if (this.isFrozen(r)) return Number.NaN;
       let sum = 0;
       for (let s = 0; s < filled; s++) sum += data[s * this.R + r];
       return sum / filled;
     });
+    return { losses, steps: filled, firstNonFiniteStep };
   }
 
   /** Mean training loss of each run at the last step (waits for the GPU: call it only when reporting). */
@@ -195,25 +252,20 @@ export class Study {
    * Runs the evaluation forward with `tokens` (T + 1 ids, or fewer: the rest is padding) as every run's
    * first sequence and `mask` (input positions to replace by [MASK]) and returns, for every run and layer,
    * that sequence's attention probabilities [R, L, H, T, T] and its logits rows at `logitRows` [R, rows, V].
-   * The same inputs for every run, so NTP and MEAP models are compared on the same example.
+   * The same inputs for every run, so NTP and MEAP models are compared on the same example — or one
+   * sequence per run (`tokens` an array of R sequences), as greedy generation needs.
    */
-  async probe(tokens: ArrayLike<number>, mask: readonly number[], logitRows: readonly number[] = []): Promise<{ probs: Float32Array; logits: Float32Array }> {
+  async probe(tokens: ArrayLike<number> | readonly ArrayLike<number>[], mask: readonly number[], logitRows: readonly number[] = []): Promise<ProbeResult> {
     const { config, R } = this;
     const B = config.batch, T = config.model.context, V = config.model.vocabSize, H = config.model.heads, L = config.model.layers;
     const block = B * (T + 1);
-    if (logitRows.length > B) throw new RangeError(`at most ${B} logit rows per probe, got ${logitRows.length}`);
-    if (tokens.length > T + 1) throw new RangeError(`a probe holds at most T + 1 = ${T + 1} tokens, got ${tokens.length}`);
-    for (let i = 0; i < tokens.length; i++) {
-      if (!Number.isInteger(tokens[i]) || tokens[i] < 0 || tokens[i] >= V) throw new RangeError(`token ${tokens[i]} at ${i} is not in the vocabulary`);
-    }
+    const sequences = probeSequences(config, R, tokens, mask, logitRows);
     this.evalTokens.fill(0);
     this.zeroMask.fill(0);
     for (let r = 0; r < R; r++) {
-      for (let i = 0; i < tokens.length; i++) this.evalTokens[r * block + i] = tokens[i];
-      for (const t of mask) {
-        if (!(t >= 0 && t < T)) throw new RangeError(`mask position ${t} is outside 0..${T - 1}`);
-        this.zeroMask[r * B * T + t] = 1;
-      }
+      const sequence = sequences[r];
+      for (let i = 0; i < sequence.length; i++) this.evalTokens[r * block + i] = sequence[i];
+      for (const t of mask) this.zeroMask[r * B * T + t] = 1;
     }
     this.model.writeBatch(this.evalTokens, this.zeroMask);
     this.zeroMask.fill(0);
@@ -229,7 +281,6 @@ export class Study {
     const N = B * T;
     for (let r = 0; r < R; r++) {
       logitRows.forEach((row, k) => {
-        if (!(row >= 0 && row < T)) throw new RangeError(`logit row ${row} is outside 0..${T - 1}`);
         encoder.copyBufferToBuffer(this.model.buffer('logits'), 4 * (r * N + row) * V, this.staging, 4 * (r * logitRows.length + k) * V, 4 * V);
       });
     }
@@ -246,6 +297,7 @@ export class Study {
     this.model.dispose();
     this.ctx.arena.destroy(this.staging);
     this.ctx.arena.destroy(this.lossLog);
+    this.ctx.arena.destroy(this.normLog);
     this.ctx.arena.destroy(this.probeStaging);
   }
 }

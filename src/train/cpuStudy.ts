@@ -1,0 +1,237 @@
+/**
+ * The no-WebGPU fallback: the same study as `Study` (same runs, seeds, initial weights, batches and mask
+ * streams, same learning-rate schedule, clipping and AdamW), computed by the float64 CPU reference model
+ * one run at a time. Its numbers track the GPU's (the GPU computes in f32); it is slow, so it only takes
+ * studies no larger than the tiny preset.
+ */
+import { decayMask, parameterCount, parameterLayout, type ParameterLayout } from '../model/layout';
+import { initParameters } from '../model/init';
+import { adamwHyper, ADAMW_HYPER_STRIDE, type AdamWRunSettings } from '../kernels/adamw';
+import { adamwReference, type AdamWState } from '../reference/adamw';
+import { gradNormReference } from '../reference/gradNorm';
+import { referenceBackward, referenceForward } from '../reference/model';
+import { fillMask } from '../data/maskPolicy';
+import { createTask, type EvalSet, type Task } from '../data/task';
+import { Rng } from '../util/random';
+import { deriveSeed } from '../util/seeds';
+import { learningRate } from './schedule';
+import { PRESETS, type StudyConfig } from './presets';
+import { validateStudyConfig } from './validate';
+import { argmax, type RunEvaluation, type RunInfo } from './study';
+import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './engine';
+
+/** Rough multiply-adds per step of a study: every run's tokens through the weights and the attention. */
+export function studyStepWork(config: StudyConfig): number {
+  const m = config.model;
+  const R = config.arms.length * config.seedsPerArm;
+  const tokens = R * config.batch * m.context;
+  return tokens * (parameterCount(parameterLayout(m)) + m.layers * m.context * m.dModel);
+}
+
+/** Throws (with what to do) when a study is too large for the CPU fallback, i.e. larger than the tiny preset. */
+export function assertCpuSized(config: StudyConfig): void {
+  const limit = studyStepWork(PRESETS.tiny);
+  const work = studyStepWork(config);
+  if (work > limit) {
+    const R = config.arms.length * config.seedsPerArm;
+    throw new RangeError(`This study (${R} runs × batch ${config.batch} × context ${config.model.context}, ` +
+      `${parameterCount(parameterLayout(config.model)).toLocaleString('en-US')} parameters per model) is ${(work / limit).toFixed(1)}× ` +
+      'the work per step of the tiny preset, so it needs WebGPU; the CPU fallback trains the tiny preset ' +
+      '(or anything no larger: fewer runs, a smaller batch, context or model).');
+  }
+}
+
+export class CpuStudy implements StudyEngine {
+  readonly kind = 'cpu' as const;
+  readonly runs: RunInfo[];
+  readonly R: number;
+  readonly task: Task;
+  readonly evalSet: EvalSet;
+  readonly layout: ParameterLayout;
+  step = 0;
+  private readonly state: AdamWState[];
+  private readonly decay: Float32Array;
+  private readonly dataRngs: Rng[];
+  private readonly maskRngs: Rng[];
+  private readonly settings: AdamWRunSettings[];
+  private readonly hyper: Float32Array<ArrayBuffer>;
+  /** Per-run loss of each step since the last interval report. */
+  private stepLosses: number[][] = [];
+  /** Per-run: whether each step's loss and gradient norm were finite, since the last interval report. */
+  private stepFinite: boolean[][] = [];
+  private intervalFirstStep = 1;
+
+  private constructor(readonly config: StudyConfig) {
+    const { arms, seedsPerArm, baseSeed } = config;
+    const T = config.model.context;
+    this.runs = arms.flatMap((maskRatio, arm) => Array.from({ length: seedsPerArm }, (_, seed) => ({
+      arm, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' as const : 'meap' as const,
+    })));
+    this.R = this.runs.length;
+    this.task = createTask(config.task, config.taskOptions);
+    this.evalSet = this.task.evalSet(config.evaluation.count, T, config.evaluation.buckets, config.evaluation.seed);
+    // The same streams as Study: one data stream per seed, one mask stream per run.
+    this.dataRngs = Array.from({ length: seedsPerArm }, (_, s) => new Rng(deriveSeed(baseSeed, s, 'data')));
+    this.maskRngs = this.runs.map((run) => new Rng(deriveSeed(baseSeed, run.seed, run.arm, run.maskRatio, 'mask')));
+    this.layout = parameterLayout(config.model);
+    this.decay = decayMask(this.layout);
+    const initBySeed = Array.from({ length: seedsPerArm },
+      (_, s) => initParameters(config.model, this.layout, deriveSeed(baseSeed, s, 'init')));
+    const P = this.layout.P;
+    this.state = this.runs.map((run) => ({ params: Float64Array.from(initBySeed[run.seed]), m: new Float64Array(P), v: new Float64Array(P) }));
+    const o = config.optimizer;
+    this.settings = this.runs.map(() => ({ lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }));
+    this.hyper = new Float32Array(this.R * ADAMW_HYPER_STRIDE);
+  }
+
+  /** Validates the config (as Study does) and refuses studies larger than the tiny preset. */
+  static create(config: StudyConfig): CpuStudy {
+    validateStudyConfig(config);
+    assertCpuSized(config);
+    return new CpuStudy(structuredClone(config));
+  }
+
+  get parameterCount(): number {
+    return parameterCount(this.layout);
+  }
+
+  /** Parameters and both AdamW moments of every run, in float64. */
+  get memoryBytes(): number {
+    return this.R * this.layout.P * 3 * 8;
+  }
+
+  /** Parameters of run r (float64, the engine's own array: do not modify). */
+  runParameters(r: number): Float64Array {
+    return this.state[r].params;
+  }
+
+  freezeRun(r: number): void {
+    if (!(Number.isInteger(r) && r >= 0 && r < this.R)) throw new RangeError(`run ${r} is outside 0..${this.R - 1}`);
+    this.settings[r].active = false;
+  }
+
+  isFrozen(r: number): boolean {
+    return this.settings[r]?.active === false;
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  trainStep(): void {
+    const { config, R } = this;
+    const B = config.batch, T = config.model.context;
+    const bySeed = this.dataRngs.map((rng) => this.task.trainingBatch(rng, B, T));
+    const policy = { sharedAcrossBatch: config.sharedMask };
+    const masks = this.runs.map((run, r) => {
+      const mask = new Uint32Array(B * T);
+      fillMask(mask, B, T, { ...policy, ratio: run.maskRatio }, this.maskRngs[r]);
+      return mask;
+    });
+    this.step++;
+    const o = config.optimizer;
+    const lr = learningRate({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: config.steps, minRatio: o.minLrRatio }, this.step);
+    for (const s of this.settings) s.lr = lr;
+    // The GPU reads these f32 rows; the CPU uses the same rounded values so the two track each other.
+    adamwHyper(this.settings, this.step, this.hyper);
+    if (this.stepLosses.length === 0) this.intervalFirstStep = this.step;
+    const losses: number[] = [];
+    const finite: boolean[] = [];
+    for (let r = 0; r < R; r++) {
+      if (this.isFrozen(r)) {
+        losses.push(Number.NaN);
+        finite.push(true);
+        continue;
+      }
+      const batch = { B, tokens: bySeed[this.runs[r].seed], mask: masks[r] };
+      const state = this.state[r];
+      const forward = referenceForward(config.model, this.layout, state.params, batch);
+      const grads = referenceBackward(config.model, this.layout, state.params, batch, forward);
+      const stats = gradNormReference(grads, 1, this.layout.P, o.maxGradNorm);
+      this.state[r] = adamwReference({ ...state, grads, decay: this.decay,
+        hyper: this.hyper.subarray(r * ADAMW_HYPER_STRIDE, (r + 1) * ADAMW_HYPER_STRIDE), stats, R: 1, P: this.layout.P });
+      losses.push(forward.loss);
+      finite.push(Number.isFinite(forward.loss) && Number.isFinite(stats[0]));
+    }
+    this.stepLosses.push(losses);
+    this.stepFinite.push(finite);
+  }
+
+  async intervalReport(): Promise<IntervalReport> {
+    const logged = this.stepLosses;
+    const finite = this.stepFinite;
+    this.stepLosses = [];
+    this.stepFinite = [];
+    const firstNonFiniteStep = this.runs.map((_, r) => {
+      if (this.isFrozen(r)) return null;
+      const s = finite.findIndex((f) => !f[r]);
+      return s < 0 ? null : this.intervalFirstStep + s;
+    });
+    const losses = this.runs.map((_, r) => {
+      if (logged.length === 0 || this.isFrozen(r)) return Number.NaN;
+      return logged.reduce((sum, l) => sum + l[r], 0) / logged.length;
+    });
+    return { losses, steps: logged.length, firstNonFiniteStep };
+  }
+
+  async intervalLosses(): Promise<number[]> {
+    return (await this.intervalReport()).losses;
+  }
+
+  async evaluate(): Promise<RunEvaluation[]> {
+    const { config, R, evalSet } = this;
+    const B = config.batch, T = config.model.context, V = config.model.vocabSize;
+    const lossSum = new Float64Array(R);
+    const correct = new Float64Array(R);
+    const bucketCorrect = Array.from({ length: R }, () => new Float64Array(evalSet.bucketCount));
+    const bucketTotal = new Float64Array(evalSet.bucketCount);
+    for (let start = 0; start < evalSet.count; start += B) {
+      const used = Math.min(B, evalSet.count - start);
+      const batch = {
+        B: used, tokens: evalSet.tokens.subarray(start * (T + 1), (start + used) * (T + 1)), mask: new Uint32Array(used * T),
+      };
+      for (let b = 0; b < used; b++) bucketTotal[evalSet.buckets[start + b]]++;
+      for (let r = 0; r < R; r++) {
+        const forward = referenceForward(config.model, this.layout, this.state[r].params, batch);
+        lossSum[r] += forward.loss * used * T;
+        for (let b = 0; b < used; b++) {
+          const row = b * T + evalSet.answerPositions[start + b];
+          if (argmax(forward.logits.subarray(row * V, (row + 1) * V)) === evalSet.answers[start + b]) {
+            correct[r]++;
+            bucketCorrect[r][evalSet.buckets[start + b]]++;
+          }
+        }
+      }
+    }
+    return this.runs.map((_, r) => ({
+      valLoss: lossSum[r] / (evalSet.count * T),
+      retrievalAcc: correct[r] / evalSet.count,
+      accByDepth: Array.from(bucketCorrect[r], (c, i) => (bucketTotal[i] > 0 ? c / bucketTotal[i] : 0)),
+    }));
+  }
+
+  async probe(tokens: ArrayLike<number> | readonly ArrayLike<number>[], mask: readonly number[], logitRows: readonly number[] = []): Promise<ProbeResult> {
+    const { config, R } = this;
+    const T = config.model.context, V = config.model.vocabSize, H = config.model.heads, L = config.model.layers;
+    const sequences = probeSequences(config, R, tokens, mask, logitRows);
+    const maskRow = new Uint32Array(T);
+    for (const t of mask) maskRow[t] = 1;
+    const perLayer = H * T * T;
+    const probs = new Float32Array(R * L * perLayer);
+    const logits = new Float32Array(R * logitRows.length * V);
+    for (let r = 0; r < R; r++) {
+      // Padded with 0 to T + 1 tokens like the GPU probe (causal attention: padding never reaches earlier rows).
+      const block = new Uint32Array(T + 1);
+      for (let i = 0; i < sequences[r].length; i++) block[i] = sequences[r][i];
+      const forward = referenceForward(config.model, this.layout, this.state[r].params, { B: 1, tokens: block, mask: maskRow });
+      for (let l = 0; l < L; l++) probs.set(forward.probs[l], (r * L + l) * perLayer);
+      logitRows.forEach((row, k) => logits.set(forward.logits.subarray(row * V, (row + 1) * V), (r * logitRows.length + k) * V));
+    }
+    return { probs, logits };
+  }
+
+  dispose(): void {
+    this.stepLosses = [];
+    this.stepFinite = [];
+  }
+}

@@ -1,0 +1,20 @@
+/// <reference lib="webworker" />
+/**
+ * The training Worker: it owns the GPU (or the CPU fallback) and runs a TrainingSession. Every command
+ * from the page goes to `session.handle`; every report goes back with its Float32Arrays transferred.
+ */
+import { createGpuContext } from '../gpu/context';
+import { TrainingSession } from './session';
+import type { ToTrainer } from './protocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const session = new TrainingSession({
+  post: (message, transfer = []) => self.postMessage(message, transfer),
+  createContext: () => createGpuContext(),
+});
+
+self.onmessage = (event: MessageEvent<ToTrainer>) => {
+  // handle() never rejects: failures come back as 'error' messages.
+  void session.handle(event.data);
+};
