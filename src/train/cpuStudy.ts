@@ -205,8 +205,9 @@ export class CpuStudy implements StudyEngine {
     }
     return this.runs.map((_, r) => ({
       valLoss: lossSum[r] / (evalSet.count * T),
-      retrievalAcc: correct[r] / evalSet.count,
-      accByDepth: Array.from(bucketCorrect[r], (c, i) => (bucketTotal[i] > 0 ? c / bucketTotal[i] : 0)),
+      // Tasks without a retrieval answer (plain language modelling) report NaN rather than a meaningless score.
+      retrievalAcc: evalSet.hasRetrieval ? correct[r] / evalSet.count : Number.NaN,
+      accByDepth: evalSet.hasRetrieval ? Array.from(bucketCorrect[r], (c, i) => (bucketTotal[i] > 0 ? c / bucketTotal[i] : 0)) : [],
     }));
   }
 

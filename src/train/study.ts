@@ -28,6 +28,7 @@ export interface RunInfo {
 
 export interface RunEvaluation {
   valLoss: number;
+  /** Greedy answer accuracy on the evaluation set; NaN for tasks without retrieval answers (text). */
   retrievalAcc: number;
   accByDepth: number[];
 }
@@ -243,8 +244,9 @@ export class Study implements StudyEngine {
     }
     return this.runs.map((_, r) => ({
       valLoss: lossSum[r] / (evalSet.count * T),
-      retrievalAcc: correct[r] / evalSet.count,
-      accByDepth: Array.from(bucketCorrect[r], (c, i) => (bucketTotal[i] > 0 ? c / bucketTotal[i] : 0)),
+      // Tasks without a retrieval answer (plain language modelling) report NaN rather than a meaningless score.
+      retrievalAcc: evalSet.hasRetrieval ? correct[r] / evalSet.count : Number.NaN,
+      accByDepth: evalSet.hasRetrieval ? Array.from(bucketCorrect[r], (c, i) => (bucketTotal[i] > 0 ? c / bucketTotal[i] : 0)) : [],
     }));
   }
 
