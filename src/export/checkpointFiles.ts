@@ -1,0 +1,63 @@
+/**
+ * Node-only: a model checkpoint directory as a user takes it to PyTorch, `DIR/model.safetensors` +
+ * `DIR/config.json` (what `LlamaForCausalLM.from_pretrained(DIR)` reads). For `npm run compare -- --save`
+ * and `npm run export`.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ModelConfig } from '../model/config';
+import { hfConfigJson, modelConfigFromHf } from './hfConfig';
+import { CheckpointError, readSafetensors, writeSafetensors, type ParsedCheckpoint, type WriteOptions } from './safetensors';
+
+export const SAFETENSORS_FILE = 'model.safetensors';
+export const HF_CONFIG_FILE = 'config.json';
+/** Larger files cannot become one ONNX file (protobuf's 2 GiB) and are not playground models. */
+export const MAX_CHECKPOINT_BYTES = 2 ** 31;
+
+/** Writes DIR/model.safetensors and DIR/config.json (creating DIR); returns the two paths. */
+export function writeCheckpointDir(dir: string, config: ModelConfig, params: Float32Array, options: WriteOptions = {}): string[] {
+  const bytes = writeSafetensors(config, params, options);
+  mkdirSync(dir, { recursive: true });
+  const weights = join(dir, SAFETENSORS_FILE), hf = join(dir, HF_CONFIG_FILE);
+  writeFileSync(weights, bytes);
+  writeFileSync(hf, hfConfigJson(config));
+  return [weights, hf];
+}
+
+/**
+ * Reads a checkpoint: `path` is a directory holding model.safetensors (and optionally config.json, which
+ * must then agree with the file's config) or a .safetensors file itself (config.json beside it is used
+ * the same way). Throws CheckpointError with a one-line reason.
+ */
+export function readCheckpoint(path: string): ParsedCheckpoint & { file: string } {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    throw new CheckpointError(`cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const file = stats.isDirectory() ? join(path, SAFETENSORS_FILE) : path;
+  const configFile = join(stats.isDirectory() ? path : dirname(path), HF_CONFIG_FILE);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (error) {
+    throw new CheckpointError(`cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  if (size > MAX_CHECKPOINT_BYTES) throw new CheckpointError(`"${file}" has ${size} bytes, more than the 2 GiB a playground model can have`);
+  let config: ModelConfig | undefined;
+  if (existsSync(configFile)) {
+    try {
+      config = modelConfigFromHf(JSON.parse(readFileSync(configFile, 'utf8')));
+    } catch (error) {
+      throw new CheckpointError(`"${configFile}": ${(error as Error).message.replace(/^config\.json: /, '')}`);
+    }
+  }
+  const bytes = readFileSync(file);
+  try {
+    return { ...readSafetensors(bytes, { config }), file };
+  } catch (error) {
+    if (error instanceof CheckpointError) throw new CheckpointError(`"${file}": ${error.message}`);
+    throw error;
+  }
+}

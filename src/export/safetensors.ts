@@ -1,0 +1,400 @@
+/**
+ * One model of the playground as a safetensors file (https://huggingface.co/docs/safetensors), with the
+ * Hugging Face LLaMA tensor names of src/model/layout.ts, so `LlamaForCausalLM.from_pretrained` reads it
+ * (with the config.json of hfConfig.ts; see docs/hf-mapping.md).
+ *
+ * Layout of the bytes:
+ *   [0, 8)        header length n, unsigned 64-bit little-endian
+ *   [8, 8 + n)    UTF-8 JSON header, padded with spaces so that 8 + n is a multiple of 8:
+ *                 { "__metadata__": { string: string },
+ *                   "<tensor name>": { "dtype": "F32", "shape": [out, in], "data_offsets": [begin, end] }, … }
+ *   [8 + n, end)  the data section: every tensor's float32 values, little-endian, row-major, in layout
+ *                 order, back to back; data_offsets are byte offsets into this section.
+ * The metadata carries the playground's ModelConfig (`meap_model_config`, JSON), the format name and
+ * version, `format: "pt"` (which transformers requires) and optionally the StudyConfig.
+ *
+ * The reader is for untrusted uploads: it never allocates more than the file's size, checks everything
+ * before it returns, changes no state, and throws a CheckpointError whose message a user can act on.
+ */
+import type { ModelConfig } from '../model/config';
+import { parameterLayout, type ParameterLayout } from '../model/layout';
+import type { StudyConfig } from '../train/presets';
+import { validateStudyConfig } from '../train/validate';
+import { canonicalModelConfig, describeConfigDifference, modelConfigFromUnknown, sameModelConfig } from './modelConfigJson';
+
+export const SAFETENSORS_FORMAT_NAME = 'meap-playground-llama';
+export const SAFETENSORS_FORMAT_VERSION = '1';
+/** Metadata keys the writer owns. */
+export const METADATA_KEYS = {
+  format: 'format',
+  formatName: 'meap_format',
+  formatVersion: 'meap_format_version',
+  modelConfig: 'meap_model_config',
+  studyConfig: 'meap_study_config',
+} as const;
+/** The reference implementation's limit on the JSON header. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+/** A file that cannot be loaded; `message` is meant for the user. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+export interface WriteOptions {
+  /** The study the model was trained in (stored as JSON in the metadata). */
+  study?: StudyConfig;
+  /** Extra metadata (string values; the writer's own keys are reserved). */
+  metadata?: Record<string, string>;
+}
+
+const utf8 = new TextEncoder();
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * The safetensors bytes of one run: `params` is that run's flat [P] block in the layout of `config`
+ * (e.g. `gpuModel.read('params')` sliced to [r·P, (r+1)·P)). Throws on a non-finite value, naming the tensor.
+ */
+export function writeSafetensors(config: ModelConfig, params: Float32Array, options: WriteOptions = {}): Uint8Array {
+  const canonical = modelConfigFromUnknown(canonicalModelConfig(config));
+  const layout = parameterLayout(canonical);
+  if (params.length !== layout.P) {
+    throw new RangeError(`writeSafetensors: expected one run's ${layout.P} parameters, got ${params.length}`);
+  }
+  for (const t of layout.tensors) {
+    const bad = firstNonFinite(params.subarray(t.offset, t.offset + t.size));
+    if (bad >= 0) {
+      throw new RangeError(`cannot save: ${t.name} holds a non-finite value (${params[t.offset + bad]}) at ${elementName(t.shape, bad)}`);
+    }
+  }
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.metadata ?? {})) {
+    if ((Object.values(METADATA_KEYS) as string[]).includes(key)) throw new RangeError(`writeSafetensors: metadata key "${key}" is reserved`);
+    if (typeof value !== 'string') throw new RangeError(`writeSafetensors: metadata "${key}" must be a string`);
+    metadata[key] = value;
+  }
+  metadata[METADATA_KEYS.format] = 'pt';
+  metadata[METADATA_KEYS.formatName] = SAFETENSORS_FORMAT_NAME;
+  metadata[METADATA_KEYS.formatVersion] = SAFETENSORS_FORMAT_VERSION;
+  metadata[METADATA_KEYS.modelConfig] = JSON.stringify(canonical);
+  if (options.study) metadata[METADATA_KEYS.studyConfig] = JSON.stringify(options.study);
+
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let cursor = 0;
+  for (const t of layout.tensors) {
+    header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [cursor, cursor + 4 * t.size] };
+    cursor += 4 * t.size;
+  }
+  const json = utf8.encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLength + cursor);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, headerLength, true);
+  view.setUint32(4, Math.floor(headerLength / 2 ** 32), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const t of layout.tensors) {
+    const values = params.subarray(t.offset, t.offset + t.size);
+    if (littleEndianHost) {
+      out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
+    } else {
+      for (let i = 0; i < values.length; i++) view.setFloat32(at + 4 * i, values[i], true);
+    }
+    at += 4 * t.size;
+  }
+  return out;
+}
+
+export interface ReadOptions {
+  /**
+   * A config from elsewhere (a config.json next to the file). Used when the file carries none (e.g. saved
+   * by transformers); when both exist they must agree.
+   */
+  config?: ModelConfig;
+}
+
+export interface ParsedCheckpoint {
+  config: ModelConfig;
+  layout: ParameterLayout;
+  /** One run's flat [P] block in the layout of `config` (padding zero). */
+  params: Float32Array;
+  /** Every metadata entry of the file. */
+  metadata: Record<string, string>;
+  study?: StudyConfig;
+}
+
+interface HeaderEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/**
+ * Parses and validates a safetensors model file (see the module comment for what is checked).
+ * Throws CheckpointError with a user-readable message; returns only a fully checked model.
+ */
+export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): ParsedCheckpoint {
+  const { metadata, entries, dataStart } = parseHeader(bytes);
+  const dataLength = bytes.length - dataStart;
+  checkCoverage(entries, dataLength);
+
+  const config = configOf(metadata, options.config);
+  const expectedCount = 9 * config.layers + 3;
+  if (expectedCount > 2 * entries.length + 64) {
+    throw new CheckpointError(`The config describes ${config.layers} layers (${expectedCount} tensors) but the file holds only ${entries.length} tensors.`);
+  }
+  const layout = parameterLayout(config);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const missing = layout.tensors.filter((t) => !byName.has(t.name)).map((t) => t.name);
+  if (missing.length > 0) {
+    throw new CheckpointError(`The file lacks ${missing.length === 1 ? 'the tensor' : `${missing.length} tensors:`} ${listNames(missing)}.`);
+  }
+  const unknown = entries.filter((e) => !layout.byName.has(e.name)).map((e) => e.name);
+  if (unknown.length > 0) {
+    throw new CheckpointError(`The file holds ${unknown.length === 1 ? 'a tensor' : `${unknown.length} tensors`} this model does not have: ${listNames(unknown)}.`);
+  }
+  for (const t of layout.tensors) {
+    const e = byName.get(t.name)!;
+    if (e.shape.length !== t.shape.length || e.shape.some((d, i) => d !== t.shape[i])) {
+      throw new CheckpointError(`Tensor ${t.name} has shape [${e.shape.join(', ')}] but the config needs [${t.shape.join(', ')}].`);
+    }
+  }
+  // Every shape matches the config and the tensors tile the data section, so P ≈ the file's size / 4.
+  const params = new Float32Array(layout.P);
+  for (const t of layout.tensors) {
+    const e = byName.get(t.name)!;
+    const values = readFloat32(bytes, dataStart + e.begin, t.size);
+    const bad = firstNonFinite(values);
+    if (bad >= 0) {
+      throw new CheckpointError(`Tensor ${t.name} holds a non-finite value (${values[bad]}) at ${elementName(t.shape, bad)}; the model cannot be loaded.`);
+    }
+    params.set(values, t.offset);
+  }
+  const result: ParsedCheckpoint = { config, layout, params, metadata };
+  const studyText = metadata[METADATA_KEYS.studyConfig];
+  if (studyText !== undefined) result.study = studyOf(studyText, config);
+  return result;
+}
+
+/** readSafetensors without exceptions, for an upload form. */
+export function tryReadSafetensors(bytes: Uint8Array, options: ReadOptions = {}):
+  { ok: true; checkpoint: ParsedCheckpoint } | { ok: false; message: string } {
+  try {
+    return { ok: true, checkpoint: readSafetensors(bytes, options) };
+  } catch (error) {
+    if (error instanceof CheckpointError) return { ok: false, message: error.message };
+    throw error;
+  }
+}
+
+function parseHeader(bytes: Uint8Array): { metadata: Record<string, string>; entries: HeaderEntry[]; dataStart: number } {
+  if (bytes.length < 8) {
+    throw new CheckpointError(`The file is too small to be a safetensors model (${bytes.length} bytes; its first 8 bytes must give the header length).`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const low = view.getUint32(0, true), high = view.getUint32(4, true);
+  const headerLength = high * 2 ** 32 + low;
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new CheckpointError(`The header length field says ${headerLength} bytes, more than the ${MAX_HEADER_BYTES} a safetensors header may have: the file is corrupt or not safetensors.`);
+  }
+  if (8 + headerLength > bytes.length) {
+    throw new CheckpointError(`The file is truncated or not safetensors: its header length field says ${headerLength} bytes but only ${bytes.length - 8} bytes follow it.`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
+  } catch {
+    throw new CheckpointError('The file header is not valid UTF-8 text: the file is corrupt or not safetensors.');
+  }
+  if (!text.startsWith('{')) throw new CheckpointError('The file header does not start with "{": the file is corrupt or not safetensors.');
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (error) {
+    throw new CheckpointError(`The file header is not valid JSON (${(error as Error).message}): the file is corrupt or not safetensors.`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new CheckpointError('The file header must be a JSON object of tensors.');
+  }
+  const metadata: Record<string, string> = {};
+  const entries: HeaderEntry[] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new CheckpointError('The header\'s "__metadata__" must be an object of strings.');
+      }
+      for (const [key, v] of Object.entries(value)) {
+        if (typeof v !== 'string') throw new CheckpointError(`Metadata entry "${printable(key)}" must be a string, got ${typeof v}.`);
+        metadata[key] = v;
+      }
+      continue;
+    }
+    entries.push(headerEntry(name, value));
+  }
+  if (entries.length === 0) throw new CheckpointError('The file holds no tensors.');
+  return { metadata, entries, dataStart: 8 + headerLength };
+}
+
+function headerEntry(rawName: string, value: unknown): HeaderEntry {
+  const name = printable(rawName);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CheckpointError(`Tensor ${name} has a malformed header entry (expected {dtype, shape, data_offsets}).`);
+  }
+  const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
+  if (typeof dtype !== 'string') throw new CheckpointError(`Tensor ${name} has no dtype.`);
+  if (dtype !== 'F32') {
+    throw new CheckpointError(`Tensor ${name} has dtype ${printable(dtype)}; only F32 (float32) models can be loaded — convert it with model.float() before saving.`);
+  }
+  if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new CheckpointError(`Tensor ${name} has a malformed shape (expected a list of non-negative integers).`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    throw new CheckpointError(`Tensor ${name} has malformed data_offsets (expected [begin, end] byte offsets).`);
+  }
+  const [begin, end] = offsets as number[];
+  if (end < begin) throw new CheckpointError(`Tensor ${name} has data_offsets [${begin}, ${end}] that end before they begin.`);
+  // The product is compared against the byte span step by step, so giant shapes cannot overflow it.
+  let bytes = 4;
+  for (const d of shape as number[]) {
+    bytes *= d;
+    if (bytes > end - begin) break;
+  }
+  if (bytes !== end - begin) {
+    throw new CheckpointError(`Tensor ${name} has shape [${(shape as number[]).join(', ')}], which does not match its ${end - begin} bytes of data (data_offsets [${begin}, ${end}]).`);
+  }
+  return { name: rawName, dtype, shape: shape as number[], begin, end };
+}
+
+/** The tensors must tile the data section exactly: no byte outside it, shared, unused or trailing. */
+function checkCoverage(entries: HeaderEntry[], dataLength: number): void {
+  for (const e of entries) {
+    if (e.end > dataLength) {
+      throw new CheckpointError(`Tensor ${printable(e.name)} has data_offsets [${e.begin}, ${e.end}] beyond the ${dataLength} bytes of data: the file is truncated or corrupt.`);
+    }
+  }
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  let previous: HeaderEntry | undefined;
+  for (const e of sorted) {
+    if (e.begin < cursor) {
+      throw new CheckpointError(`Tensors ${printable(previous!.name)} and ${printable(e.name)} overlap in the data section (bytes ${e.begin}–${Math.min(cursor, e.end)}).`);
+    }
+    if (e.begin > cursor) {
+      throw new CheckpointError(`Bytes ${cursor}–${e.begin} of the data section belong to no tensor: the header does not describe the data exactly.`);
+    }
+    cursor = e.end;
+    previous = e;
+  }
+  if (cursor !== dataLength) {
+    throw new CheckpointError(`The data section has ${dataLength - cursor} bytes after the last tensor: the header does not describe the data exactly.`);
+  }
+}
+
+function configOf(metadata: Record<string, string>, external: ModelConfig | undefined): ModelConfig {
+  const text = metadata[METADATA_KEYS.modelConfig];
+  const name = metadata[METADATA_KEYS.formatName];
+  if (name !== undefined && name !== SAFETENSORS_FORMAT_NAME) {
+    throw new CheckpointError(`The file's format is "${printable(name)}", not "${SAFETENSORS_FORMAT_NAME}".`);
+  }
+  const version = metadata[METADATA_KEYS.formatVersion];
+  if (version !== undefined && version !== SAFETENSORS_FORMAT_VERSION) {
+    throw new CheckpointError(`The file has format version ${printable(version)}; this playground reads version ${SAFETENSORS_FORMAT_VERSION}.`);
+  }
+  let checkedExternal: ModelConfig | undefined;
+  if (external) {
+    try {
+      checkedExternal = modelConfigFromUnknown(external);
+    } catch (error) {
+      throw new CheckpointError(`The given config is invalid: ${(error as Error).message}.`);
+    }
+  }
+  if (text === undefined) {
+    if (checkedExternal) return checkedExternal;
+    throw new CheckpointError(`The file carries no model config (metadata "${METADATA_KEYS.modelConfig}") and no config.json was given: it was not saved by this playground.`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CheckpointError(`The model config in the metadata ("${METADATA_KEYS.modelConfig}") is not valid JSON.`);
+  }
+  let config: ModelConfig;
+  try {
+    config = modelConfigFromUnknown(parsed);
+  } catch (error) {
+    throw new CheckpointError(`The model config in the metadata is invalid: ${(error as Error).message}.`);
+  }
+  if (checkedExternal && !sameModelConfig(config, checkedExternal)) {
+    throw new CheckpointError(`The model config in the file and config.json disagree (${describeConfigDifference(config, checkedExternal, 'the file', 'config.json')}).`);
+  }
+  return config;
+}
+
+function studyOf(text: string, config: ModelConfig): StudyConfig {
+  let study: unknown;
+  try {
+    study = JSON.parse(text);
+  } catch {
+    throw new CheckpointError(`The study config in the metadata ("${METADATA_KEYS.studyConfig}") is not valid JSON.`);
+  }
+  if (typeof study !== 'object' || study === null || Array.isArray(study)) {
+    throw new CheckpointError('The study config in the metadata must be a JSON object.');
+  }
+  const s = study as StudyConfig;
+  let model: ModelConfig;
+  try {
+    model = modelConfigFromUnknown(s.model);
+  } catch (error) {
+    throw new CheckpointError(`The study config in the metadata is invalid: ${(error as Error).message}.`);
+  }
+  if (!sameModelConfig(model, config)) {
+    throw new CheckpointError(`The study config's model differs from the file's model config (${describeConfigDifference(model, config, 'the study', 'the file')}).`);
+  }
+  try {
+    validateStudyConfig(s);
+  } catch (error) {
+    throw new CheckpointError(`The study config in the metadata is invalid: ${(error as Error).message}.`);
+  }
+  return s;
+}
+
+function readFloat32(bytes: Uint8Array, start: number, count: number): Float32Array {
+  if (littleEndianHost) {
+    // A copy (fresh buffer: aligned whatever the header length, independent of the caller's bytes; note that
+    // a Node Buffer's slice() is a view, hence the constructor).
+    return new Float32Array(new Uint8Array(bytes.subarray(start, start + 4 * count)).buffer);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + start, 4 * count);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
+}
+
+function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
+}
+
+/** "element [3, 17]" of a row-major tensor. */
+function elementName(shape: readonly number[], flat: number): string {
+  const index: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    index.unshift(flat % shape[d]);
+    flat = Math.floor(flat / shape[d]);
+  }
+  return `element [${index.join(', ')}]`;
+}
+
+function listNames(names: string[]): string {
+  const shown = names.slice(0, 5).map(printable).join(', ');
+  return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
+}
+
+/** A name from the file, safe to show: control characters escaped, at most 120 characters. */
+function printable(text: string): string {
+  const escaped = JSON.stringify(text).slice(1, -1);
+  return escaped.length > 120 ? `${escaped.slice(0, 117)}…` : escaped;
+}
+
