@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError, parseCompareArgs } from '../src/cli/args';
+import { UsageError, parseCompareArgs, runDirectoryName } from '../src/cli/args';
 
 describe('compare CLI arguments', () => {
   it('builds the study from a preset and flags', () => {
@@ -84,5 +84,33 @@ describe('npm run compare', () => {
     const result = spawnSync('npx', ['vite-node', 'src/cli/compare.ts', '--', '--steps', 'x'], { encoding: 'utf8', timeout: 60_000 });
     expect(result.status).toBe(2);
     expect(result.stderr.trim().split('\n').filter((l) => l.startsWith('compare:'))).toEqual(['compare: --steps must be an integer, got "x"']);
+  });
+});
+
+describe('compare --save, then export to ONNX', () => {
+  it('names run directories ntp/meap, with ratio and seed suffixes only when needed', () => {
+    const base = parseCompareArgs([]).config;
+    expect(runDirectoryName({ arm: 0, maskRatio: 0, seed: 0, objective: 'ntp' }, base)).toBe('ntp');
+    expect(runDirectoryName({ arm: 1, maskRatio: 0.15, seed: 0, objective: 'meap' }, base)).toBe('meap');
+    const grid = parseCompareArgs(['--paper-grid', '--seeds', '2']).config;
+    expect(runDirectoryName({ arm: 2, maskRatio: 0.1, seed: 1, objective: 'meap' }, grid)).toBe('meap-p0.1-seed1');
+  });
+
+  it('writes each run as safetensors + config.json, and the MEAP run exports to an ONNX model that verifies', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'save-'));
+    const trained = spawnSync('npx', ['vite-node', 'src/cli/compare.ts', '--', '--preset', 'tiny', '--steps', '6', '--eval-every', '6',
+      '--eval-count', '8', '--save', dir], { encoding: 'utf8', timeout: 300_000 });
+    expect(trained.stderr).not.toMatch(/compare:/);
+    expect(trained.status).toBe(0);
+    for (const run of ['ntp', 'meap']) {
+      expect(existsSync(join(dir, run, 'model.safetensors')), run).toBe(true);
+      expect(JSON.parse(readFileSync(join(dir, run, 'config.json'), 'utf8')).model_type).toBe('llama');
+    }
+    const onnx = join(dir, 'meap.onnx');
+    const exported = spawnSync('npx', ['vite-node', 'src/cli/export.ts', '--', '--checkpoint', join(dir, 'meap'), '--out', onnx, '--verify'],
+      { encoding: 'utf8', timeout: 300_000 });
+    expect(exported.stderr).not.toMatch(/export:/);
+    expect(exported.status).toBe(0);
+    expect(existsSync(onnx)).toBe(true);
   });
 });

@@ -5,6 +5,7 @@ import { isTaskName, TASK_NAMES } from '../data/task';
 import { MAX_TEXT_CHARACTERS } from '../data/textTask';
 import { DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type StudyConfig } from '../train/presets';
 import { validateStudyConfig } from '../train/validate';
+import type { RunInfo } from '../train/study';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -26,6 +27,7 @@ const studyOptions = {
   lr: { type: 'string' },
   'base-seed': { type: 'string' },
   json: { type: 'string' },
+  save: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -60,6 +62,8 @@ function readTextFile(path: string): string {
 export interface CompareArgs {
   config: StudyConfig;
   json: string | undefined;
+  /** Directory for each run's model.safetensors + config.json. */
+  save: string | undefined;
   help: boolean;
 }
 
@@ -114,10 +118,22 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  return { config, json: v.json, help: v.help === true };
+  return { config, json: v.json, save: v.save, help: v.help === true };
 }
 
 export const COMPARE_USAGE = `usage: npm run compare -- [--task needle|recall|multidoc|text] [--text-file FILE]
        [--preset tiny|needle-s|needle-long|recall-s|multidoc-s|text-s] [--steps N]
        [--seeds S] [--mask-ratio P | --mask-ratios 0,0.05,0.15 | --paper-grid] [--shared-mask]
-       [--batch B] [--lr LR] [--base-seed N] [--eval-every E] [--eval-count C] [--json FILE]`;
+       [--batch B] [--lr LR] [--base-seed N] [--eval-every E] [--eval-count C] [--json FILE] [--save DIR]`;
+
+/**
+ * `ntp` / `meap` for the default comparison (one NTP arm, one MEAP arm, one seed); with more arms the
+ * mask ratio is added (`meap-p0.05`), with more seeds the seed (`ntp-seed1`).
+ */
+export function runDirectoryName(run: RunInfo, config: StudyConfig): string {
+  const meapArms = config.arms.filter((p) => p > 0).length;
+  let name = run.objective;
+  if (run.objective === 'meap' && meapArms > 1) name += `-p${run.maskRatio}`;
+  if (config.seedsPerArm > 1) name += `-seed${run.seed}`;
+  return name;
+}

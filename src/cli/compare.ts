@@ -7,7 +7,11 @@ import { createGpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
 import { runStudy, type HistoryPoint } from '../train/compare';
 import type { RunInfo } from '../train/study';
-import { COMPARE_USAGE, UsageError, parseCompareArgs } from './args';
+import { COMPARE_USAGE, UsageError, parseCompareArgs, runDirectoryName } from './args';
+import { join } from 'node:path';
+import { writeCheckpointDir } from '../export/checkpointFiles';
+
+
 
 function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
@@ -45,7 +49,18 @@ async function main(argv: string[]): Promise<number> {
     `${config.steps} steps, batch ${config.batch}, T=${config.model.context} on ${a.description || a.architecture}` +
     `${a.isFallbackAdapter ? ' (software)' : ''}; means over seeds`);
   console.log('  step  arm            trainLoss   valLoss  retrieval   tokens/s');
-  const result = await runStudy(ctx, config, (step, points, runs) => printEvaluation(step, points, runs, config.arms));
+  const result = await runStudy(ctx, config, {
+    onEvaluation: (step, points, runs) => printEvaluation(step, points, runs, config.arms),
+    onFinished: args.save === undefined ? undefined : async (study) => {
+      const params = await study.model.read('params');
+      const P = study.model.layout.P;
+      study.runs.forEach((run, r) => {
+        const dir = join(args.save!, runDirectoryName(run, config));
+        writeCheckpointDir(dir, config.model, params.slice(r * P, (r + 1) * P), { study: config });
+        console.log(`saved ${dir}`);
+      });
+    },
+  });
   if (args.json) {
     writeFileSync(args.json, JSON.stringify({
       config: result.config,

@@ -24,9 +24,14 @@ export interface StudyResult {
   runs: RunHistory[];
 }
 
-export async function runStudy(
-  ctx: GpuContext, config: StudyConfig, onEvaluation?: (step: number, points: HistoryPoint[], runs: RunInfo[]) => void,
-): Promise<StudyResult> {
+export interface RunStudyHooks {
+  onEvaluation?: (step: number, points: HistoryPoint[], runs: RunInfo[]) => void;
+  /** Called once after the last step, before the study is disposed (e.g. to save the trained weights). */
+  onFinished?: (study: Study) => Promise<void>;
+}
+
+export async function runStudy(ctx: GpuContext, config: StudyConfig, hooks: RunStudyHooks = {}): Promise<StudyResult> {
+  const { onEvaluation, onFinished } = hooks;
   const study = await Study.create(ctx, config);
   const { R } = study;
   const tokensPerStep = R * config.batch * config.model.context;
@@ -54,6 +59,7 @@ export async function runStudy(
       points.forEach((p, r) => histories[r].history.push(p));
       onEvaluation?.(step, points, study.runs);
     }
+    await onFinished?.(study);
     return { config, runs: histories };
   } finally {
     study.dispose();
