@@ -14,15 +14,27 @@
 //
 // `forward`: one thread per output element (r, n, c); the (n, c) index is spread over
 //   workgroup_id.x/y (grid2d), the run is workgroup_id.z.
-// `backward`: dTable[r, v, c] = Σ_{n : id(r,n) == v} dOut[r, n, c], OVERWRITING exactly the V·C elements
-//   of run r's dTable block (nothing else of the flat gradient buffer is written). One workgroup
-//   per (r, v, 256-channel chunk); thread `lid` owns channel chunk·256 + lid. The positions are scanned
-//   in tiles of 256: each tile is compacted (fixed Hillis–Steele prefix sum in workgroup memory) into
-//   the increasing list of positions whose id is v, then every owner thread adds those dOut rows in
-//   increasing position order. Tiles with no match (the common case) skip the prefix sum; that test
-//   counts matches with a workgroup u32 atomic, which is exact. No float atomics: the result is
-//   bit-identical run to run, and the work is O(V·N) cheap id compares per run plus O(N·C) adds
-//   (not O(V·N·C)).
+// `backward` computes dTable[r, v, c] = Σ_{n : id(r,n) == v} dOut[r, n, c], summed in increasing n order
+//   (acc = 0.0, then acc += dOut row by row), OVERWRITING exactly the V·C elements of run r's dTable block
+//   (nothing else of the flat gradient buffer is written). Two variants give bit-identical results (same
+//   additions in the same order); neither uses float atomics.
+//
+// Variant 'workgroup' (entry point `backward`, good on GPUs): one workgroup per (r, v, 256-channel chunk);
+//   thread `lid` owns channel chunk·256 + lid. The positions are scanned in tiles of 256: each tile is
+//   compacted (fixed Hillis–Steele prefix sum in workgroup memory) into the increasing list of positions
+//   whose id is v, then every owner thread adds those dOut rows in increasing position order. Tiles with no
+//   match skip the prefix sum; that test counts matches with a workgroup u32 atomic, which is exact.
+//   O(V·N) id compares per run plus O(N·C) adds, but many workgroup barriers (very slow on SwiftShader).
+//
+// Variant 'serial' (entry points `backwardIndex` then `backwardSum`, no barriers, for SwiftShader): a
+//   counting sort of the positions by input id into a caller-owned u32 scratch buffer [R, V + N]:
+//     scratch[r·(V+N) + v]      = end of v's list (exclusive; v's list starts at the end of v−1's, or 0)
+//     scratch[r·(V+N) + V + k]  = k-th position of run r sorted by id, increasing positions within an id
+//   `backwardIndex`: one invocation per run (workgroup_id.z) counts the ids, turns the counts into
+//   exclusive offsets and scatters the positions in increasing order: O(N + V) per run. Positions with an
+//   id >= V are left out. `backwardSum`: one invocation per (r, v, c) adds the dOut rows of v's list in
+//   order and writes dTable[r, v, c]: O(N·C) adds per run in all. `backwardSum` must run after
+//   `backwardIndex` on the same scratch (same compute pass, in order).
 
 struct Params {
   R: u32,
@@ -83,7 +95,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// backward: tokens, mask, dOut → dTable (overwritten)
+// backward (variant 'workgroup'): tokens, mask, dOut → dTable (overwritten)
 
 @group(0) @binding(3) var<storage, read> dOut: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dTable: array<f32>;
@@ -159,4 +171,100 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (ownsChannel) {
     dTable[params.dTableOffset + r * params.dTableRunStride + v * C + c] = acc;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// backward, variant 'serial', step 1: tokens, mask → scratch (ends [V] and sorted positions [N] per run)
+
+@group(0) @binding(3) var<storage, read_write> sortIndex: array<u32>;
+
+@compute @workgroup_size(1)
+fn backwardIndex(@builtin(workgroup_id) wid: vec3<u32>) {
+  let r = wid.z;
+  if (r >= params.R) {
+    return;
+  }
+  let B = params.B;
+  let T = params.T;
+  let V = params.V;
+  let N = B * T;
+  let ends = r * (V + N);    // counts, then start offsets, then end offsets of the V lists
+  let list = ends + V;       // the sorted positions
+  for (var v = 0u; v < V; v = v + 1u) {
+    sortIndex[ends + v] = 0u;
+  }
+  // Count the positions of each id (no division: walk b and t).
+  for (var b = 0u; b < B; b = b + 1u) {
+    let maskRow = (r * B + b) * T;
+    let tokenRow = (r * B + b) * (T + 1u);
+    for (var t = 0u; t < T; t = t + 1u) {
+      var id = tokens[tokenRow + t];
+      if (mask[maskRow + t] != 0u) {
+        id = params.maskId;
+      }
+      if (id < V) {
+        sortIndex[ends + id] = sortIndex[ends + id] + 1u;
+      }
+    }
+  }
+  // Counts → exclusive start offsets.
+  var running = 0u;
+  for (var v = 0u; v < V; v = v + 1u) {
+    let count = sortIndex[ends + v];
+    sortIndex[ends + v] = running;
+    running = running + count;
+  }
+  // Scatter in increasing position order; each cursor ends at the end of its list.
+  for (var b = 0u; b < B; b = b + 1u) {
+    let maskRow = (r * B + b) * T;
+    let tokenRow = (r * B + b) * (T + 1u);
+    for (var t = 0u; t < T; t = t + 1u) {
+      var id = tokens[tokenRow + t];
+      if (mask[maskRow + t] != 0u) {
+        id = params.maskId;
+      }
+      if (id < V) {
+        let k = sortIndex[ends + id];
+        sortIndex[list + k] = b * T + t;
+        sortIndex[ends + id] = k + 1u;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// backward, variant 'serial', step 2: scratch, dOut → dTable (overwritten)
+
+const SUM_WORKGROUP: u32 = 256u;
+
+@group(0) @binding(1) var<storage, read> sorted: array<u32>;      // the scratch written by backwardIndex
+@group(0) @binding(2) var<storage, read> dOutRows: array<f32>;    // dOut [R, N, C]
+@group(0) @binding(3) var<storage, read_write> dTableRows: array<f32>;
+
+@compute @workgroup_size(SUM_WORKGROUP)
+fn backwardSum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let r = wid.z;
+  let C = params.C;
+  let V = params.V;
+  let N = params.B * params.T;
+  let j = (wid.x + wid.y * nwg.x) * SUM_WORKGROUP + lid;   // v·C + c
+  if (r >= params.R || j >= V * C) {
+    return;
+  }
+  let v = j / C;
+  let c = j - v * C;
+  let ends = r * (V + N);
+  let list = ends + V;
+  var begin = 0u;
+  if (v > 0u) {
+    begin = sorted[ends + v - 1u];
+  }
+  let end = sorted[ends + v];
+  let rows = r * N;
+  var acc = 0.0;
+  for (var k = begin; k < end; k = k + 1u) {
+    acc = acc + dOutRows[(rows + sorted[list + k]) * C + c];
+  }
+  dTableRows[params.dTableOffset + r * params.dTableRunStride + j] = acc;
 }

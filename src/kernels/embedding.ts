@@ -1,7 +1,18 @@
-import type { GpuContext } from '../gpu/context';
+import type { GpuContext, KernelPreferences } from '../gpu/context';
 import { ceilDiv, grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
 
+/** Must match WORKGROUP_SIZE in shaders/embedding.wgsl (forward; channel chunk of the 'workgroup' backward). */
 const WORKGROUP_SIZE = 256;
+/** Must match SUM_WORKGROUP in shaders/embedding.wgsl (`backwardSum`). */
+const SUM_WORKGROUP = 256;
+
+/**
+ * How the backward finds the positions of each id: 'workgroup' = one workgroup per (r, v, 256-channel chunk)
+ * compacting tiles of positions with workgroup barriers (good on GPUs); 'serial' = a barrier-free counting
+ * sort of the positions into a scratch index, then one invocation per (r, v, c) (much faster on
+ * SwiftShader). Both deterministic and bit-identical (same additions in the same order).
+ */
+export type EmbeddingVariant = KernelPreferences['rows'];
 
 /**
  * Shape of the embedding kernels: R runs, B sequences of T input positions (N = B·T rows), vocabulary V
@@ -112,40 +123,83 @@ export async function embeddingForward(
 }
 
 /**
- * Embedding backward (shaders/embedding.wgsl `backward`), OVERWRITING dTable:
+ * u32 words of the scratch buffer `embeddingBackward` needs: R·(V + B·T) (per run: V list ends, then the
+ * B·T positions sorted by input id). The same size whichever variant is built, so a caller can allocate
+ * it without knowing the variant.
+ */
+export function embeddingBackwardScratchWords(shape: Pick<EmbeddingShape, 'R' | 'B' | 'T' | 'V'>): number {
+  return shape.R * (shape.V + shape.B * shape.T);
+}
+
+/**
+ * Embedding backward, OVERWRITING dTable:
  *
  *   dTable[r, v, :] = Σ_{(b,t) : id(r,b,t) == v} dOut[r, b·T+t, :]   (rows never used are 0)
  *
+ * summed in increasing position order n = b·T + t (acc = 0, then acc += row by row), so the result is
+ * bit-identical run to run and between the variants.
  * - tokens: u32 [R, B, T+1], mask: u32 [R, B, T] (same id rule as the forward; ids >= V are ignored)
  * - dOut:   f32 [R, B·T, C]
  * - dTable: f32 [V, C] per run, element (r, v, c) at `dTableOffset + r·dTableRunStride + v·C + c` (defaults 0 and
  *           V·C: dense [R, V, C]). Written (no need to clear it first), and ONLY those R·V·C elements: the rest of
  *           a flat gradient buffer [R, P] is left untouched. dTableRunStride must be ≥ V·C; the buffer must hold
  *           dTableOffset + (R−1)·dTableRunStride + V·C elements.
+ * - scratch: u32, at least `embeddingBackwardScratchWords(shape)` = R·(V + B·T) words, caller-owned, contents
+ *           irrelevant (the 'serial' variant overwrites it; 'workgroup' does not touch it). Per run r:
+ *           scratch[r·(V+N) + v] = end of v's list, scratch[r·(V+N) + V + k] = k-th position sorted by id.
  * Params (uniform, 12 × u32): R, B, T, V, C, maskId, tableOffset, tableRunStride (unused here: 0, V·C),
  * dTableOffset, dTableRunStride, pad, pad.
- * Deterministic (no atomics): one workgroup per (r, v, 256-channel chunk), grid
- * [grid2d(V · ceil(C / 256)), R]; each owner thread sums the matching positions in increasing order.
+ *
+ * `variant` (default `ctx.preferences.rows`, i.e. 'serial' on SwiftShader):
+ * - 'serial': two dispatches, no barriers, no atomics. `embeddingBackward.index` (shader `backwardIndex`,
+ *   bindings 0 params, 1 tokens, 2 mask, 3 scratch; grid [1, 1, R], one invocation per run): counting sort of
+ *   the positions by id, O(N + V) per run. `embeddingBackward.sum` (shader `backwardSum`, bindings 0 params,
+ *   1 scratch, 2 dOut, 3 dTable; grid [grid2d(ceil(V·C / 256)), R]): one invocation per (r, v, c) adds v's rows.
+ *   Encode both in order (the returned array) in one pass; nothing may write the scratch in between.
+ * - 'workgroup': one dispatch `embeddingBackward.workgroup` (shader `backward`, bindings 0 params, 1 tokens,
+ *   2 mask, 3 dOut, 4 dTable): one workgroup per (r, v, 256-channel chunk), grid [grid2d(V · ceil(C / 256)), R],
+ *   scanning the positions in tiles of 256 compacted with workgroup barriers.
  */
 export async function embeddingBackward(
   ctx: GpuContext,
   io: EmbeddingShape & {
-    tokens: GPUBuffer; mask: GPUBuffer; dOut: GPUBuffer; dTable: GPUBuffer; maskId: number;
-    dTableOffset?: number; dTableRunStride?: number;
+    tokens: GPUBuffer; mask: GPUBuffer; dOut: GPUBuffer; dTable: GPUBuffer; scratch: GPUBuffer; maskId: number;
+    dTableOffset?: number; dTableRunStride?: number; variant?: EmbeddingVariant;
   },
-): Promise<Dispatch> {
+): Promise<Dispatch[]> {
   const label = 'embeddingBackward';
   validate(label, io, io.maskId);
+  const variant = io.variant ?? ctx.preferences.rows;
+  if (variant !== 'serial' && variant !== 'workgroup') {
+    throw new Error(`${label}: variant must be 'workgroup' or 'serial', got ${String(variant)}`);
+  }
   const { R, B, T, V, C } = io;
   const dTable = placement(label, 'dTable', io, io.dTableOffset, io.dTableRunStride);
   checkSize(label, 'tokens', io.tokens, R * B * (T + 1));
   checkSize(label, 'mask', io.mask, R * B * T);
   checkSize(label, 'dOut', io.dOut, R * B * T * C);
   checkSize(label, 'dTable', io.dTable, placedElements(R, V * C, dTable));
-  const [x, y] = grid2d(V * ceilDiv(C, WORKGROUP_SIZE));
-  return makeDispatch(ctx, {
-    label, shader: 'embedding', entryPoint: 'backward',
-    bindings: [params(ctx, label, io, io.maskId, { offset: 0, runStride: V * C }, dTable), io.tokens, io.mask, io.dOut, io.dTable],
-    workgroups: [x, y, io.R],
-  });
+  checkSize(label, 'scratch', io.scratch, embeddingBackwardScratchWords(io));
+  const uniform = params(ctx, label, io, io.maskId, { offset: 0, runStride: V * C }, dTable);
+  if (variant === 'workgroup') {
+    const [x, y] = grid2d(V * ceilDiv(C, WORKGROUP_SIZE));
+    return [await makeDispatch(ctx, {
+      label: `${label}.workgroup`, shader: 'embedding', entryPoint: 'backward',
+      bindings: [uniform, io.tokens, io.mask, io.dOut, io.dTable],
+      workgroups: [x, y, R],
+    })];
+  }
+  const [x, y] = grid2d(ceilDiv(V * C, SUM_WORKGROUP));
+  return [
+    await makeDispatch(ctx, {
+      label: `${label}.index`, shader: 'embedding', entryPoint: 'backwardIndex',
+      bindings: [uniform, io.tokens, io.mask, io.scratch],
+      workgroups: [1, 1, R],
+    }),
+    await makeDispatch(ctx, {
+      label: `${label}.sum`, shader: 'embedding', entryPoint: 'backwardSum',
+      bindings: [uniform, io.scratch, io.dOut, io.dTable],
+      workgroups: [x, y, R],
+    }),
+  ];
 }

@@ -232,8 +232,9 @@ export class GpuModel {
         await accumulate(ctx, { target: b('dx'), addend: b('dhPart'), count: R * N * D }),
       );
     }
-    backward.push(await embeddingBackward(ctx, { R, B, T, V, C: D, maskId: config.maskId, tokens: b('tokens'),
-      mask: b('mask'), dOut: b('dx'), dTable: b('grads'), dTableOffset: embed.offset, dTableRunStride: P }));
+    backward.push(...await embeddingBackward(ctx, { R, B, T, V, C: D, maskId: config.maskId, tokens: b('tokens'),
+      mask: b('mask'), dOut: b('dx'), dTable: b('grads'), dTableOffset: embed.offset, dTableRunStride: P,
+      scratch: b('embedScratch') }));
 
     // ---- optimizer: per-run global norm and clip scale, then AdamW, all on the GPU ----
     this.optimizer.push(

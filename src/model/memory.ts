@@ -2,6 +2,7 @@ import { headDim, type ModelConfig } from './config';
 import { parameterLayout } from './layout';
 import { gradNormPartialsLength } from '../kernels/gradNorm';
 import { ADAMW_HYPER_STRIDE } from '../kernels/adamw';
+import { embeddingBackwardScratchWords } from '../kernels/embedding';
 
 /**
  * Every GPU buffer a model of R runs with batch B needs, computed from the config alone, so that the
@@ -43,6 +44,7 @@ export function bufferPlan(config: ModelConfig, R: number, B: number): BufferPla
   for (const name of ['branch', 'dx', 'dh', 'dhPart', 'dq', 'dk', 'dv', 'dAtt']) add(name, R * N * D);
   add('dScores', R * B * H * T * T);
   for (const name of ['dAct', 'dGate', 'dUp']) add(name, R * N * F);
+  add('embedScratch', embeddingBackwardScratchWords({ R, B, T, V }));   // u32 index of the embedding backward
   if (headDim(config) % 2 !== 0) throw new Error('headDim must be even');
   return plan;
 }

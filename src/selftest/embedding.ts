@@ -1,11 +1,13 @@
 import { changedOutsideRuns, extractRuns, placeRuns } from './flatParams';
 import type { GpuContext } from '../gpu/context';
-import { embeddingBackward, embeddingForward, type EmbeddingShape } from '../kernels/embedding';
+import {
+  embeddingBackward, embeddingBackwardScratchWords, embeddingForward, type EmbeddingShape, type EmbeddingVariant,
+} from '../kernels/embedding';
 import { embeddingBackwardReference, embeddingForwardReference } from '../reference/embedding';
 import { Rng, randomFloats, randomInts } from '../util/random';
 import { check, formatShape, maxAbsError, withScope, type KernelCheck } from './harness';
 
-export type { EmbeddingShape };
+export type { EmbeddingShape, EmbeddingVariant };
 
 /**
  * A self-test shape; with `paramOffset` / `paramRunPad` the table and dTable live inside larger flat buffers
@@ -28,12 +30,16 @@ export function randomMask(seed: number, count: number, p: number): Uint32Array 
  * (maskId = V − 1), against the float64 reference. dTable starts as garbage to prove it is overwritten.
  * With `paramOffset`/`paramRunPad` the table and dTable are blocks of larger flat buffers filled with a
  * sentinel; the backward row then also fails (error ∞) if any element outside dTable's blocks changed.
+ * The backward is built with `variant` (default: `ctx.preferences.rows`; named in the check's shape) and its
+ * scratch index starts as garbage too.
  *
  * Tolerances: the forward is a copy, so it must be exact (0). The backward adds up to N values in
  * [−1, 1) per element in f32 (increasing position order; the [MASK] row gets ~N/4 of them), so the
  * rounding grows with N: 1e-6 + 3e-8·N (observed: 8e-7 at N = 130, 9e-6 at N = 1024).
  */
-export async function checkEmbedding(ctx: GpuContext, shape: EmbeddingCheckShape, seed = 1): Promise<KernelCheck[]> {
+export async function checkEmbedding(
+  ctx: GpuContext, shape: EmbeddingCheckShape, seed = 1, variant?: EmbeddingVariant,
+): Promise<KernelCheck[]> {
   const { R, B, T, V, C } = shape;
   const dims = { R, B, T, V, C };
   const flat = shape.paramOffset !== undefined || shape.paramRunPad !== undefined;
@@ -57,20 +63,22 @@ export async function checkEmbedding(ctx: GpuContext, shape: EmbeddingCheckShape
     const dOutBuf = scope.upload('dOut', dOut);
     const out = scope.upload('out', randomFloats(seed + 4, R * N * C, 100));
     const dTable = scope.upload('dTable', dTableInit);
+    const scratch = scope.upload('scratch', randomInts(seed + 6, embeddingBackwardScratchWords(dims), 0xffffffff));
     const io = { ...dims, tokens: tokensBuf, mask: maskBuf, maskId };
     // Without paramOffset/paramRunPad the builders' defaults (dense [R, V, C]) are exercised.
     const tablePlace = flat ? { tableOffset: offset, tableRunStride: stride } : {};
     const dTablePlace = flat ? { dTableOffset: offset, dTableRunStride: stride } : {};
     scope.run([
       await embeddingForward(ctx, { ...io, ...tablePlace, table: tableBuf, out }),
-      await embeddingBackward(ctx, { ...io, ...dTablePlace, dOut: dOutBuf, dTable }),
+      ...await embeddingBackward(ctx, { ...io, ...dTablePlace, dOut: dOutBuf, dTable, scratch, variant }),
     ]);
     const name = formatShape(shape);
+    const backwardName = `${name} variant=${variant ?? ctx.preferences.rows}`;
     const dTableAfter = await scope.read(dTable, dTableInit.length);
     const outside = changedOutsideRuns(dTableInit, dTableAfter, R, V * C, offset, stride);
     return [
       check('embedding.forward', name, [maxAbsError(await scope.read(out), expectedOut)], 0),
-      check('embedding.backward', name, [
+      check('embedding.backward', backwardName, [
         maxAbsError(extractRuns(dTableAfter, R, V * C, offset, stride), expectedDTable),
         outside === 0 ? 0 : Infinity,   // wrote outside its blocks of the flat gradient buffer
       ], 1e-6 + 3e-8 * N),
