@@ -270,6 +270,8 @@ describe('TrainingSession on WebGPU', () => {
           frozenParams = real.model.read('params');
         },
         isFrozen: (r) => real.isFrozen(r),
+        saveState: () => real.saveState(),
+        restoreState: (state) => real.restoreState(state),
         dispose: () => real.dispose(),
       };
     };

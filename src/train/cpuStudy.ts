@@ -19,6 +19,7 @@ import { PRESETS, type StudyConfig } from './presets';
 import { validateStudyConfig } from './validate';
 import { argmax, type RunEvaluation, type RunInfo } from './study';
 import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './engine';
+import { assertSameStudy, type StudyState } from './checkpoint';
 
 /** Rough multiply-adds per step of a study: every run's tokens through the weights and the attention. */
 export function studyStepWork(config: StudyConfig): number {
@@ -229,6 +230,39 @@ export class CpuStudy implements StudyEngine {
       logitRows.forEach((row, k) => logits.set(forward.logits.subarray(row * V, (row + 1) * V), (r * logitRows.length + k) * V));
     }
     return { probs, logits };
+  }
+
+  /** The full training state in float64 (the CPU engine's precision); see src/train/checkpoint.ts. */
+  async saveState(): Promise<StudyState> {
+    const P = this.layout.P;
+    const gather = (key: 'params' | 'm' | 'v') => {
+      const out = new Float64Array(this.R * P);
+      this.state.forEach((s, r) => out.set(s[key], r * P));
+      return out;
+    };
+    return {
+      config: structuredClone(this.config), step: this.step,
+      dataRngStates: this.dataRngs.map((rng) => rng.seedState), maskRngStates: this.maskRngs.map((rng) => rng.seedState),
+      frozen: this.runs.map((_, r) => this.isFrozen(r)), params: gather('params'), m: gather('m'), v: gather('v'),
+    };
+  }
+
+  restoreState(state: StudyState): void {
+    const P = this.layout.P;
+    assertSameStudy(this.config, state, 'float64', this.R * P);
+    for (let r = 0; r < this.R; r++) {
+      this.state[r] = {
+        params: Float64Array.from(state.params.subarray(r * P, (r + 1) * P)),
+        m: Float64Array.from(state.m.subarray(r * P, (r + 1) * P)),
+        v: Float64Array.from(state.v.subarray(r * P, (r + 1) * P)),
+      };
+    }
+    state.dataRngStates.forEach((s, i) => { this.dataRngs[i] = new Rng(s); });
+    state.maskRngStates.forEach((s, r) => { this.maskRngs[r] = new Rng(s); });
+    state.frozen.forEach((frozen, r) => { this.settings[r].active = !frozen; });
+    this.step = state.step;
+    this.stepLosses = [];
+    this.stepFinite = [];
   }
 
   dispose(): void {

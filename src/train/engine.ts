@@ -7,6 +7,7 @@ import type { EvalSet, Task } from '../data/task';
 import type { StudyConfig } from './presets';
 import type { RunEvaluation, RunInfo } from './study';
 import type { EngineKind } from './protocol';
+import type { StudyState } from './checkpoint';
 
 /** Training losses of the steps since the previous report. */
 export interface IntervalReport {
@@ -60,6 +61,10 @@ export interface StudyEngine {
   /** Stops run r's optimizer from now on: its parameters and moments stay as they are. */
   freezeRun(r: number): void;
   isFrozen(r: number): boolean;
+  /** Everything needed to resume bit-identically (weights, moments, step, generator states, frozen runs). */
+  saveState(): Promise<StudyState>;
+  /** Continues from a state saved by the same engine kind for the same config. */
+  restoreState(state: StudyState): void;
   dispose(): void;
 }
 

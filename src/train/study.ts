@@ -15,6 +15,7 @@ import { Rng } from '../util/random';
 import { parameterCount } from '../model/layout';
 import { deriveSeed } from '../util/seeds';
 import { learningRate } from './schedule';
+import { assertSameStudy, type StudyState } from './checkpoint';
 import type { StudyConfig } from './presets';
 import { validateStudyConfig } from './validate';
 import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './engine';
@@ -293,6 +294,30 @@ export class Study implements StudyEngine {
     this.probeStaging.unmap();
     this.staging.unmap();
     return { probs, logits };
+  }
+
+  /** The full training state (waits for the GPU); see src/train/checkpoint.ts. */
+  async saveState(): Promise<StudyState> {
+    const [params, m, v] = await Promise.all(['params', 'm', 'v'].map((name) => this.model.read(name)));
+    const P = this.model.layout.P;
+    return {
+      config: structuredClone(this.config), step: this.step,
+      dataRngStates: this.dataRngs.map((rng) => rng.seedState), maskRngStates: this.maskRngs.map((rng) => rng.seedState),
+      frozen: this.runs.map((_, r) => this.isFrozen(r)),
+      params: params.slice(0, this.R * P), m: m.slice(0, this.R * P), v: v.slice(0, this.R * P),
+    };
+  }
+
+  /** Continues from a saved state of the same config: the next step is bit-identical to an uninterrupted run. */
+  restoreState(state: StudyState): void {
+    assertSameStudy(this.config, state, 'float32', this.R * this.model.layout.P);
+    const queue = this.ctx.device.queue;
+    for (const name of ['params', 'm', 'v'] as const) queue.writeBuffer(this.model.buffer(name), 0, state[name] as Float32Array<ArrayBuffer>);
+    state.dataRngStates.forEach((s, i) => { this.dataRngs[i] = new Rng(s); });
+    state.maskRngStates.forEach((s, r) => { this.maskRngs[r] = new Rng(s); });
+    state.frozen.forEach((frozen, r) => { this.settings[r].active = !frozen; });
+    this.step = state.step;
+    this.lossLogFilled = 0;
   }
 
   dispose(): void {
