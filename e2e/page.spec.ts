@@ -16,13 +16,15 @@ test('the page finds the WebGPU adapter and shows its info', async ({ page }) =>
   await expect(page.getByTestId('adapter-name')).not.toBeEmpty();
   await expect(page.getByTestId('adapter-features')).toContainText('timestamp-query');
   await expect(page.getByTestId('adapter-fallback')).toContainText(/yes|no/);
+  await expect(page.getByTestId('engine')).toHaveText(/WebGPU/);
   expect(errors).toEqual([]);
 });
 
-test('every kernel passes the self-test inside the GPU worker in Chromium', async ({ page }) => {
+test('every kernel passes the self-test inside the training worker in Chromium', async ({ page }) => {
   const errors = watchErrors(page);
   await page.goto('/');
   await expect(page.getByTestId('device-panel')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  // The button waits while the page's first study is being built in the same Worker.
   await page.getByRole('button', { name: 'Run kernel self-test' }).click();
   const summary = page.getByTestId('selftest-summary');
   await expect(summary).toBeVisible({ timeout: 170_000 });

@@ -1,8 +1,8 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
-import { startGpuWorker } from './store/device';
+import { connectSession } from './store/session';
 import './ui/styles.css';
 
-startGpuWorker();
+connectSession();
 createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);

@@ -1,55 +1,84 @@
+/**
+ * What the training Worker found: the engine (WebGPU or the CPU fallback), the adapter, and the kernel
+ * self-test rows (the same checks as `npm run selftest`, run inside the Worker).
+ */
 import { create } from 'zustand';
 import type { AdapterReport } from '../gpu/context';
 import type { KernelCheck } from '../selftest/harness';
-import type { FromGpuWorker, ToGpuWorker } from '../gpu/worker-protocol';
+import type { EngineKind, FromTrainer } from '../train/protocol';
 
-export type DeviceStatus = 'probing' | 'ready' | 'unavailable' | 'error' | 'lost';
+/** probing: waiting for the Worker; ready: WebGPU; cpu: CPU fallback; error: no engine at all. */
+export type DeviceStatus = 'probing' | 'ready' | 'cpu' | 'error';
 export type SelfTestStatus = 'idle' | 'running' | 'done';
 
-interface DeviceState {
+export interface SelfTestState {
+  status: SelfTestStatus;
+  checks: KernelCheck[];
+  passed: number;
+  failed: number;
+  milliseconds: number;
+  /** Set when the run stopped on an error instead of finishing. */
+  error: string | null;
+}
+
+export interface DeviceState {
   status: DeviceStatus;
+  engine: EngineKind | null;
+  adapter: AdapterReport | null;
+  /** The Worker's explanation when it fell back to the CPU (or why there is no engine). */
+  notice: string | null;
+  /** The error that left the page without an engine. */
   message: string;
-  adapter: AdapterReport | undefined;
-  selfTest: { status: SelfTestStatus; checks: KernelCheck[]; passed: number; failed: number; milliseconds: number };
-  runSelfTest(): void;
+  selfTest: SelfTestState;
 }
 
-let worker: Worker | undefined;
+const idleSelfTest: SelfTestState = { status: 'idle', checks: [], passed: 0, failed: 0, milliseconds: 0, error: null };
 
-function send(message: ToGpuWorker): void {
-  worker?.postMessage(message);
-}
-
-export const useDevice = create<DeviceState>()((set) => ({
+export const useDevice = create<DeviceState>()(() => ({
   status: 'probing',
+  engine: null,
+  adapter: null,
+  notice: null,
   message: '',
-  adapter: undefined,
-  selfTest: { status: 'idle', checks: [], passed: 0, failed: 0, milliseconds: 0 },
-  runSelfTest() {
-    set({ selfTest: { status: 'running', checks: [], passed: 0, failed: 0, milliseconds: 0 } });
-    send({ type: 'selftest' });
-  },
+  selfTest: idleSelfTest,
 }));
 
-function receive(message: FromGpuWorker): void {
-  const set = useDevice.setState;
-  switch (message.type) {
-    case 'adapter': set({ status: 'ready', adapter: message.adapter, message: '' }); break;
-    case 'unavailable': set({ status: 'unavailable', message: message.message }); break;
-    case 'error': set((s) => ({ status: s.status === 'probing' ? 'error' : s.status, message: message.message,
-      selfTest: s.selfTest.status === 'running' ? { ...s.selfTest, status: 'done' } : s.selfTest })); break;
-    case 'deviceLost': set({ status: 'lost', message: message.message }); break;
-    case 'check': set((s) => ({ selfTest: { ...s.selfTest, checks: [...s.selfTest.checks, message.check] } })); break;
-    case 'selftestDone': set((s) => ({ selfTest: { ...s.selfTest, status: 'done', passed: message.passed,
-      failed: message.failed, milliseconds: message.milliseconds } })); break;
-  }
+/** Marks a self-test as started (the caller sends the command). */
+export function selfTestStarted(): void {
+  useDevice.setState({ selfTest: { ...idleSelfTest, status: 'running' } });
 }
 
-/** Starts the GPU worker once and asks it for the adapter. */
-export function startGpuWorker(): void {
-  if (worker) return;
-  worker = new Worker(new URL('../gpu/gpu.worker.ts', import.meta.url), { type: 'module', name: 'gpu' });
-  worker.onmessage = (event: MessageEvent<FromGpuWorker>) => receive(event.data);
-  worker.onerror = (event) => useDevice.setState({ status: 'error', message: `GPU worker failed: ${event.message}` });
-  send({ type: 'probe' });
+/**
+ * Applies a Worker message; returns true when the message was the device's (an 'error' counts when the
+ * page has no engine yet or a self-test is running).
+ */
+export function receiveDeviceMessage(message: FromTrainer): boolean {
+  const set = useDevice.setState;
+  const s = useDevice.getState();
+  switch (message.type) {
+    case 'engine':
+      set({
+        status: message.engine === 'webgpu' ? 'ready' : 'cpu', engine: message.engine,
+        adapter: message.adapter, notice: message.notice, message: '',
+      });
+      return true;
+    case 'check':
+      set({ selfTest: { ...s.selfTest, checks: [...s.selfTest.checks, message.check] } });
+      return true;
+    case 'selftestDone':
+      set({ selfTest: { ...s.selfTest, status: 'done', passed: message.passed, failed: message.failed, milliseconds: message.milliseconds } });
+      return true;
+    case 'error':
+      if (s.status === 'probing') {
+        set({ status: 'error', message: message.message });
+        return true;
+      }
+      if (s.selfTest.status === 'running') {
+        set({ selfTest: { ...s.selfTest, status: 'done', error: message.message } });
+        return true;
+      }
+      return false;
+    default:
+      return false;
+  }
 }

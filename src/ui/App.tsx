@@ -1,19 +1,48 @@
+import { AttentionPanel } from './attention/AttentionPanel';
+import { TryModelsPanel } from './TryModels';
+import { ChartsPanel } from './charts/ChartsPanel';
+import { ControlsPanel } from './controls/ControlsPanel';
 import { DevicePanel } from './DevicePanel';
-import { SelfTestPanel } from './SelfTestPanel';
+import { EngineBanner, Notices } from './Notices';
+import { RunBar } from './RunBar';
 
 export function App() {
   return (
     <div className="app">
       <header className="app-header">
-        <h1>MEAP playground</h1>
-        <p className="tagline">
-          Next-token prediction vs Mask-Enhanced Autoregressive Prediction, trained side by side on your own GPU.
-        </p>
+        <div>
+          <h1>MEAP playground</h1>
+          <p className="tagline">
+            Next-token prediction vs <abbr title="Mask-Enhanced Autoregressive Prediction">MEAP</abbr> — the same tiny
+            transformer, the same batches, ~15% of the inputs masked — trained side by side on your own GPU.
+          </p>
+        </div>
+        <nav className="header-links" aria-label="About">
+          <a href="https://arxiv.org/abs/2502.07490" target="_blank" rel="noreferrer">Paper</a>
+          <a href="https://github.com/scitix/MEAP" target="_blank" rel="noreferrer">Reference code</a>
+        </nav>
       </header>
-      <main className="panels">
-        <DevicePanel />
-        <SelfTestPanel />
-      </main>
+      <EngineBanner />
+      <Notices />
+      <RunBar />
+      <div className="layout">
+        <aside className="sidebar">
+          <ControlsPanel />
+        </aside>
+        <main className="main">
+          <ChartsPanel />
+          <AttentionPanel />
+          <TryModelsPanel />
+          <DevicePanel />
+        </main>
+      </div>
+      <footer className="app-footer">
+        <p>
+          MEAP changes only the data: ~15% of input tokens become <code>[MASK]</code>, the loss is the ordinary next-token
+          loss on the clean targets, and evaluation uses clean inputs. Mask ratio 0 is NTP, bit for bit. Every number on
+          this page is computed by WGSL kernels that are checked against a float64 CPU reference.
+        </p>
+      </footer>
     </div>
   );
 }

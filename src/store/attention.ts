@@ -1,0 +1,305 @@
+/**
+ * What the attention views and "Try the models" show: the latest attention snapshot of each compared run
+ * on the selected evaluation example, the segment mass from the answer position over training, the
+ * selection (seed, arms, example, layer, head, clean/masked input) and the latest generation.
+ *
+ * The store asks the Worker for snapshots itself ('probe'): when the selection changes, after every
+ * evaluation during training, and when training stops at a step it has not probed yet.
+ */
+import { create } from 'zustand';
+import type { AttentionSnapshot, FromTrainer, GenerationResult } from '../train/protocol';
+import type { RunInfo } from '../train/study';
+import type { StudyConfig } from '../train/presets';
+import { createTask, type Task } from '../data/task';
+import { SEGMENT_NAMES } from '../data/needleTask';
+import { segmentCountOf, segmentMassByLayer, type HeadSelection } from '../analysis/attentionStack';
+import { sendToTrainer, subscribeToTrainer } from './trainer';
+
+export type InputKind = 'clean' | 'masked';
+
+/** Segment mass from the answer position at one step, clean input: byLayer[layer][segment] (mean over heads). */
+export interface MassPoint {
+  step: number;
+  byLayer: number[][];
+}
+
+/** An evaluation example, as the pickers show it. */
+export interface ExampleInfo {
+  index: number;
+  bucket: number;
+  /** Input tokens up to and including the answer position (the prompt that should produce the answer). */
+  prompt: number[];
+  answer: number;
+}
+
+export type GenerationStatus = 'idle' | 'pending' | 'done' | 'failed';
+
+interface AttentionState {
+  runs: RunInfo[];
+  config: StudyConfig | null;
+  /** The study's task, rebuilt here from the config for token names and evaluation examples (null if it cannot be). */
+  task: Task | null;
+  examples: ExampleInfo[];
+  /** Seed shared by the compared runs (every arm of a seed starts from the same weights). */
+  seed: number;
+  /** Left and right arm of the comparison: the NTP arm and a MEAP arm by default. */
+  baseArm: number;
+  meapArm: number;
+  example: number;
+  layer: number;
+  head: HeadSelection;
+  input: InputKind;
+  /** Latest snapshot of each compared run for the selected example, by run index. */
+  snapshots: Record<number, AttentionSnapshot>;
+  /** Segment mass over training, by `${run}:${example}`, ascending steps. */
+  massSeries: Record<string, MassPoint[]>;
+  generation: { requestId: number; status: GenerationStatus; prompt: number[]; result: GenerationResult | null; error: string };
+
+  setSeed(seed: number): void;
+  setMeapArm(arm: number): void;
+  setExample(example: number): void;
+  setLayer(layer: number): void;
+  setHead(head: HeadSelection): void;
+  setInput(input: InputKind): void;
+  /** Asks every run for its greedy continuation of `prompt` (token ids). */
+  generate(prompt: number[], maxTokens: number): void;
+}
+
+/** Evaluation examples offered in the pickers (the first ones of the fixed evaluation set). */
+export const MAX_EXAMPLES = 100;
+/** A probe without an answer for this long no longer blocks a new one for the same run and example. */
+const PROBE_TIMEOUT_MS = 15_000;
+
+/** Run indices being compared: the selected seed of the base arm and of the MEAP arm (one run if they coincide). */
+export function comparedRuns(runs: readonly RunInfo[], baseArm: number, meapArm: number, seed: number): number[] {
+  const find = (arm: number) => runs.findIndex((r) => r.arm === arm && r.seed === seed);
+  const out: number[] = [];
+  for (const r of [find(baseArm), find(meapArm)]) if (r >= 0 && !out.includes(r)) out.push(r);
+  return out;
+}
+
+/** Default comparison: the first NTP arm (else the first arm) against the first other MEAP arm (else the next arm). */
+export function defaultArms(runs: readonly RunInfo[]): { baseArm: number; meapArm: number } {
+  const arms = [...new Set(runs.map((r) => r.arm))].sort((a, b) => a - b);
+  if (arms.length === 0) return { baseArm: 0, meapArm: 0 };
+  const ntp = runs.find((r) => r.objective === 'ntp');
+  const baseArm = ntp ? ntp.arm : arms[0];
+  const meap = runs.find((r) => r.objective === 'meap' && r.arm !== baseArm);
+  const other = arms.find((a) => a !== baseArm);
+  return { baseArm, meapArm: meap ? meap.arm : other ?? baseArm };
+}
+
+export function seriesKey(run: number, example: number): string {
+  return `${run}:${example}`;
+}
+
+/** Inserts a point in a step-ordered series; a step at or before the last one (a reset) drops the later points. */
+export function withPoint(series: readonly MassPoint[] | undefined, point: MassPoint): MassPoint[] {
+  const kept = (series ?? []).filter((p) => p.step < point.step);
+  kept.push(point);
+  return kept;
+}
+
+/**
+ * The first example of the middle bucket (a needle halfway in, say): there every segment has tokens, so
+ * the split of attention between the context before and the needle means something.
+ */
+export function defaultExample(examples: readonly ExampleInfo[], buckets: number): number {
+  const middle = examples.find((e) => e.bucket === Math.floor(buckets / 2));
+  return middle ? middle.index : 0;
+}
+
+function buildTask(config: StudyConfig): { task: Task | null; examples: ExampleInfo[] } {
+  try {
+    const task = createTask(config.task, config.taskOptions);
+    const { count, buckets, seed } = config.evaluation;
+    const T = config.model.context;
+    const set = task.evalSet(Math.min(count, MAX_EXAMPLES), T, buckets, seed);
+    const examples = Array.from({ length: set.count }, (_, i) => ({
+      index: i,
+      bucket: set.buckets[i],
+      prompt: Array.from(set.tokens.subarray(i * (T + 1), i * (T + 1) + set.answerPositions[i] + 1)),
+      answer: set.answers[i],
+    }));
+    return { task, examples };
+  } catch {
+    // A task this page cannot rebuild: token names then come from the snapshots alone.
+    return { task: null, examples: [] };
+  }
+}
+
+let requestCounter = 0;
+/** Probes sent and not answered yet (by series key, with the time sent), and those to resend on arrival. */
+const pending = new Map<string, number>();
+const dirty = new Set<string>();
+let currentStep = 0;
+let stepAtLastProbe = -1;
+
+function probe(run: number, example: number): void {
+  const key = seriesKey(run, example);
+  const sentAt = pending.get(key);
+  if (sentAt !== undefined && performance.now() - sentAt < PROBE_TIMEOUT_MS) {
+    dirty.add(key);
+    return;
+  }
+  pending.set(key, performance.now());
+  sendToTrainer({ type: 'probe', run, example });
+}
+
+function probeCompared(): void {
+  const { runs, baseArm, meapArm, seed, example } = useAttention.getState();
+  if (runs.length === 0) return;
+  stepAtLastProbe = currentStep;
+  for (const run of comparedRuns(runs, baseArm, meapArm, seed)) probe(run, example);
+}
+
+/** Keeps only the snapshots of the runs now compared, then probes them. */
+function selectionChanged(): void {
+  useAttention.setState((s) => {
+    const keep = comparedRuns(s.runs, s.baseArm, s.meapArm, s.seed);
+    const snapshots: Record<number, AttentionSnapshot> = {};
+    for (const run of keep) {
+      const snap = s.snapshots[run];
+      if (snap && snap.example === s.example) snapshots[run] = snap;
+    }
+    return { snapshots };
+  });
+  probeCompared();
+}
+
+export const useAttention = create<AttentionState>()((set, get) => ({
+  runs: [],
+  config: null,
+  task: null,
+  examples: [],
+  seed: 0,
+  baseArm: 0,
+  meapArm: 0,
+  example: 0,
+  layer: 0,
+  head: 0,
+  input: 'clean',
+  snapshots: {},
+  massSeries: {},
+  generation: { requestId: 0, status: 'idle', prompt: [], result: null, error: '' },
+
+  setSeed(seed) {
+    if (seed === get().seed) return;
+    set({ seed });
+    selectionChanged();
+  },
+  setMeapArm(arm) {
+    if (arm === get().meapArm) return;
+    set({ meapArm: arm });
+    selectionChanged();
+  },
+  setExample(example) {
+    if (example === get().example) return;
+    set({ example });
+    selectionChanged();
+  },
+  setLayer(layer) { set({ layer }); },
+  setHead(head) { set({ head }); },
+  setInput(input) { set({ input }); },
+  generate(prompt, maxTokens) {
+    const requestId = ++requestCounter;
+    set({ generation: { requestId, status: 'pending', prompt: [...prompt], result: null, error: '' } });
+    sendToTrainer({ type: 'generate', requestId, prompt: [...prompt], maxTokens });
+  },
+}));
+
+function onBuilt(runs: RunInfo[], config: StudyConfig): void {
+  pending.clear();
+  dirty.clear();
+  currentStep = 0;
+  const { task, examples } = buildTask(config);
+  const previous = useAttention.getState();
+  const { layers, heads } = config.model;
+  // A reset (or a rebuild with the same arms and seeds) keeps the comparison the user picked.
+  const sameRuns = previous.runs.length === runs.length
+    && previous.runs.every((r, k) => r.arm === runs[k].arm && r.seed === runs[k].seed && r.maskRatio === runs[k].maskRatio);
+  const { baseArm, meapArm } = sameRuns ? previous : defaultArms(runs);
+  useAttention.setState({
+    runs, config, task, examples, baseArm, meapArm,
+    seed: sameRuns ? previous.seed : 0,
+    example: sameRuns && previous.example < examples.length ? previous.example : defaultExample(examples, config.evaluation.buckets),
+    layer: previous.layer < layers ? previous.layer : 0,
+    head: previous.head === 'all' || previous.head < heads ? previous.head : 0,
+    snapshots: {},
+    massSeries: {},
+    generation: { requestId: 0, status: 'idle', prompt: [], result: null, error: '' },
+  });
+  probeCompared();
+}
+
+function onSnapshot(snapshot: AttentionSnapshot): void {
+  const key = seriesKey(snapshot.run, snapshot.example);
+  pending.delete(key);
+  const segmentCount = Math.max(SEGMENT_NAMES.length, segmentCountOf(snapshot.segments));
+  const point: MassPoint = {
+    step: snapshot.step,
+    byLayer: segmentMassByLayer({ probs: snapshot.clean, layers: snapshot.layers, heads: snapshot.heads, T: snapshot.T },
+      snapshot.segments, [snapshot.answerPosition], segmentCount),
+  };
+  useAttention.setState((s) => {
+    const compared = comparedRuns(s.runs, s.baseArm, s.meapArm, s.seed);
+    const shown = compared.includes(snapshot.run) && snapshot.example === s.example;
+    return {
+      massSeries: { ...s.massSeries, [key]: withPoint(s.massSeries[key], point) },
+      snapshots: shown ? { ...s.snapshots, [snapshot.run]: snapshot } : s.snapshots,
+    };
+  });
+  if (dirty.delete(key)) probe(snapshot.run, snapshot.example);
+}
+
+/** Handles one message from the training Worker (exported for the page's tests of the store wiring). */
+export function receiveAttentionMessage(message: FromTrainer): void {
+  switch (message.type) {
+    case 'built':
+      onBuilt(message.runs, message.config);
+      break;
+    case 'attention':
+      onSnapshot(message.snapshot);
+      break;
+    case 'evaluation':
+      currentStep = message.step;
+      probeCompared();
+      break;
+    case 'state':
+      currentStep = message.step;
+      if ((message.state === 'paused' || message.state === 'idle' || message.state === 'done') && currentStep !== stepAtLastProbe) {
+        probeCompared();
+      }
+      break;
+    case 'generation': {
+      const { generation } = useAttention.getState();
+      if (message.result.requestId === generation.requestId) {
+        useAttention.setState({ generation: { ...generation, status: 'done', result: message.result } });
+      }
+      break;
+    }
+    case 'error': {
+      const { generation } = useAttention.getState();
+      if (generation.status === 'pending') {
+        useAttention.setState({ generation: { ...generation, status: 'failed', error: message.message } });
+      }
+      // A failed probe must not block the next one.
+      pending.clear();
+      dirty.clear();
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+let connected = false;
+
+/** Subscribes the store to the Worker's messages (once; done on import in the browser). */
+export function connectAttentionStore(): void {
+  if (connected) return;
+  connected = true;
+  subscribeToTrainer(receiveAttentionMessage);
+}
+
+if (typeof window !== 'undefined' && typeof Worker !== 'undefined') connectAttentionStore();

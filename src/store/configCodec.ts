@@ -1,0 +1,265 @@
+/**
+ * The study config the page trains, as "a preset plus the user's edits", and its query-string form.
+ * The URL holds every control's value, so a shared link rebuilds the same StudyConfig (and, the runs being
+ * pure functions of it, the same curves). The page's controls and the URL go through the same `applyEdit`,
+ * so a value the controls refuse is refused from a link too, with the same reason.
+ */
+import { PRESETS, type StudyConfig } from '../train/presets';
+import { validateStudyConfig } from '../train/validate';
+
+/** Bounds of the editable values (the UI's min/max; a link outside them is refused). */
+export const LIMITS = {
+  steps: { min: 1, max: 200_000 },
+  batch: { min: 1, max: 1024 },
+  lr: { min: 1e-6, max: 1 },
+  seedsPerArm: { min: 1, max: 16 },
+  arms: { max: 8 },
+  runs: { max: 64 },
+  baseSeed: { min: 0, max: 2 ** 31 - 1 },
+  evalEvery: { min: 1, max: 200_000 },
+} as const;
+
+export interface EditableValues {
+  preset: string;
+  task: string;
+  steps: number;
+  batch: number;
+  lr: number;
+  arms: number[];
+  seedsPerArm: number;
+  sharedMask: boolean;
+  baseSeed: number;
+  evalEvery: number;
+}
+export type EditableField = keyof EditableValues;
+
+/** Order in which a link's values are applied (a preset first: every other value edits it). */
+export const FIELDS: readonly EditableField[] = ['preset', 'task', 'steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'baseSeed', 'evalEvery'];
+
+export class ConfigEditError extends RangeError {
+  override name = 'ConfigEditError';
+}
+
+const presetTable = PRESETS as Record<string, StudyConfig>;
+
+export function presetNames(): string[] {
+  return Object.keys(presetTable);
+}
+
+/** needle-s when it exists: the study the page is about; otherwise the first preset. */
+export function defaultPresetName(): string {
+  return presetTable['needle-s'] ? 'needle-s' : presetNames()[0];
+}
+
+/** The distinct tasks of the presets, in preset order. */
+export function taskNames(): string[] {
+  return [...new Set(Object.values(presetTable).map((p) => p.task as string))];
+}
+
+export function presetConfig(name: string): StudyConfig {
+  const found = presetTable[name];
+  if (!found) throw new ConfigEditError(`unknown preset (known: ${presetNames().join(', ')})`);
+  return withWarmup(structuredClone(found), name);
+}
+
+/**
+ * Warm-up never exceeds a tenth of a short run, so quick runs still reach their peak rate. The same rule
+ * as `npm run compare`, so the page's run and the CLI's run of the same values are the same run.
+ */
+function withWarmup(config: StudyConfig, presetName: string): StudyConfig {
+  const presetWarmup = presetTable[presetName]?.optimizer.warmupSteps ?? config.optimizer.warmupSteps;
+  config.optimizer.warmupSteps = Math.min(presetWarmup, Math.max(1, Math.floor(config.steps / 10)));
+  return config;
+}
+
+function integerIn(value: number, field: string, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigEditError(`${field} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`);
+  }
+}
+
+function checkArms(arms: readonly number[], seedsPerArm: number): void {
+  if (arms.length === 0) throw new ConfigEditError('at least one arm is needed');
+  if (arms.length > LIMITS.arms.max) throw new ConfigEditError(`at most ${LIMITS.arms.max} arms`);
+  for (const ratio of arms) {
+    if (!(Number.isFinite(ratio) && ratio >= 0 && ratio < 1)) throw new ConfigEditError('every mask ratio must be in [0, 1)');
+  }
+  if (new Set(arms).size !== arms.length) throw new ConfigEditError('each mask ratio may appear only once');
+  if (arms.length * seedsPerArm > LIMITS.runs.max) {
+    throw new ConfigEditError(`arms × seeds per arm must be at most ${LIMITS.runs.max} runs`);
+  }
+}
+
+/**
+ * The study with the task `task`: its vocabulary and task options come from the first preset of that task
+ * (keeping the current model size), falling back to that preset's context when the current one is too short.
+ */
+function withTask(config: StudyConfig, task: string): StudyConfig {
+  if (config.task === task) return config;
+  const source = Object.values(presetTable).find((p) => p.task === task);
+  if (!source) throw new ConfigEditError(`unknown task (known: ${taskNames().join(', ')})`);
+  const next: StudyConfig = structuredClone(config);
+  next.task = source.task;
+  next.taskOptions = structuredClone(source.taskOptions);
+  next.model = { ...next.model, vocabSize: source.model.vocabSize, maskId: source.model.maskId };
+  next.evaluation = { ...next.evaluation, buckets: source.evaluation.buckets };
+  try {
+    validateStudyConfig(next);
+    return next;
+  } catch {
+    next.model = { ...next.model, context: source.model.context };
+    try {
+      validateStudyConfig(next);
+    } catch (error) {
+      throw new ConfigEditError(`the ${task} task does not fit this model: ${(error as Error).message}`);
+    }
+    return next;
+  }
+}
+
+/**
+ * The config after setting one value; throws ConfigEditError (a message fit to show) when the value is
+ * refused. Setting `preset` replaces everything by that preset.
+ */
+export function applyEdit<K extends EditableField>(presetName: string, config: StudyConfig, field: K, value: EditableValues[K]): StudyConfig {
+  const v = value as EditableValues[EditableField];
+  if (field === 'preset') return presetConfig(v as string);
+  if (field === 'task') return withTask(config, v as string);
+  const next: StudyConfig = structuredClone(config);
+  switch (field) {
+    case 'steps':
+      integerIn(v as number, 'steps', LIMITS.steps.min, LIMITS.steps.max);
+      next.steps = v as number;
+      return withWarmup(next, presetName);
+    case 'batch':
+      integerIn(v as number, 'batch', LIMITS.batch.min, LIMITS.batch.max);
+      next.batch = v as number;
+      return next;
+    case 'lr': {
+      const lr = v as number;
+      if (!(Number.isFinite(lr) && lr >= LIMITS.lr.min && lr <= LIMITS.lr.max)) {
+        throw new ConfigEditError(`learning rate must be a number from ${LIMITS.lr.min} to ${LIMITS.lr.max}`);
+      }
+      next.optimizer.lr = lr;
+      return next;
+    }
+    case 'arms':
+      checkArms(v as number[], config.seedsPerArm);
+      next.arms = [...(v as number[])];
+      return next;
+    case 'seedsPerArm':
+      integerIn(v as number, 'seeds per arm', LIMITS.seedsPerArm.min, LIMITS.seedsPerArm.max);
+      checkArms(config.arms, v as number);
+      next.seedsPerArm = v as number;
+      return next;
+    case 'sharedMask':
+      next.sharedMask = v as boolean;
+      return next;
+    case 'baseSeed':
+      integerIn(v as number, 'base seed', LIMITS.baseSeed.min, LIMITS.baseSeed.max);
+      next.baseSeed = v as number;
+      return next;
+    case 'evalEvery':
+      integerIn(v as number, 'evaluate every', LIMITS.evalEvery.min, LIMITS.evalEvery.max);
+      next.evaluation = { ...next.evaluation, every: v as number };
+      return next;
+  }
+  throw new ConfigEditError(`unknown field ${String(field)}`);
+}
+
+/** The value of every control for a config (what the URL holds). */
+export function editableValues(presetName: string, c: StudyConfig): EditableValues {
+  return {
+    preset: presetName, task: c.task, steps: c.steps, batch: c.batch, lr: c.optimizer.lr, arms: [...c.arms],
+    seedsPerArm: c.seedsPerArm, sharedMask: c.sharedMask, baseSeed: c.baseSeed, evalEvery: c.evaluation.every,
+  };
+}
+
+function formatValue(field: EditableField, value: EditableValues[EditableField]): string {
+  if (field === 'arms') return (value as number[]).map(String).join(',');
+  if (field === 'sharedMask') return value ? '1' : '0';
+  return String(value);
+}
+
+/** Parses one query value; throws ConfigEditError when it is not of the field's type. */
+function parseValue(field: EditableField, text: string): EditableValues[EditableField] {
+  const number = (t: string): number => {
+    const trimmed = t.trim();
+    const value = Number(trimmed);
+    if (trimmed === '' || !Number.isFinite(value)) throw new ConfigEditError(`${field} must be a number`);
+    return value;
+  };
+  switch (field) {
+    case 'preset': case 'task': return text;
+    case 'arms': return text.split(',').map(number);
+    case 'sharedMask': {
+      const t = text.trim().toLowerCase();
+      if (t === '1' || t === 'true' || t === 'yes') return true;
+      if (t === '0' || t === 'false' || t === 'no') return false;
+      throw new ConfigEditError('sharedMask must be 1 or 0');
+    }
+    default: return number(text);
+  }
+}
+
+/** Shows a user-supplied value safely: short, and only ever as text. */
+export function quoteRaw(text: string): string {
+  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return JSON.stringify(shown);
+}
+
+export interface ParsedConfig {
+  presetName: string;
+  config: StudyConfig;
+  /** One line per refused value: what was ignored and why. */
+  notices: string[];
+  /** Whether the query named any of the config's fields (a shared link rather than a plain visit). */
+  fromLink: boolean;
+}
+
+/** The config a query string describes; values that are refused are ignored and reported. */
+export function configFromQuery(search: string): ParsedConfig {
+  const params = new URLSearchParams(search);
+  const notices: string[] = [];
+  let presetName = defaultPresetName();
+  let config = presetConfig(presetName);
+  let fromLink = false;
+  for (const field of FIELDS) {
+    const all = params.getAll(field);
+    if (all.length === 0) continue;
+    fromLink = true;
+    const raw = all[all.length - 1];
+    try {
+      const value = parseValue(field, raw);
+      config = applyEdit(presetName, config, field, value);
+      if (field === 'preset') presetName = value as string;
+    } catch (error) {
+      const reason = error instanceof ConfigEditError ? error.message : 'not a valid value';
+      notices.push(`Ignored ${field}=${quoteRaw(raw)} from the link: ${reason}.`);
+    }
+  }
+  return { presetName, config, notices, fromLink };
+}
+
+/**
+ * The query string of a config: every control's value, keeping any parameter that is not the config's
+ * (other views may keep their own state in the URL).
+ */
+export function configToQuery(presetName: string, config: StudyConfig, existing = ''): string {
+  const params = new URLSearchParams(existing);
+  const values = editableValues(presetName, config);
+  for (const field of FIELDS) params.set(field, formatValue(field, values[field]));
+  return params.toString().replace(/%2C/g, ',');
+}
+
+/** Fields whose values differ between two configs (for "changes apply on reset"). */
+export function changedFields(aPreset: string, a: StudyConfig, bPreset: string, b: StudyConfig): EditableField[] {
+  const va = editableValues(aPreset, a), vb = editableValues(bPreset, b);
+  return FIELDS.filter((f) => formatValue(f, va[f]) !== formatValue(f, vb[f]));
+}
+
+/** Same config (every field of the StudyConfig, not only the editable ones). */
+export function sameConfig(a: StudyConfig | undefined, b: StudyConfig | undefined): boolean {
+  return a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+

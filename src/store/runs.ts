@@ -1,0 +1,159 @@
+/**
+ * What the training Worker reports about the study: its state and step, every run's training-loss and
+ * evaluation series, and speed. Messages are applied in order but committed to the store at most every
+ * FLUSH_MS (state changes at once), so a Worker that reports every few milliseconds never floods React.
+ *
+ * Series are column-oriented and aligned across runs (the Worker reports every run together):
+ * `train.loss[r][k]` is run r's mean training loss over the interval ending at `train.steps[k]`;
+ * `evals.points[r][k]` is run r's evaluation at `evals.steps[k]`. Arrays are replaced, never mutated.
+ */
+import { create } from 'zustand';
+import type { FromTrainer, TrainingState } from '../train/protocol';
+import type { StudyConfig } from '../train/presets';
+import type { HistoryPoint } from '../train/compare';
+import type { RunInfo } from '../train/study';
+
+export interface StudyInfo {
+  runs: RunInfo[];
+  config: StudyConfig;
+  parameterCount: number;
+  memoryBytes: number;
+}
+
+export interface SpeedSeries {
+  steps: number[];
+  stepsPerSecond: number[];
+  tokensPerSecond: number[];
+  msPerStep: number[];
+}
+
+export interface RunFailure { run: number; step: number; message: string }
+
+export interface RunsState {
+  state: TrainingState;
+  step: number;
+  /** The study the Worker built (null before the first build). */
+  study: StudyInfo | null;
+  train: { steps: number[]; loss: (number | null)[][] };
+  evals: { steps: number[]; points: HistoryPoint[][] };
+  speed: SpeedSeries;
+  failures: RunFailure[];
+  /** The last error the Worker reported about training (build refused, device lost…). */
+  error: string | null;
+}
+
+const FLUSH_MS = 100;
+
+function emptySeries(runs: number): Pick<RunsState, 'train' | 'evals' | 'speed' | 'failures'> {
+  return {
+    train: { steps: [], loss: Array.from({ length: runs }, () => []) },
+    evals: { steps: [], points: Array.from({ length: runs }, () => []) },
+    speed: { steps: [], stepsPerSecond: [], tokensPerSecond: [], msPerStep: [] },
+    failures: [],
+  };
+}
+
+export const useRuns = create<RunsState>()(() => ({
+  state: 'idle',
+  step: 0,
+  study: null,
+  error: null,
+  ...emptySeries(0),
+}));
+
+let queue: FromTrainer[] = [];
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+/** Applies a batch of messages to a state (pure apart from the arrays it builds). */
+export function applyMessages(current: RunsState, messages: readonly FromTrainer[]): RunsState {
+  let s: RunsState = current;
+  // Copy-on-first-write per batch, so a batch of N points costs one copy of each array.
+  let trainCopied = false, evalsCopied = false, speedCopied = false;
+  const runCount = () => s.study?.runs.length ?? 0;
+  const clear = () => {
+    s = { ...s, ...emptySeries(runCount()) };
+    trainCopied = evalsCopied = speedCopied = true;
+  };
+  for (const m of messages) {
+    switch (m.type) {
+      case 'built':
+        s = { ...s, study: { runs: m.runs, config: m.config, parameterCount: m.parameterCount, memoryBytes: m.memoryBytes }, step: 0, error: null };
+        clear();
+        break;
+      case 'state':
+        if (m.step === 0 && (s.step !== 0 || s.train.steps.length > 0 || s.evals.steps.length > 0)) clear();
+        s = { ...s, state: m.state, step: m.step, error: m.state === 'failed' ? s.error : m.state === 'building' ? null : s.error };
+        break;
+      case 'trainLoss': {
+        const last = s.train.steps[s.train.steps.length - 1];
+        if (last !== undefined && m.step <= last) break; // stale (from before a reset)
+        if (!trainCopied) {
+          s = { ...s, train: { steps: [...s.train.steps], loss: s.train.loss.map((l) => [...l]) } };
+          trainCopied = true;
+        }
+        s.train.steps.push(m.step);
+        const runs = Math.max(runCount(), m.losses.length);
+        while (s.train.loss.length < runs) s.train.loss.push(new Array(s.train.steps.length - 1).fill(null));
+        m.losses.forEach((loss, r) => s.train.loss[r].push(Number.isFinite(loss) ? loss : null));
+        if (!speedCopied) {
+          s = { ...s, speed: { steps: [...s.speed.steps], stepsPerSecond: [...s.speed.stepsPerSecond],
+            tokensPerSecond: [...s.speed.tokensPerSecond], msPerStep: [...s.speed.msPerStep] } };
+          speedCopied = true;
+        }
+        if (m.stepsPerSecond > 0 && Number.isFinite(m.stepsPerSecond)) {
+          s.speed.steps.push(m.step);
+          s.speed.stepsPerSecond.push(m.stepsPerSecond);
+          s.speed.tokensPerSecond.push(m.tokensPerSecond);
+          s.speed.msPerStep.push(1000 / m.stepsPerSecond);
+        }
+        if (m.step > s.step) s = { ...s, step: m.step };
+        break;
+      }
+      case 'evaluation': {
+        const last = s.evals.steps[s.evals.steps.length - 1];
+        if (last !== undefined && m.step <= last) break;
+        if (!evalsCopied) {
+          s = { ...s, evals: { steps: [...s.evals.steps], points: s.evals.points.map((p) => [...p]) } };
+          evalsCopied = true;
+        }
+        s.evals.steps.push(m.step);
+        while (s.evals.points.length < m.points.length) s.evals.points.push([]);
+        m.points.forEach((point, r) => s.evals.points[r].push(point));
+        if (m.step > s.step) s = { ...s, step: m.step };
+        break;
+      }
+      case 'runFailed':
+        s = { ...s, failures: [...s.failures.filter((f) => f.run !== m.run), { run: m.run, step: m.step, message: m.message }] };
+        break;
+      case 'error':
+        s = { ...s, error: m.message };
+        break;
+      default:
+        break;
+    }
+  }
+  return s;
+}
+
+function flush(): void {
+  timer = undefined;
+  if (queue.length === 0) return;
+  const batch = queue;
+  queue = [];
+  useRuns.setState((current) => applyMessages(current, batch), true);
+}
+
+const IMMEDIATE = new Set<FromTrainer['type']>(['state', 'built', 'error', 'runFailed']);
+const HANDLED = new Set<FromTrainer['type']>(['built', 'state', 'trainLoss', 'evaluation', 'runFailed', 'error']);
+
+/** Feeds one Worker message to the store (state changes at once, series batched). */
+export function receiveRunsMessage(message: FromTrainer): void {
+  if (!HANDLED.has(message.type)) return;
+  queue.push(message);
+  if (IMMEDIATE.has(message.type)) {
+    if (timer !== undefined) clearTimeout(timer);
+    flush();
+  } else if (timer === undefined) {
+    timer = setTimeout(flush, FLUSH_MS);
+  }
+}

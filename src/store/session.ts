@@ -1,0 +1,156 @@
+/**
+ * The page's side of a training session: routes the Worker's messages to the stores and turns the
+ * buttons into protocol commands.
+ *
+ * Edits and a study in progress: while the study has taken steps, edits are kept (in the controls and the
+ * URL) but not applied; the study goes on with the config it was built from and the page says so. Reset
+ * applies them (a new study from step 0). With no step taken yet, Start and Step build the edited study
+ * first and then start (or step) it. So the curves on screen always belong to one config: the one in
+ * `useSession.applied`, which the Worker echoed back when it built the study.
+ */
+import { create } from 'zustand';
+import type { FromTrainer } from '../train/protocol';
+import type { StudyConfig } from '../train/presets';
+import { sendToTrainer, subscribeToTrainer } from './trainer';
+import { receiveDeviceMessage, selfTestStarted } from './device';
+import { receiveRunsMessage, useRuns } from './runs';
+import { loadPreset, startUrlSync, useConfig } from './config';
+import { sameConfig } from './configCodec';
+
+export interface SessionState {
+  /** The study the Worker built (its config as echoed by 'built'): what the charts show. */
+  applied: { presetName: string; config: StudyConfig } | null;
+  /** A 'configure' sent and not yet answered by 'built' (or an error). */
+  requested: { presetName: string; config: StudyConfig } | null;
+  /** What to do once the requested study is built. */
+  then: 'start' | 'step' | null;
+}
+
+export const useSession = create<SessionState>()(() => ({ applied: null, requested: null, then: null }));
+
+/** The smallest preset, for software adapters and the CPU engine. */
+const SMALL_PRESET = 'tiny';
+
+function configure(then: SessionState['then'] = null): void {
+  const { presetName, config } = useConfig.getState();
+  useSession.setState({ requested: { presetName, config: structuredClone(config) }, then });
+  sendToTrainer({ type: 'configure', config: structuredClone(config) });
+}
+
+/** Whether the controls hold edits the current study was not built with. */
+export function hasPendingEdits(): boolean {
+  const { applied } = useSession.getState();
+  return applied !== null && !sameConfig(applied.config, useConfig.getState().config);
+}
+
+/** Whether the next step needs a (re)build first: nothing built, a failed build, or edits made at step 0. */
+function needsBuild(): boolean {
+  const { applied } = useSession.getState();
+  const { state, step } = useRuns.getState();
+  if (applied === null || state === 'failed') return true;
+  return step === 0 && hasPendingEdits();
+}
+
+function busy(): boolean {
+  const { state } = useRuns.getState();
+  return state === 'building' || useSession.getState().requested !== null;
+}
+
+export const commands = {
+  /** Start, or resume after a pause. */
+  start(): void {
+    const { state } = useRuns.getState();
+    if (state === 'running' || state === 'done') return;
+    if (busy()) {
+      useSession.setState({ then: 'start' });
+      return;
+    }
+    if (needsBuild()) configure('start');
+    else sendToTrainer({ type: 'start' });
+  },
+  pause(): void {
+    if (useRuns.getState().state === 'running') sendToTrainer({ type: 'pause' });
+    useSession.setState({ then: null });
+  },
+  /** One training step of every run. */
+  step(): void {
+    const { state } = useRuns.getState();
+    if (state === 'running' || state === 'done' || busy()) return;
+    if (needsBuild()) configure('step');
+    else sendToTrainer({ type: 'step' });
+  },
+  /** Back to step 0; applies pending edits (a new study) or replays the same one. */
+  reset(then: SessionState['then'] = null): void {
+    const { applied } = useSession.getState();
+    if (applied === null || hasPendingEdits() || useRuns.getState().state === 'failed') {
+      configure(then);
+    } else {
+      useSession.setState({ requested: applied, then });
+      sendToTrainer({ type: 'reset' });
+    }
+  },
+  /** After the last step: the same study again from step 0 (with any pending edits), started. */
+  runAgain(): void {
+    if (!busy()) commands.reset('start');
+  },
+  /** Puts the controls back to the study being trained. */
+  discardEdits(): void {
+    const { applied } = useSession.getState();
+    if (applied) useConfig.getState().replace(applied.presetName, applied.config);
+  },
+  runSelfTest(): void {
+    selfTestStarted();
+    sendToTrainer({ type: 'selftest' });
+  },
+};
+
+function onBuilt(message: Extract<FromTrainer, { type: 'built' }>): void {
+  const { requested, then, applied } = useSession.getState();
+  const presetName = requested && sameConfig(requested.config, message.config) ? requested.presetName
+    : applied && sameConfig(applied.config, message.config) ? applied.presetName : useConfig.getState().presetName;
+  useSession.setState({ applied: { presetName, config: message.config }, requested: null, then: null });
+  if (then === 'start') sendToTrainer({ type: 'start' });
+  if (then === 'step') sendToTrainer({ type: 'step' });
+}
+
+function route(message: FromTrainer): void {
+  switch (message.type) {
+    case 'engine': onEngine(message); break;
+    case 'built': onBuilt(message); break;
+    // A refused config (error while not building) or a failed build: nothing waits for it any more.
+    case 'error': if (useRuns.getState().state !== 'building') useSession.setState({ requested: null, then: null }); break;
+    case 'state': if (message.state === 'failed') useSession.setState({ requested: null, then: null }); break;
+    default: break;
+  }
+  if (receiveDeviceMessage(message)) return;
+  receiveRunsMessage(message);
+}
+
+/** First contact: pick a preset that suits a slow engine for a plain visit, then build the study. */
+function onEngine(message: Extract<FromTrainer, { type: 'engine' }>): void {
+  if (useSession.getState().applied !== null || useSession.getState().requested !== null) return;
+  const config = useConfig.getState();
+  const slow = message.engine === 'cpu' || message.adapter?.isFallbackAdapter === true;
+  if (slow && !config.fromLink && config.presetName !== SMALL_PRESET) {
+    try {
+      loadPreset(SMALL_PRESET);
+      config.addNotice(message.engine === 'cpu'
+        ? 'No WebGPU here: training runs on the CPU reference, so the page chose the tiny preset.'
+        : 'This adapter is a software renderer (slow), so the page chose the tiny preset. Pick a larger one at will.');
+    } catch {
+      // No tiny preset: keep the default.
+    }
+  }
+  configure();
+}
+
+let connected = false;
+
+/** Connects the stores to the training Worker, keeps the URL in sync and asks for the engine. */
+export function connectSession(): void {
+  if (connected) return;
+  connected = true;
+  startUrlSync();
+  subscribeToTrainer(route);
+  sendToTrainer({ type: 'init', allowCpuFallback: true });
+}

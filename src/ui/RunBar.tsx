@@ -1,0 +1,99 @@
+import { useConfig } from '../store/config';
+import { useDevice } from '../store/device';
+import { useRuns } from '../store/runs';
+import { commands, useSession } from '../store/session';
+import { changedFields, configToQuery, sameConfig } from '../store/configCodec';
+import { armLabel } from './palette';
+
+const STATE_TEXT: Record<string, string> = {
+  idle: 'ready', building: 'building the study…', running: 'training', paused: 'paused', done: 'finished', failed: 'stopped',
+};
+
+const FIELD_NAMES: Record<string, string> = {
+  preset: 'preset', task: 'task', steps: 'steps', batch: 'batch', lr: 'learning rate', arms: 'arms',
+  seedsPerArm: 'seeds per arm', sharedMask: 'mask sharing', baseSeed: 'base seed', evalEvery: 'evaluation interval',
+};
+
+/**
+ * Start / Pause / Resume, Step and Reset, the study's progress, and — when the controls hold edits the
+ * running study was not built with — the choice to apply them (Reset) or discard them.
+ */
+export function RunBar() {
+  const deviceStatus = useDevice((s) => s.status);
+  const { state, step, study, error, failures } = useRuns();
+  const applied = useSession((s) => s.applied);
+  const { presetName, config } = useConfig();
+  const engineReady = deviceStatus === 'ready' || deviceStatus === 'cpu';
+  const pending = applied !== null && !sameConfig(applied.config, config);
+  const started = step > 0;
+  const totalSteps = study?.config.steps ?? config.steps;
+  const waiting = useSession((s) => s.requested !== null);
+  const busy = state === 'building' || waiting;
+
+  let primary: { label: string; action: () => void; disabled: boolean };
+  if (state === 'running') primary = { label: 'Pause', action: commands.pause, disabled: false };
+  else if (state === 'paused') primary = { label: 'Resume', action: commands.start, disabled: !engineReady };
+  else if (state === 'done') primary = { label: 'Run again', action: commands.runAgain, disabled: !engineReady };
+  else primary = { label: 'Start', action: commands.start, disabled: !engineReady || busy };
+
+  const canStep = engineReady && !busy && state !== 'running' && state !== 'done';
+  const canReset = engineReady && !busy && (started || pending || state === 'done' || state === 'failed');
+  const changed = pending && applied ? changedFields(applied.presetName, applied.config, presetName, config) : [];
+  const progress = totalSteps > 0 ? Math.min(1, step / totalSteps) : 0;
+
+  return (
+    <div className="runbar" data-testid="runbar" data-state={state} data-step={step}
+      data-applied={applied ? configToQuery(applied.presetName, applied.config) : ''}>
+      <div className="runbar-buttons">
+        <button type="button" className={`primary${state === 'running' ? ' is-running' : ''}`} data-testid="primary-button"
+          onClick={primary.action} disabled={primary.disabled}>
+          <span aria-hidden="true" className="icon">{state === 'running' ? '❚❚' : state === 'done' ? '↻' : '▶'}</span> {primary.label}
+        </button>
+        <button type="button" data-testid="step-button" onClick={commands.step} disabled={!canStep}
+          title="One training step of every run">Step</button>
+        <button type="button" data-testid="reset-button" onClick={() => commands.reset()} disabled={!canReset}
+          title={pending ? 'Back to step 0 with your changes' : 'Back to step 0: the same seeds give the same curves again'}>
+          Reset
+        </button>
+      </div>
+      <div className="runbar-status">
+        <div className="runbar-line">
+          <span className={`state-dot state-${state}`} aria-hidden="true" />
+          <span data-testid="run-state">{STATE_TEXT[state] ?? state}</span>
+          <span className="muted"> · </span>
+          <span>step <strong data-testid="step-count">{step.toLocaleString('en-US')}</strong> / {totalSteps.toLocaleString('en-US')}</span>
+          {study && <span className="muted"> · {study.runs.length} runs</span>}
+          {!engineReady && deviceStatus === 'probing' && <span className="muted"> · looking for a GPU…</span>}
+        </div>
+        <div className="progress" role="progressbar" aria-label="Training progress" aria-valuemin={0} aria-valuemax={totalSteps} aria-valuenow={step}>
+          <div className="progress-fill" style={{ width: `${(progress * 100).toFixed(2)}%` }} />
+        </div>
+      </div>
+      {pending && started && (
+        <div className="notice notice-info runbar-pending" role="status" data-testid="pending-edits">
+          <span>
+            You changed {changed.map((f) => FIELD_NAMES[f] ?? f).join(', ') || 'the study'}. The study on screen keeps
+            its config; <strong>Reset</strong> applies your changes from step 0.
+          </span>
+          <span className="runbar-pending-buttons">
+            <button type="button" className="small" onClick={() => commands.reset()} disabled={busy}>Reset &amp; apply</button>
+            <button type="button" className="secondary small" onClick={commands.discardEdits}>Discard changes</button>
+          </span>
+        </div>
+      )}
+      {error && (
+        <div className="notice notice-error" role="alert" data-testid="run-error">{error}</div>
+      )}
+      {failures.length > 0 && (
+        <div className="notice notice-warn" role="status" data-testid="run-failures">
+          {failures.map((f) => (
+            <div key={f.run}>
+              {study?.runs[f.run] ? `${armLabel(study.runs[f.run].maskRatio)}, seed ${study.runs[f.run].seed}` : `Run ${f.run}`} stopped
+              at step {f.step}: {f.message} The other runs go on.
+            </div>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,146 @@
+import { useMemo, useState, type FormEvent } from 'react';
+import { useAttention, type ExampleInfo } from '../store/attention';
+import type { Task } from '../data/task';
+import { continuationRoom, parsePrompt, vocabularyMap, type ParsedPrompt } from './attention/prompt';
+import { useCompared } from './attention/useCompared';
+import './attention/attention.css';
+
+/** How a task writes token ids: characters for the text task, space-separated names otherwise. */
+function useTokenText() {
+  const task = useAttention((s) => s.task);
+  const config = useAttention((s) => s.config);
+  const snapshots = useAttention((s) => s.snapshots);
+  // Names from the task when this page could rebuild it, else from whatever snapshot arrived.
+  const names = useMemo(() => {
+    if (task) return (id: number) => task.tokenName(id);
+    const known = new Map<number, string>();
+    for (const s of Object.values(snapshots)) s.tokens.forEach((id, p) => known.set(id, s.tokenNames[p]));
+    return (id: number) => known.get(id) ?? `<${id}>`;
+  }, [task, snapshots]);
+  const vocabulary = useMemo(() => {
+    if (task) return vocabularyMap(task.vocabSize, (id) => task.tokenName(id));
+    const map = new Map<string, number>();
+    for (const s of Object.values(snapshots)) s.tokens.forEach((id, p) => map.set(s.tokenNames[p], id));
+    return map;
+  }, [task, snapshots]);
+  const characters = !!task?.encode && !!task.decode;
+  const T = config?.model.context ?? 0;
+  const show = (ids: readonly number[]) => (characters ? (task as Task).decode!(ids) : ids.map(names).join(' '));
+  const parse = (text: string): ParsedPrompt => {
+    if (characters) {
+      const ids = (task as Task).encode!(text);
+      if (ids.length === 0) return { ok: false, error: 'Type some text.', index: -1 };
+      // encode normalises the text first, so find the offending characters by re-encoding each one.
+      const unknown = [...new Set(Array.from(text))].filter((c) => (task as Task).encode!(c).some((id) => names(id) === '[UNK]'));
+      if (unknown.length > 0) return { ok: false, error: `Not in the model's alphabet: ${JSON.stringify(unknown.join(''))}`, index: -1 };
+      if (ids.length > T) return { ok: false, error: `The prompt has ${ids.length} characters; the model's context holds ${T}.`, index: -1 };
+      return { ok: true, ids };
+    }
+    return parsePrompt(text, vocabulary, T);
+  };
+  return { names, show, parse, characters, T };
+}
+
+function ExamplePicker({ examples, onPick }: { examples: ExampleInfo[]; onPick: (e: ExampleInfo) => void }) {
+  const task = useAttention((s) => s.task);
+  return (
+    <label>
+      Probe{' '}
+      <select aria-label="probe example" value="" onChange={(e) => { const ex = examples[Number(e.target.value)]; if (ex) onPick(ex); }}>
+        <option value="">pick an evaluation example…</option>
+        {examples.map((ex) => (
+          <option key={ex.index} value={ex.index}>#{ex.index}{task?.bucketLabel ? ` · ${task.bucketLabel} bucket ${ex.bucket + 1}` : ''}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** Type a prompt (or pick an evaluation example) and see each compared model's greedy continuation and next-token odds. */
+export function TryModelsPanel() {
+  const examples = useAttention((s) => s.examples);
+  const generation = useAttention((s) => s.generation);
+  const built = useAttention((s) => s.runs.length > 0);
+  const compared = useCompared();
+  const { names, show, parse, characters, T } = useTokenText();
+  const [text, setText] = useState('');
+  const [expected, setExpected] = useState<{ text: string; answer: number } | null>(null);
+  const [error, setError] = useState('');
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const parsed = parse(text);
+    if (!parsed.ok) { setError(parsed.error); return; }
+    setError('');
+    useAttention.getState().generate(parsed.ids, Math.max(1, continuationRoom(parsed.ids.length, T)));
+  };
+  const pick = (example: ExampleInfo) => {
+    const prompt = show(example.prompt);
+    setText(prompt);
+    setExpected({ text: prompt, answer: example.answer });
+    setError('');
+  };
+  const answer = expected && expected.text === text ? expected.answer : null;
+  const result = generation.status === 'done' ? generation.result : null;
+
+  return (
+    <section className="panel att-panel" aria-labelledby="try-title" data-testid="try-models-panel">
+      <h2 id="try-title">Try the models</h2>
+      <p className="hint">
+        {characters ? 'Type some text' : <>Type tokens separated by spaces, e.g. <code>w3 K5 : V7 w1 ? K5</code>,</>} or pick an evaluation example;
+        each model continues greedily and shows its most likely next tokens.
+      </p>
+      <form className="att-try-form" onSubmit={submit}>
+        {examples.length > 0 && <ExamplePicker examples={examples} onPick={pick} />}
+        <label className="att-prompt">
+          Prompt{' '}
+          <input
+            type="text"
+            value={text}
+            onChange={(e) => { setText(e.target.value); setError(''); }}
+            aria-invalid={error !== ''}
+            aria-describedby={error ? 'try-error' : undefined}
+            data-testid="prompt-input"
+            spellCheck={false}
+            placeholder={characters ? 'some text' : 'w3 K5 : V7 w1 ? K5'}
+          />
+        </label>
+        <button type="submit" disabled={!built || generation.status === 'pending'}>Continue</button>
+      </form>
+      {!built && <p className="att-placeholder">Build a study first: the models live in the training worker.</p>}
+      {error && <p id="try-error" className="att-error" role="alert" data-testid="prompt-error">{error}</p>}
+      {generation.status === 'pending' && <p className="att-muted">Asking the models…</p>}
+      {generation.status === 'failed' && <p className="att-error" role="alert">{generation.error}</p>}
+      {answer !== null && <p className="att-muted">Expected answer: <b>{names(answer)}</b></p>}
+      {result && (
+        <div className="att-try-results">
+          {compared.map((entry) => {
+            const out = result.runs[entry.run];
+            if (!out) return null;
+            return (
+              <div key={entry.run} className="att-try-run" data-testid="generation-run" data-run={entry.run} style={{ borderTopColor: entry.colour }}>
+                <h3><span className="att-swatch" style={{ background: entry.colour }} />{entry.label} <span className="att-muted">seed {entry.info.seed}</span></h3>
+                <p className="att-continuation">
+                  <span className="att-muted">{show(generation.prompt)}</span>{characters ? '' : ' '}
+                  <b data-testid="continuation">{show(out.continuation)}</b>
+                  {answer !== null && out.continuation.length > 0 && (
+                    <span className={out.continuation[0] === answer ? 'good' : 'bad'}> {out.continuation[0] === answer ? '✓' : '✗'}</span>
+                  )}
+                </p>
+                <ol className="att-top" aria-label={`${entry.label} most likely next tokens`}>
+                  {out.top.map((t) => (
+                    <li key={t.token}>
+                      <span className="att-top-token">{characters ? JSON.stringify(show([t.token])) : names(t.token)}</span>
+                      <span className="att-top-bar"><span style={{ width: `${t.probability * 100}%`, background: entry.colour }} /></span>
+                      <span className="num">{(t.probability * 100).toFixed(1)}%</span>
+                    </li>
+                  ))}
+                </ol>
+              </div>
+            );
+          })}
+        </div>
+      )}
+    </section>
+  );
+}

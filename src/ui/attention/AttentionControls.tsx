@@ -1,0 +1,73 @@
+import { useAttention } from '../../store/attention';
+import { armLabel } from '../palette';
+
+/** Which runs, example, layer, head and input the attention views show. */
+export function AttentionControls() {
+  const runs = useAttention((s) => s.runs);
+  const config = useAttention((s) => s.config);
+  const task = useAttention((s) => s.task);
+  const examples = useAttention((s) => s.examples);
+  const seed = useAttention((s) => s.seed);
+  const baseArm = useAttention((s) => s.baseArm);
+  const meapArm = useAttention((s) => s.meapArm);
+  const example = useAttention((s) => s.example);
+  const layer = useAttention((s) => s.layer);
+  const head = useAttention((s) => s.head);
+  const input = useAttention((s) => s.input);
+  const { setSeed, setMeapArm, setExample, setLayer, setHead, setInput } = useAttention.getState();
+  if (!config || runs.length === 0) return null;
+
+  const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
+  const otherArms = config.arms.map((ratio, arm) => ({ ratio, arm })).filter((a) => a.arm !== baseArm);
+  const exampleCount = examples.length > 0 ? examples.length : Math.min(config.evaluation.count, 100);
+  const bucketLabel = task?.bucketLabel ?? '';
+
+  return (
+    <div className="att-controls" role="group" aria-label="attention view selection">
+      <label>
+        Seed{' '}
+        <select aria-label="seed" value={seed} onChange={(e) => setSeed(Number(e.target.value))} disabled={seeds.length < 2}>
+          {seeds.map((s) => <option key={s} value={s}>{s}</option>)}
+        </select>
+      </label>
+      <label>
+        {armLabel(config.arms[baseArm] ?? 0)} vs{' '}
+        <select aria-label="compared arm" value={meapArm} onChange={(e) => setMeapArm(Number(e.target.value))} disabled={otherArms.length < 2}>
+          {otherArms.length === 0 && <option value={meapArm}>—</option>}
+          {otherArms.map(({ ratio, arm }) => <option key={arm} value={arm}>{armLabel(ratio)}</option>)}
+        </select>
+      </label>
+      <label>
+        Example{' '}
+        <select aria-label="example" value={example} onChange={(e) => setExample(Number(e.target.value))}>
+          {Array.from({ length: exampleCount }, (_, i) => (
+            <option key={i} value={i}>
+              #{i}{examples[i] && bucketLabel ? ` · ${bucketLabel} ${examples[i].bucket + 1}/${config.evaluation.buckets}` : ''}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Layer{' '}
+        <select aria-label="layer" value={layer} onChange={(e) => setLayer(Number(e.target.value))}>
+          {Array.from({ length: config.model.layers }, (_, l) => <option key={l} value={l}>{l}</option>)}
+        </select>
+      </label>
+      <label>
+        Head{' '}
+        <select aria-label="head" value={String(head)} onChange={(e) => setHead(e.target.value === 'all' ? 'all' : Number(e.target.value))}>
+          {Array.from({ length: config.model.heads }, (_, h) => <option key={h} value={h}>{h}</option>)}
+          <option value="all">all (mean)</option>
+        </select>
+      </label>
+      <fieldset className="att-toggle">
+        <legend className="att-sr">Input</legend>
+        {(['clean', 'masked'] as const).map((kind) => (
+          <label key={kind}>
+            <input type="radio" name="att-input" value={kind} checked={input === kind} onChange={() => setInput(kind)} /> {kind} input
+          </label>
+        ))}
+      </fieldset>
+    </div>
+  );
+}

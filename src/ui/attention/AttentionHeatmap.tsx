@@ -1,0 +1,190 @@
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
+import { SEGMENT_NAMES } from '../../data/needleTask';
+import { headMatrix, type HeadSelection } from '../../analysis/attentionStack';
+import type { InputKind } from '../../store/attention';
+import { hexToRgb, probabilityRgb, segmentColour } from './colours';
+import { cellAt, heatmapLayout, MASK_STRIP, SEGMENT_STRIP, type HeatmapLayout } from './geometry';
+import { stackOf, type ComparedRun } from './useCompared';
+
+const FUTURE_RGB: [number, number, number] = [243, 244, 246];
+
+interface Cell { query: number; key: number }
+
+/** Paints the grid (one pixel per cell, scaled up without smoothing), the segment strips and the mask marks. */
+function draw(canvas: HTMLCanvasElement, layout: HeatmapLayout, matrix: Float64Array, segments: readonly number[],
+  masked: readonly number[], input: InputKind, colour: string): void {
+  const { T, cell, margin, size } = layout;
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(size * dpr);
+  canvas.height = Math.round(size * dpr);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, size, size);
+
+  const image = new ImageData(T, T);
+  const base = hexToRgb(colour);
+  for (let i = 0; i < T; i++) {
+    for (let j = 0; j < T; j++) {
+      const rgb = j > i ? FUTURE_RGB : probabilityRgb(matrix[i * T + j], base);
+      const o = 4 * (i * T + j);
+      image.data[o] = rgb[0];
+      image.data[o + 1] = rgb[1];
+      image.data[o + 2] = rgb[2];
+      image.data[o + 3] = 255;
+    }
+  }
+  const grid = document.createElement('canvas');
+  grid.width = T;
+  grid.height = T;
+  grid.getContext('2d')?.putImageData(image, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(grid, margin, margin, cell * T, cell * T);
+
+  for (let p = 0; p < T; p++) {
+    ctx.fillStyle = segmentColour(segments[p]);
+    ctx.fillRect(margin + p * cell, 0, cell, SEGMENT_STRIP);
+    ctx.fillRect(0, margin + p * cell, SEGMENT_STRIP, cell);
+  }
+  // Masked positions: solid marks when the masked input is shown, hollow ones on the clean input.
+  const inset = cell >= 4 ? 1 : 0;
+  for (const p of masked) {
+    const x = margin + p * cell + inset, w = Math.max(1, cell - 2 * inset);
+    if (input === 'masked') {
+      ctx.fillStyle = '#111827';
+      ctx.fillRect(x, SEGMENT_STRIP, w, MASK_STRIP);
+      ctx.fillRect(SEGMENT_STRIP, x, MASK_STRIP, w);
+    } else {
+      ctx.strokeStyle = '#111827';
+      ctx.lineWidth = 1;
+      ctx.strokeRect(x + 0.5, SEGMENT_STRIP + 0.5, w - 1, MASK_STRIP - 1);
+      ctx.strokeRect(SEGMENT_STRIP + 0.5, x + 0.5, MASK_STRIP - 1, w - 1);
+    }
+  }
+}
+
+interface Props {
+  entry: ComparedRun;
+  layer: number;
+  head: HeadSelection;
+  input: InputKind;
+}
+
+/**
+ * One run's attention for the selected layer and head (or the mean over heads) on the selected example:
+ * rows are queries, columns keys; hover or use the arrow keys for the token pair and its probability.
+ */
+export function AttentionHeatmap({ entry, layer, head, input }: Props) {
+  const { snapshot } = entry;
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const [hover, setHover] = useState<Cell | null>(null);
+  const T = snapshot?.T ?? 0;
+  const layout = useMemo(() => heatmapLayout(T), [T]);
+  const valid = !!snapshot && layer < snapshot.layers && (head === 'all' || head < snapshot.heads);
+  const matrix = useMemo(() => (snapshot && valid ? headMatrix(stackOf(snapshot, input), layer, head) : null),
+    [snapshot, valid, input, layer, head]);
+  const [drawn, setDrawn] = useState(false);
+
+  useEffect(() => {
+    const canvas = canvasRef.current;
+    if (!canvas || !snapshot || !matrix) return;
+    draw(canvas, layout, matrix, snapshot.segments, snapshot.maskedPositions, input, entry.colour);
+    setDrawn(true);
+  }, [layout, matrix, snapshot, input, entry.colour]);
+
+  if (!snapshot || !matrix) {
+    return (
+      <figure className="att-heatmap att-empty" data-testid="attention-heatmap" data-objective={entry.info.objective} data-run={entry.run}>
+        <figcaption><span className="att-swatch" style={{ background: entry.colour }} /> {entry.label}</figcaption>
+        <p className="att-placeholder">No attention snapshot yet: it arrives after the study is built and after each evaluation.</p>
+      </figure>
+    );
+  }
+
+  const cell = hover && hover.query < T && hover.key <= hover.query ? hover : null;
+  const probability = cell ? matrix[cell.query * T + cell.key] : 0;
+  const onMove = (event: MouseEvent<HTMLCanvasElement>) => {
+    const rect = event.currentTarget.getBoundingClientRect();
+    setHover(cellAt(layout, event.clientX - rect.left, event.clientY - rect.top));
+  };
+  const onKey = (event: KeyboardEvent<HTMLCanvasElement>) => {
+    const step: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const delta = step[event.key];
+    if (!delta) return;
+    event.preventDefault();
+    const from = cell ?? { query: snapshot.answerPosition, key: 0 };
+    const query = Math.min(T - 1, Math.max(0, from.query + delta[0]));
+    const key = Math.min(query, Math.max(0, from.key + delta[1]));
+    setHover(cell ? { query, key } : from);
+  };
+  const tooltipId = `att-tip-${entry.run}`;
+  const segmentName = (p: number) => SEGMENT_NAMES[snapshot.segments[p]] ?? `segment ${snapshot.segments[p]}`;
+  const isMasked = (p: number) => input === 'masked' && snapshot.maskedPositions.includes(p);
+  const tokenLabel = (p: number) => (isMasked(p) ? `[MASK] (was ${snapshot.tokenNames[p]})` : snapshot.tokenNames[p]);
+
+  return (
+    <figure
+      className="att-heatmap"
+      data-testid="attention-heatmap"
+      data-objective={entry.info.objective}
+      data-run={entry.run}
+      data-step={snapshot.step}
+      data-example={snapshot.example}
+      data-layer={layer}
+      data-head={head}
+      data-input={input}
+      data-t={T}
+      data-cell={layout.cell}
+      data-margin={layout.margin}
+      data-drawn={drawn ? 'true' : 'false'}
+    >
+      <figcaption>
+        <span className="att-swatch" style={{ background: entry.colour }} /> {entry.label}
+        <span className="att-muted"> · seed {entry.info.seed} · step {snapshot.step}</span>
+      </figcaption>
+      <div className="att-canvas-wrap" style={{ width: layout.size, height: layout.size }}>
+        <canvas
+          ref={canvasRef}
+          style={{ width: layout.size, height: layout.size }}
+          tabIndex={0}
+          role="img"
+          aria-label={`${entry.label} attention, layer ${layer}, ${head === 'all' ? 'mean over heads' : `head ${head}`}, ${input} input; hover or use the arrow keys to read cells`}
+          aria-describedby={cell ? tooltipId : undefined}
+          onMouseMove={onMove}
+          onMouseLeave={() => setHover(null)}
+          onKeyDown={onKey}
+          onBlur={() => setHover(null)}
+        />
+        {cell && (
+          <>
+            <div className="att-cursor" style={{ left: layout.margin + cell.key * layout.cell - 1, top: layout.margin + cell.query * layout.cell - 1,
+              width: layout.cell + 2, height: layout.cell + 2 }} />
+            <div
+              id={tooltipId}
+              role="tooltip"
+              className="att-tooltip"
+              data-testid="heatmap-tooltip"
+              data-query={cell.query}
+              data-key={cell.key}
+              data-probability={String(probability)}
+              style={{
+                // Beside the cell, on the side with more room.
+                ...(cell.key < T / 2
+                  ? { left: layout.margin + (cell.key + 1) * layout.cell + 8 }
+                  : { right: layout.size - layout.margin - cell.key * layout.cell + 8 }),
+                ...(cell.query < T / 2
+                  ? { top: layout.margin + (cell.query + 1) * layout.cell + 8 }
+                  : { bottom: layout.size - layout.margin - cell.query * layout.cell + 8 }),
+              }}
+            >
+              <div><span className="att-muted">query</span> {cell.query} <b>{tokenLabel(cell.query)}</b> <span className="att-muted">({segmentName(cell.query)})</span></div>
+              <div><span className="att-muted">key</span> {cell.key} <b>{tokenLabel(cell.key)}</b> <span className="att-muted">({segmentName(cell.key)})</span></div>
+              <div><span className="att-muted">probability</span> <b>{probability.toPrecision(4)}</b></div>
+            </div>
+          </>
+        )}
+      </div>
+    </figure>
+  );
+}

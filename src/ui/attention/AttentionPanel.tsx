@@ -1,0 +1,39 @@
+import { useAttention } from '../../store/attention';
+import { AttentionControls } from './AttentionControls';
+import { ExampleTokens } from './ExampleTokens';
+import { HeadEntropyView } from './HeadEntropyView';
+import { HeatmapView } from './HeatmapView';
+import { PairedMaskView } from './PairedMaskView';
+import { ScoreHistogram } from './ScoreHistogram';
+import { SegmentMassView } from './SegmentMassView';
+import { useCompared } from './useCompared';
+import './attention.css';
+
+/**
+ * What the objective changes in what the model attends to: the same evaluation example through the
+ * compared NTP and MEAP runs (same seed: same initial weights, same batches), refreshed at every evaluation.
+ */
+export function AttentionPanel() {
+  const compared = useCompared();
+  const input = useAttention((s) => s.input);
+  const built = useAttention((s) => s.runs.length > 0);
+  return (
+    <section className="panel att-panel" aria-labelledby="att-title" data-testid="attention-panel">
+      <h2 id="att-title">Attention: what each objective looks at</h2>
+      <p className="hint">
+        One held-out example through the NTP and the MEAP model of the same seed; MEAP should pull the answer position's attention
+        from the surrounding context onto the needle.
+      </p>
+      {!built && <p className="att-placeholder">Build and start a study to see its attention.</p>}
+      <AttentionControls />
+      <ExampleTokens snapshot={compared.find((c) => c.snapshot)?.snapshot} input={input} />
+      <div className="att-views">
+        <HeatmapView compared={compared} />
+        <SegmentMassView compared={compared} />
+        <ScoreHistogram compared={compared} />
+        <PairedMaskView compared={compared} />
+        <HeadEntropyView compared={compared} />
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,25 @@
+import { useAttention } from '../../store/attention';
+import { AttentionHeatmap } from './AttentionHeatmap';
+import { SegmentLegend } from './SegmentLegend';
+import type { ComparedRun } from './useCompared';
+
+/** The compared runs' heatmaps side by side on the same example, layer and head. */
+export function HeatmapView({ compared }: { compared: ComparedRun[] }) {
+  const layer = useAttention((s) => s.layer);
+  const head = useAttention((s) => s.head);
+  const input = useAttention((s) => s.input);
+  return (
+    <section className="att-view att-view-wide" aria-labelledby="att-heatmap-title" data-testid="heatmap-view">
+      <h3 id="att-heatmap-title">Attention heatmaps</h3>
+      <p className="hint">
+        Who each position (row) looks at (column) in layer {layer}, {head === 'all' ? 'mean over heads' : `head ${head}`}; darker = more
+        attention (√ scale), axes coloured by segment, marks at the positions masked in the paired analysis.
+      </p>
+      {compared.length === 0 && <p className="att-placeholder">Build a study to compare its runs.</p>}
+      <div className="att-heatmap-row">
+        {compared.map((entry) => <AttentionHeatmap key={entry.run} entry={entry} layer={layer} head={head} input={input} />)}
+      </div>
+      <SegmentLegend withMask />
+    </section>
+  );
+}

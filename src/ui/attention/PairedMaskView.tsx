@@ -1,0 +1,74 @@
+import { useMemo } from 'react';
+import { pairedMaskAnalysis, type PairedMaskAnalysis } from '../../analysis/attentionStack';
+import { formatSignedPercent } from './colours';
+import { stackOf, type ComparedRun } from './useCompared';
+
+function formatValue(x: number): string {
+  if (!Number.isFinite(x)) return '—';
+  return Math.abs(x) >= 1e-3 ? x.toFixed(4) : x.toExponential(2);
+}
+
+interface Row {
+  label: string;
+  value: (a: PairedMaskAnalysis) => number;
+  change?: boolean;
+  paper: string;
+}
+
+const ROWS: Row[] = [
+  { label: 'attention on the masked keys, clean input', value: (a) => a.onMaskedClean, paper: '' },
+  { label: 'attention on the masked keys, masked input', value: (a) => a.onMaskedMasked, paper: '' },
+  { label: 'score decay', value: (a) => a.scoreDecay, change: true, paper: '≈ −53%' },
+  { label: 'variance over unmasked keys, clean input', value: (a) => a.varianceClean, paper: '' },
+  { label: 'variance over unmasked keys, masked input', value: (a) => a.varianceMasked, paper: '' },
+  { label: 'variance increase', value: (a) => a.varianceIncrease, change: true, paper: 'rises' },
+];
+
+/**
+ * The paper's paired analysis: the same trained model on the clean example and on the example with a few
+ * positions masked. Masking drains attention from the masked keys and spreads the rest further apart.
+ */
+export function PairedMaskView({ compared }: { compared: ComparedRun[] }) {
+  const analyses = useMemo(() => compared.map((entry) => {
+    const s = entry.snapshot;
+    if (!s || s.maskedPositions.length === 0) return null;
+    return pairedMaskAnalysis(stackOf(s, 'clean'), stackOf(s, 'masked'), s.maskedPositions);
+  }), [compared]);
+  const masked = compared.find((c) => c.snapshot)?.snapshot?.maskedPositions ?? [];
+  const any = analyses.some((a) => a !== null);
+  return (
+    <section className="att-view" aria-labelledby="att-paired-title" data-testid="paired-mask">
+      <h3 id="att-paired-title">Clean vs masked input, same model</h3>
+      <p className="hint">
+        Masking positions {masked.length > 0 ? masked.join(', ') : '(a few)'} of the example: mean attention they still get (“score decay”) and how
+        spread out the scores on the other keys are (“variance increase”), mean over layers and heads.
+      </p>
+      {!any ? <p className="att-placeholder">No attention snapshot yet.</p> : (
+        <table className="att-table">
+          <thead>
+            <tr>
+              <th scope="col" />
+              {compared.map((entry) => (
+                <th key={entry.run} scope="col" className="num"><span className="att-swatch" style={{ background: entry.colour }} />{entry.label}</th>
+              ))}
+              <th scope="col" className="num">paper</th>
+            </tr>
+          </thead>
+          <tbody>
+            {ROWS.map((row) => (
+              <tr key={row.label} className={row.change ? 'att-change-row' : undefined}>
+                <th scope="row">{row.label}</th>
+                {analyses.map((a, k) => {
+                  const v = a ? row.value(a) : Number.NaN;
+                  const cls = row.change && Number.isFinite(v) ? (v < 0 ? ' att-down' : ' att-up') : '';
+                  return <td key={compared[k].run} className={`num${cls}`} data-run={compared[k].run}>{row.change ? formatSignedPercent(v) : formatValue(v)}</td>;
+                })}
+                <td className="num att-muted">{row.paper}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,151 @@
+import { useMemo, useState } from 'react';
+import { SEGMENT_NAMES, Segment } from '../../data/needleTask';
+import { meanRows } from '../../analysis/attentionStack';
+import { seriesKey, useAttention, type MassPoint } from '../../store/attention';
+import { formatPercent, segmentColour } from './colours';
+import type { ComparedRun } from './useCompared';
+
+/** The paper's Figure 6 (1.1B models, retrieval prompts): share of attention from the answer positions. */
+/** Indexed by segment: [context before, needle]; the paper gives no other segment. */
+export const PAPER_SEGMENT_MASS: Record<'ntp' | 'meap', readonly number[]> = {
+  ntp: [0.731, 0.094],
+  meap: [0.491, 0.345],
+};
+
+const SHOWN = [Segment.BEFORE, Segment.NEEDLE, Segment.AFTER, Segment.QUERY];
+const W = 200, H = 130;
+const PAD = { left: 34, right: 8, top: 8, bottom: 22 };
+
+type Scope = 'all' | 'layer';
+
+function shares(point: MassPoint, scope: Scope, layer: number): number[] {
+  return scope === 'all' ? meanRows(point.byLayer) : point.byLayer[Math.min(layer, point.byLayer.length - 1)];
+}
+
+interface Line { entry: ComparedRun; points: { step: number; values: number[] }[] }
+
+function SegmentChart({ segment, lines, maxStep }: { segment: number; lines: Line[]; maxStep: number }) {
+  const plotW = W - PAD.left - PAD.right, plotH = H - PAD.top - PAD.bottom;
+  const x = (step: number) => PAD.left + (maxStep === 0 ? 0 : (step / maxStep) * plotW);
+  const y = (v: number) => PAD.top + plotH * (1 - v);
+  const paper = (['ntp', 'meap'] as const).flatMap((objective) => {
+    const value = PAPER_SEGMENT_MASS[objective][segment];
+    return value === undefined ? [] : [{ objective, value }];
+  });
+  const colourOf = (objective: 'ntp' | 'meap') => lines.find((l) => l.entry.info.objective === objective)?.entry.colour
+    ?? (objective === 'ntp' ? '#2563eb' : '#d97706');
+  return (
+    <figure className="att-mini" data-segment={segment}>
+      <figcaption><span className="att-swatch" style={{ background: segmentColour(segment) }} />{SEGMENT_NAMES[segment]}</figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={`attention on ${SEGMENT_NAMES[segment]} over training`}>
+        {[0, 0.5, 1].map((v) => (
+          <g key={v}>
+            <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} className="att-grid" />
+            <text x={PAD.left - 4} y={y(v) + 4} textAnchor="end" className="att-axis">{v * 100}%</text>
+          </g>
+        ))}
+        <text x={PAD.left} y={H - 6} className="att-axis">0</text>
+        <text x={W - PAD.right} y={H - 6} textAnchor="end" className="att-axis">step {maxStep}</text>
+        {paper.map((p) => (
+          <line key={p.objective} x1={PAD.left} x2={W - PAD.right} y1={y(p.value)} y2={y(p.value)} stroke={colourOf(p.objective)}
+            strokeDasharray="4 3" strokeWidth={1}>
+            <title>paper, {p.objective.toUpperCase()}: {formatPercent(p.value)}</title>
+          </line>
+        ))}
+        {lines.map(({ entry, points }) => (
+          <g key={entry.run} data-run={entry.run} data-points={points.length}>
+            <polyline fill="none" stroke={entry.colour} strokeWidth={2}
+              points={points.map((p) => `${x(p.step)},${y(p.values[segment] ?? 0)}`).join(' ')} />
+            {points.map((p) => <circle key={p.step} cx={x(p.step)} cy={y(p.values[segment] ?? 0)} r={2.2} fill={entry.colour} />)}
+          </g>
+        ))}
+      </svg>
+    </figure>
+  );
+}
+
+function StackedBar({ values }: { values: readonly (number | undefined)[] }) {
+  let rest = 1;
+  return (
+    <span className="att-stack" aria-hidden="true">
+      {SHOWN.map((s) => {
+        const v = values[s];
+        if (v === undefined) return null;
+        rest -= v;
+        return <span key={s} style={{ width: `${Math.max(0, v) * 100}%`, background: segmentColour(s) }} />;
+      })}
+      {rest > 0.001 && <span className="att-stack-rest" style={{ width: `${rest * 100}%` }} />}
+    </span>
+  );
+}
+
+/**
+ * The paper's Figure-6 analysis, live: how the attention of the answer-generating position splits over the
+ * example's segments, along training, for the compared runs, next to the paper's numbers.
+ */
+export function SegmentMassView({ compared }: { compared: ComparedRun[] }) {
+  const example = useAttention((s) => s.example);
+  const layer = useAttention((s) => s.layer);
+  const massSeries = useAttention((s) => s.massSeries);
+  const [scope, setScope] = useState<Scope>('all');
+  const lines: Line[] = useMemo(() => compared.map((entry) => ({
+    entry,
+    points: (massSeries[seriesKey(entry.run, example)] ?? []).map((p) => ({ step: p.step, values: shares(p, scope, layer) })),
+  })), [compared, massSeries, example, scope, layer]);
+  const maxStep = Math.max(0, ...lines.flatMap((l) => l.points.map((p) => p.step)));
+  const anyPoint = lines.some((l) => l.points.length > 0);
+  const snapshot = compared.find((c) => c.snapshot)?.snapshot;
+  const hasSegments = !snapshot || new Set(snapshot.segments).size > 1;
+
+  return (
+    <section className="att-view att-view-wide" aria-labelledby="att-mass-title" data-testid="segment-mass" data-points={lines.reduce((n, l) => n + l.points.length, 0)}>
+      <h3 id="att-mass-title">Attention mass by segment, over training</h3>
+      <p className="hint">
+        Where the position that must produce the answer looks, clean input, {scope === 'all' ? 'mean over layers and heads' : `layer ${layer}, mean over heads`};
+        dashed: the paper (NTP 73.1% before / 9.4% needle, MEAP 49.1% / 34.5%).
+      </p>
+      <label className="att-inline">
+        Layers{' '}
+        <select value={scope} onChange={(e) => setScope(e.target.value as Scope)}>
+          <option value="all">mean of all layers</option>
+          <option value="layer">selected layer ({layer})</option>
+        </select>
+      </label>
+      {!hasSegments && <p className="att-placeholder">This task's examples have no segments (plain text): every key counts as context.</p>}
+      {!anyPoint ? <p className="att-placeholder">No attention snapshot yet: the series grows with every evaluation.</p> : (
+        <>
+          <div className="att-mini-row">
+            {SHOWN.map((segment) => <SegmentChart key={segment} segment={segment} lines={lines} maxStep={maxStep} />)}
+          </div>
+          <table className="att-table" data-testid="segment-mass-table">
+            <thead>
+              <tr><th scope="col">latest</th><th scope="col" aria-label="split" />{SHOWN.map((s) => <th key={s} scope="col" className="num">{SEGMENT_NAMES[s]}</th>)}</tr>
+            </thead>
+            <tbody>
+              {lines.map(({ entry, points }) => {
+                const last = points[points.length - 1];
+                return (
+                  <tr key={entry.run} data-run={entry.run}>
+                    <th scope="row"><span className="att-swatch" style={{ background: entry.colour }} />{entry.label} <span className="att-muted">step {last?.step ?? '—'}</span></th>
+                    <td>{last && <StackedBar values={last.values} />}</td>
+                    {SHOWN.map((s) => <td key={s} className="num" data-segment={s}>{last ? formatPercent(last.values[s]) : '—'}</td>)}
+                  </tr>
+                );
+              })}
+              {(['ntp', 'meap'] as const).map((objective) => (
+                <tr key={objective} className="att-paper-row">
+                  <th scope="row">paper, {objective === 'ntp' ? 'NTP' : 'MEAP'} (1.1B)</th>
+                  <td><StackedBar values={PAPER_SEGMENT_MASS[objective]} /></td>
+                  <td className="num">{formatPercent(PAPER_SEGMENT_MASS[objective][Segment.BEFORE])}</td>
+                  <td className="num">{formatPercent(PAPER_SEGMENT_MASS[objective][Segment.NEEDLE])}</td>
+                  <td className="num att-muted">—</td>
+                  <td className="num att-muted">—</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}

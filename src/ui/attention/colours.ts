@@ -1,0 +1,51 @@
+/**
+ * Colours shared by the attention views: each arm's colour comes from the page palette (NTP blue, MEAP
+ * orange, other mask ratios their own shade), segments have their own colours.
+ */
+import type { RunInfo } from '../../train/study';
+import { armColor, armLabel } from '../palette';
+
+export function runColour(info: RunInfo | undefined, arms: readonly number[] = []): string {
+  return info ? armColor(info.maskRatio, arms) : '#6b7280';
+}
+
+/** "NTP" or "MEAP 15%", plus the seed when asked. */
+export function runLabel(info: RunInfo | undefined, withSeed = false): string {
+  if (!info) return '—';
+  return withSeed ? `${armLabel(info.maskRatio)} · seed ${info.seed}` : armLabel(info.maskRatio);
+}
+
+/** Segment colours (context before, needle, context after, query, answer): none is an objective's colour. */
+export const SEGMENT_COLOURS = ['#cbd5e1', '#e11d48', '#64748b', '#0891b2', '#a16207'];
+
+export function segmentColour(segment: number): string {
+  return SEGMENT_COLOURS[segment] ?? '#111827';
+}
+
+/** "#rrggbb" → [r, g, b]. */
+export function hexToRgb(hex: string): [number, number, number] {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+/**
+ * Heatmap colour of a probability: white → the objective's colour → near black, on a square-root scale
+ * so that the small probabilities of long rows stay visible.
+ */
+export function probabilityRgb(p: number, base: [number, number, number]): [number, number, number] {
+  const t = Math.sqrt(Math.min(1, Math.max(0, p)));
+  if (t <= 0.7) {
+    const u = t / 0.7;
+    return [255 + (base[0] - 255) * u, 255 + (base[1] - 255) * u, 255 + (base[2] - 255) * u];
+  }
+  const u = (t - 0.7) / 0.3;
+  return [base[0] * (1 - 0.6 * u), base[1] * (1 - 0.6 * u), base[2] * (1 - 0.6 * u)];
+}
+
+export function formatPercent(x: number, digits = 1): string {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(digits)}%` : '—';
+}
+
+export function formatSignedPercent(x: number, digits = 1): string {
+  return Number.isFinite(x) ? `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x * 100).toFixed(digits)}%` : '—';
+}

@@ -1,0 +1,70 @@
+import { useMemo, useState } from 'react';
+import { useRuns } from '../../store/runs';
+import { useConfig } from '../../store/config';
+import { createTask } from '../../data/task';
+import type { StudyConfig } from '../../train/presets';
+import { AccuracyChart, DepthChart, LearnedChart } from './RetrievalCharts';
+import { DiffChart, TrainLossChart, ValLossChart } from './LossCharts';
+import { SpeedPanel } from './SpeedPanel';
+import { useGroups } from './useGroups';
+
+interface TaskFacts { retrieval: boolean; bucketLabel: string }
+const factsCache = new Map<string, TaskFacts>();
+
+/** Whether the study's task scores retrieval, and what its evaluation buckets are (cached: a text task is slow to build). */
+function taskFacts(config: Pick<StudyConfig, 'task' | 'taskOptions'>): TaskFacts {
+  const key = JSON.stringify([config.task, config.taskOptions]);
+  let facts = factsCache.get(key);
+  if (!facts) {
+    try {
+      const task = createTask(config.task, config.taskOptions as never);
+      facts = { retrieval: task.bucketLabel !== '', bucketLabel: task.bucketLabel };
+    } catch {
+      facts = { retrieval: true, bucketLabel: '' };
+    }
+    factsCache.set(key, facts);
+  }
+  return facts;
+}
+
+/** Every live view of the comparison, in the order a reader asks the questions. */
+export function ChartsPanel() {
+  const groups = useGroups();
+  const study = useRuns((s) => s.study);
+  const edited = useConfig((s) => s.config);
+  const source = study?.config ?? edited;
+  const facts = useMemo(() => taskFacts(source), [source.task, source.taskOptions]); // eslint-disable-line react-hooks/exhaustive-deps
+  const [threshold, setThreshold] = useState(0.5);
+  const seeds = groups[0]?.runs.length ?? 1;
+  return (
+    <section className="panel charts-panel" aria-labelledby="charts-title" data-testid="charts-panel">
+      <div className="panel-head">
+        <h2 id="charts-title">Live comparison</h2>
+        <ul className="legend" aria-label="Arms">
+          {groups.map((g) => (
+            <li key={g.ratio} data-testid="legend-arm"><span className="swatch" style={{ background: g.color }} />{g.label}</li>
+          ))}
+          {seeds > 1 && <li className="legend-note">bold: mean of {seeds} seeds · thin: each seed · band: min–max</li>}
+        </ul>
+      </div>
+      <div className="chart-grid">
+        <TrainLossChart groups={groups} />
+        <ValLossChart groups={groups} />
+        <DiffChart groups={groups} retrieval={facts.retrieval} />
+        {facts.retrieval ? (
+          <>
+            <AccuracyChart groups={groups} />
+            <DepthChart groups={groups} task={source.task} bucketLabel={facts.bucketLabel} />
+            <LearnedChart groups={groups} threshold={threshold} onThreshold={setThreshold} />
+          </>
+        ) : (
+          <div className="chart-card chart-note" data-testid="no-retrieval">
+            <p className="hint">The {source.task} task is plain language modelling: it has no retrieval answers to score,
+              so compare the validation loss and its MEAP − NTP difference.</p>
+          </div>
+        )}
+        <SpeedPanel />
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,158 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** One drawn series of a chart. `role` decides how it looks and whether the readout names it. */
+export interface LineSpec {
+  label: string;
+  color: string;
+  /** mean: bold, named in the readout; seed: thin; bound: invisible edge of a band; ref: a reference line. */
+  role: 'mean' | 'seed' | 'bound' | 'ref';
+  scale?: 'y' | 'y2';
+  stepped?: boolean;
+  points?: boolean;
+  dash?: number[];
+}
+
+export interface ChartSpec {
+  /** Rebuilds the uPlot instance when it changes (the series layout); data changes only call setData. */
+  key: string;
+  lines: LineSpec[];
+  /** Filled bands between two lines (indices into `lines`): [upper, lower, fill]. */
+  bands?: [number, number, string][];
+  xLabel: string;
+  yLabel: string;
+  y2Label?: string;
+  /** Fixed y range (e.g. 0–100 %); otherwise auto. */
+  yRange?: [number, number];
+  /** Fixed x range (e.g. around categorical buckets); otherwise the data's. */
+  xRange?: [number, number];
+  /** Formats y values in the readout. */
+  format: (value: number) => string;
+  format2?: (value: number) => string;
+  /** Formats x values in the readout (default "step N"). */
+  xFormat?: (value: number) => string;
+  /** Tick labels of the x axis (e.g. depth buckets). */
+  xTicks?: (value: number) => string;
+  /** x tick spacing when it must be whole numbers. */
+  xIncrement?: number;
+}
+
+const AXIS = { stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1 } };
+
+function options(spec: ChartSpec, width: number, height: number): uPlot.Options {
+  const series: uPlot.Series[] = [{ label: spec.xLabel }];
+  for (const line of spec.lines) {
+    const s: uPlot.Series = {
+      label: line.label, scale: line.scale ?? 'y', spanGaps: true,
+      stroke: line.role === 'bound' ? 'transparent' : line.color,
+      width: line.role === 'mean' ? 2.25 : line.role === 'seed' ? 0.9 : line.role === 'ref' ? 1 : 0,
+      points: { show: line.points ?? false, size: 6, fill: line.color, stroke: line.color },
+    };
+    if (line.dash) s.dash = line.dash;
+    if (line.role === 'seed') s.alpha = 0.55;
+    if (line.stepped) s.paths = uPlot.paths.stepped!({ align: 1 });
+    series.push(s);
+  }
+  const axes: uPlot.Axis[] = [
+    { ...AXIS, label: spec.xLabel, labelSize: 18, size: 32,
+      ...(spec.xTicks ? { values: (_u: uPlot, splits: number[]) => splits.map(spec.xTicks!) } : {}),
+      ...(spec.xIncrement ? { incrs: [spec.xIncrement] } : {}) },
+    { ...AXIS, label: spec.yLabel, labelSize: 18, size: 52, scale: 'y' },
+  ];
+  if (spec.y2Label) axes.push({ ...AXIS, label: spec.y2Label, labelSize: 18, size: 52, scale: 'y2', side: 1, grid: { show: false } });
+  return {
+    width, height,
+    legend: { show: false },
+    cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+    scales: {
+      x: spec.xRange ? { time: false, range: spec.xRange } : { time: false },
+      y: spec.yRange ? { range: spec.yRange } : { auto: true },
+      ...(spec.y2Label ? { y2: { auto: true } } : {}),
+    },
+    series,
+    bands: (spec.bands ?? []).map(([upper, lower, fill]) => ({ series: [upper + 1, lower + 1] as [number, number], fill })),
+    axes,
+  };
+}
+
+/** "step 120 · NTP 2.310 · MEAP 15% 2.281" at data index `idx` (the latest point when idx is null). */
+function describe(spec: ChartSpec, data: uPlot.AlignedData, idx: number | null): string {
+  const xs = data[0] as ArrayLike<number>;
+  if (xs.length === 0) return 'no data yet';
+  const i = idx ?? xs.length - 1;
+  const x = xs[i];
+  const parts: string[] = [spec.xFormat ? spec.xFormat(x) : `step ${x}`];
+  spec.lines.forEach((line, k) => {
+    if (line.role !== 'mean') return;
+    const value = (data[k + 1] as ArrayLike<number | null>)[i];
+    const format = line.scale === 'y2' && spec.format2 ? spec.format2 : spec.format;
+    parts.push(`${line.label} ${value === null || value === undefined || !Number.isFinite(value) ? '—' : format(value)}`);
+  });
+  return (idx === null ? 'latest: ' : '') + parts.join(' · ');
+}
+
+/**
+ * A uPlot chart that is created once per series layout (`spec.key`) and fed new data with setData, so
+ * live updates cost one redraw. A line above it reads out the hovered (or latest) values.
+ */
+export function LiveChart({ spec, data, height = 220 }: { spec: ChartSpec; data: uPlot.AlignedData; height?: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  const readout = useRef<HTMLParagraphElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  /** The user dragged to zoom: new data then keeps the scales until a double-click resets them. */
+  const zoomed = useRef(false);
+  const latest = useRef({ spec, data });
+  latest.current = { spec, data };
+
+  useEffect(() => {
+    const element = box.current!;
+    const hovered = { idx: null as number | null };
+    const opts = options(spec, Math.max(200, element.clientWidth), height);
+    opts.hooks = {
+      setSelect: [(u) => { if (u.select.width > 0) zoomed.current = true; }],
+      setCursor: [(u) => {
+        hovered.idx = u.cursor.idx ?? null;
+        if (readout.current) readout.current.textContent = describe(latest.current.spec, u.data, hovered.idx);
+      }],
+    };
+    const u = new uPlot(opts, latest.current.data, element);
+    plot.current = u;
+    zoomed.current = false;
+    const unzoom = () => { zoomed.current = false; };
+    u.over.addEventListener('dblclick', unzoom);
+    if (readout.current) readout.current.textContent = describe(spec, latest.current.data, null);
+    let frame = 0;
+    const observer = new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => {
+        const width = Math.max(200, element.clientWidth);
+        if (width !== u.width) u.setSize({ width, height });
+      });
+    });
+    observer.observe(element);
+    return () => {
+      cancelAnimationFrame(frame);
+      observer.disconnect();
+      u.over.removeEventListener('dblclick', unzoom);
+      u.destroy();
+      plot.current = null;
+    };
+    // Rebuilt only when the layout changes; data flows through the effect below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [spec.key, height]);
+
+  useEffect(() => {
+    const u = plot.current;
+    if (!u) return;
+    u.setData(data, !zoomed.current);
+    if (readout.current && u.cursor.idx == null) readout.current.textContent = describe(spec, data, null);
+  }, [data, spec]);
+
+  return (
+    <div className="live-chart">
+      <p className="readout" ref={readout} aria-hidden="true" />
+      <div className="chart-canvas" ref={box} />
+    </div>
+  );
+}

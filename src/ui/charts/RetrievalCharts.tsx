@@ -1,0 +1,115 @@
+import { useId, useMemo } from 'react';
+import type uPlot from 'uplot';
+import { useRuns } from '../../store/runs';
+import { learnedStep, shareLearnedByStep } from '../../analysis/retrieval';
+import { formatPercentValue } from '../format';
+import { ChartCard } from './ChartCard';
+import { armChartSpec, armData, type ArmGroup } from './series';
+import type { ChartSpec } from './LiveChart';
+
+export function AccuracyChart({ groups }: { groups: ArmGroup[] }) {
+  const evals = useRuns((s) => s.evals);
+  const spec = useMemo(() => armChartSpec('acc', groups, {
+    xLabel: 'step', yLabel: 'accuracy (%)', yRange: [0, 100], format: formatPercentValue,
+  }), [groups]);
+  const data = useMemo(() => armData(evals.steps, groups, (r, k) => {
+    const p = evals.points[r]?.[k];
+    return p ? p.retrievalAcc * 100 : null;
+  }), [evals, groups]);
+  return (
+    <ChartCard id="accuracy" title="Retrieval accuracy" spec={spec} data={data}
+      empty="Greedy answers on the held-out retrieval prompts, every few evaluation steps."
+      caption={<>Share of held-out prompts whose answer token is the model&apos;s greedy prediction. At this scale it
+        usually jumps from chance to high once a seed discovers retrieval.</>} />
+  );
+}
+
+/** Tick label of depth bucket b of K for the task. */
+function bucketLabel(task: string, b: number, K: number): string {
+  if (task === 'needle') return `${Math.round((100 * b) / K)}–${Math.round((100 * (b + 1)) / K)}%`;
+  return `#${b + 1}`;
+}
+
+export function DepthChart({ groups, task, bucketLabel: axisName }: { groups: ArmGroup[]; task: string; bucketLabel: string }) {
+  const evals = useRuns((s) => s.evals);
+  const last = evals.steps.length - 1;
+  const buckets = last >= 0 ? Math.max(0, ...evals.points.map((p) => p[last]?.accByDepth.length ?? 0)) : 0;
+  const xAxis = task === 'needle' ? 'needle depth (share of the context before it)' : axisName || 'position of the answer (early → late)';
+  const spec: ChartSpec = useMemo(() => {
+    const base = armChartSpec(`depth-${task}-${buckets}`, groups, {
+      xLabel: xAxis, yLabel: 'accuracy (%)', yRange: [0, 100], format: formatPercentValue,
+      xFormat: (x) => `${task === 'needle' ? 'depth' : 'position'} ${bucketLabel(task, x, buckets)}`,
+      xTicks: (x) => (Number.isInteger(x) && x >= 0 && x < buckets ? bucketLabel(task, x, buckets) : ''),
+      xIncrement: 1, xRange: [-0.35, Math.max(1, buckets) - 0.65],
+    });
+    return { ...base, lines: base.lines.map((l) => (l.role === 'mean' ? { ...l, points: true } : l)) };
+  }, [groups, task, buckets, xAxis]);
+  const data = useMemo(() => {
+    const xs = Array.from({ length: buckets }, (_, b) => b);
+    return armData(xs, groups, (r, b) => {
+      const p = evals.points[r]?.[last];
+      return p && b < p.accByDepth.length ? p.accByDepth[b] * 100 : null;
+    });
+  }, [evals, groups, buckets, last]);
+  return (
+    <ChartCard id="depth" title={`Accuracy by ${task === 'needle' ? 'needle depth' : (axisName.replace(/\s*\(.*\)$/, '') || 'answer position')}`} spec={spec} data={data}
+      empty="The lost-in-the-middle curve appears with the first evaluation."
+      caption={<>At the latest evaluation{last >= 0 ? ` (step ${evals.steps[last]})` : ''}: accuracy of the held-out prompts
+        grouped by where the information sits. A dip in the middle is the &ldquo;lost in the middle&rdquo; effect MEAP
+        is reported to reduce.</>} />
+  );
+}
+
+export function LearnedChart({ groups, threshold, onThreshold }: { groups: ArmGroup[]; threshold: number; onThreshold: (t: number) => void }) {
+  const evals = useRuns((s) => s.evals);
+  const sliderId = useId();
+  const spec: ChartSpec = useMemo(() => {
+    const lines = groups.map((g) => ({ label: g.label, color: g.color, role: 'mean' as const, stepped: true }));
+    return {
+      key: `learned:${groups.map((g) => g.ratio).join(',')}`, lines, xLabel: 'step', yLabel: 'seeds learned (%)',
+      yRange: [0, 100], format: formatPercentValue,
+    };
+  }, [groups]);
+  const histories = useMemo(() => groups.map((g) => g.runs.map((r) => evals.points[r] ?? [])), [groups, evals]);
+  const data = useMemo(() => [
+    evals.steps,
+    ...histories.map((runs) => {
+      const share = shareLearnedByStep(runs, threshold);
+      return evals.steps.map((_, k) => (share[k] ? share[k].share * 100 : null));
+    }),
+  ] as uPlot.AlignedData, [evals.steps, histories, threshold]);
+  const tools = (
+    <label className="inline-range" htmlFor={sliderId}>
+      threshold <strong>{Math.round(threshold * 100)}%</strong>
+      <input id={sliderId} type="range" min={5} max={100} step={5} value={Math.round(threshold * 100)}
+        onChange={(e) => onThreshold(Number(e.target.value) / 100)} aria-label="Accuracy threshold for learned retrieval" />
+    </label>
+  );
+  const seeds = Math.max(0, ...groups.map((g) => g.runs.length));
+  return (
+    <ChartCard id="learned" title="Seeds that have learned retrieval" spec={spec} data={data} tools={tools}
+      empty="Each seed counts as learned from its first evaluation at or above the threshold."
+      caption={<>At this scale retrieval appears as a sudden jump whose step varies a lot between seeds. The share of
+        seeds past the threshold by each step — and when each got there — tells an objective&apos;s effect from seed luck.</>}>
+      <table className="learned-table" data-testid="learned-table">
+        <thead>
+          <tr><th scope="col">arm</th>{Array.from({ length: seeds }, (_, s) => <th key={s} scope="col">seed {s}</th>)}<th scope="col">learned</th></tr>
+        </thead>
+        <tbody>
+          {groups.map((g, a) => {
+            const steps = histories[a].map((h) => learnedStep(h, threshold));
+            return (
+              <tr key={g.ratio} data-arm={g.label}>
+                <th scope="row"><span className="swatch" style={{ background: g.color }} />{g.label}</th>
+                {Array.from({ length: seeds }, (_, s) => (
+                  <td key={s} className="num">{s < steps.length ? (steps[s] === null ? <span className="muted">not yet</span> : `step ${steps[s]}`) : ''}</td>
+                ))}
+                <td className="num">{steps.filter((s) => s !== null).length} / {g.runs.length}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </ChartCard>
+  );
+}

@@ -1,0 +1,54 @@
+import { useMemo } from 'react';
+import type uPlot from 'uplot';
+import { useRuns } from '../../store/runs';
+import { formatBytes, formatCount, formatDuration, formatMs } from '../format';
+import { ChartCard } from './ChartCard';
+import type { ChartSpec } from './LiveChart';
+
+const SPEC: ChartSpec = {
+  key: 'speed',
+  lines: [
+    { label: 'tokens/s', color: '#374151', role: 'mean' },
+    { label: 'ms/step', color: '#9ca3af', role: 'mean', scale: 'y2', dash: [5, 3] },
+  ],
+  xLabel: 'step', yLabel: 'tokens/s', y2Label: 'ms per step',
+  format: formatCount, format2: formatMs,
+};
+
+function Tile({ label, value, testId, title }: { label: string; value: string; testId: string; title?: string }) {
+  return (
+    <div className="tile" title={title}>
+      <span className="tile-label">{label}</span>
+      <span className="tile-value" data-testid={testId}>{value}</span>
+    </div>
+  );
+}
+
+/** Throughput of all runs together (tokens of every run), time per step, and the memory the study holds. */
+export function SpeedPanel() {
+  const speed = useRuns((s) => s.speed);
+  const study = useRuns((s) => s.study);
+  const step = useRuns((s) => s.step);
+  const state = useRuns((s) => s.state);
+  const data = useMemo(() => [speed.steps, speed.tokensPerSecond, speed.msPerStep] as uPlot.AlignedData, [speed]);
+  const n = speed.steps.length;
+  const latest = n > 0 ? { tps: speed.tokensPerSecond[n - 1], ms: speed.msPerStep[n - 1], sps: speed.stepsPerSecond[n - 1] } : null;
+  const remaining = study && latest && state === 'running' ? (study.config.steps - step) / latest.sps : NaN;
+  const R = study?.runs.length ?? 0;
+  return (
+    <ChartCard id="speed" title="Speed" spec={SPEC} data={data} height={160} wide
+      empty="Throughput appears with the first reported steps."
+      caption={<>Tokens per second over all {R || ''} runs together (each run processes batch × context tokens per step)
+        and wall time per training step, measured in the Worker.</>}>
+      <div className="tiles">
+        <Tile label="tokens/s" testId="speed-tokens" value={latest ? formatCount(latest.tps) : '—'} />
+        <Tile label="ms / step" testId="speed-ms" value={latest ? formatMs(latest.ms) : '—'} />
+        <Tile label="GPU memory" testId="speed-memory" value={study ? formatBytes(study.memoryBytes) : '—'}
+          title="Every buffer of the study (parameters, gradients, AdamW moments, activations of all runs), allocated once" />
+        <Tile label="parameters" testId="speed-params" value={study ? `${formatCount(study.parameterCount)} × ${R}` : '—'}
+          title="Parameters of one model × number of runs" />
+        <Tile label="time left" testId="speed-eta" value={Number.isFinite(remaining) ? formatDuration(remaining) : '—'} />
+      </div>
+    </ChartCard>
+  );
+}
