@@ -16,6 +16,7 @@ import { receiveDeviceMessage, selfTestStarted } from './device';
 import { receiveRunsMessage, useRuns } from './runs';
 import { loadPreset, startUrlSync, useConfig } from './config';
 import { sameConfig } from './configCodec';
+import { connectCheckpoints, receiveCheckpointMessage } from './checkpoints';
 
 export interface SessionState {
   /** The study the Worker built (its config as echoed by 'built'): what the charts show. */
@@ -28,13 +29,17 @@ export interface SessionState {
 
 export const useSession = create<SessionState>()(() => ({ applied: null, requested: null, then: null }));
 
-/** The smallest preset, for software adapters and the CPU engine. */
-const SMALL_PRESET = 'tiny';
+/**
+ * Presets for slow engines: the CPU fallback trains `tiny` (the largest it accepts); a software WebGPU
+ * adapter trains `quick`, the same model with a batch large enough to show a retrieval jump in minutes.
+ */
+const CPU_PRESET = 'tiny';
+const SOFTWARE_ADAPTER_PRESET = 'quick';
 
 function configure(then: SessionState['then'] = null): void {
   const { presetName, config } = useConfig.getState();
   useSession.setState({ requested: { presetName, config: structuredClone(config) }, then });
-  sendToTrainer({ type: 'configure', config: structuredClone(config) });
+  sendToTrainer({ type: 'configure', config: structuredClone(config), presetName });
 }
 
 /** Whether the controls hold edits the current study was not built with. */
@@ -114,12 +119,15 @@ function onBuilt(message: Extract<FromTrainer, { type: 'built' }>): void {
 }
 
 function route(message: FromTrainer): void {
+  receiveCheckpointMessage(message);
   switch (message.type) {
     case 'engine': onEngine(message); break;
     case 'built': onBuilt(message); break;
     // A refused config (error while not building) or a failed build: nothing waits for it any more.
     case 'error': if (useRuns.getState().state !== 'building') useSession.setState({ requested: null, then: null }); break;
     case 'state': if (message.state === 'failed') useSession.setState({ requested: null, then: null }); break;
+    // The Worker is gone; a new one is started (src/store/checkpoints.ts) and nothing waits any more.
+    case 'crashed': useSession.setState({ requested: null, then: null }); break;
     default: break;
   }
   if (receiveDeviceMessage(message)) return;
@@ -130,13 +138,13 @@ function route(message: FromTrainer): void {
 function onEngine(message: Extract<FromTrainer, { type: 'engine' }>): void {
   if (useSession.getState().applied !== null || useSession.getState().requested !== null) return;
   const config = useConfig.getState();
-  const slow = message.engine === 'cpu' || message.adapter?.isFallbackAdapter === true;
-  if (slow && !config.fromLink && config.presetName !== SMALL_PRESET) {
+  const small = message.engine === 'cpu' ? CPU_PRESET : message.adapter?.isFallbackAdapter === true ? SOFTWARE_ADAPTER_PRESET : null;
+  if (small !== null && !config.fromLink && config.presetName !== small) {
     try {
-      loadPreset(SMALL_PRESET);
+      loadPreset(small);
       config.addNotice(message.engine === 'cpu'
         ? 'No WebGPU here: training runs on the CPU reference, so the page chose the tiny preset.'
-        : 'This adapter is a software renderer (slow), so the page chose the tiny preset. Pick a larger one at will.');
+        : 'This adapter is a software renderer (slow), so the page chose the quick preset. Pick a larger one at will.');
     } catch {
       // No tiny preset: keep the default.
     }
@@ -151,6 +159,7 @@ export function connectSession(): void {
   if (connected) return;
   connected = true;
   startUrlSync();
+  connectCheckpoints();
   subscribeToTrainer(route);
   sendToTrainer({ type: 'init', allowCpuFallback: true });
 }
