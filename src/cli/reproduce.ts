@@ -1,0 +1,39 @@
+/**
+ * `npm run reproduce -- [--study NAME] [--quick] [--out DIR]`: runs a named study on this machine's
+ * WebGPU adapter (resuming from its saved units) and writes its report under DIR (default reports/).
+ */
+import { createGpuContext } from '../gpu/context';
+import { nodeGpu } from '../gpu/node';
+import { reproduce } from '../study/reproduce';
+import { REPRODUCE_USAGE, parseReproduceArgs, type ReproduceArgs } from '../study/cliArgs';
+import { UsageError } from './args';
+
+async function main(argv: string[]): Promise<number> {
+  let args: ReproduceArgs;
+  try {
+    args = parseReproduceArgs(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`reproduce: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (args.help) {
+    console.log(REPRODUCE_USAGE);
+    return 0;
+  }
+  const ctx = await createGpuContext({ gpu: await nodeGpu(), profile: false });
+  try {
+    const result = await reproduce({ study: args.study, quick: args.quick, out: args.out, command: args.command, ctx, log: (line) => console.log(line) });
+    console.log(`done in ${(result.wallMs / 1000).toFixed(1)} s (trained ${result.trainedUnits.length} unit(s), reused ${result.skippedUnits.length})`);
+    return 0;
+  } finally {
+    ctx.destroy();
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
+  console.error(`reproduce: ${(error as Error).message.split('\n')[0]}`);
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+/** Arguments of `npm run reproduce` (src/cli/reproduce.ts); every invalid one becomes a one-line reason. */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../cli/args';
+import { STUDY_NAMES } from './studies';
+
+export const REPRODUCE_USAGE = `usage: npm run reproduce -- [--study ${STUDY_NAMES.join('|')}] [--quick] [--out DIR]
+  --study NAME  the study to run (default needle-s)
+  --quick       the one-minute version (tiny model, 2 seeds, few steps): a pipeline check, not evidence
+  --out DIR     root folder of the reports (default reports); the study goes to DIR/NAME or DIR/NAME-quick`;
+
+export interface ReproduceArgs {
+  study: string;
+  quick: boolean;
+  out: string;
+  help: boolean;
+  /** The canonical command line, recorded in the report. */
+  command: string;
+}
+
+export function parseReproduceArgs(argv: string[]): ReproduceArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv.filter((a) => a !== '--'),
+      options: { study: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]);
+  }
+  const v = parsed.values;
+  const study = v.study ?? 'needle-s';
+  if (!STUDY_NAMES.includes(study)) throw new UsageError(`--study must be one of ${STUDY_NAMES.join(', ')}, got "${study}"`);
+  if (v.out !== undefined && v.out.trim() === '') throw new UsageError('--out needs a folder, got an empty string');
+  const out = v.out ?? 'reports';
+  const command = ['npm run reproduce --', '--study', study, ...(v.quick ? ['--quick'] : []), ...(v.out !== undefined ? ['--out', JSON.stringify(out)] : [])].join(' ');
+  return { study, quick: v.quick === true, out, help: v.help === true, command };
+}

@@ -1,0 +1,127 @@
+/**
+ * `npm run reproduce`: runs a named study unit by unit (resuming from the saved units), then writes
+ * <out>/<study>[-quick]/study.json, report.md, summary.json and figures/*.svg.
+ *
+ * Layout of a study folder:
+ *   units/unit-NN.json   one per unit (all arms × seedsPerUnit seeds), written atomically when the unit finishes
+ *   study.json           the raw result: definition, command, every unit and run (the report's only input)
+ *   summary.json         every number the report shows (analyseStudy(study.json))
+ *   report.md, figures/  the report
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GpuContext } from '../gpu/context';
+import { armLabel } from '../ui/palette';
+import { computeEstimate, quickDefinition, studyDefinition, unitCount, type StudyDefinition } from './studies';
+import { trainUnit, unitKey, UNIT_FORMAT, type UnitProgress, type UnitRecord } from './runner';
+import { STUDY_FORMAT, writeReport, type StudyRecord, type StudySummary } from './report';
+
+export interface ReproduceOptions {
+  study: string;
+  quick: boolean;
+  /** Root folder; the study goes to <out>/<study> (or <out>/<study>-quick). */
+  out: string;
+  /** The command line to record in the report. */
+  command: string;
+  ctx: GpuContext;
+  log?: (line: string) => void;
+}
+
+export interface ReproduceResult {
+  dir: string;
+  definition: StudyDefinition;
+  trainedUnits: number[];
+  skippedUnits: number[];
+  summary: StudySummary;
+  record: StudyRecord;
+  wallMs: number;
+}
+
+export function studyDir(out: string, study: string, quick: boolean): string {
+  return join(out, quick ? `${study}-quick` : study);
+}
+
+export function unitPath(dir: string, u: number): string {
+  return join(dir, 'units', `unit-${String(u).padStart(2, '0')}.json`);
+}
+
+/** A saved unit if it exists, parses and matches the key; otherwise null and why. */
+export function savedUnit(path: string, key: string): { unit: UnitRecord | null; reason: string } {
+  if (!existsSync(path)) return { unit: null, reason: 'not run yet' };
+  try {
+    const unit = JSON.parse(readFileSync(path, 'utf8')) as UnitRecord;
+    if (unit.format !== UNIT_FORMAT) return { unit: null, reason: `saved with format ${String(unit.format)}` };
+    if (unit.key !== key) return { unit: null, reason: 'saved for a different configuration' };
+    return { unit, reason: '' };
+  } catch (error) {
+    return { unit: null, reason: `unreadable (${(error as Error).message.split('\n')[0]})` };
+  }
+}
+
+function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function progressLine(p: UnitProgress, units: number, arms: number[], startedMs: number, unitsLeftAfter: number): string {
+  const parts = arms.map((ratio, arm) => {
+    const mine = p.points.filter((_, r) => p.runs[r].arm === arm);
+    const acc = mine.reduce((a, x) => a + x.retrievalAcc, 0) / mine.length;
+    const loss = mine.reduce((a, x) => a + x.valLoss, 0) / mine.length;
+    return `${armLabel(ratio)} ${(100 * acc).toFixed(1)}% / ${loss.toFixed(3)}`;
+  });
+  const elapsed = performance.now() - startedMs;
+  const unitEta = (elapsed / p.step) * (p.steps - p.step);
+  const totalEta = unitEta + unitsLeftAfter * (elapsed / p.step) * p.steps;
+  const left = totalEta < 120_000 ? `${Math.ceil(totalEta / 1000)} s` : totalEta < 7_200_000 ? `${Math.ceil(totalEta / 60_000)} min` : `${(totalEta / 3_600_000).toFixed(1)} h`;
+  return `unit ${p.unit + 1}/${units} step ${p.step}/${p.steps}: ${parts.join(' | ')} (acc / val loss; ` +
+    `${Math.round(p.points[0].tokensPerSec)} tok/s; about ${left} left)`;
+}
+
+export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  const base = studyDefinition(o.study);
+  const d = o.quick ? quickDefinition(base) : base;
+  const dir = studyDir(o.out, d.name, o.quick);
+  mkdirSync(join(dir, 'units'), { recursive: true });
+  const n = unitCount(d);
+  const est = computeEstimate(d);
+  log(`${d.title}: ${d.config.arms.length} arms × ${d.config.seedsPerArm} seeds, ${d.config.steps} steps, ` +
+    `${n} unit(s) of ${d.seedsPerUnit} seed(s); ≈ ${(est.trainFlops / 1e12).toFixed(2)} TFLOP training; writing ${dir}`);
+  if (o.ctx.adapter.isFallbackAdapter && !o.quick) {
+    log('note: this is a software adapter (no GPU); a full study may take days here. --quick runs a one-minute version.');
+  }
+  const units: UnitRecord[] = [];
+  const trainedUnits: number[] = [];
+  const skippedUnits: number[] = [];
+  for (let u = 0; u < n; u++) {
+    const path = unitPath(dir, u);
+    const { unit, reason } = savedUnit(path, unitKey(d, u, o.quick));
+    if (unit) {
+      log(`unit ${u + 1}/${n}: done earlier (${path}), skipped`);
+      units.push(unit);
+      skippedUnits.push(u);
+      continue;
+    }
+    log(`unit ${u + 1}/${n}: ${reason}; training seeds ${u * d.seedsPerUnit}..${(u + 1) * d.seedsPerUnit - 1}`);
+    const startedMs = performance.now();
+    const record = await trainUnit(o.ctx, d, u, o.quick, (p) => log(progressLine(p, n, d.config.arms, startedMs, n - u - 1)));
+    writeAtomically(path, JSON.stringify(record) + '\n');
+    log(`unit ${u + 1}/${n}: finished in ${(record.wallMs / 1000).toFixed(1)} s → ${path}`);
+    units.push(record);
+    trainedUnits.push(u);
+  }
+  const assembled: StudyRecord = {
+    format: STUDY_FORMAT, study: d.name, quick: o.quick, command: o.command, generatedAt: new Date().toISOString(), definition: d, units,
+  };
+  const text = JSON.stringify(assembled) + '\n';
+  writeAtomically(join(dir, 'study.json'), text);
+  // The report is computed from the JSON as written (NaN → null and all), so it can be recomputed from the file.
+  const record = JSON.parse(text) as StudyRecord;
+  const { summary } = writeReport(dir, record);
+  log(`wrote ${join(dir, 'report.md')}`);
+  log(`answer: ${summary.overall}`);
+  return { dir, definition: d, trainedUnits, skippedUnits, summary, record, wallMs: performance.now() - t0 };
+}

@@ -1,0 +1,212 @@
+/**
+ * The named studies of `npm run reproduce` (issue 8) and their `--quick` versions.
+ *
+ * A study trains every arm (mask ratio; 0 = NTP) × seed of a StudyConfig. It is cut into units for
+ * resuming: unit u trains all arms × `seedsPerUnit` seeds at once (one Study, R = arms × seedsPerUnit runs)
+ * with `baseSeed = config.baseSeed + u`, so within a unit every arm of a seed starts from the same weights
+ * and sees the same batches (the comparison stays paired), and the global seed of unit-seed s is
+ * u · seedsPerUnit + s. A unit's results are saved when it finishes; a rerun skips saved units whose
+ * configuration matches. Changing `seedsPerUnit` changes which seeds are drawn (not the statistics).
+ */
+import { PAPER_MASK_GRID, preset, type StudyConfig } from '../train/presets';
+import { parameterCount, parameterLayout } from '../model/layout';
+
+/**
+ * pretrain-then-probe: train on the text task (the generated corpus) and measure needle retrieval
+ * zero-shot on prompts written in the corpus's language (src/study/textProbe.ts).
+ */
+export interface ZeroShotProbe {
+  kind: 'text-needle';
+  /** Prompts at each evaluation (spread evenly over the depth buckets). */
+  count: number;
+  buckets: number;
+  seed: number;
+}
+
+export interface StudyDefinition {
+  name: string;
+  title: string;
+  /** What the study asks, for the report. */
+  question: string;
+  config: StudyConfig;
+  /** Seeds trained together in one resumable unit (must divide config.seedsPerArm). */
+  seedsPerUnit: number;
+  /** Retrieval accuracy at which a seed counts as having learned retrieval. */
+  learnedThreshold: number;
+  /** Evaluation examples probed for the attention analyses at the end of each unit. */
+  attentionExamples: number;
+  /** Zero-shot retrieval probe replacing the task's own retrieval score (pretrain-then-probe). */
+  probe?: ZeroShotProbe;
+  /** Label of the depth buckets in the report. */
+  bucketLabel: string;
+  /** Smallest number of seeds per arm for a claim (issue 8: 8). */
+  seedsForClaim: number;
+}
+
+export const SEEDS_FOR_CLAIM = 8;
+
+function withWarmup(config: StudyConfig): StudyConfig {
+  // The warm-up never exceeds a tenth of a short run (as `npm run compare` does).
+  config.optimizer.warmupSteps = Math.min(config.optimizer.warmupSteps, Math.max(1, Math.floor(config.steps / 10)));
+  return config;
+}
+
+function needleS(): StudyDefinition {
+  return {
+    name: 'needle-s',
+    title: 'needle-s: NTP vs MEAP on the default retrieval preset',
+    question: 'Trained directly on the needle task (one K : V needle in filler, then ? K → V), does MEAP at P = 0.05 or 0.15 '
+      + 'learn retrieval more often, sooner or better than NTP (P = 0)?',
+    config: { ...preset('needle-s'), arms: [0, 0.05, 0.15], seedsPerArm: 8 },
+    seedsPerUnit: 4,
+    learnedThreshold: 0.5,
+    attentionExamples: 8,
+    bucketLabel: 'needle depth',
+    seedsForClaim: SEEDS_FOR_CLAIM,
+  };
+}
+
+function sweep(): StudyDefinition {
+  return {
+    ...needleS(),
+    name: 'sweep',
+    title: 'sweep: the paper\'s mask-ratio grid on needle-s',
+    question: 'Across the paper\'s ablation grid P = 0 / 0.05 / 0.10 / 0.15 / 0.20 on the needle-s preset, does retrieval depend on the mask ratio?',
+    config: { ...preset('needle-s'), arms: [...PAPER_MASK_GRID], seedsPerArm: 8 },
+  };
+}
+
+function long(): StudyDefinition {
+  const base = preset('needle-long');
+  return {
+    name: 'long',
+    title: 'long: T = 256, accuracy by needle depth',
+    question: 'With a 256-token context, where the needle\'s depth can matter (a lost-in-the-middle curve), does MEAP change '
+      + 'retrieval accuracy overall or at some depths?',
+    config: { ...base, arms: [0, 0.15], seedsPerArm: 8, evaluation: { ...base.evaluation, count: 256, buckets: 8 } },
+    seedsPerUnit: 4,
+    learnedThreshold: 0.5,
+    attentionExamples: 4,
+    bucketLabel: 'needle depth',
+    seedsForClaim: SEEDS_FOR_CLAIM,
+  };
+}
+
+function pretrainThenProbe(): StudyDefinition {
+  const text = preset('text-s');
+  return {
+    name: 'pretrain-then-probe',
+    title: 'pretrain-then-probe: pretrain on the generated corpus, probe needle retrieval zero-shot',
+    question: 'Closer to the paper\'s protocol: after pretraining on a procedurally generated text corpus in which names and facts '
+      + 'recur, does a MEAP model retrieve a fact planted at some depth of a prompt in the same language ("X lives in Y." … '
+      + '"Where does X live? X lives in " → Y) more often than an NTP model, with clean inputs and no training on the probe?',
+    config: withWarmup({
+      ...text,
+      model: { ...text.model, context: 256 },
+      batch: 16,
+      arms: [0, 0.15],
+      seedsPerArm: 8,
+      evaluation: { ...text.evaluation, every: 200, count: 128 },
+    }),
+    seedsPerUnit: 4,
+    learnedThreshold: 0.5,
+    attentionExamples: 4,
+    probe: { kind: 'text-needle', count: 100, buckets: 5, seed: 4242 },
+    bucketLabel: 'fact depth',
+    seedsForClaim: SEEDS_FOR_CLAIM,
+  };
+}
+
+const DEFINITIONS: Record<string, () => StudyDefinition> = {
+  'needle-s': needleS,
+  sweep,
+  long,
+  'pretrain-then-probe': pretrainThenProbe,
+};
+
+export const STUDY_NAMES = Object.keys(DEFINITIONS);
+
+/** The definition of a named study; throws a RangeError listing the names otherwise. */
+export function studyDefinition(name: string): StudyDefinition {
+  const make = DEFINITIONS[name];
+  if (!make) throw new RangeError(`unknown study "${name}" (known: ${STUDY_NAMES.join(', ')})`);
+  const definition = make();
+  checkDefinition(definition);
+  return definition;
+}
+
+export function checkDefinition(d: StudyDefinition): void {
+  if (!(Number.isInteger(d.seedsPerUnit) && d.seedsPerUnit >= 1 && d.config.seedsPerArm % d.seedsPerUnit === 0)) {
+    throw new RangeError(`study ${d.name}: seedsPerUnit (${d.seedsPerUnit}) must divide seedsPerArm (${d.config.seedsPerArm})`);
+  }
+}
+
+/**
+ * The `--quick` version: the tiny model (T = 16; the text probe needs T = 128), 2 seeds per arm in units of
+ * one seed, few steps and a small evaluation, so a study runs in about a minute on SwiftShader. It checks
+ * the pipeline, not the claim: its numbers carry no evidence either way.
+ */
+export function quickDefinition(d: StudyDefinition): StudyDefinition {
+  const tiny = preset('tiny');
+  const common = { ...d, seedsPerUnit: 1, attentionExamples: 2 };
+  const title = (config: StudyConfig) => `${d.name} — quick version (tiny model, T = ${config.model.context}, ${config.steps} steps, 2 seeds per arm)`;
+  if (d.probe) {
+    const config = withWarmup({
+      ...d.config,
+      taskOptions: { ...(d.config.taskOptions as object), source: { kind: 'generated', seed: 1, documents: 120 } } as StudyConfig['taskOptions'],
+      model: { ...tiny.model, vocabSize: d.config.model.vocabSize, maskId: d.config.model.maskId, context: 128 },
+      // The probe reads one logits row per answer character, at most `batch` of them: town names need ≤ 12.
+      batch: 12,
+      steps: 24,
+      optimizer: { ...tiny.optimizer },
+      seedsPerArm: 2,
+      evaluation: { every: 12, count: 8, buckets: 1, seed: d.config.evaluation.seed },
+    });
+    return { ...common, title: title(config), config, probe: { ...d.probe, count: 6, buckets: 3 } };
+  }
+  const config = withWarmup({
+    ...tiny,
+    model: { ...tiny.model, context: d.config.model.context > 64 ? 32 : tiny.model.context },
+    arms: [...d.config.arms],
+    seedsPerArm: 2,
+    steps: 60,
+    evaluation: { every: 20, count: 24, buckets: Math.min(4, d.config.evaluation.buckets), seed: tiny.evaluation.seed },
+  });
+  return { ...common, title: title(config), config };
+}
+
+/** Configuration of unit u (all arms × seedsPerUnit seeds). */
+export function unitConfig(d: StudyDefinition, u: number): StudyConfig {
+  return { ...structuredClone(d.config), seedsPerArm: d.seedsPerUnit, baseSeed: d.config.baseSeed + u };
+}
+
+export function unitCount(d: StudyDefinition): number {
+  return d.config.seedsPerArm / d.seedsPerUnit;
+}
+
+export interface ComputeEstimate {
+  runs: number;
+  parameters: number;
+  tokensPerRun: number;
+  /** Training FLOPs of all runs: 6 · parameters · tokens plus the attention scores (3 × 4 · L · T · d per token). */
+  trainFlops: number;
+  /** Evaluation forwards (2 · parameters + 4 · L · T · d per token) over the whole study. */
+  evalFlops: number;
+}
+
+/** Rough FLOPs of a full study (what a run of it costs; the GPU's achieved rate sets the time). */
+export function computeEstimate(d: StudyDefinition): ComputeEstimate {
+  const c = d.config;
+  const m = c.model;
+  const runs = c.arms.length * c.seedsPerArm;
+  const parameters = parameterCount(parameterLayout(m));
+  const T = m.context;
+  const tokensPerRun = c.steps * c.batch * T;
+  const attention = 4 * m.layers * T * m.dModel;
+  const trainFlops = runs * tokensPerRun * (6 * parameters + 3 * attention);
+  const evaluations = Math.floor(c.steps / c.evaluation.every) + (c.steps % c.evaluation.every === 0 ? 0 : 1);
+  // The task's evaluation covers `count` examples in batches of B; the zero-shot probe runs one forward of B sequences per prompt.
+  const evalTokens = Math.ceil(c.evaluation.count / c.batch) * c.batch * T + (d.probe ? d.probe.count * c.batch * T : 0);
+  const evalFlops = runs * evaluations * evalTokens * (2 * parameters + attention);
+  return { runs, parameters, tokensPerRun, trainFlops, evalFlops };
+}
