@@ -66,6 +66,23 @@ function needleS(): StudyDefinition {
   };
 }
 
+/**
+ * needle-quick: the largest retrieval study a CPU (software) WebGPU adapter finishes in well under an hour —
+ * the `quick` preset (tiny model, batch 32, 800 steps), NTP vs MEAP 0.15, 8 seeds per arm. Not the paper's
+ * scale; it is what this playground can say on a machine without a GPU.
+ */
+function needleQuick(): StudyDefinition {
+  return {
+    ...needleS(),
+    name: 'needle-quick',
+    title: 'needle-quick: NTP vs MEAP on the quick preset (sized for a CPU adapter)',
+    question: 'On the quick preset (2 layers, d 32, T = 16, batch 32, 800 steps), does MEAP at P = 0.15 learn needle retrieval '
+      + 'more often, sooner or better than NTP?',
+    config: { ...preset('quick'), arms: [0, 0.15], seedsPerArm: 8 },
+    seedsPerUnit: 4,
+  };
+}
+
 function sweep(): StudyDefinition {
   return {
     ...needleS(),
@@ -119,6 +136,7 @@ function pretrainThenProbe(): StudyDefinition {
 
 const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-s': needleS,
+  'needle-quick': needleQuick,
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,
