@@ -128,6 +128,27 @@ export function applyMessages(current: RunsState, messages: readonly FromTrainer
       case 'error':
         s = { ...s, error: m.message };
         break;
+      case 'restored': {
+        // The study continues from a checkpoint: its series are the checkpoint's, up to its step.
+        const h = m.history;
+        const runs = Math.max(runCount(), ...h.train.losses.map((l) => l.length), ...h.evals.points.map((p) => p.length));
+        s = {
+          ...s, step: m.step, error: null,
+          train: { steps: [...h.train.steps], loss: Array.from({ length: runs }, (_, r) => h.train.losses.map((l) => (Number.isFinite(l[r]) ? l[r] : null))) },
+          evals: { steps: [...h.evals.steps], points: Array.from({ length: runs }, (_, r) => h.evals.points.map((p) => p[r])) },
+          speed: {
+            steps: [...h.speed.steps], stepsPerSecond: [...h.speed.stepsPerSecond], tokensPerSecond: [...h.speed.tokensPerSecond],
+            msPerStep: h.speed.stepsPerSecond.map((v) => 1000 / v),
+          },
+          failures: h.failures.map((f) => ({ ...f })),
+        };
+        trainCopied = evalsCopied = speedCopied = true;
+        break;
+      }
+      case 'crashed':
+        // The Worker is gone with the study: nothing trains until a new study is built (or resumed).
+        s = { ...s, state: 'failed', error: m.message };
+        break;
       default:
         break;
     }
@@ -143,8 +164,8 @@ function flush(): void {
   useRuns.setState((current) => applyMessages(current, batch), true);
 }
 
-const IMMEDIATE = new Set<FromTrainer['type']>(['state', 'built', 'error', 'runFailed']);
-const HANDLED = new Set<FromTrainer['type']>(['built', 'state', 'trainLoss', 'evaluation', 'runFailed', 'error']);
+const IMMEDIATE = new Set<FromTrainer['type']>(['state', 'built', 'error', 'runFailed', 'restored', 'crashed']);
+const HANDLED = new Set<FromTrainer['type']>(['built', 'state', 'trainLoss', 'evaluation', 'runFailed', 'error', 'restored', 'crashed']);
 
 /** Feeds one Worker message to the store (state changes at once, series batched). */
 export function receiveRunsMessage(message: FromTrainer): void {

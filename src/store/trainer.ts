@@ -7,6 +7,9 @@ import type { FromTrainer, ToTrainer } from '../train/protocol';
 
 type Listener = (message: FromTrainer) => void;
 
+/** How src/train/client.ts words a Worker that failed outside the session. */
+const WORKER_FAILED = 'The training worker failed';
+
 let client: ReturnType<typeof createTrainerClient> | undefined;
 const listeners = new Set<Listener>();
 
@@ -15,6 +18,12 @@ function connection() {
     client = createTrainerClient();
     client.subscribe((message) => {
       for (const listener of listeners) listener(message);
+      // The client reports a Worker that threw outside the session (or could not load) as this error. Its
+      // state is unknown from then on, so the page treats it as gone (src/store/checkpoints.ts restarts it
+      // and offers the last checkpoint).
+      if (message.type === 'error' && message.message.startsWith(WORKER_FAILED)) {
+        for (const listener of listeners) listener({ type: 'crashed', message: message.message });
+      }
     });
   }
   return client;
@@ -22,6 +31,16 @@ function connection() {
 
 export function sendToTrainer(message: ToTrainer): void {
   connection().send(message);
+}
+
+/**
+ * Stops the Worker (whatever it was doing) and starts a new one on the next send; listeners stay
+ * subscribed. The new Worker knows nothing: the caller sends 'init' and rebuilds or resumes a study.
+ */
+export function restartTrainer(): void {
+  client?.terminate();
+  client = undefined;
+  connection();
 }
 
 /** Calls `listener` for every message from the Worker; returns the unsubscribe function. */

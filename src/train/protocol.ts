@@ -3,10 +3,14 @@
  * page only sends commands and renders what comes back. Large arrays travel as transferables.
  */
 import type { AdapterReport } from '../gpu/context';
+import type { KernelChoiceReport } from '../gpu/autotune';
 import type { KernelCheck } from '../selftest/harness';
 import type { StudyConfig } from './presets';
 import type { HistoryPoint } from './compare';
 import type { RunInfo } from './study';
+import type { ModelConfig } from '../model/config';
+import type { CheckpointReason, CheckpointSummary } from './checkpointStore';
+import type { MetricHistory } from './sessionCheckpoint';
 
 export type EngineKind = 'webgpu' | 'cpu';
 
@@ -17,7 +21,11 @@ export type ToTrainer =
   /** Find the adapter (or fall back to the CPU engine) and report it. */
   | { type: 'init'; allowCpuFallback: boolean }
   /** Build a study from the config (disposing any previous one); nothing trains until 'start'. */
-  | { type: 'configure'; config: StudyConfig }
+  | {
+    type: 'configure'; config: StudyConfig;
+    /** The page's name for the config (stored with its checkpoints, to restore the controls on resume). */
+    presetName?: string;
+  }
   | { type: 'start' }
   | { type: 'pause' }
   /** One training step while paused or idle. */
@@ -28,7 +36,39 @@ export type ToTrainer =
   | { type: 'probe'; run: number; example: number }
   /** Greedy continuation and top next-token probabilities of every run for a prompt of token ids. */
   | { type: 'generate'; requestId: number; prompt: number[]; maxTokens: number }
-  | { type: 'selftest' };
+  | { type: 'selftest' }
+  /** Save a checkpoint of the study now ('hidden': the tab was hidden; nothing is said when nothing is new). */
+  | { type: 'checkpoint'; reason?: 'manual' | 'hidden' }
+  /** Autosave every `everySteps` steps and after at most `maxIntervalMs` of training (defaults 100, 30 s). */
+  | { type: 'checkpointSettings'; everySteps: number; maxIntervalMs?: number }
+  /** The checkpoints in the store (answered by 'checkpoints'). */
+  | { type: 'listCheckpoints' }
+  /** Rebuild the study of a stored checkpoint and continue from it (paused at its step). */
+  | { type: 'resume'; key: string }
+  | { type: 'deleteCheckpoint'; key: string }
+  /** One run's model as files (answered by 'modelFiles'); with `onnx`, also the ONNX model and a probe to check it. */
+  | { type: 'exportModel'; requestId: number; run: number; onnx: boolean }
+  /** Replace run `run`'s weights by an uploaded model of the study's shape (moments zeroed; answered by 'modelLoaded'). */
+  | { type: 'loadModel'; requestId: number; run: number; model: ModelConfig; params: Float32Array }
+  /** Test hook: destroys the GPU device, as a driver reset would (the session then recovers). */
+  | { type: 'simulateDeviceLoss' };
+
+/** One run's model files, built in the Worker. */
+export interface ModelFiles {
+  run: number;
+  step: number;
+  engine: EngineKind;
+  /** model.safetensors (Hugging Face LLaMA names, see src/export/safetensors.ts) and its config.json text. */
+  safetensors: Uint8Array;
+  configJson: string;
+  /** The ONNX model (src/export/onnx.ts), when asked for. */
+  onnx: Uint8Array | null;
+  /**
+   * The engine's own forward on a probe sequence, to compare the ONNX model against: `tokens` (T ids, batch 1),
+   * the logits rows computed (`rows`) and their logits [rows, vocab].
+   */
+  probe: { tokens: number[]; rows: number[]; vocab: number; logits: Float32Array } | null;
+}
 
 /** One attention snapshot: the same example through the clean and the masked input, for one run. */
 export interface AttentionSnapshot {
@@ -59,7 +99,11 @@ export interface GenerationResult {
 
 /** Worker → page. */
 export type FromTrainer =
-  | { type: 'engine'; engine: EngineKind; adapter: AdapterReport | null; notice: string | null }
+  | {
+    type: 'engine'; engine: EngineKind; adapter: AdapterReport | null; notice: string | null;
+    /** WebGPU only: the kernel variants chosen by measurement at start-up, and the measurements. */
+    kernels?: KernelChoiceReport;
+  }
   | { type: 'built'; runs: RunInfo[]; parameterCount: number; memoryBytes: number; config: StudyConfig }
   | { type: 'state'; state: TrainingState; step: number }
   /** Training loss of every run, averaged over the steps since the last message (sent every few steps). */
@@ -72,4 +116,23 @@ export type FromTrainer =
   | { type: 'runFailed'; run: number; step: number; message: string }
   | { type: 'check'; check: KernelCheck }
   | { type: 'selftestDone'; passed: number; failed: number; milliseconds: number }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** A checkpoint was written (`stored` false: kept in the Worker's memory only, `problem` says why). */
+  | { type: 'checkpointSaved'; summary: CheckpointSummary; stored: boolean; problem: string | null }
+  /** A checkpoint was not written; the previous one stays. */
+  | { type: 'checkpointNotSaved'; reason: CheckpointReason; message: string }
+  | {
+    type: 'checkpoints'; list: CheckpointSummary[]; store: 'indexeddb' | 'memory'; problem: string | null;
+    everySteps: number; maxIntervalMs: number;
+  }
+  /**
+   * The study continues from a checkpoint (after 'built'): the page replaces its series by `history` (the
+   * metrics up to `step`). `lostSteps`: steps taken after the checkpoint that will be taken again.
+   */
+  | { type: 'restored'; reason: 'resume' | 'deviceLost'; step: number; history: MetricHistory; lostSteps: number; message: string }
+  /** The GPU device was lost at `step`; the session is re-acquiring one (a 'restored' or an 'error' follows). */
+  | { type: 'deviceLost'; step: number; message: string }
+  | { type: 'modelFiles'; requestId: number; files: ModelFiles | null; error: string | null }
+  | { type: 'modelLoaded'; requestId: number; run: number; step: number; error: string | null }
+  /** Made up by the page (src/store/trainer.ts), never sent by the Worker: the Worker threw outside the session or could not load. */
+  | { type: 'crashed'; message: string };

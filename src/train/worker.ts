@@ -5,6 +5,7 @@
  */
 import { createGpuContext } from '../gpu/context';
 import { TrainingSession } from './session';
+import { defaultCheckpointStore } from './checkpointStore';
 import type { ToTrainer } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -12,6 +13,8 @@ declare const self: DedicatedWorkerGlobalScope;
 const session = new TrainingSession({
   post: (message, transfer = []) => self.postMessage(message, transfer),
   createContext: () => createGpuContext(),
+  // IndexedDB (a Worker has it): checkpoints survive a reload of the page.
+  checkpointStore: defaultCheckpointStore(),
 });
 
 self.onmessage = (event: MessageEvent<ToTrainer>) => {

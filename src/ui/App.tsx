@@ -5,6 +5,8 @@ import { ControlsPanel } from './controls/ControlsPanel';
 import { DevicePanel } from './DevicePanel';
 import { EngineBanner, Notices } from './Notices';
 import { RunBar } from './RunBar';
+import { CheckpointPanel } from './CheckpointPanel';
+import { ModelFilesPanel } from './ModelFiles';
 
 export function App() {
   return (
@@ -25,6 +27,7 @@ export function App() {
       <EngineBanner />
       <Notices />
       <RunBar />
+      <CheckpointPanel />
       <div className="layout">
         <aside className="sidebar">
           <ControlsPanel />
@@ -33,6 +36,7 @@ export function App() {
           <ChartsPanel />
           <AttentionPanel />
           <TryModelsPanel />
+          <ModelFilesPanel />
           <DevicePanel />
         </main>
       </div>
