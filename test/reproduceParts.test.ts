@@ -63,7 +63,7 @@ describe('SVG charts', () => {
 
 describe('study definitions', () => {
   it('define the issue\'s studies with at least 8 seeds per arm', () => {
-    expect(STUDY_NAMES).toEqual(['needle-s', 'sweep', 'long', 'pretrain-then-probe']);
+    expect(STUDY_NAMES).toEqual(['needle-s', 'needle-quick', 'sweep', 'long', 'pretrain-then-probe']);
     for (const name of STUDY_NAMES) {
       const d = studyDefinition(name);
       expect(d.config.seedsPerArm).toBeGreaterThanOrEqual(8);

@@ -2,9 +2,10 @@
 import { parseArgs } from 'node:util';
 import { readFileSync, statSync } from 'node:fs';
 import { isTaskName, TASK_NAMES } from '../data/task';
-import { MAX_TEXT_CHARACTERS } from '../data/textTask';
+import { MAX_TEXT_BYTES, userTextFromBytes } from '../data/textTask';
 import { DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type StudyConfig } from '../train/presets';
 import { validateStudyConfig } from '../train/validate';
+import { ConfigError, parsePresetName } from '../train/configSchema';
 import type { RunInfo } from '../train/study';
 
 export class UsageError extends Error {
@@ -48,15 +49,32 @@ function readTextFile(path: string): string {
   } catch (error) {
     throw new UsageError(`--text-file: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  // UTF-8 is at most 4 bytes per character: a larger file cannot fit the character limit.
-  if (size > 4 * MAX_TEXT_CHARACTERS) {
-    throw new UsageError(`--text-file: "${path}" has ${size} bytes; at most ${MAX_TEXT_CHARACTERS} characters are accepted`);
-  }
+  // Refused by its size before it is read (MAX_TEXT_BYTES, the limit userTextFromBytes applies to any text file).
+  if (size > MAX_TEXT_BYTES) throw new UsageError(`--text-file: "${path}" has ${size} bytes; at most ${MAX_TEXT_BYTES} are accepted`);
+  let bytes: Uint8Array;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (error) {
     throw new UsageError(`--text-file: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
+  try {
+    return userTextFromBytes(bytes, `--text-file "${path}"`);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** The flag that set each config field (for "--lr: optimizer.lr must be …" when that flag was given). */
+const FLAG_OF_FIELD: [RegExp, string[]][] = [
+  [/^steps$/, ['steps']], [/^seedsPerArm$/, ['seeds']], [/^batch$/, ['batch']], [/^optimizer\.lr$/, ['lr']],
+  [/^baseSeed$/, ['base-seed']], [/^evaluation\.every$/, ['eval-every']], [/^evaluation\.count$/, ['eval-count']],
+  [/^arms\b/, ['mask-ratio', 'mask-ratios', 'paper-grid']], [/^taskOptions\.source\.text$/, ['text-file']],
+];
+
+function flagFor(path: string, given: Record<string, unknown>): string | undefined {
+  const flags = FLAG_OF_FIELD.find(([pattern]) => pattern.test(path))?.[1] ?? [];
+  const flag = flags.find((f) => given[f] !== undefined && given[f] !== false);
+  return flag === undefined ? undefined : `--${flag}`;
 }
 
 export interface CompareArgs {
@@ -72,14 +90,15 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   try {
     parsed = parseArgs({ args: argv.filter((a) => a !== '--'), options: studyOptions, strict: true, allowPositionals: false });
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]);
+    // One line: node's multi-line hints ("use '--batch=-XYZ'") joined, not dropped.
+    throw new UsageError((error as Error).message.trim().replace(/\s*\n\s*/g, ' '));
   }
   const v = parsed.values;
   if (v.task !== undefined && !isTaskName(v.task)) throw new UsageError(`--task must be one of ${TASK_NAMES.join(', ')}, got "${v.task}"`);
   let config: StudyConfig;
   try {
-    // Without --preset: the task's default preset (needle: tiny).
-    config = preset(v.preset ?? DEFAULT_PRESET_FOR_TASK[v.task ?? 'needle']);
+    // Without --preset: the task's default preset (needle: tiny). Only PRESETS' own names (not "__proto__").
+    config = preset(parsePresetName(v.preset ?? DEFAULT_PRESET_FOR_TASK[v.task ?? 'needle']));
   } catch (error) {
     throw new UsageError(`--preset: ${(error as Error).message}`);
   }
@@ -116,7 +135,8 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   try {
     validateStudyConfig(config);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    const flag = error instanceof ConfigError ? flagFor(error.path, v) : undefined;
+    throw new UsageError(flag === undefined ? (error as Error).message : `${flag}: ${(error as Error).message}`);
   }
   return { config, json: v.json, save: v.save, help: v.help === true };
 }

@@ -20,6 +20,8 @@ import { generateCorpus } from './corpus';
 
 /** Largest user text accepted, in characters (UTF-16 code units before normalisation). */
 export const MAX_TEXT_CHARACTERS = 2_000_000;
+/** Largest uploaded text file, in bytes (UTF-8 is at most 4 bytes a character): refused before it is decoded. */
+export const MAX_TEXT_BYTES = 4 * MAX_TEXT_CHARACTERS;
 /** Largest generated corpus, in documents (≈ 600 characters each). */
 export const MAX_CORPUS_DOCUMENTS = 10_000;
 /** A user text is refused when more than this share of its characters is outside the alphabet. */
@@ -91,6 +93,20 @@ export function prepareUserText(text: unknown, tokenizer: CharTokenizer): TextSt
     heldOut: Uint16Array.from(ids.subarray(ids.length - heldOut)),
     description: `the text (${ids.length} characters after normalisation)`,
   };
+}
+
+/**
+ * The text of an uploaded file (the CLI's --text-file; any upload form should use it too): refuses a file over
+ * MAX_TEXT_BYTES with its size before decoding anything, then decodes UTF-8 leniently — undecodable bytes
+ * become U+FFFD, which prepareUserText counts as binary, so a file that is not UTF-8 text is refused there
+ * with the offset of its first bad character. A leading byte-order mark is dropped.
+ */
+export function userTextFromBytes(bytes: Uint8Array, name = 'the file'): string {
+  if (!(bytes instanceof Uint8Array)) throw new RangeError(`${name} must be bytes (a Uint8Array), got ${typeof bytes}`);
+  if (bytes.length > MAX_TEXT_BYTES) {
+    throw new RangeError(`${name} has ${bytes.length} bytes; at most ${MAX_TEXT_BYTES} bytes (${MAX_TEXT_CHARACTERS} characters) are accepted`);
+  }
+  return new TextDecoder('utf-8', { fatal: false, ignoreBOM: false }).decode(bytes);
 }
 
 function encodeDocuments(documents: string[], tokenizer: CharTokenizer): Uint16Array {

@@ -6,6 +6,7 @@
  */
 import { PRESETS, type StudyConfig } from '../train/presets';
 import { validateStudyConfig } from '../train/validate';
+import { parsePresetName, studyConfigIssue } from '../train/configSchema';
 
 /** Bounds of the editable values (the UI's min/max; a link outside them is refused). */
 export const LIMITS = {
@@ -57,9 +58,13 @@ export function taskNames(): string[] {
 }
 
 export function presetConfig(name: string): StudyConfig {
-  const found = presetTable[name];
-  if (!found) throw new ConfigEditError(`unknown preset (known: ${presetNames().join(', ')})`);
-  return withWarmup(structuredClone(found), name);
+  // The schema's preset names: own keys of PRESETS only (a link's "__proto__" or "constructor" is no preset).
+  try {
+    parsePresetName(name);
+  } catch {
+    throw new ConfigEditError(`unknown preset (known: ${presetNames().join(', ')})`);
+  }
+  return withWarmup(structuredClone(presetTable[name]), name);
 }
 
 /**
@@ -122,6 +127,15 @@ function withTask(config: StudyConfig, task: string): StudyConfig {
  * refused. Setting `preset` replaces everything by that preset.
  */
 export function applyEdit<K extends EditableField>(presetName: string, config: StudyConfig, field: K, value: EditableValues[K]): StudyConfig {
+  const next = editedConfig(presetName, config, field, value);
+  // Every edit ends in the study schema (src/train/configSchema.ts), the one the CLI, the engines and
+  // uploaded files use: a value the controls' bounds let through but the schema refuses is refused here.
+  const issue = studyConfigIssue(next);
+  if (issue) throw new ConfigEditError(issue.message);
+  return next;
+}
+
+function editedConfig<K extends EditableField>(presetName: string, config: StudyConfig, field: K, value: EditableValues[K]): StudyConfig {
   const v = value as EditableValues[EditableField];
   if (field === 'preset') return presetConfig(v as string);
   if (field === 'task') return withTask(config, v as string);
