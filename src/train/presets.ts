@@ -138,7 +138,7 @@ export const DEFAULT_PRESET_FOR_TASK: Record<TaskName, PresetName> = {
 };
 
 export function preset(name: string): StudyConfig {
-  const found = (PRESETS as Record<string, StudyConfig>)[name];
+  const found = Object.hasOwn(PRESETS, name) ? (PRESETS as Record<string, StudyConfig>)[name] : undefined;
   if (!found) throw new RangeError(`unknown preset "${name}" (known: ${Object.keys(PRESETS).join(', ')})`);
   return structuredClone(found);
 }
