@@ -1,0 +1,222 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  adapterKey, autotune, AUTOTUNE_VERSION, decide, kernelChoiceReport, memoryAutotuneCache, parseAutotuneResult,
+  storageAutotuneCache, type AutotuneMeasurement, type AutotuneResult,
+} from '../src/gpu/autotune';
+import type { GpuContext, KernelPreferences } from '../src/gpu/context';
+import { GpuModel } from '../src/model/gpuModel';
+import { preset } from '../src/train/presets';
+import { testContext } from './gpuContext';
+
+const adapter = { vendor: 'v', architecture: 'arch', device: 'dev', description: 'desc' };
+
+function m(kernel: 'matmul' | 'rows', variant: string, milliseconds: number, extra: Partial<AutotuneMeasurement> = {}): AutotuneMeasurement {
+  return { kernel, variant, workload: 'w', milliseconds, samples: 3, ...extra };
+}
+
+const tiles = (workgroupX: number, workgroupY: number, tileK: number) => ({ workgroupX, workgroupY, tileK });
+
+function result(preferences: KernelPreferences, key = adapterKey(adapter)): AutotuneResult {
+  return {
+    ...preferences, measurements: [m('matmul', preferences.matmul, 1)], key, method: 'wall', bestTiles: {},
+    tuningMilliseconds: 1, measuredAt: '2025-01-01T00:00:00.000Z', fromCache: false,
+  };
+}
+
+/** A fake Web Storage over a Map. */
+function fakeStorage() {
+  const map = new Map<string, string>();
+  return { map, getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => { map.set(k, v); } };
+}
+
+let saved: { ctx: GpuContext; preferences: KernelPreferences } | undefined;
+afterEach(() => {
+  if (saved) saved.ctx.preferences = saved.preferences;
+  saved = undefined;
+});
+
+async function context(): Promise<GpuContext> {
+  const ctx = await testContext();
+  saved ??= { ctx, preferences: { ...ctx.preferences } };
+  return ctx;
+}
+
+describe('decide (pure)', () => {
+  const current: KernelPreferences = { rows: 'workgroup', matmul: 'tiled' };
+
+  it('picks the fastest default-tile matmul variant and the fastest row variant', () => {
+    const r = decide({ preferences: current }, 'k', [
+      m('matmul', 'blocked', 5, { tiles: tiles(8, 8, 0), defaultTiles: true }),
+      m('matmul', 'tiled', 9, { tiles: tiles(16, 16, 16), defaultTiles: true }),
+      m('rows', 'serial', 2), m('rows', 'workgroup', 80),
+    ], 'timestamp', 12);
+    expect(r).toMatchObject({ matmul: 'blocked', rows: 'serial', method: 'timestamp', key: 'k', fromCache: false });
+    const r2 = decide({ preferences: current }, 'k', [
+      m('matmul', 'blocked', 9, { tiles: tiles(8, 8, 0), defaultTiles: true }),
+      m('matmul', 'tiled', 5, { tiles: tiles(16, 16, 16), defaultTiles: true }),
+      m('rows', 'serial', 3), m('rows', 'workgroup', 2),
+    ], 'wall', 12);
+    expect(r2).toMatchObject({ matmul: 'tiled', rows: 'workgroup', method: 'wall' });
+  });
+
+  it('judges a variant by the tiles the builders use; other tile configs only inform bestTiles', () => {
+    const r = decide({ preferences: current }, 'k', [
+      m('matmul', 'blocked', 5, { tiles: tiles(8, 8, 0), defaultTiles: true }),
+      m('matmul', 'tiled', 9, { tiles: tiles(16, 16, 16), defaultTiles: true }),
+      m('matmul', 'tiled', 1, { tiles: tiles(8, 8, 16), defaultTiles: false }),
+      m('rows', 'serial', 2), m('rows', 'workgroup', 3),
+    ], 'wall', 1);
+    expect(r.matmul).toBe('blocked');
+    expect(r.bestTiles).toEqual({ blocked: tiles(8, 8, 0), tiled: tiles(8, 8, 16) });
+  });
+
+  it('ignores failed candidates and keeps the current preference where nothing was measured', () => {
+    const r = decide({ preferences: current }, 'k', [
+      m('matmul', 'tiled', Infinity, { tiles: tiles(16, 16, 16), defaultTiles: true, error: 'no' }),
+      m('matmul', 'blocked', 7, { tiles: tiles(8, 8, 0), defaultTiles: true }),
+    ], 'wall', 1);
+    expect(r.matmul).toBe('blocked');
+    expect(r.rows).toBe('workgroup');
+    expect(r.method).toBe('default');
+  });
+});
+
+describe('cache', () => {
+  it('keys on vendor/architecture/device/description and the procedure version', () => {
+    const key = adapterKey(adapter);
+    expect(key).toContain('v/arch/dev/desc');
+    expect(key).toContain(`v${AUTOTUNE_VERSION}`);
+    expect(adapterKey({ ...adapter, device: 'other' })).not.toBe(key);
+    expect(adapterKey({ ...adapter, description: 'other' })).not.toBe(key);
+  });
+
+  it('localStorage-style cache: round trip (Infinity included), garbage and invalid choices read as missing', () => {
+    const storage = fakeStorage();
+    const cache = storageAutotuneCache(storage);
+    const r = result({ rows: 'serial', matmul: 'blocked' });
+    r.measurements.push(m('matmul', 'tiled', Infinity, { error: 'failed' }));
+    cache.set(r.key, r);
+    expect(cache.get(r.key)).toEqual(r);
+    expect(cache.get('missing')).toBeUndefined();
+    storage.map.set('bad', '{not json');
+    expect(cache.get('bad')).toBeUndefined();
+    storage.map.set('invalid', JSON.stringify({ ...r, matmul: 'warp-specialised' }));
+    expect(cache.get('invalid')).toBeUndefined();
+    expect(parseAutotuneResult({ ...r, rows: 'serial' })).toBeDefined();
+    expect(parseAutotuneResult(null)).toBeUndefined();
+  });
+
+  it('a cached choice (e.g. handed to a Worker) is applied without measuring anything', async () => {
+    const ctx = await context();
+    const key = adapterKey(ctx.adapter);
+    const opposite: KernelPreferences = {
+      rows: ctx.preferences.rows === 'serial' ? 'workgroup' : 'serial',
+      matmul: ctx.preferences.matmul === 'blocked' ? 'tiled' : 'blocked',
+    };
+    const pipelines = ctx.registry.compiledPipelines;
+    const created = ctx.arena.created;
+    const tuned = await autotune(ctx, { cache: memoryAutotuneCache([result(opposite, key)]) });
+    expect(tuned.fromCache).toBe(true);
+    expect(ctx.preferences).toEqual(opposite);
+    expect(ctx.registry.compiledPipelines).toBe(pipelines);
+    expect(ctx.arena.created).toBe(created);
+  });
+});
+
+describe('asynchronous cache (IndexedDB in a Worker)', () => {
+  it('is awaited on read and on write', async () => {
+    const ctx = await context();
+    const key = adapterKey(ctx.adapter);
+    const inner = memoryAutotuneCache();
+    const writes: string[] = [];
+    const slow = {
+      get: async (k: string) => { await new Promise((r) => setTimeout(r, 5)); return inner.get(k); },
+      set: async (k: string, r: AutotuneResult) => { await new Promise((x) => setTimeout(x, 5)); inner.set(k, r); writes.push(k); },
+    };
+    const choice: KernelPreferences = { rows: ctx.preferences.rows === 'serial' ? 'workgroup' : 'serial', matmul: ctx.preferences.matmul };
+    await slow.set(key, result(choice, key));
+    const tuned = await autotune(ctx, { cache: slow });
+    expect(tuned.fromCache).toBe(true);
+    expect(ctx.preferences).toEqual(choice);
+    expect(writes).toEqual([key]);
+  });
+});
+
+describe('autotune on this adapter', () => {
+  it('measures every variant, applies the fastest, frees what it made, and caches the choice', async () => {
+    const ctx = await context();
+    const created = ctx.arena.created;
+    const bytes = ctx.arena.bytesInUse;
+    const cache = memoryAutotuneCache();
+    const tuned = await autotune(ctx, { cache, tiles: true });
+    expect(tuned.fromCache).toBe(false);
+    expect(['timestamp', 'wall']).toContain(tuned.method);
+    // Both matmul variants at their default tiles, an extra tile config for a variant still in the race,
+    // and both row variants; nothing failed.
+    const names = new Set(tuned.measurements.map((x) => `${x.kernel}:${x.variant}`));
+    expect(names).toEqual(new Set(['matmul:blocked', 'matmul:tiled', 'rows:serial', 'rows:workgroup']));
+    expect(tuned.measurements.filter((x) => x.kernel === 'matmul' && x.defaultTiles)).toHaveLength(2);
+    expect(tuned.measurements.length).toBeGreaterThan(4);
+    for (const x of tuned.measurements) {
+      expect(x.error).toBeUndefined();
+      expect(x.milliseconds).toBeGreaterThan(0);
+      expect(Number.isFinite(x.milliseconds)).toBe(true);
+    }
+    // The choice is the fastest of the measurements, and it is applied.
+    const fastest = (kernel: 'matmul' | 'rows') => tuned.measurements
+      .filter((x) => x.kernel === kernel && x.defaultTiles !== false)
+      .sort((a, b) => a.milliseconds - b.milliseconds)[0].variant;
+    expect(tuned.matmul).toBe(fastest('matmul'));
+    expect(tuned.rows).toBe(fastest('rows'));
+    expect(ctx.preferences).toEqual({ rows: tuned.rows, matmul: tuned.matmul });
+    if (ctx.adapter.architecture === 'swiftshader') {
+      // Barrier-heavy workgroup row kernels are ~50× slower on SwiftShader: not a close call.
+      expect(tuned.rows).toBe('serial');
+    }
+    // Its buffers lived in a private arena and were freed; the context's arena is untouched.
+    expect(ctx.arena.created).toBe(created);
+    expect(ctx.arena.bytesInUse).toBe(bytes);
+    // Cached: the second call measures nothing.
+    const pipelines = ctx.registry.compiledPipelines;
+    const again = await autotune(ctx, { cache });
+    expect(again.fromCache).toBe(true);
+    expect(again.measurements).toEqual(tuned.measurements);
+    expect(ctx.registry.compiledPipelines).toBe(pipelines);
+    // The page's report carries the preferences and the measurements, and survives structured cloning.
+    const report = structuredClone(kernelChoiceReport(tuned));
+    expect(report.preferences).toEqual(ctx.preferences);
+    expect(report.measurements).toHaveLength(tuned.measurements.length);
+
+    // A model built now uses the chosen variants.
+    const model = await GpuModel.build(ctx, preset('tiny').model, { R: 1, B: 2, maxGradNorm: 1 });
+    try {
+      const labels = [...model.forward, ...model.backward].map((d) => d.label);
+      expect(labels.some((l) => l === `matmul.${tuned.matmul}`)).toBe(true);
+      expect(labels.some((l) => l.startsWith('matmul.') && l !== `matmul.${tuned.matmul}`)).toBe(false);
+      expect(labels).toContain(`rmsnormForward.${tuned.rows}`);
+      expect(labels).toContain(`attentionForward.${tuned.rows}`);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('at start-up (tiles off) only the default tile configurations are timed; dryRun leaves ctx.preferences', async () => {
+    const ctx = await context();
+    const before = { ...ctx.preferences };
+    const tuned = await autotune(ctx, { cache: false, dryRun: true });
+    const matmuls = tuned.measurements.filter((x) => x.kernel === 'matmul');
+    expect(matmuls.map((x) => x.variant).sort()).toEqual(['blocked', 'tiled']);
+    expect(matmuls.every((x) => x.defaultTiles === true)).toBe(true);
+    expect(tuned.measurements.filter((x) => x.kernel === 'rows')).toHaveLength(2);
+    expect(ctx.preferences).toEqual(before);
+  });
+
+  it('dryRun reports a cached choice without touching ctx.preferences', async () => {
+    const ctx = await context();
+    const before = { ...ctx.preferences };
+    const other: KernelPreferences = { rows: before.rows === 'serial' ? 'workgroup' : 'serial', matmul: before.matmul };
+    const tuned = await autotune(ctx, { cache: memoryAutotuneCache([result(other, adapterKey(ctx.adapter))]), dryRun: true });
+    expect(tuned.rows).toBe(other.rows);
+    expect(ctx.preferences).toEqual(before);
+  });
+});
