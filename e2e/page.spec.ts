@@ -15,6 +15,8 @@ test('the page finds the WebGPU adapter and shows its info', async ({ page }) =>
   await expect(panel).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
   await expect(page.getByTestId('adapter-name')).not.toBeEmpty();
   await expect(page.getByTestId('adapter-features')).toContainText('timestamp-query');
+  // The kernel variants were chosen by measuring on this adapter, and the panel says which.
+  await expect(page.getByTestId('kernel-choice')).toContainText(/matmul (blocked|tiled), rows (serial|workgroup)/);
   await expect(page.getByTestId('adapter-fallback')).toContainText(/yes|no/);
   await expect(page.getByTestId('engine')).toHaveText(/WebGPU/);
   expect(errors).toEqual([]);

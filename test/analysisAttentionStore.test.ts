@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AttentionSnapshot, FromTrainer, ToTrainer } from '../src/train/protocol';
 import type { RunInfo } from '../src/train/study';
 import { preset } from '../src/train/presets';
@@ -10,7 +10,8 @@ vi.mock('../src/store/trainer', () => ({
   subscribeToTrainer: () => () => undefined,
 }));
 
-const { comparedRuns, defaultArms, receiveAttentionMessage, seriesKey, useAttention, withPoint } = await import('../src/store/attention');
+const { keepUnchanged } = await import('../src/ui/attention/useCompared');
+const { COALESCE_MS, comparedRuns, defaultArms, receiveAttentionMessage, seriesKey, useAttention, withPoint } = await import('../src/store/attention');
 
 const run = (arm: number, maskRatio: number, seed: number): RunInfo => ({ arm, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' : 'meap' });
 
@@ -53,12 +54,31 @@ describe('which runs are compared', () => {
   });
 });
 
+describe('the compared runs the views get', () => {
+  it('keeps the entries (and the list) that did not change, so memoised views skip them', () => {
+    const info = run(0, 0, 0), other = run(1, 0.15, 0);
+    const s0 = snapshot(0, 0, 0.25), s1 = snapshot(1, 0, 0.25);
+    const entry = (r: number, i: RunInfo, snap: AttentionSnapshot | undefined) => ({ run: r, info: i, colour: '#000000', label: 'x', snapshot: snap });
+    const first = [entry(0, info, s0), entry(1, other, s1)];
+    const same = keepUnchanged(first, [entry(0, info, s0), entry(1, other, s1)]);
+    expect(same).toBe(first);
+    const newer = snapshot(1, 10, 0.5);
+    const next = keepUnchanged(first, [entry(0, info, s0), entry(1, other, newer)]);
+    expect(next).not.toBe(first);
+    expect(next[0]).toBe(first[0]);
+    expect(next[1]).not.toBe(first[1]);
+    expect(next[1].snapshot).toBe(newer);
+    expect(keepUnchanged(first, [entry(0, info, s0)])).toEqual([first[0]]);
+  });
+});
+
 describe('the store follows the Worker', () => {
   const config = preset('tiny');
   const runs = [run(0, 0, 0), run(1, 0.15, 0)];
   const built: FromTrainer = { type: 'built', runs, parameterCount: 1, memoryBytes: 1, config };
 
   beforeEach(() => { sent.length = 0; });
+  afterEach(() => { vi.useRealTimers(); });
 
   it('probes the compared runs when a study is built, and rebuilds the task for token names and examples', () => {
     receiveAttentionMessage(built);
@@ -92,8 +112,64 @@ describe('the store follows the Worker', () => {
     receiveAttentionMessage({ type: 'attention', snapshot: snapshot(0, 10, 0.75) });
     expect(sent).toHaveLength(3);
     expect(sent[2]).toEqual({ type: 'probe', run: 0, example: 0 });
+    // Run 0's answer waits for run 1's answer to the same round: both apply in one update.
+    expect(useAttention.getState().snapshots[0].step).toBe(0);
+    const updates: number[] = [];
+    const unsubscribe = useAttention.subscribe((state) => updates.push(state.snapshots[0].step + state.snapshots[1].step));
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(1, 10, 0.5) });
+    unsubscribe();
+    expect(updates).toEqual([20]);
     s = useAttention.getState();
     expect(s.massSeries[seriesKey(0, 0)].map((p) => [p.step, p.byLayer[0][1]])).toEqual([[0, 0.25], [10, 0.75]]);
+    expect(s.massSeries[seriesKey(1, 0)].map((p) => p.step)).toEqual([0, 10]);
+  });
+
+  it('applies an answer alone when the other run\'s answer does not follow soon', () => {
+    vi.useFakeTimers();
+    receiveAttentionMessage(built);
+    useAttention.getState().setExample(0);
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(0, 0, 0.25) });
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(1, 0, 0.25) });
+    receiveAttentionMessage({ type: 'evaluation', step: 10, points: [] });
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(1, 10, 0.5) });
+    expect(useAttention.getState().snapshots[1].step).toBe(0);
+    vi.advanceTimersByTime(COALESCE_MS - 1);
+    expect(useAttention.getState().snapshots[1].step).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(useAttention.getState().snapshots[1].step).toBe(10);
+    expect(useAttention.getState().snapshots[0].step).toBe(0);
+    expect(useAttention.getState().massSeries[seriesKey(1, 0)].map((p) => p.step)).toEqual([0, 10]);
+    // A reset drops answers that wait to be applied.
+    receiveAttentionMessage({ type: 'evaluation', step: 20, points: [] });
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(0, 20, 0.5) });
+    receiveAttentionMessage(built);
+    vi.advanceTimersByTime(COALESCE_MS);
+    expect(useAttention.getState().snapshots).toEqual({});
+    expect(useAttention.getState().massSeries).toEqual({});
+  });
+
+  it('does not re-apply a snapshot it already shows (the Worker posts one by itself after each evaluation)', () => {
+    receiveAttentionMessage(built);
+    useAttention.getState().setExample(0);
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(0, 0, 0.25) });
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(1, 0, 0.25) });
+    receiveAttentionMessage({ type: 'evaluation', step: 10, points: [] });
+    // The Worker's own snapshot of run 1, then the answers to the store's probes (run 1's repeats it).
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(1, 10, 0.5) });
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(0, 10, 0.5) });
+    const shown = useAttention.getState().snapshots;
+    expect([shown[0].step, shown[1].step]).toEqual([10, 10]);
+    let updates = 0;
+    const unsubscribe = useAttention.subscribe(() => { updates++; });
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(1, 10, 0.5) });
+    expect(updates).toBe(0);
+    expect(useAttention.getState().snapshots).toBe(shown);
+    // Different values at the same step (e.g. weights loaded into the run) are shown.
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(1, 10, 0.75) });
+    unsubscribe();
+    expect(updates).toBe(1);
+    expect(useAttention.getState().snapshots[1].clean[3 * 4 + 1]).toBe(0.75);
+    expect(useAttention.getState().massSeries[seriesKey(1, 0)].map((p) => [p.step, p.byLayer[0][1]])).toEqual([[0, 0.25], [10, 0.75]]);
   });
 
   it('changing the example probes it and drops the old snapshots', () => {
@@ -109,7 +185,10 @@ describe('the store follows the Worker', () => {
     receiveAttentionMessage({ type: 'attention', snapshot: snapshot(0, 0, 0.25, 0) });
     expect(useAttention.getState().snapshots).toEqual({});
     receiveAttentionMessage({ type: 'attention', snapshot: snapshot(0, 0, 0.25, 3) });
+    receiveAttentionMessage({ type: 'attention', snapshot: snapshot(1, 0, 0.25, 3) });
     expect(useAttention.getState().snapshots[0].example).toBe(3);
+    expect(useAttention.getState().massSeries[seriesKey(0, 3)].map((p) => p.step)).toEqual([0]);
+    expect(useAttention.getState().massSeries[seriesKey(1, 3)].map((p) => p.step)).toEqual([0]);
   });
 
   it('matches generation results to the latest request', () => {

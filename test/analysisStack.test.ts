@@ -3,6 +3,9 @@ import {
   entropyByLayer, headMatrix, headsMap, histogramShares, layerHistogram, layerMap, meanRows, pairedMaskAnalysis,
   segmentCountOf, segmentMassByLayer, uniformEntropy, type AttentionStack,
 } from '../src/analysis/attentionStack';
+import { attentionOnKeys, unmaskedKeyVariance } from '../src/analysis/attention';
+import { hasHead, snapshotEntropy, snapshotHistogram, snapshotMatrix, snapshotPaired } from '../src/ui/attention/snapshotAnalysis';
+import type { AttentionSnapshot } from '../src/train/protocol';
 
 /** A stack whose heads are given as T×T row lists: heads[layer][head][query][key]. */
 function stackFrom(heads: number[][][][]): AttentionStack {
@@ -101,6 +104,35 @@ describe('paired clean vs masked analysis', () => {
     expect(a.scoreDecay).toBeCloseTo(((0.075 + 0.35) / 2 - 0.35) / 0.35, 6);
   });
 
+  it('gives the single-layer analyses of ./attention.ts bit for bit (row-order fast path), on random maps', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    for (const [layers, H, T, keys] of [[1, 1, 3, [1]], [2, 2, 17, [3, 1, 9, 9]], [2, 3, 40, [0, 5, 6, 39, 40]], [1, 2, 65, []]] as const) {
+      const rows = (L: number) => Array.from({ length: L }, () => Array.from({ length: H }, () => Array.from({ length: T }, (_, i) => {
+        const row = Array.from({ length: T }, (_, j) => (j <= i ? Math.exp(3 * rnd()) : 0));
+        const sum = row.reduce((a, b) => a + b, 0);
+        return row.map((v) => v / sum);
+      })));
+      const clean = stackFrom(rows(layers)), masked = stackFrom(rows(layers));
+      const mean = (f: (l: number) => number) => {
+        let sum = 0;
+        for (let l = 0; l < layers; l++) sum += f(l);
+        return sum / layers;
+      };
+      const a = pairedMaskAnalysis(clean, masked, keys);
+      const expected = {
+        onMaskedClean: mean((l) => attentionOnKeys(layerMap(clean, l), keys)),
+        onMaskedMasked: mean((l) => attentionOnKeys(layerMap(masked, l), keys)),
+        varianceClean: mean((l) => unmaskedKeyVariance(layerMap(clean, l), keys)),
+        varianceMasked: mean((l) => unmaskedKeyVariance(layerMap(masked, l), keys)),
+      };
+      expect({ onMaskedClean: a.onMaskedClean, onMaskedMasked: a.onMaskedMasked, varianceClean: a.varianceClean, varianceMasked: a.varianceMasked }).toEqual(expected);
+      if (keys.length > 0) expect(a.onMaskedClean).toBeGreaterThan(0);
+      // Plain arrays take the single-layer functions themselves.
+      expect(pairedMaskAnalysis({ ...clean, probs: Array.from(clean.probs) }, { ...masked, probs: Array.from(masked.probs) }, keys)).toEqual(a);
+    }
+  });
+
   it('is zero change when masking changes nothing, and refuses mismatched shapes', () => {
     const a = pairedMaskAnalysis(stackFrom([[clean]]), stackFrom([[clean]]), [1]);
     expect(a.scoreDecay).toBe(0);
@@ -130,5 +162,47 @@ describe('per-head entropy and histograms', () => {
     expect(all.counts.reduce((x, y) => x + y, 0)).toBe(12);
     expect(all.counts).toEqual([3, 0, 0, 0, 0, 9]);
     expect(histogramShares({ edges: [0, 1], counts: [0] })).toEqual([0]);
+  });
+});
+
+describe('per-snapshot analyses of the attention views (computed once, same values)', () => {
+  const T = 5;
+  const cleanStack = stackFrom([[uniformHead(T), firstKeyHead(T)], [firstKeyHead(T), uniformHead(T)]]);
+  const maskedStack = stackFrom([[firstKeyHead(T), firstKeyHead(T)], [uniformHead(T), uniformHead(T)]]);
+  const snapshot = (maskedPositions: number[]): AttentionSnapshot => ({
+    step: 10, run: 0, example: 0, T, layers: 2, heads: 2, tokens: [0, 1, 2, 3, 4], tokenNames: ['a', 'b', 'c', 'd', 'e'],
+    segments: [0, 0, 1, 2, 3], maskedPositions, answerPosition: 4,
+    clean: cleanStack.probs as Float32Array, masked: maskedStack.probs as Float32Array,
+  });
+
+  it('gives the analyses of the whole stack, and the same object when asked again', () => {
+    const s = snapshot([1, 2]);
+    for (const input of ['clean', 'masked'] as const) {
+      const stack = input === 'clean' ? cleanStack : maskedStack;
+      expect(snapshotEntropy(s, input)).toEqual(entropyByLayer(stack));
+      expect(snapshotEntropy(s, input)).toBe(snapshotEntropy(s, input));
+      for (const [layer, head] of [[0, 0], [1, 1], [1, 'all']] as const) {
+        expect(Array.from(snapshotMatrix(s, input, layer, head))).toEqual(Array.from(headMatrix(stack, layer, head)));
+        const histogram = layerHistogram(stack, layer, head, 6, 1e-3);
+        expect(snapshotHistogram(s, input, layer, head, 6, 1e-3)).toEqual({ edges: histogram.edges, shares: histogramShares(histogram) });
+      }
+    }
+    expect(snapshotMatrix(s, 'clean', 1, 0)).toBe(snapshotMatrix(s, 'clean', 1, 0));
+    expect(snapshotMatrix(s, 'clean', 1, 0)).not.toBe(snapshotMatrix(s, 'masked', 1, 0));
+    expect(snapshotMatrix(s, 'clean', 1, 0)).not.toBe(snapshotMatrix(s, 'clean', 1, 'all'));
+    expect(snapshotPaired(s)).toEqual(pairedMaskAnalysis(cleanStack, maskedStack, [1, 2]));
+    expect(snapshotPaired(s)).toBe(snapshotPaired(s));
+    expect(snapshotPaired(snapshot([]))).toBeNull();
+  });
+
+  it('keeps results per snapshot object, and says which layers and heads a snapshot has', () => {
+    const a = snapshot([1]);
+    const b = { ...snapshot([1]), clean: maskedStack.probs as Float32Array };
+    expect(snapshotEntropy(a, 'clean')).toEqual(entropyByLayer(cleanStack));
+    expect(snapshotEntropy(b, 'clean')).toEqual(entropyByLayer(maskedStack));
+    expect(hasHead(a, 1, 1)).toBe(true);
+    expect(hasHead(a, 1, 'all')).toBe(true);
+    expect(hasHead(a, 2, 0)).toBe(false);
+    expect(hasHead(a, 0, 2)).toBe(false);
   });
 });

@@ -4,7 +4,9 @@
  * selection (seed, arms, example, layer, head, clean/masked input) and the latest generation.
  *
  * The store asks the Worker for snapshots itself ('probe'): when the selection changes, after every
- * evaluation during training, and when training stops at a step it has not probed yet.
+ * evaluation during training, and when training stops at a step it has not probed yet. The answers of one
+ * round of probes (one per compared run) are applied together, in one update, so the views redraw once
+ * per evaluation rather than once per run.
  */
 import { create } from 'zustand';
 import type { AttentionSnapshot, FromTrainer, GenerationResult } from '../train/protocol';
@@ -69,6 +71,8 @@ interface AttentionState {
 export const MAX_EXAMPLES = 100;
 /** A probe without an answer for this long no longer blocks a new one for the same run and example. */
 const PROBE_TIMEOUT_MS = 15_000;
+/** An answer waits at most this long for the other compared runs' answers before it is applied alone. */
+export const COALESCE_MS = 250;
 
 /** Run indices being compared: the selected seed of the base arm and of the MEAP arm (one run if they coincide). */
 export function comparedRuns(runs: readonly RunInfo[], baseArm: number, meapArm: number, seed: number): number[] {
@@ -134,6 +138,9 @@ const pending = new Map<string, number>();
 const dirty = new Set<string>();
 let currentStep = 0;
 let stepAtLastProbe = -1;
+/** Snapshots received and not applied yet (see applyArrived), and the timer that applies them anyway. */
+let arrived: AttentionSnapshot[] = [];
+let coalesceTimer: ReturnType<typeof setTimeout> | undefined;
 
 function probe(run: number, example: number): void {
   const key = seriesKey(run, example);
@@ -211,6 +218,7 @@ export const useAttention = create<AttentionState>()((set, get) => ({
 function onBuilt(runs: RunInfo[], config: StudyConfig): void {
   pending.clear();
   dirty.clear();
+  dropArrived();
   currentStep = 0;
   const { task, examples } = buildTask(config);
   const previous = useAttention.getState();
@@ -232,24 +240,80 @@ function onBuilt(runs: RunInfo[], config: StudyConfig): void {
   probeCompared();
 }
 
-function onSnapshot(snapshot: AttentionSnapshot): void {
-  const key = seriesKey(snapshot.run, snapshot.example);
-  pending.delete(key);
+function massPoint(snapshot: AttentionSnapshot): MassPoint {
   const segmentCount = Math.max(SEGMENT_NAMES.length, segmentCountOf(snapshot.segments));
-  const point: MassPoint = {
+  return {
     step: snapshot.step,
     byLayer: segmentMassByLayer({ probs: snapshot.clean, layers: snapshot.layers, heads: snapshot.heads, T: snapshot.T },
       snapshot.segments, [snapshot.answerPosition], segmentCount),
   };
+}
+
+function dropArrived(): void {
+  if (coalesceTimer !== undefined) clearTimeout(coalesceTimer);
+  coalesceTimer = undefined;
+  arrived = [];
+}
+
+/** Applies every snapshot received since the last update in one store update (series points and shown snapshots). */
+function applyArrived(): void {
+  const batch = arrived;
+  dropArrived();
+  if (batch.length === 0) return;
+  const points = batch.map(massPoint);
   useAttention.setState((s) => {
     const compared = comparedRuns(s.runs, s.baseArm, s.meapArm, s.seed);
-    const shown = compared.includes(snapshot.run) && snapshot.example === s.example;
-    return {
-      massSeries: { ...s.massSeries, [key]: withPoint(s.massSeries[key], point) },
-      snapshots: shown ? { ...s.snapshots, [snapshot.run]: snapshot } : s.snapshots,
-    };
+    const massSeries = { ...s.massSeries };
+    let snapshots = s.snapshots;
+    batch.forEach((snapshot, k) => {
+      const key = seriesKey(snapshot.run, snapshot.example);
+      massSeries[key] = withPoint(massSeries[key], points[k]);
+      if (compared.includes(snapshot.run) && snapshot.example === s.example) snapshots = { ...snapshots, [snapshot.run]: snapshot };
+    });
+    return { massSeries, snapshots };
   });
+}
+
+/** Whether a compared run's probe of the shown example is unanswered and not among the snapshots waiting to be applied. */
+function awaitingCompared(): boolean {
+  const { runs, baseArm, meapArm, seed, example } = useAttention.getState();
+  const now = performance.now();
+  return comparedRuns(runs, baseArm, meapArm, seed).some((run) => {
+    const sentAt = pending.get(seriesKey(run, example));
+    return sentAt !== undefined && now - sentAt < PROBE_TIMEOUT_MS && !arrived.some((s) => s.run === run && s.example === example);
+  });
+}
+
+function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  return true;
+}
+
+/** The same run's attention on the same example at the same step, value for value. */
+export function sameSnapshot(a: AttentionSnapshot, b: AttentionSnapshot): boolean {
+  return a.run === b.run && a.example === b.example && a.step === b.step && a.T === b.T && a.layers === b.layers && a.heads === b.heads
+    && sameValues(a.maskedPositions, b.maskedPositions) && sameValues(a.clean, b.clean) && sameValues(a.masked, b.masked);
+}
+
+/**
+ * Whether the snapshot repeats one already shown or waiting to be applied. After each evaluation the
+ * Worker posts a snapshot of the run it probed last by itself, and the store's own probe of that run
+ * then answers the same again: redrawing it would change nothing.
+ */
+function isRepeat(snapshot: AttentionSnapshot): boolean {
+  const shown = useAttention.getState().snapshots[snapshot.run];
+  return (shown !== undefined && sameSnapshot(shown, snapshot)) || arrived.some((s) => sameSnapshot(s, snapshot));
+}
+
+function onSnapshot(snapshot: AttentionSnapshot): void {
+  const key = seriesKey(snapshot.run, snapshot.example);
+  pending.delete(key);
+  if (!isRepeat(snapshot)) arrived.push(snapshot);
   if (dirty.delete(key)) probe(snapshot.run, snapshot.example);
+  // The other compared run's answer to the same round usually follows within milliseconds: wait for it (not long).
+  if (!awaitingCompared()) applyArrived();
+  else coalesceTimer ??= setTimeout(applyArrived, COALESCE_MS);
 }
 
 /** Handles one message from the training Worker (exported for the page's tests of the store wiring). */

@@ -3,6 +3,7 @@
  * self-test rows (the same checks as `npm run selftest`, run inside the Worker).
  */
 import { create } from 'zustand';
+import type { KernelChoiceReport } from '../gpu/autotune';
 import type { AdapterReport } from '../gpu/context';
 import type { KernelCheck } from '../selftest/harness';
 import type { EngineKind, FromTrainer } from '../train/protocol';
@@ -29,6 +30,8 @@ export interface DeviceState {
   notice: string | null;
   /** The error that left the page without an engine. */
   message: string;
+  /** WebGPU only: the kernel variants chosen by measurement at start-up. */
+  kernels: KernelChoiceReport | null;
   selfTest: SelfTestState;
 }
 
@@ -40,6 +43,7 @@ export const useDevice = create<DeviceState>()(() => ({
   adapter: null,
   notice: null,
   message: '',
+  kernels: null,
   selfTest: idleSelfTest,
 }));
 
@@ -59,7 +63,7 @@ export function receiveDeviceMessage(message: FromTrainer): boolean {
     case 'engine':
       set({
         status: message.engine === 'webgpu' ? 'ready' : 'cpu', engine: message.engine,
-        adapter: message.adapter, notice: message.notice, message: '',
+        adapter: message.adapter, notice: message.notice, message: '', kernels: message.kernels ?? null,
       });
       return true;
     case 'check':

@@ -1,4 +1,5 @@
 import { useDevice } from '../store/device';
+import type { KernelChoiceReport } from '../gpu/autotune';
 import { SelfTestPanel } from './SelfTestPanel';
 
 const LIMITS_SHOWN = [
@@ -31,7 +32,7 @@ export function EnableWebGpuHelp() {
 
 /** The engine the training Worker found: adapter facts, or the CPU fallback and how to get WebGPU. */
 export function DevicePanel() {
-  const { status, engine, adapter, notice, message } = useDevice();
+  const { status, engine, adapter, notice, message, kernels } = useDevice();
   return (
     <section className="panel device" aria-labelledby="device-title" data-testid="device-panel" data-status={status}>
       <h2 id="device-title">Device</h2>
@@ -61,6 +62,8 @@ export function DevicePanel() {
                   <dd data-testid="adapter-fallback">{adapter.isFallbackAdapter ? 'yes (CPU emulation: expect slow training)' : 'no'}</dd>
                   <dt>Features</dt>
                   <dd data-testid="adapter-features" className="features">{adapter.features.join(', ') || 'none'}</dd>
+                  <dt>Kernels</dt>
+                  <dd data-testid="kernel-choice">{kernels ? describeKernels(kernels) : 'default guess for this adapter'}</dd>
                   {LIMITS_SHOWN.map((name) => (
                     <div key={name} className="fact-row">
                       <dt>{name}</dt>
@@ -77,4 +80,13 @@ export function DevicePanel() {
       </div>
     </section>
   );
+}
+
+/** "matmul blocked, rows serial — measured in 3.1 s (timestamp queries)" with each candidate's time. */
+function describeKernels(k: KernelChoiceReport): string {
+  const chosen = `matmul ${k.preferences.matmul}, rows ${k.preferences.rows}`;
+  const how = k.fromCache ? 'chosen by an earlier measurement on this adapter' : `measured in ${(k.tuningMilliseconds / 1000).toFixed(1)} s`;
+  const times = k.measurements.filter((m) => m.defaultTiles !== false)
+    .map((m) => `${m.kernel} ${m.variant} ${Number.isFinite(m.milliseconds) ? `${m.milliseconds.toFixed(2)} ms` : 'failed'}`).join(', ');
+  return `${chosen} — ${how} (${k.method})${times ? `: ${times}` : ''}`;
 }

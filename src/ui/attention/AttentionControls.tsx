@@ -1,8 +1,9 @@
+import { memo } from 'react';
 import { useAttention } from '../../store/attention';
 import { armLabel } from '../palette';
 
-/** Which runs, example, layer, head and input the attention views show. */
-export function AttentionControls() {
+/** Which runs, example, layer, head and input the attention views show (re-renders only when the selection or the study changes). */
+export const AttentionControls = memo(function AttentionControls() {
   const runs = useAttention((s) => s.runs);
   const config = useAttention((s) => s.config);
   const task = useAttention((s) => s.task);
@@ -70,4 +71,4 @@ export function AttentionControls() {
       </fieldset>
     </div>
   );
-}
+});

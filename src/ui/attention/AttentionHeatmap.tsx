@@ -1,46 +1,59 @@
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
+import { memo, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import { SEGMENT_NAMES } from '../../data/needleTask';
-import { headMatrix, type HeadSelection } from '../../analysis/attentionStack';
+import type { HeadSelection } from '../../analysis/attentionStack';
 import type { InputKind } from '../../store/attention';
-import { hexToRgb, probabilityRgb, segmentColour } from './colours';
+import { hexToRgb, segmentColour, writeProbabilityRgb } from './colours';
 import { cellAt, heatmapLayout, MASK_STRIP, SEGMENT_STRIP, type HeatmapLayout } from './geometry';
-import { stackOf, type ComparedRun } from './useCompared';
+import { hasHead, snapshotMatrix } from './snapshotAnalysis';
+import type { ComparedRun } from './useCompared';
 
 const FUTURE_RGB: [number, number, number] = [243, 244, 246];
 
 interface Cell { query: number; key: number }
 
-/** Paints the grid (one pixel per cell, scaled up without smoothing), the segment strips and the mask marks. */
-function draw(canvas: HTMLCanvasElement, layout: HeatmapLayout, matrix: Float64Array, segments: readonly number[],
+/** The one-pixel-per-cell grid a heatmap scales up, kept between draws (a new canvas and context per draw is slow). */
+interface Grid { canvas: HTMLCanvasElement; image: ImageData }
+
+function gridFor(previous: Grid | null, T: number): Grid {
+  if (previous && previous.image.width === T) return previous;
+  const canvas = document.createElement('canvas');
+  canvas.width = T;
+  canvas.height = T;
+  return { canvas, image: new ImageData(T, T) };
+}
+
+/** Paints the grid (one pixel per cell in one ImageData pass, scaled up without smoothing), the segment strips and the mask marks. */
+function draw(canvas: HTMLCanvasElement, grid: Grid, layout: HeatmapLayout, matrix: Float64Array, segments: readonly number[],
   masked: readonly number[], input: InputKind, colour: string): void {
   const { T, cell, margin, size } = layout;
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(size * dpr);
-  canvas.height = Math.round(size * dpr);
+  const side = Math.round(size * dpr);
+  if (canvas.width !== side) canvas.width = side;
+  if (canvas.height !== side) canvas.height = side;
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, size, size);
 
-  const image = new ImageData(T, T);
+  const data = grid.image.data;
   const base = hexToRgb(colour);
   for (let i = 0; i < T; i++) {
     for (let j = 0; j < T; j++) {
-      const rgb = j > i ? FUTURE_RGB : probabilityRgb(matrix[i * T + j], base);
       const o = 4 * (i * T + j);
-      image.data[o] = rgb[0];
-      image.data[o + 1] = rgb[1];
-      image.data[o + 2] = rgb[2];
-      image.data[o + 3] = 255;
+      if (j > i) {
+        data[o] = FUTURE_RGB[0];
+        data[o + 1] = FUTURE_RGB[1];
+        data[o + 2] = FUTURE_RGB[2];
+      } else {
+        writeProbabilityRgb(data, o, matrix[i * T + j], base);
+      }
+      data[o + 3] = 255;
     }
   }
-  const grid = document.createElement('canvas');
-  grid.width = T;
-  grid.height = T;
-  grid.getContext('2d')?.putImageData(image, 0, 0);
+  grid.canvas.getContext('2d')?.putImageData(grid.image, 0, 0);
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(grid, margin, margin, cell * T, cell * T);
+  ctx.drawImage(grid.canvas, margin, margin, cell * T, cell * T);
 
   for (let p = 0; p < T; p++) {
     ctx.fillStyle = segmentColour(segments[p]);
@@ -74,22 +87,23 @@ interface Props {
 /**
  * One run's attention for the selected layer and head (or the mean over heads) on the selected example:
  * rows are queries, columns keys; hover or use the arrow keys for the token pair and its probability.
+ * Memoised: the run whose snapshot did not change is neither re-rendered nor redrawn.
  */
-export function AttentionHeatmap({ entry, layer, head, input }: Props) {
+export const AttentionHeatmap = memo(function AttentionHeatmap({ entry, layer, head, input }: Props) {
   const { snapshot } = entry;
   const canvasRef = useRef<HTMLCanvasElement>(null);
+  const gridRef = useRef<Grid | null>(null);
   const [hover, setHover] = useState<Cell | null>(null);
   const T = snapshot?.T ?? 0;
   const layout = useMemo(() => heatmapLayout(T), [T]);
-  const valid = !!snapshot && layer < snapshot.layers && (head === 'all' || head < snapshot.heads);
-  const matrix = useMemo(() => (snapshot && valid ? headMatrix(stackOf(snapshot, input), layer, head) : null),
-    [snapshot, valid, input, layer, head]);
+  const matrix = snapshot && hasHead(snapshot, layer, head) ? snapshotMatrix(snapshot, input, layer, head) : null;
   const [drawn, setDrawn] = useState(false);
 
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || !snapshot || !matrix) return;
-    draw(canvas, layout, matrix, snapshot.segments, snapshot.maskedPositions, input, entry.colour);
+    gridRef.current = gridFor(gridRef.current, layout.T);
+    draw(canvas, gridRef.current, layout, matrix, snapshot.segments, snapshot.maskedPositions, input, entry.colour);
     setDrawn(true);
   }, [layout, matrix, snapshot, input, entry.colour]);
 
@@ -187,4 +201,4 @@ export function AttentionHeatmap({ entry, layer, head, input }: Props) {
       </div>
     </figure>
   );
-}
+});

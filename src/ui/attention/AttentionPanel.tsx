@@ -1,3 +1,4 @@
+import { useDeferredValue, useMemo } from 'react';
 import { useAttention } from '../../store/attention';
 import { AttentionControls } from './AttentionControls';
 import { ExampleTokens } from './ExampleTokens';
@@ -12,9 +13,17 @@ import './attention.css';
 /**
  * What the objective changes in what the model attends to: the same evaluation example through the
  * compared NTP and MEAP runs (same seed: same initial weights, same batches), refreshed at every evaluation.
+ *
+ * The snapshots (and the segment-mass series) reach the views through useDeferredValue: while training,
+ * a new snapshot is drawn by a background render that React splits into slices of a few milliseconds,
+ * so the page never freezes while the views catch up. The selection (layer, head, input) is read by the
+ * views directly and applies at once. Every view is memoised: a view re-renders only when its inputs change.
  */
 export function AttentionPanel() {
-  const compared = useCompared();
+  const live = useCompared();
+  const liveMass = useAttention((s) => s.massSeries);
+  const latest = useMemo(() => ({ compared: live, massSeries: liveMass }), [live, liveMass]);
+  const { compared, massSeries } = useDeferredValue(latest);
   const input = useAttention((s) => s.input);
   const built = useAttention((s) => s.runs.length > 0);
   return (
@@ -29,7 +38,7 @@ export function AttentionPanel() {
       <ExampleTokens snapshot={compared.find((c) => c.snapshot)?.snapshot} input={input} />
       <div className="att-views">
         <HeatmapView compared={compared} />
-        <SegmentMassView compared={compared} />
+        <SegmentMassView compared={compared} massSeries={massSeries} />
         <ScoreHistogram compared={compared} />
         <PairedMaskView compared={compared} />
         <HeadEntropyView compared={compared} />

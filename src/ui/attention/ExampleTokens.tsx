@@ -1,10 +1,26 @@
+import { memo } from 'react';
 import { SEGMENT_NAMES } from '../../data/needleTask';
 import type { AttentionSnapshot } from '../../train/protocol';
 import type { InputKind } from '../../store/attention';
 import { segmentColour } from './colours';
 
-/** The probe example as a token strip: segment colour underneath, masked positions and the answer position marked. */
-export function ExampleTokens({ snapshot, input }: { snapshot: AttentionSnapshot | undefined; input: InputKind }) {
+interface Props { snapshot: AttentionSnapshot | undefined; input: InputKind }
+
+const sameList = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((x, k) => x === b[k]);
+
+/** Whether two snapshots show the same example the same way (a new step of the same example does). */
+function sameTokens(a: Props, b: Props): boolean {
+  if (a.input !== b.input) return false;
+  if (!a.snapshot || !b.snapshot) return a.snapshot === b.snapshot;
+  return a.snapshot.answerPosition === b.snapshot.answerPosition && sameList(a.snapshot.tokenNames, b.snapshot.tokenNames)
+    && sameList(a.snapshot.segments, b.snapshot.segments) && sameList(a.snapshot.maskedPositions, b.snapshot.maskedPositions);
+}
+
+/**
+ * The probe example as a token strip: segment colour underneath, masked positions and the answer position
+ * marked. Re-renders only when the example (or the input shown) changes, not at every new snapshot.
+ */
+export const ExampleTokens = memo(function ExampleTokens({ snapshot, input }: Props) {
   if (!snapshot) return null;
   const masked = new Set(snapshot.maskedPositions);
   return (
@@ -26,4 +42,4 @@ export function ExampleTokens({ snapshot, input }: { snapshot: AttentionSnapshot
       })}
     </p>
   );
-}
+}, sameTokens);

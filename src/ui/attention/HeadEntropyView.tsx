@@ -1,16 +1,17 @@
-import { useMemo } from 'react';
-import { entropyByLayer, uniformEntropy } from '../../analysis/attentionStack';
+import { memo, useMemo } from 'react';
+import { uniformEntropy } from '../../analysis/attentionStack';
 import { useAttention } from '../../store/attention';
-import { stackOf, type ComparedRun } from './useCompared';
+import { snapshotEntropy } from './snapshotAnalysis';
+import type { ComparedRun } from './useCompared';
 
 const H = 170;
 const PAD = { left: 36, right: 8, top: 10, bottom: 30 };
 
 /** Mean row entropy of every head, runs side by side per head; the dashed line is a head that attends uniformly. */
-export function HeadEntropyView({ compared }: { compared: ComparedRun[] }) {
+export const HeadEntropyView = memo(function HeadEntropyView({ compared }: { compared: ComparedRun[] }) {
   const input = useAttention((s) => s.input);
   const data = useMemo(() => compared.flatMap((entry) => (entry.snapshot
-    ? [{ entry, entropy: entropyByLayer(stackOf(entry.snapshot, input)) }] : [])), [compared, input]);
+    ? [{ entry, entropy: snapshotEntropy(entry.snapshot, input) }] : [])), [compared, input]);
   const first = compared.find((c) => c.snapshot)?.snapshot;
   const heads = first ? first.layers * first.heads : 0;
   const top = first ? Math.max(uniformEntropy(first.T), ...data.flatMap((d) => d.entropy.flat())) : 1;
@@ -58,4 +59,4 @@ export function HeadEntropyView({ compared }: { compared: ComparedRun[] }) {
       )}
     </section>
   );
-}
+});

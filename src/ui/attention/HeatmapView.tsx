@@ -1,10 +1,11 @@
+import { memo } from 'react';
 import { useAttention } from '../../store/attention';
 import { AttentionHeatmap } from './AttentionHeatmap';
 import { SegmentLegend } from './SegmentLegend';
 import type { ComparedRun } from './useCompared';
 
 /** The compared runs' heatmaps side by side on the same example, layer and head. */
-export function HeatmapView({ compared }: { compared: ComparedRun[] }) {
+export const HeatmapView = memo(function HeatmapView({ compared }: { compared: ComparedRun[] }) {
   const layer = useAttention((s) => s.layer);
   const head = useAttention((s) => s.head);
   const input = useAttention((s) => s.input);
@@ -22,4 +23,4 @@ export function HeatmapView({ compared }: { compared: ComparedRun[] }) {
       <SegmentLegend withMask />
     </section>
   );
-}
+});

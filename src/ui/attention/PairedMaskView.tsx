@@ -1,7 +1,8 @@
-import { useMemo } from 'react';
-import { pairedMaskAnalysis, type PairedMaskAnalysis } from '../../analysis/attentionStack';
+import { memo, useMemo } from 'react';
+import type { PairedMaskAnalysis } from '../../analysis/attentionStack';
 import { formatSignedPercent } from './colours';
-import { stackOf, type ComparedRun } from './useCompared';
+import { snapshotPaired } from './snapshotAnalysis';
+import type { ComparedRun } from './useCompared';
 
 function formatValue(x: number): string {
   if (!Number.isFinite(x)) return '—';
@@ -28,12 +29,8 @@ const ROWS: Row[] = [
  * The paper's paired analysis: the same trained model on the clean example and on the example with a few
  * positions masked. Masking drains attention from the masked keys and spreads the rest further apart.
  */
-export function PairedMaskView({ compared }: { compared: ComparedRun[] }) {
-  const analyses = useMemo(() => compared.map((entry) => {
-    const s = entry.snapshot;
-    if (!s || s.maskedPositions.length === 0) return null;
-    return pairedMaskAnalysis(stackOf(s, 'clean'), stackOf(s, 'masked'), s.maskedPositions);
-  }), [compared]);
+export const PairedMaskView = memo(function PairedMaskView({ compared }: { compared: ComparedRun[] }) {
+  const analyses = useMemo(() => compared.map((entry) => (entry.snapshot ? snapshotPaired(entry.snapshot) : null)), [compared]);
   const masked = compared.find((c) => c.snapshot)?.snapshot?.maskedPositions ?? [];
   const any = analyses.some((a) => a !== null);
   return (
@@ -71,4 +68,4 @@ export function PairedMaskView({ compared }: { compared: ComparedRun[] }) {
       )}
     </section>
   );
-}
+});

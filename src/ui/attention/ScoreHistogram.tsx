@@ -1,8 +1,8 @@
-import { useMemo } from 'react';
-import { histogramShares, layerHistogram } from '../../analysis/attentionStack';
+import { memo, useMemo } from 'react';
 import { useAttention } from '../../store/attention';
 import { withAlpha } from '../palette';
-import { stackOf, type ComparedRun } from './useCompared';
+import { hasHead, snapshotHistogram } from './snapshotAnalysis';
+import type { ComparedRun } from './useCompared';
 
 const BINS = 24;
 const MIN = 1e-6;
@@ -10,15 +10,15 @@ const W = 460, H = 190;
 const PAD = { left: 40, right: 10, top: 10, bottom: 32 };
 
 /** Histogram of the attention probabilities of the selected layer (and head), log-spaced bins, runs overlaid. */
-export function ScoreHistogram({ compared }: { compared: ComparedRun[] }) {
+export const ScoreHistogram = memo(function ScoreHistogram({ compared }: { compared: ComparedRun[] }) {
   const layer = useAttention((s) => s.layer);
   const head = useAttention((s) => s.head);
   const input = useAttention((s) => s.input);
   const series = useMemo(() => compared.flatMap((entry) => {
     const { snapshot } = entry;
-    if (!snapshot || layer >= snapshot.layers || (head !== 'all' && head >= snapshot.heads)) return [];
-    const histogram = layerHistogram(stackOf(snapshot, input), layer, head, BINS, MIN);
-    return [{ entry, edges: histogram.edges, shares: histogramShares(histogram) }];
+    if (!snapshot || !hasHead(snapshot, layer, head)) return [];
+    const { edges, shares } = snapshotHistogram(snapshot, input, layer, head, BINS, MIN);
+    return [{ entry, edges, shares }];
   }), [compared, layer, head, input]);
 
   const plotW = W - PAD.left - PAD.right, plotH = H - PAD.top - PAD.bottom;
@@ -70,4 +70,4 @@ export function ScoreHistogram({ compared }: { compared: ComparedRun[] }) {
       </ul>
     </section>
   );
-}
+});

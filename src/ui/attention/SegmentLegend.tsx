@@ -1,8 +1,9 @@
+import { memo } from 'react';
 import { SEGMENT_NAMES } from '../../data/needleTask';
 import { segmentColour } from './colours';
 
 /** Colour key of the segments of a retrieval example (the answer is predicted, never an input). */
-export function SegmentLegend({ withMask = false }: { withMask?: boolean }) {
+export const SegmentLegend = memo(function SegmentLegend({ withMask = false }: { withMask?: boolean }) {
   return (
     <ul className="att-legend" aria-label="segment colours">
       {SEGMENT_NAMES.slice(0, 4).map((name, s) => (
@@ -11,4 +12,4 @@ export function SegmentLegend({ withMask = false }: { withMask?: boolean }) {
       {withMask && <li><span className="att-swatch att-swatch-mask" />masked position (hollow: clean input shown)</li>}
     </ul>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import { SEGMENT_NAMES, Segment } from '../../data/needleTask';
 import { meanRows } from '../../analysis/attentionStack';
 import { seriesKey, useAttention, type MassPoint } from '../../store/attention';
@@ -24,41 +24,58 @@ function shares(point: MassPoint, scope: Scope, layer: number): number[] {
 
 interface Line { entry: ComparedRun; points: { step: number; values: number[] }[] }
 
-function SegmentChart({ segment, lines, maxStep }: { segment: number; lines: Line[]; maxStep: number }) {
-  const plotW = W - PAD.left - PAD.right, plotH = H - PAD.top - PAD.bottom;
-  const x = (step: number) => PAD.left + (maxStep === 0 ? 0 : (step / maxStep) * plotW);
-  const y = (v: number) => PAD.top + plotH * (1 - v);
+/** Dots at the points of a line as one path (a circle per point costs an element each, and the series grows all along training). */
+function dotsPath(points: readonly { x: number; y: number }[], r: number): string {
+  return points.map(({ x, y }) => `M${x - r},${y}a${r},${r} 0 1,0 ${2 * r},0a${r},${r} 0 1,0 ${-2 * r},0`).join('');
+}
+
+const PLOT_W = W - PAD.left - PAD.right, PLOT_H = H - PAD.top - PAD.bottom;
+const yOf = (v: number) => PAD.top + PLOT_H * (1 - v);
+
+/** What does not move along training: grid, value axis and the paper's dashed levels (memoised: drawn once). */
+const ChartFrame = memo(function ChartFrame({ segment, ntpColour, meapColour }: { segment: number; ntpColour: string; meapColour: string }) {
   const paper = (['ntp', 'meap'] as const).flatMap((objective) => {
     const value = PAPER_SEGMENT_MASS[objective][segment];
     return value === undefined ? [] : [{ objective, value }];
   });
+  return (
+    <>
+      {[0, 0.5, 1].map((v) => (
+        <g key={v}>
+          <line x1={PAD.left} x2={W - PAD.right} y1={yOf(v)} y2={yOf(v)} className="att-grid" />
+          <text x={PAD.left - 4} y={yOf(v) + 4} textAnchor="end" className="att-axis">{v * 100}%</text>
+        </g>
+      ))}
+      <text x={PAD.left} y={H - 6} className="att-axis">0</text>
+      {paper.map((p) => (
+        <line key={p.objective} x1={PAD.left} x2={W - PAD.right} y1={yOf(p.value)} y2={yOf(p.value)}
+          stroke={p.objective === 'ntp' ? ntpColour : meapColour} strokeDasharray="4 3" strokeWidth={1}>
+          <title>paper, {p.objective.toUpperCase()}: {formatPercent(p.value)}</title>
+        </line>
+      ))}
+    </>
+  );
+});
+
+function SegmentChart({ segment, lines, maxStep }: { segment: number; lines: Line[]; maxStep: number }) {
+  const x = (step: number) => PAD.left + (maxStep === 0 ? 0 : (step / maxStep) * PLOT_W);
   const colourOf = (objective: 'ntp' | 'meap') => lines.find((l) => l.entry.info.objective === objective)?.entry.colour
     ?? (objective === 'ntp' ? '#2563eb' : '#d97706');
   return (
     <figure className="att-mini" data-segment={segment}>
       <figcaption><span className="att-swatch" style={{ background: segmentColour(segment) }} />{SEGMENT_NAMES[segment]}</figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={`attention on ${SEGMENT_NAMES[segment]} over training`}>
-        {[0, 0.5, 1].map((v) => (
-          <g key={v}>
-            <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} className="att-grid" />
-            <text x={PAD.left - 4} y={y(v) + 4} textAnchor="end" className="att-axis">{v * 100}%</text>
-          </g>
-        ))}
-        <text x={PAD.left} y={H - 6} className="att-axis">0</text>
+        <ChartFrame segment={segment} ntpColour={colourOf('ntp')} meapColour={colourOf('meap')} />
         <text x={W - PAD.right} y={H - 6} textAnchor="end" className="att-axis">step {maxStep}</text>
-        {paper.map((p) => (
-          <line key={p.objective} x1={PAD.left} x2={W - PAD.right} y1={y(p.value)} y2={y(p.value)} stroke={colourOf(p.objective)}
-            strokeDasharray="4 3" strokeWidth={1}>
-            <title>paper, {p.objective.toUpperCase()}: {formatPercent(p.value)}</title>
-          </line>
-        ))}
-        {lines.map(({ entry, points }) => (
-          <g key={entry.run} data-run={entry.run} data-points={points.length}>
-            <polyline fill="none" stroke={entry.colour} strokeWidth={2}
-              points={points.map((p) => `${x(p.step)},${y(p.values[segment] ?? 0)}`).join(' ')} />
-            {points.map((p) => <circle key={p.step} cx={x(p.step)} cy={y(p.values[segment] ?? 0)} r={2.2} fill={entry.colour} />)}
-          </g>
-        ))}
+        {lines.map(({ entry, points }) => {
+          const xy = points.map((p) => ({ x: x(p.step), y: yOf(p.values[segment] ?? 0) }));
+          return (
+            <g key={entry.run} data-run={entry.run} data-points={points.length}>
+              <polyline fill="none" stroke={entry.colour} strokeWidth={2} points={xy.map((p) => `${p.x},${p.y}`).join(' ')} />
+              <path d={dotsPath(xy, 2.2)} fill={entry.colour} />
+            </g>
+          );
+        })}
       </svg>
     </figure>
   );
@@ -79,14 +96,35 @@ function StackedBar({ values }: { values: readonly (number | undefined)[] }) {
   );
 }
 
+/** The paper's rows of the table (static). */
+const PaperRows = memo(function PaperRows() {
+  return (
+    <>
+      {(['ntp', 'meap'] as const).map((objective) => (
+        <tr key={objective} className="att-paper-row">
+          <th scope="row">paper, {objective === 'ntp' ? 'NTP' : 'MEAP'} (1.1B)</th>
+          <td><StackedBar values={PAPER_SEGMENT_MASS[objective]} /></td>
+          <td className="num">{formatPercent(PAPER_SEGMENT_MASS[objective][Segment.BEFORE])}</td>
+          <td className="num">{formatPercent(PAPER_SEGMENT_MASS[objective][Segment.NEEDLE])}</td>
+          <td className="num att-muted">—</td>
+          <td className="num att-muted">—</td>
+        </tr>
+      ))}
+    </>
+  );
+});
+
 /**
  * The paper's Figure-6 analysis, live: how the attention of the answer-generating position splits over the
  * example's segments, along training, for the compared runs, next to the paper's numbers.
  */
-export function SegmentMassView({ compared }: { compared: ComparedRun[] }) {
+export const SegmentMassView = memo(function SegmentMassView({ compared, massSeries }: {
+  compared: ComparedRun[];
+  /** The store's segment mass over training (by seriesKey). */
+  massSeries: Record<string, MassPoint[]>;
+}) {
   const example = useAttention((s) => s.example);
   const layer = useAttention((s) => s.layer);
-  const massSeries = useAttention((s) => s.massSeries);
   const [scope, setScope] = useState<Scope>('all');
   const lines: Line[] = useMemo(() => compared.map((entry) => ({
     entry,
@@ -132,20 +170,11 @@ export function SegmentMassView({ compared }: { compared: ComparedRun[] }) {
                   </tr>
                 );
               })}
-              {(['ntp', 'meap'] as const).map((objective) => (
-                <tr key={objective} className="att-paper-row">
-                  <th scope="row">paper, {objective === 'ntp' ? 'NTP' : 'MEAP'} (1.1B)</th>
-                  <td><StackedBar values={PAPER_SEGMENT_MASS[objective]} /></td>
-                  <td className="num">{formatPercent(PAPER_SEGMENT_MASS[objective][Segment.BEFORE])}</td>
-                  <td className="num">{formatPercent(PAPER_SEGMENT_MASS[objective][Segment.NEEDLE])}</td>
-                  <td className="num att-muted">—</td>
-                  <td className="num att-muted">—</td>
-                </tr>
-              ))}
+              <PaperRows />
             </tbody>
           </table>
         </>
       )}
     </section>
   );
-}
+});

@@ -32,14 +32,26 @@ export function hexToRgb(hex: string): [number, number, number] {
  * Heatmap colour of a probability: white → the objective's colour → near black, on a square-root scale
  * so that the small probabilities of long rows stay visible.
  */
-export function probabilityRgb(p: number, base: [number, number, number]): [number, number, number] {
+export function probabilityRgb(p: number, base: readonly [number, number, number]): [number, number, number] {
+  const out: [number, number, number] = [0, 0, 0];
+  writeProbabilityRgb(out, 0, p, base);
+  return out;
+}
+
+/** probabilityRgb written into out[offset..offset+2] (e.g. an ImageData row), without allocating. */
+export function writeProbabilityRgb(out: { [k: number]: number }, offset: number, p: number, base: readonly [number, number, number]): void {
   const t = Math.sqrt(Math.min(1, Math.max(0, p)));
   if (t <= 0.7) {
     const u = t / 0.7;
-    return [255 + (base[0] - 255) * u, 255 + (base[1] - 255) * u, 255 + (base[2] - 255) * u];
+    out[offset] = 255 + (base[0] - 255) * u;
+    out[offset + 1] = 255 + (base[1] - 255) * u;
+    out[offset + 2] = 255 + (base[2] - 255) * u;
+    return;
   }
   const u = (t - 0.7) / 0.3;
-  return [base[0] * (1 - 0.6 * u), base[1] * (1 - 0.6 * u), base[2] * (1 - 0.6 * u)];
+  out[offset] = base[0] * (1 - 0.6 * u);
+  out[offset + 1] = base[1] * (1 - 0.6 * u);
+  out[offset + 2] = base[2] * (1 - 0.6 * u);
 }
 
 export function formatPercent(x: number, digits = 1): string {

@@ -1,8 +1,7 @@
-import { useMemo } from 'react';
+import { useMemo, useRef } from 'react';
 import type { AttentionSnapshot } from '../../train/protocol';
 import type { RunInfo } from '../../train/study';
-import type { AttentionStack } from '../../analysis/attentionStack';
-import { comparedRuns, useAttention, type InputKind } from '../../store/attention';
+import { comparedRuns, useAttention } from '../../store/attention';
 import { runColour, runLabel } from './colours';
 
 export interface ComparedRun {
@@ -14,6 +13,19 @@ export interface ComparedRun {
   snapshot: AttentionSnapshot | undefined;
 }
 
+function sameEntry(a: ComparedRun, b: ComparedRun): boolean {
+  return a.run === b.run && a.info === b.info && a.colour === b.colour && a.label === b.label && a.snapshot === b.snapshot;
+}
+
+/**
+ * Reuses the previous entries (and array) wherever nothing changed, so that views and per-run parts
+ * wrapped in memo skip the run whose snapshot did not change (the two runs' snapshots arrive one by one).
+ */
+export function keepUnchanged(previous: readonly ComparedRun[], next: ComparedRun[]): ComparedRun[] {
+  const merged = next.map((entry) => previous.find((p) => sameEntry(p, entry)) ?? entry);
+  return merged.length === previous.length && merged.every((e, k) => e === previous[k]) ? (previous as ComparedRun[]) : merged;
+}
+
 /** The runs being compared (NTP arm and MEAP arm of the selected seed), with their latest snapshots. */
 export function useCompared(): ComparedRun[] {
   const runs = useAttention((s) => s.runs);
@@ -22,16 +34,16 @@ export function useCompared(): ComparedRun[] {
   const seed = useAttention((s) => s.seed);
   const snapshots = useAttention((s) => s.snapshots);
   const config = useAttention((s) => s.config);
-  return useMemo(() => comparedRuns(runs, baseArm, meapArm, seed).map((run) => ({
-    run,
-    info: runs[run],
-    colour: runColour(runs[run], config?.arms),
-    label: runLabel(runs[run]),
-    snapshot: snapshots[run],
-  })), [runs, baseArm, meapArm, seed, snapshots, config]);
-}
-
-/** One input's [layers, heads, T, T] attention of a snapshot. */
-export function stackOf(snapshot: AttentionSnapshot, input: InputKind): AttentionStack {
-  return { probs: input === 'clean' ? snapshot.clean : snapshot.masked, layers: snapshot.layers, heads: snapshot.heads, T: snapshot.T };
+  const previous = useRef<ComparedRun[]>([]);
+  return useMemo(() => {
+    const next = keepUnchanged(previous.current, comparedRuns(runs, baseArm, meapArm, seed).map((run) => ({
+      run,
+      info: runs[run],
+      colour: runColour(runs[run], config?.arms),
+      label: runLabel(runs[run]),
+      snapshot: snapshots[run],
+    })));
+    previous.current = next;
+    return next;
+  }, [runs, baseArm, meapArm, seed, snapshots, config]);
 }
