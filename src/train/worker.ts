@@ -12,7 +12,11 @@ declare const self: DedicatedWorkerGlobalScope;
 
 const session = new TrainingSession({
   post: (message, transfer = []) => self.postMessage(message, transfer),
-  createContext: () => createGpuContext(),
+  // A GPU error that no error scope caught (a validation or out-of-memory error inside a step) is
+  // reported to the page, never swallowed.
+  createContext: () => createGpuContext({
+    onUncapturedError: (message) => self.postMessage({ type: 'error', message: `GPU error during training: ${message}` }),
+  }),
   // IndexedDB (a Worker has it): checkpoints survive a reload of the page.
   checkpointStore: defaultCheckpointStore(),
 });
