@@ -1,0 +1,104 @@
+/**
+ * Looking at the models of a study (for the training session, src/train/session.ts): the paired
+ * clean/masked attention snapshot of one evaluation example through one run, and greedy generation by
+ * every run. Functions of the engine only; the session posts what they return.
+ */
+import { maskCount, samplePositions } from '../data/maskPolicy';
+import { Rng } from '../util/random';
+import { deriveSeed } from '../util/seeds';
+import { argmax } from './study';
+import type { StudyEngine } from './engine';
+import type { AttentionSnapshot, GenerationResult } from './protocol';
+
+/** Share of positions masked in the paired clean/masked attention snapshot (the paper's default P). */
+export const SNAPSHOT_MASK_RATIO = 0.15;
+/** Candidates shown by 'generate' for the next token after the prompt. */
+export const TOP_CANDIDATES = 5;
+
+/**
+ * Input positions masked in the paired attention snapshot of one evaluation example: ⌊0.15·T⌋ positions
+ * (at least 1) drawn from 0..T−2, a pure function of (seed, example) so successive snapshots of an example
+ * compare the same positions. The query that asks for the answer (the run of positions ending at the
+ * answer position with the answer position's segment label, e.g. `? K` in the needle task) is never
+ * masked: masking it would hide which value to retrieve rather than probe how context is attended. When
+ * that run covers half the context or more (a task without segments) only the answer position is kept.
+ */
+export function snapshotMaskPositions(segments: ArrayLike<number>, answerPosition: number, T: number, seed: number): number[] {
+  const query = new Set<number>([answerPosition]);
+  if (answerPosition >= 0 && answerPosition < T) {
+    const run: number[] = [];
+    for (let t = answerPosition; t >= 0 && segments[t] === segments[answerPosition]; t--) run.push(t);
+    if (run.length < T / 2) for (const t of run) query.add(t);
+  }
+  const candidates: number[] = [];
+  for (let t = 0; t <= T - 2; t++) if (!query.has(t)) candidates.push(t);
+  const k = Math.min(candidates.length, maskCount(SNAPSHOT_MASK_RATIO, T));
+  return samplePositions(new Rng(seed), candidates.length, k).map((i) => candidates[i]).sort((a, b) => a - b);
+}
+
+/** The `count` most probable next tokens of one logits row (softmax in float64; ties to the lower id). */
+export function topCandidates(logits: ArrayLike<number>, count: number): { token: number; probability: number }[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const exp = Float64Array.from(logits, (x) => Math.exp(x - max));
+  const sum = exp.reduce((a, b) => a + b, 0);
+  const order = Array.from(exp.keys()).sort((a, b) => exp[b] - exp[a] || a - b);
+  return order.slice(0, count).map((token) => ({ token, probability: exp[token] / sum }));
+}
+
+/** The selected example through the selected run, clean and with `snapshotMaskPositions` masked. */
+export async function attentionSnapshot(engine: StudyEngine, selection: { run: number; example: number }): Promise<AttentionSnapshot> {
+  const { config, evalSet } = engine;
+  const { run, example } = selection;
+  const T = config.model.context, layers = config.model.layers, heads = config.model.heads;
+  const block = evalSet.tokens.subarray(example * (T + 1), (example + 1) * (T + 1));
+  const segments = Array.from(evalSet.segments.subarray(example * (T + 1), example * (T + 1) + T));
+  const answerPosition = evalSet.answerPositions[example];
+  const maskedPositions = snapshotMaskPositions(segments, answerPosition, T, deriveSeed(config.evaluation.seed, example, 'snapshot-mask'));
+  const clean = await engine.probe(block, []);
+  const masked = await engine.probe(block, maskedPositions);
+  const perRun = layers * heads * T * T;
+  const tokens = Array.from(block.subarray(0, T));
+  return {
+    step: engine.step, run, example, T, layers, heads,
+    tokens, tokenNames: tokens.map((id) => engine.task.tokenName(id)), segments,
+    maskedPositions, answerPosition,
+    clean: clean.probs.slice(run * perRun, (run + 1) * perRun),
+    masked: masked.probs.slice(run * perRun, (run + 1) * perRun),
+  };
+}
+
+/**
+ * Greedy continuation of `prompt` by every run (each run continues its own text), up to `maxTokens`
+ * tokens and at most to a total of T + 1 tokens (the last input position T − 1 predicts token T), and
+ * the top next-token candidates right after the prompt. A request that does not fit the study gets the
+ * problem back as `{ problem }` (nothing is run).
+ */
+export async function generateContinuations(
+  engine: StudyEngine, requestId: number, prompt: number[], maxTokens: number,
+): Promise<{ result: GenerationResult } | { problem: string }> {
+  const T = engine.config.model.context, V = engine.config.model.vocabSize;
+  const problem = !Array.isArray(prompt) || prompt.length === 0 ? 'the prompt is empty'
+    : prompt.length > T ? `the prompt has ${prompt.length} tokens, more than the context T = ${T}`
+      : prompt.some((id) => !(Number.isInteger(id) && id >= 0 && id < V)) ? `every token must be an id in 0..${V - 1}`
+        : !(Number.isInteger(maxTokens) && maxTokens >= 0) ? `maxTokens must be an integer ≥ 0, got ${maxTokens}` : null;
+  if (problem) return { problem };
+  const sequences = engine.runs.map(() => [...prompt]);
+  let top: GenerationResult['runs'][number]['top'][] | undefined;
+  for (;;) {
+    const length = sequences[0].length;
+    const more = length - prompt.length < maxTokens && length <= T;
+    if (top && !more) break;
+    const { logits } = await engine.probe(sequences, [], [length - 1]);
+    const row = (r: number) => logits.subarray(r * V, (r + 1) * V);
+    top ??= engine.runs.map((_, r) => topCandidates(row(r), TOP_CANDIDATES));
+    if (!more) break;
+    sequences.forEach((sequence, r) => sequence.push(argmax(row(r))));
+  }
+  return {
+    result: {
+      requestId,
+      runs: sequences.map((sequence, r) => ({ continuation: sequence.slice(prompt.length), top: top![r] })),
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * What the training session reports about a study as it trains (for src/train/session.ts): the
+ * 'trainLoss' intervals (losses and speed), the 'evaluation' points with the mean training loss since the
+ * previous evaluation, and the runs that stopped ('runFailed'). It keeps the accounting between reports
+ * and the metric history it posted, which a checkpoint carries (src/train/sessionCheckpoint.ts).
+ */
+import type { StudyEngine } from './engine';
+import type { HistoryPoint } from './compare';
+import type { FromTrainer } from './protocol';
+import { emptyHistory, historyUpTo, type MetricHistory, type SessionExtra } from './sessionCheckpoint';
+
+export interface ReportHooks {
+  post(message: FromTrainer): void;
+  /** Every run has stopped with a non-finite loss (after their 'runFailed'): the study has failed. */
+  everyRunFailed(): void;
+}
+
+export class TrainingReports {
+  // Accounting since the last 'trainLoss' report and since the last evaluation.
+  stepsSinceReport = 0;
+  trainingMs = 0;
+  lastReportAt = 0;
+  private lastTokensPerSecond = 0;
+  private evalLossSum: Float64Array = new Float64Array(0);
+  private evalLossSteps = 0;
+  /** Everything the session posted about the current study (trainLoss, evaluation, runFailed), for checkpoints. */
+  history: MetricHistory = emptyHistory();
+  readonly failedRuns = new Set<number>();
+
+  constructor(private readonly hooks: ReportHooks) {}
+
+  /** A new study of R runs: no stopped run, no accounting, no history. */
+  startStudy(R: number): void {
+    this.failedRuns.clear();
+    this.stepsSinceReport = 0;
+    this.trainingMs = 0;
+    this.lastReportAt = performance.now();
+    this.lastTokensPerSecond = 0;
+    this.evalLossSum = new Float64Array(R);
+    this.evalLossSteps = 0;
+    this.history = emptyHistory();
+  }
+
+  /** Takes the history, accounting and stopped runs of a checkpoint's study. */
+  restore(extra: SessionExtra, frozen: boolean[]): void {
+    this.history = structuredClone(extra.history);
+    this.evalLossSum = Float64Array.from(extra.accounting.evalLossSum);
+    this.evalLossSteps = extra.accounting.evalLossSteps;
+    this.lastTokensPerSecond = extra.accounting.lastTokensPerSecond;
+    frozen.forEach((stopped, r) => { if (stopped) this.failedRuns.add(r); });
+  }
+
+  /** What a checkpoint at `step` carries besides the engine state. */
+  extra(presetName: string, step: number): SessionExtra {
+    return {
+      format: 'meap-session', version: 1, presetName, history: historyUpTo(this.history, step),
+      accounting: { evalLossSum: Array.from(this.evalLossSum), evalLossSteps: this.evalLossSteps, lastTokensPerSecond: this.lastTokensPerSecond },
+    };
+  }
+
+  async reportTrainLoss(engine: StudyEngine): Promise<void> {
+    const waitStart = performance.now();
+    // Reading the losses waits for the GPU: it closes the timing of the interval's steps.
+    const report = await engine.intervalReport();
+    this.trainingMs += performance.now() - waitStart;
+    const steps = this.stepsSinceReport;
+    const seconds = Math.max(this.trainingMs, 1e-3) / 1000;
+    const stepsPerSecond = steps / seconds;
+    const tokensPerSecond = stepsPerSecond * engine.R * engine.config.batch * engine.config.model.context;
+    this.lastTokensPerSecond = tokensPerSecond;
+    report.losses.forEach((loss, r) => { this.evalLossSum[r] += loss * report.steps; });
+    this.evalLossSteps += report.steps;
+    this.stepsSinceReport = 0;
+    this.trainingMs = 0;
+    this.lastReportAt = performance.now();
+    this.hooks.post({ type: 'trainLoss', step: engine.step, losses: report.losses, stepsPerSecond, tokensPerSecond });
+    const h = this.history;
+    if (h.train.steps.length === 0 || engine.step > h.train.steps[h.train.steps.length - 1]) {
+      h.train.steps.push(engine.step);
+      h.train.losses.push([...report.losses]);
+      if (stepsPerSecond > 0 && Number.isFinite(stepsPerSecond)) {
+        h.speed.steps.push(engine.step);
+        h.speed.stepsPerSecond.push(stepsPerSecond);
+        h.speed.tokensPerSecond.push(tokensPerSecond);
+      }
+    }
+    if (report.steps > 0) this.checkRuns(engine, report.losses, report.firstNonFiniteStep);
+  }
+
+  /**
+   * A run whose loss or gradient is not finite is frozen and reported (the GPU optimizer already skips a
+   * step with a non-finite gradient; a diverged f32 model often keeps a finite loss while its gradient is
+   * NaN). When no run is left, the study has failed.
+   */
+  private checkRuns(engine: StudyEngine, losses: number[], firstNonFiniteStep: (number | null)[]): void {
+    losses.forEach((loss, r) => {
+      if ((Number.isFinite(loss) && firstNonFiniteStep[r] === null) || this.failedRuns.has(r)) return;
+      this.failedRuns.add(r);
+      engine.freezeRun(r);
+      const run = engine.runs[r];
+      const step = firstNonFiniteStep[r] ?? engine.step;
+      const name = run.objective === 'ntp' ? 'NTP' : `MEAP (mask ratio ${run.maskRatio})`;
+      const message = `Run ${r} — ${name}, seed ${run.seed} — stopped at step ${step}: its training loss or gradient is not finite (NaN or ∞). ` +
+        `The likely cause is a learning rate too high (optimizer.lr = ${engine.config.optimizer.lr}); lower it, ` +
+        'lengthen the warm-up or clip gradients harder. Its weights are kept as they were (and its last good ' +
+        'checkpoint); the other runs go on.';
+      this.history.failures.push({ run: r, step, message });
+      this.hooks.post({ type: 'runFailed', run: r, step, message });
+    });
+    if (this.failedRuns.size === engine.R) this.hooks.everyRunFailed();
+  }
+
+  /** Evaluates every run and posts the points (the attention snapshot that follows is the session's). */
+  async reportEvaluation(engine: StudyEngine): Promise<void> {
+    const evaluation = await engine.evaluate();
+    const points: HistoryPoint[] = evaluation.map((e, r) => ({
+      step: engine.step,
+      trainLoss: this.evalLossSteps > 0 ? this.evalLossSum[r] / this.evalLossSteps : Number.NaN,
+      ...e,
+      tokensPerSec: this.lastTokensPerSecond,
+    }));
+    this.evalLossSum.fill(0);
+    this.evalLossSteps = 0;
+    const h = this.history;
+    if (h.evals.steps.length === 0 || engine.step > h.evals.steps[h.evals.steps.length - 1]) {
+      h.evals.steps.push(engine.step);
+      h.evals.points.push(structuredClone(points));
+    }
+    this.hooks.post({ type: 'evaluation', step: engine.step, points });
+  }
+}
