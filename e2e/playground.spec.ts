@@ -142,7 +142,7 @@ test('pause stops the steps, resume continues, Step takes exactly one', async ({
 
 test('a shared URL restores the config exactly, and edits go back into the URL', async ({ page, context }) => {
   const errors = watchErrors(page);
-  const query = 'preset=tiny&task=needle&steps=77&batch=4&lr=0.005&arms=0,0.1,0.2&seedsPerArm=2&sharedMask=1&baseSeed=9&evalEvery=7';
+  const query = 'preset=tiny&task=needle&steps=77&batch=4&lr=0.005&arms=0,0.1,0.2&seedsPerArm=2&sharedMask=1&protectQuery=1&baseSeed=9&evalEvery=7';
   await openStudy(page, query);
   await expect(page.getByTestId('select-preset')).toHaveValue('tiny');
   await expect(page.getByTestId('select-task')).toHaveValue('needle');
@@ -152,6 +152,7 @@ test('a shared URL restores the config exactly, and edits go back into the URL',
   await expect(page.getByTestId('arm-chip')).toHaveText([/NTP/, /MEAP 10%/, /MEAP 20%/]);
   await expect(page.getByTestId('input-seedsPerArm')).toHaveValue('2');
   await expect(page.getByTestId('input-sharedMask')).toBeChecked();
+  await expect(page.getByTestId('input-protectQuery')).toBeChecked();
   await expect(page.getByTestId('input-baseSeed')).toHaveValue('9');
   await expect(page.getByTestId('input-evalEvery')).toHaveValue('7');
   await expect(page.getByTestId('notices')).toHaveCount(0);

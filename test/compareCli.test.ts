@@ -14,6 +14,8 @@ describe('compare CLI arguments', () => {
     expect(json).toBe('x.json');
     expect(parseCompareArgs(['--paper-grid']).config.arms).toEqual([0, 0.05, 0.1, 0.15, 0.2]);
     expect(parseCompareArgs(['--mask-ratio', '0.2']).config.arms).toEqual([0, 0.2]);
+    expect(parseCompareArgs(['--protect-query']).config.protectQuery).toBe(true);
+    expect(parseCompareArgs([]).config.protectQuery).toBeUndefined();
   });
 
   it.each([

@@ -81,7 +81,7 @@ function expectClearRefusal(error: unknown): void {
   expect(message.length).toBeGreaterThan(10);
   expect(message.length).toBeLessThan(500);
   expect(message).not.toMatch(/[\n\r]/);
-  expect(message).toMatch(/^(the study config|task|model|batch|steps|optimizer|arms|seedsPerArm|baseSeed|sharedMask|evaluation|taskOptions|\[)/);
+  expect(message).toMatch(/^(the study config|task|model|batch|steps|optimizer|arms|seedsPerArm|baseSeed|sharedMask|protectQuery|evaluation|taskOptions|\[)/);
   if (path !== '') expect(message.startsWith(path.split(/[.[]/)[0])).toBe(true);
 }
 
@@ -249,6 +249,7 @@ const fieldValue: Record<string, fc.Arbitrary<string>> = {
   arms: fc.array(fc.constantFrom('0', '0.05', '0.15', '0.15', '0.5', '0.99', '1', '-0.1', 'x', ''), { minLength: 1, maxLength: 10 }).map((a) => a.join(',')),
   seedsPerArm: edge(LIMITS.seedsPerArm.min, LIMITS.seedsPerArm.max),
   sharedMask: fc.constantFrom('1', '0', 'true', 'no', 'maybe'),
+  protectQuery: fc.constantFrom('1', '0', 'yes', 'false', 'perhaps'),
   baseSeed: edge(LIMITS.baseSeed.min, LIMITS.baseSeed.max),
   evalEvery: edge(LIMITS.evalEvery.min, LIMITS.evalEvery.max),
 };
@@ -282,7 +283,7 @@ function checkQuery(search: string): void {
   expect(parsed.notices.length).toBeLessThanOrEqual(named.length);
   for (const notice of parsed.notices) {
     expect(typeof notice).toBe('string');
-    expect(notice).toMatch(/^Ignored (preset|task|steps|batch|lr|arms|seedsPerArm|sharedMask|baseSeed|evalEvery)=".*" from the link: .+\.$/);
+    expect(notice).toMatch(/^Ignored (preset|task|steps|batch|lr|arms|seedsPerArm|sharedMask|protectQuery|baseSeed|evalEvery)=".*" from the link: .+\.$/);
     expect(notice).not.toMatch(/[\n\r\u2028\u2029]/);
     // Every refusal has its own reason: the generic one means an unexpected exception.
     expect(notice).not.toMatch(/: not a valid value\.$/);

@@ -59,3 +59,19 @@ describe('MEAP mask policy', () => {
     expect(p).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
+
+describe('never masking the query tokens (an option, not the paper default)', () => {
+  it('protectedTail keeps the last positions unmasked and draws from the rest', () => {
+    const B = 400, T = 12;
+    const mask = new Uint32Array(B * T);
+    fillMask(mask, B, T, { ratio: 0.2, sharedAcrossBatch: false, protectedTail: 2 }, new Rng(9));
+    const counts = new Array(T).fill(0);
+    for (let i = 0; i < mask.length; i++) counts[i % T] += mask[i];
+    expect(counts[T - 1]).toBe(0);
+    expect(counts[T - 2]).toBe(0);
+    expect(counts.slice(0, T - 2).every((c) => c > 0)).toBe(true);
+    for (let b = 0; b < B; b++) expect(mask.subarray(b * T, (b + 1) * T).reduce((s, v) => s + v, 0)).toBe(maskCount(0.2, T, 2));
+    expect(maskCount(0.99, 10, 2)).toBe(8);
+    expect(() => fillMask(mask, B, T, { ratio: 0.2, sharedAcrossBatch: false, protectedTail: 0 }, new Rng(1))).toThrow(/protectedTail/);
+  });
+});

@@ -119,3 +119,36 @@ describe('probing the trained models', () => {
     }
   });
 });
+
+describe('protectQuery', () => {
+  it('keeps the query `? K` unmasked in MEAP arms, and is the paper policy when absent', async () => {
+    const ctx = await testContext();
+    const study = await Study.create(ctx, { ...tinyStudy(), arms: [0.5], protectQuery: true });
+    try {
+      const T = study.config.model.context, B = study.config.batch;
+      for (let s = 0; s < 3; s++) {
+        study.trainStep();
+        const mask = (study as unknown as { mask: Uint32Array }).mask;
+        for (let b = 0; b < B; b++) {
+          expect(mask[b * T + T - 2], `step ${s} row ${b}: the "?" token`).toBe(0);
+          expect(mask[b * T + T - 1]).toBe(0);
+        }
+      }
+    } finally {
+      study.dispose();
+    }
+    const paper = await Study.create(ctx, { ...tinyStudy(), arms: [0.5] });
+    try {
+      const T = paper.config.model.context, B = paper.config.batch;
+      let queryMasked = 0;
+      for (let s = 0; s < 3; s++) {
+        paper.trainStep();
+        const mask = (paper as unknown as { mask: Uint32Array }).mask;
+        for (let b = 0; b < B; b++) queryMasked += mask[b * T + T - 2];
+      }
+      expect(queryMasked).toBeGreaterThan(0);
+    } finally {
+      paper.dispose();
+    }
+  });
+});

@@ -22,6 +22,7 @@ const studyOptions = {
   'mask-ratios': { type: 'string' },
   'paper-grid': { type: 'boolean' },
   'shared-mask': { type: 'boolean' },
+  'protect-query': { type: 'boolean' },
   'eval-every': { type: 'string' },
   'eval-count': { type: 'string' },
   batch: { type: 'string' },
@@ -124,6 +125,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   const count = number('eval-count', v['eval-count'], true);
   if (count !== undefined) config.evaluation.count = count;
   if (v['shared-mask']) config.sharedMask = true;
+  if (v['protect-query']) config.protectQuery = true;
   const choices = [v['mask-ratio'] !== undefined, v['mask-ratios'] !== undefined, v['paper-grid'] === true].filter(Boolean);
   if (choices.length > 1) throw new UsageError('give only one of --mask-ratio, --mask-ratios and --paper-grid');
   const ratio = number('mask-ratio', v['mask-ratio'], false);
@@ -143,7 +145,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
 
 export const COMPARE_USAGE = `usage: npm run compare -- [--task needle|recall|multidoc|text] [--text-file FILE]
        [--preset tiny|needle-s|needle-long|recall-s|multidoc-s|text-s] [--steps N]
-       [--seeds S] [--mask-ratio P | --mask-ratios 0,0.05,0.15 | --paper-grid] [--shared-mask]
+       [--seeds S] [--mask-ratio P | --mask-ratios 0,0.05,0.15 | --paper-grid] [--shared-mask] [--protect-query]
        [--batch B] [--lr LR] [--base-seed N] [--eval-every E] [--eval-count C] [--json FILE] [--save DIR]`;
 
 /**

@@ -10,13 +10,22 @@ export interface MaskPolicy {
   ratio: number;
   /** One set of positions for the whole batch (the reference code's behaviour) instead of one per sequence. */
   sharedAcrossBatch: boolean;
+  /**
+   * How many final input positions are never masked (default 1: the last input, as in the paper). A
+   * retrieval task can protect its whole query (`? K` → 2), an option the paper does not use.
+   */
+  protectedTail?: number;
 }
 
-/** Number of masked positions per sequence of T inputs: 0 for P = 0, else max(1, ⌊P·T⌋), at most T − 1. */
-export function maskCount(ratio: number, T: number): number {
+/**
+ * Number of masked positions per sequence of T inputs: 0 for P = 0, else max(1, ⌊P·T⌋), at most the
+ * T − protectedTail positions that may be masked.
+ */
+export function maskCount(ratio: number, T: number, protectedTail = 1): number {
   if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`mask ratio must be in [0, 1), got ${ratio}`);
-  if (ratio === 0 || T < 2) return 0;
-  return Math.min(T - 1, Math.max(1, Math.floor(ratio * T)));
+  const maskable = T - protectedTail;
+  if (ratio === 0 || maskable < 1) return 0;
+  return Math.min(maskable, Math.max(1, Math.floor(ratio * T)));
 }
 
 /** k distinct positions from 0..n-1, uniformly (partial Fisher–Yates), in increasing order. */
@@ -31,16 +40,19 @@ export function samplePositions(rng: Rng, n: number, k: number): number[] {
 
 /**
  * Fills `mask` ([B, T], 1 = masked input) for one batch. Positions come from `rng`, so the mask stream
- * is a pure function of the generator's seed. Position T − 1 (the last input) is never masked.
+ * is a pure function of the generator's seed. The last `protectedTail` inputs (default: position T − 1)
+ * are never masked.
  */
 export function fillMask(mask: Uint32Array, B: number, T: number, policy: MaskPolicy, rng: Rng): void {
   if (mask.length !== B * T) throw new RangeError(`mask has ${mask.length} entries, expected B·T = ${B * T}`);
   mask.fill(0);
-  const k = maskCount(policy.ratio, T);
+  const tail = policy.protectedTail ?? 1;
+  if (!(Number.isInteger(tail) && tail >= 1)) throw new RangeError(`protectedTail must be an integer ≥ 1, got ${tail}`);
+  const k = maskCount(policy.ratio, T, tail);
   if (k === 0) return;
   let shared: number[] | undefined;
   for (let b = 0; b < B; b++) {
-    const positions = policy.sharedAcrossBatch ? (shared ??= samplePositions(rng, T - 1, k)) : samplePositions(rng, T - 1, k);
+    const positions = policy.sharedAcrossBatch ? (shared ??= samplePositions(rng, T - tail, k)) : samplePositions(rng, T - tail, k);
     for (const t of positions) mask[b * T + t] = 1;
   }
 }

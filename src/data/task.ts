@@ -47,6 +47,8 @@ export interface Task {
   maxBuckets: number;
   /** What an evaluation bucket stands for, for chart axes ('' when the task has no retrieval). */
   bucketLabel: string;
+  /** Input positions of the final query (`? K` → 2), which `protectQuery` keeps unmasked; 0 for text. */
+  queryLength: number;
   /** Character tasks only: the ids of a (normalised) prompt text, and the text of ids. */
   encode?(text: string): number[];
   decode?(ids: ArrayLike<number>): string;
@@ -201,6 +203,7 @@ function needleTask(vocab: NeedleVocab): Task {
     contextProblem: needleContextProblem,
     maxBuckets: Number.POSITIVE_INFINITY,
     bucketLabel: 'needle depth',
+    queryLength: 2,
   };
 }
 
@@ -229,6 +232,7 @@ function recallTask(vocab: NeedleVocab, pairs: number): Task {
       : `the recall task with taskOptions.pairs = ${pairs} needs a context T ≥ ${minRecallContext(pairs)} (3 per pair + 3 for the query − 1), got ${T}`),
     maxBuckets: pairs,
     bucketLabel: 'queried pair (first … last)',
+    queryLength: 2,
   };
 }
 
@@ -244,6 +248,7 @@ function multidocTask(vocab: NeedleVocab, documents: number): Task {
       : `the multidoc task with taskOptions.documents = ${documents} needs a context T ≥ ${minMultidocContext(documents)} (4 per document + 3 for the query − 1), got ${T}`),
     maxBuckets: documents,
     bucketLabel: 'answer document (first … last)',
+    queryLength: 2,
   };
 }
 
@@ -274,6 +279,7 @@ function textTask(options: TextTaskOptions): Task {
     contextProblem: (T) => textContextProblem(streams, T),
     maxBuckets: Number.POSITIVE_INFINITY,
     bucketLabel: '',
+    queryLength: 0,
     encode: (text) => Array.from(tokenizer.encode(normalizeText(text))),
     decode: (ids) => tokenizer.decode(ids),
   };

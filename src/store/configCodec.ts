@@ -29,13 +29,14 @@ export interface EditableValues {
   arms: number[];
   seedsPerArm: number;
   sharedMask: boolean;
+  protectQuery: boolean;
   baseSeed: number;
   evalEvery: number;
 }
 export type EditableField = keyof EditableValues;
 
 /** Order in which a link's values are applied (a preset first: every other value edits it). */
-export const FIELDS: readonly EditableField[] = ['preset', 'task', 'steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'baseSeed', 'evalEvery'];
+export const FIELDS: readonly EditableField[] = ['preset', 'task', 'steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'protectQuery', 'baseSeed', 'evalEvery'];
 
 export class ConfigEditError extends RangeError {
   override name = 'ConfigEditError';
@@ -169,6 +170,11 @@ function editedConfig<K extends EditableField>(presetName: string, config: Study
     case 'sharedMask':
       next.sharedMask = v as boolean;
       return next;
+    case 'protectQuery':
+      // Absent means the paper's policy; only a protecting config carries the field.
+      if (v) next.protectQuery = true;
+      else delete next.protectQuery;
+      return next;
     case 'baseSeed':
       integerIn(v as number, 'base seed', LIMITS.baseSeed.min, LIMITS.baseSeed.max);
       next.baseSeed = v as number;
@@ -185,13 +191,14 @@ function editedConfig<K extends EditableField>(presetName: string, config: Study
 export function editableValues(presetName: string, c: StudyConfig): EditableValues {
   return {
     preset: presetName, task: c.task, steps: c.steps, batch: c.batch, lr: c.optimizer.lr, arms: [...c.arms],
-    seedsPerArm: c.seedsPerArm, sharedMask: c.sharedMask, baseSeed: c.baseSeed, evalEvery: c.evaluation.every,
+    seedsPerArm: c.seedsPerArm, sharedMask: c.sharedMask, protectQuery: c.protectQuery === true, baseSeed: c.baseSeed,
+    evalEvery: c.evaluation.every,
   };
 }
 
 function formatValue(field: EditableField, value: EditableValues[EditableField]): string {
   if (field === 'arms') return (value as number[]).map(String).join(',');
-  if (field === 'sharedMask') return value ? '1' : '0';
+  if (field === 'sharedMask' || field === 'protectQuery') return value ? '1' : '0';
   return String(value);
 }
 
@@ -206,11 +213,11 @@ function parseValue(field: EditableField, text: string): EditableValues[Editable
   switch (field) {
     case 'preset': case 'task': return text;
     case 'arms': return text.split(',').map(number);
-    case 'sharedMask': {
+    case 'sharedMask': case 'protectQuery': {
       const t = text.trim().toLowerCase();
       if (t === '1' || t === 'true' || t === 'yes') return true;
       if (t === '0' || t === 'false' || t === 'no') return false;
-      throw new ConfigEditError('sharedMask must be 1 or 0');
+      throw new ConfigEditError(`${field} must be 1 or 0`);
     }
     default: return number(text);
   }

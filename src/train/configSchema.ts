@@ -251,6 +251,7 @@ const common = {
   seedsPerArm: int(1, L.seedsPerArm),
   baseSeed: int(0, L.seed),
   sharedMask: v.custom<boolean>((x) => typeof x === 'boolean', (issue) => `must be true or false, got ${show(issue.input)}`),
+  protectQuery: v.optional(v.custom<boolean>((x) => typeof x === 'boolean', (issue) => `must be true or false, got ${show(issue.input)}`)),
   evaluation: EvaluationSchema,
 };
 

@@ -123,7 +123,7 @@ export class CpuStudy implements StudyEngine {
     const { config, R } = this;
     const B = config.batch, T = config.model.context;
     const bySeed = this.dataRngs.map((rng) => this.task.trainingBatch(rng, B, T));
-    const policy = { sharedAcrossBatch: config.sharedMask };
+    const policy = { sharedAcrossBatch: config.sharedMask, protectedTail: config.protectQuery ? Math.max(1, this.task.queryLength) : 1 };
     const masks = this.runs.map((run, r) => {
       const mask = new Uint32Array(B * T);
       fillMask(mask, B, T, { ...policy, ratio: run.maskRatio }, this.maskRngs[r]);

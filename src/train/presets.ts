@@ -32,6 +32,11 @@ export interface StudyConfig<N extends TaskName = TaskName> {
   baseSeed: number;
   /** One set of mask positions for the whole batch (the reference code) instead of one per sequence. */
   sharedMask: boolean;
+  /**
+   * Never mask the final query tokens (`? K`) of a retrieval task, only the context. Absent or false: the
+   * paper's policy (any input but the last may be masked).
+   */
+  protectQuery?: boolean;
   evaluation: { every: number; count: number; buckets: number; seed: number };
 }
 

@@ -134,7 +134,7 @@ export class Study implements StudyEngine {
     const B = config.batch, T = config.model.context;
     const block = B * (T + 1);
     const bySeed = this.dataRngs.map((rng) => this.task.trainingBatch(rng, B, T));
-    const policy = { sharedAcrossBatch: config.sharedMask };
+    const policy = { sharedAcrossBatch: config.sharedMask, protectedTail: config.protectQuery ? Math.max(1, this.task.queryLength) : 1 };
     for (let r = 0; r < R; r++) {
       const run = this.runs[r];
       this.tokens.set(bySeed[run.seed], r * block);

@@ -11,7 +11,7 @@ const STATE_TEXT: Record<string, string> = {
 
 const FIELD_NAMES: Record<string, string> = {
   preset: 'preset', task: 'task', steps: 'steps', batch: 'batch', lr: 'learning rate', arms: 'arms',
-  seedsPerArm: 'seeds per arm', sharedMask: 'mask sharing', baseSeed: 'base seed', evalEvery: 'evaluation interval',
+  seedsPerArm: 'seeds per arm', sharedMask: 'mask sharing', protectQuery: 'query protection', baseSeed: 'base seed', evalEvery: 'evaluation interval',
 };
 
 /**

@@ -36,6 +36,7 @@ function cliCommand(presetName: string, c: StudyConfig): string | null {
   const args = [`--preset ${presetName}`, `--steps ${c.steps}`, `--batch ${c.batch}`, `--lr ${c.optimizer.lr}`,
     `--mask-ratios ${c.arms.join(',')}`, `--seeds ${c.seedsPerArm}`, `--base-seed ${c.baseSeed}`, `--eval-every ${c.evaluation.every}`];
   if (c.sharedMask) args.push('--shared-mask');
+  if (c.protectQuery) args.push('--protect-query');
   return `npm run compare -- ${args.join(' ')}`;
 }
 
@@ -48,7 +49,7 @@ export function ControlsPanel() {
   const { presetName, config, edit } = useConfig();
   const size = useStudySize(config);
   const cli = cliCommand(presetName, config);
-  const presetId = useId(), taskId = useId(), sharedId = useId();
+  const presetId = useId(), taskId = useId(), sharedId = useId(), protectId = useId();
   const groups = useMemo(taskGroups, []);
   const [copied, setCopied] = useState<string | null>(null);
   const [taskError, setTaskError] = useState<string | null>(null);
@@ -118,6 +119,12 @@ export function ControlsPanel() {
         <input id={sharedId} type="checkbox" data-testid="input-sharedMask" checked={config.sharedMask}
           onChange={(e) => edit('sharedMask', e.target.checked)} />
         <label htmlFor={sharedId}>Share mask positions across the batch <span className="muted">(as the reference code does)</span></label>
+      </div>
+
+      <div className="field checkbox">
+        <input id={protectId} type="checkbox" data-testid="input-protectQuery" checked={config.protectQuery === true}
+          onChange={(e) => edit('protectQuery', e.target.checked)} />
+        <label htmlFor={protectId}>Never mask the query tokens <span className="muted">(retrieval tasks; the paper masks any input but the last)</span></label>
       </div>
 
       <dl className="facts compact" data-testid="study-size">
