@@ -35,6 +35,7 @@ import { TrainingLoop } from './sessionLoop';
 import { attentionSnapshot, generateContinuations } from './sessionProbes';
 import { exportModel, loadModel } from './sessionModelFiles';
 import { SessionDevice } from './sessionDevice';
+import { errorMessage } from '../util/errorMessage';
 
 export { yieldToEventLoop } from './sessionLoop';
 export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES } from './sessionProbes';
@@ -66,10 +67,6 @@ export const MAX_DEVICE_RECOVERIES_PER_MINUTE = 3;
 
 /** Commands that need a live engine: refused while the session recovers from a device loss. */
 const ENGINE_COMMANDS = new Set<ToTrainer['type']>(['start', 'step', 'probe', 'generate', 'checkpoint', 'exportModel', 'loadModel', 'reset']);
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export class TrainingSession {
   private readonly device: SessionDevice;
@@ -157,7 +154,7 @@ export class TrainingSession {
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.tail.then(task).catch((error: unknown) => this.post({ type: 'error', message: describe(error) }));
+    const run = this.tail.then(task).catch((error: unknown) => this.post({ type: 'error', message: errorMessage(error) }));
     this.tail = run;
     return run;
   }
@@ -254,7 +251,7 @@ export class TrainingSession {
     try {
       ctx = await this.options.createContext();
     } catch (error) {
-      return giveUp(`The GPU device was lost and no new one could be acquired (${describe(error)}). Reload the page; the last checkpoint is kept and will be offered.`);
+      return giveUp(`The GPU device was lost and no new one could be acquired (${errorMessage(error)}). Reload the page; the last checkpoint is kept and will be offered.`);
     }
     this.device.deviceLost = false;
     await this.device.adopt(ctx);
@@ -276,7 +273,7 @@ export class TrainingSession {
       if (backend.kind === 'cpu') assertCpuSized(config);
     } catch (error) {
       // An invalid config leaves the current study (if any) as it was.
-      this.post({ type: 'error', message: describe(error) });
+      this.post({ type: 'error', message: errorMessage(error) });
       this.postState();
       return;
     }
@@ -297,7 +294,7 @@ export class TrainingSession {
         ? await (this.options.createGpuEngine ?? ((ctx, c) => Study.create(ctx, c)))(backend.ctx, config)
         : await (this.options.createCpuEngine ?? ((c) => CpuStudy.create(c)))(config);
     } catch (error) {
-      this.post({ type: 'error', message: describe(error) });
+      this.post({ type: 'error', message: errorMessage(error) });
       this.setState('failed');
       return;
     }
@@ -309,7 +306,7 @@ export class TrainingSession {
         this.applyCheckpoint(engine, restore.saved);
       } catch (error) {
         // Nothing of the checkpoint is kept: the same study from step 0 (the engine is rebuilt clean).
-        return this.build(config, { ...restore, saved: undefined, problem: describe(error) });
+        return this.build(config, { ...restore, saved: undefined, problem: errorMessage(error) });
       }
     }
     if (this.selection.run >= engine.R || this.selection.example >= engine.evalSet.count) this.selection = { run: 0, example: 0 };

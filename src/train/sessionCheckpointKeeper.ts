@@ -16,6 +16,7 @@ import {
   type CheckpointReason, type CheckpointRecord, type CheckpointStore, type CheckpointSummary,
 } from './checkpointStore';
 import { readSessionExtra, type SessionExtra } from './sessionCheckpoint';
+import { errorMessage } from '../util/errorMessage';
 
 /** A checkpoint with the session's part of it, read. */
 export type SavedStudy = { checkpoint: StudyCheckpoint; extra: SessionExtra };
@@ -39,10 +40,6 @@ export function restoredMessage(restore: Restore, step: number): { message: stri
     : `A new GPU device is in use; the runs were rebuilt from ${restore.saved ? `the checkpoint of step ${step}` : 'step 0 (no checkpoint had been saved yet)'}` +
       `${lostSteps > 0 ? `, so ${lostSteps} step${lostSteps === 1 ? ' is' : 's are'} taken again` : ''}.${problem}`;
   return { message, lostSteps };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 export interface CheckpointOptions {
@@ -162,7 +159,7 @@ export class CheckpointKeeper {
           await store.put({ ...summary, data });
         }
       } catch (error) {
-        problem = `It could not be written to the browser's storage (${describe(error)}); it is kept in memory, ` +
+        problem = `It could not be written to the browser's storage (${errorMessage(error)}); it is kept in memory, ` +
           'so a lost GPU device still recovers from it, but a reload cannot resume it.';
       }
       post({ type: 'checkpointSaved', summary, stored: problem === null, problem });
@@ -176,7 +173,7 @@ export class CheckpointKeeper {
     try {
       list = await this.store.list();
     } catch (error) {
-      problem = `Saved checkpoints cannot be read in this browser (${describe(error)}).`;
+      problem = `Saved checkpoints cannot be read in this browser (${errorMessage(error)}).`;
     }
     this.options.post({ type: 'checkpoints', list, store: this.store.kind, problem, everySteps: this.every, maxIntervalMs: this.maxIntervalMs });
   }
@@ -186,7 +183,7 @@ export class CheckpointKeeper {
     try {
       await this.store.delete(String(key));
     } catch (error) {
-      this.options.post({ type: 'error', message: `The checkpoint could not be deleted (${describe(error)}).` });
+      this.options.post({ type: 'error', message: `The checkpoint could not be deleted (${errorMessage(error)}).` });
     }
     await this.list();
   }
@@ -198,7 +195,7 @@ export class CheckpointKeeper {
     try {
       record = await this.store.get(String(key));
     } catch (error) {
-      return { refusal: `the checkpoint store could not be read (${describe(error)}).` };
+      return { refusal: `the checkpoint store could not be read (${errorMessage(error)}).` };
     }
     if (!record) return { refusal: 'that checkpoint is no longer stored.' };
     return { record };
@@ -220,7 +217,7 @@ export class CheckpointKeeper {
       if (backend === 'cpu') assertCpuSized(config);
       return { saved: { checkpoint, extra: readSessionExtra(checkpoint.extra, config.arms.length * config.seedsPerArm, step) } };
     } catch (error) {
-      return { refusal: describe(error) };
+      return { refusal: errorMessage(error) };
     }
   }
 }

@@ -10,12 +10,9 @@ import { hfConfigJson } from '../export/hfConfig';
 import { exportOnnx } from '../export/onnx';
 import { describeConfigDifference, sameModelConfig } from '../export/modelConfigJson';
 import type { ModelConfig } from '../model/config';
+import { errorMessage } from '../util/errorMessage';
 
 type Post = (message: FromTrainer, transfer?: Transferable[]) => void;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** One run's model.safetensors + config.json (and the ONNX model with a probe of our forward to check it). */
 export async function exportModel(engine: StudyEngine | undefined, post: Post, requestId: number, run: number, onnx: boolean): Promise<void> {
@@ -32,7 +29,7 @@ export async function exportModel(engine: StudyEngine | undefined, post: Post, r
       study: config, metadata: { meap_run: JSON.stringify({ run, ...engine.runs[run], step: state.step }) },
     });
   } catch (error) {
-    return fail(`Run ${run} cannot be saved: ${describe(error)}.`);
+    return fail(`Run ${run} cannot be saved: ${errorMessage(error)}.`);
   }
   const files: ModelFiles = { run, step: state.step, engine: engine.kind, safetensors, configJson: hfConfigJson(config.model), onnx: null, probe: null };
   if (onnx) {
