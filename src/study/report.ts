@@ -443,7 +443,7 @@ function configLines(record: StudyRecord): string[] {
       `${est.parameters.toLocaleString('en-US')} parameters`,
     `- **Training:** ${c.steps} steps × batch ${c.batch} (${est.tokensPerRun.toLocaleString('en-US')} tokens per run), AdamW lr ${c.optimizer.lr} ` +
       `(warm-up ${c.optimizer.warmupSteps}, cosine to ${c.optimizer.minLrRatio}×), weight decay ${c.optimizer.weightDecay}, clip ${c.optimizer.maxGradNorm}, ` +
-      `${c.sharedMask ? 'one mask per batch' : 'masks drawn per sequence'}`,
+      `${c.sharedMask ? 'one mask per batch' : 'masks drawn per sequence'}${c.protectQuery ? ', the final query never masked (protectQuery)' : ''}`,
     `- **Arms:** ${c.arms.map((r) => armLabel(r)).join(', ')}; **${c.seedsPerArm} seeds per arm** (${est.runs} runs); ` +
       `every arm of a seed starts from the same weights and sees the same batches`,
     d.probe

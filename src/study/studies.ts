@@ -83,6 +83,23 @@ function needleQuick(): StudyDefinition {
   };
 }
 
+/**
+ * needle-quick-protect: needle-quick with the query never masked (`protectQuery`, issue 8 item 3). MEAP's
+ * masks may hide `? K` itself in training, which the model must read to answer; this variant asks whether
+ * that is what keeps MEAP from helping at this scale. The NTP arm is the same as needle-quick's (no masks).
+ */
+function needleQuickProtect(): StudyDefinition {
+  const base = needleQuick();
+  return {
+    ...base,
+    name: 'needle-quick-protect',
+    title: 'needle-quick-protect: NTP vs MEAP with the query never masked (quick preset, sized for a CPU adapter)',
+    question: 'On the quick preset, with MEAP\'s masks never covering the final query `? K` (protectQuery), does MEAP at P = 0.15 '
+      + 'learn needle retrieval more often, sooner or better than NTP?',
+    config: { ...base.config, protectQuery: true },
+  };
+}
+
 function sweep(): StudyDefinition {
   return {
     ...needleS(),
@@ -137,6 +154,7 @@ function pretrainThenProbe(): StudyDefinition {
 const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-s': needleS,
   'needle-quick': needleQuick,
+  'needle-quick-protect': needleQuickProtect,
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,
