@@ -74,9 +74,9 @@ describe('npm run reproduce -- --study needle-s --quick', () => {
     for (const r of runs) {
       expect(r.history.map((p) => p.step)).toEqual([20, 40, 60]);
       expect(r.history[2].trainLoss).toBeLessThan(r.history[0].trainLoss);
-      expect(r.attention.segmentMass.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
-      expect(r.attention.headEntropy).toHaveLength(2);
-      expect(Number.isFinite(r.attention.scoreDecay)).toBe(true);
+      expect(r.attention!.segmentMass.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      expect(r.attention!.headEntropy).toHaveLength(2);
+      expect(Number.isFinite(r.attention!.scoreDecay)).toBe(true);
     }
 
     // The report's files and sections.
@@ -111,7 +111,7 @@ describe('npm run reproduce -- --study needle-s --quick', () => {
       expect(cells[2]).toBe(formatPercentEstimate(estimate(finalAcc(arm), statSeed(study, 'finalAcc', arm))));
       expect(cells[3]).toBe(formatPercentEstimate(estimate(meanAcc(arm), statSeed(study, 'meanAcc', arm))));
       expect(cells[4]).toBe(formatLossEstimate(estimate(finalLoss(arm), statSeed(study, 'finalValLoss', arm))));
-      const needle = estimate(byArm(arm).map((r) => r.attention.segmentMass[1]), statSeed(study, 'mass1', arm));
+      const needle = estimate(byArm(arm).map((r) => r.attention!.segmentMass[1]), statSeed(study, 'mass1', arm));
       expect(row(markdown, 'attention on needle')[1 + arm]).toBe(formatPercentEstimate(needle));
       const depth0 = estimate(byArm(arm).map((r) => r.history[2].accByDepth[0]), statSeed(study, 'depth0', arm));
       expect(row(markdown, '0–25%')[1 + arm]).toBe(formatPercentEstimate(depth0));

@@ -63,7 +63,10 @@ describe('SVG charts', () => {
 
 describe('study definitions', () => {
   it('define the issue\'s studies with at least 8 seeds per arm', () => {
-    expect(STUDY_NAMES).toEqual(['needle-s', 'needle-quick', 'sweep', 'long', 'pretrain-then-probe']);
+    expect(STUDY_NAMES).toEqual(['needle-s', 'needle-quick', 'needle-quick-protect', 'sweep', 'long', 'pretrain-then-probe']);
+    // The protectQuery variant differs from needle-quick in that option only.
+    expect({ ...studyDefinition('needle-quick-protect').config, protectQuery: undefined }).toEqual({ ...studyDefinition('needle-quick').config, protectQuery: undefined });
+    expect(studyDefinition('needle-quick-protect').config.protectQuery).toBe(true);
     for (const name of STUDY_NAMES) {
       const d = studyDefinition(name);
       expect(d.config.seedsPerArm).toBeGreaterThanOrEqual(8);
@@ -83,7 +86,7 @@ describe('study definitions', () => {
     expect(studyDefinition('sweep').config.arms).toEqual([0, 0.05, 0.1, 0.15, 0.2]);
     expect(studyDefinition('long').config.model.context).toBeGreaterThanOrEqual(256);
     expect(studyDefinition('pretrain-then-probe').config.task).toBe('text');
-    expect(studyDefinition('pretrain-then-probe').probe?.kind).toBe('text-needle');
+    expect(studyDefinition('pretrain-then-probe').config.zeroShotProbe?.kind).toBe('text-needle');
     expect(() => studyDefinition('huge')).toThrow(/unknown study "huge"/);
   });
 
@@ -155,5 +158,12 @@ describe('zero-shot text-needle probe', () => {
       expect(segments[t]).not.toBe(Segment.QUERY);
     }
     expect(pairedMaskPositions(segments, answerPosition, T, 7)).toEqual(masked);
+  });
+
+  it('plain text (one segment throughout) still masks ⌊0.15·T⌋ positions before the answer, never the answer', () => {
+    const T = 40, answerPosition = T - 1;
+    const masked = pairedMaskPositions(new Array(T).fill(0), answerPosition, T, 3);
+    expect(masked).toHaveLength(Math.floor(0.15 * T));
+    for (const t of masked) expect(t).toBeLessThan(answerPosition);
   });
 });

@@ -1,12 +1,14 @@
 /**
  * `npm run reproduce -- [--study NAME] [--quick] [--out DIR]`: runs a named study on this machine's
  * WebGPU adapter (resuming from its saved units) and writes its report under DIR (default reports/).
+ * `--from FILE` renders a saved study record (e.g. downloaded from the page) instead, training nothing.
  */
 import { createGpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
 import { reproduce } from '../study/reproduce';
 import { REPRODUCE_USAGE, parseReproduceArgs, type ReproduceArgs } from '../study/cliArgs';
 import { UsageError } from './args';
+import { renderRecordFile, StudyRecordError } from '../study/renderRecord';
 
 async function main(argv: string[]): Promise<number> {
   let args: ReproduceArgs;
@@ -22,6 +24,20 @@ async function main(argv: string[]): Promise<number> {
   if (args.help) {
     console.log(REPRODUCE_USAGE);
     return 0;
+  }
+  if (args.from !== undefined) {
+    try {
+      const { dir, summary } = renderRecordFile(args.from, args.out);
+      console.log(`wrote ${dir}/report.md`);
+      console.log(`answer: ${summary.overall}`);
+      return 0;
+    } catch (error) {
+      if (error instanceof StudyRecordError) {
+        console.error(`reproduce: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
   }
   const ctx = await createGpuContext({ gpu: await nodeGpu(), profile: false });
   try {

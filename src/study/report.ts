@@ -1,11 +1,10 @@
 /**
  * From a study's raw result (study.json) to its report: the statistics (analyseStudy, pure and
  * deterministic: every bootstrap and permutation draws from a seed derived from the study, metric and
- * arm) and their rendering (renderReport: report.md, SVG figures, summary.json). Every number in the
- * report comes from analyseStudy(study.json), so it can be recomputed from the committed JSON.
+ * arm) and their rendering (renderMarkdown, figures; reportFiles.ts writes them to a folder). Every number in
+ * the report comes from analyseStudy(study.json), so it can be recomputed from the committed JSON. Pure and
+ * free of Node APIs: the page's report view uses the same functions on the user's own run.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { HistoryPoint } from '../train/compare';
 import type { StudyConfig } from '../train/presets';
 import { deriveSeed } from '../util/seeds';
@@ -16,7 +15,7 @@ import {
 } from './stats';
 import { barChart, lineChart, stripChart, type BandSeries, type LineSeries } from './svg';
 import { computeEstimate, type StudyDefinition } from './studies';
-import type { RunRecord, UnitRecord } from './runner';
+import type { AttentionRecord, RunRecord, UnitRecord } from './runner';
 
 export const STUDY_FORMAT = 'meap-study/1';
 
@@ -89,7 +88,8 @@ export interface ArmSummary {
   valLossBySteps: StepBand[];
   /** Final accuracy per depth bucket. */
   depth: Estimate[];
-  attention: ArmAttention;
+  /** Null when the runs' attention was not analysed (the page's report before "Analyse attention"). */
+  attention: ArmAttention | null;
 }
 
 export type Verdict = 'helped' | 'hurt' | 'no detectable difference' | 'too few seeds for a claim';
@@ -128,10 +128,12 @@ function stepBands(study: string, what: string, arm: number, histories: HistoryP
   });
 }
 
-function armAttention(study: string, arm: number, runs: RunRecord[]): ArmAttention {
+function armAttention(study: string, arm: number, allMine: RunRecord[]): ArmAttention | null {
+  const runs = allMine.filter((r): r is RunRecord & { attention: AttentionRecord } => r.attention !== null);
+  if (runs.length === 0) return null;
   const segments = runs[0].attention.segmentNames.length;
   const L = runs[0].attention.headEntropy.length, H = runs[0].attention.headEntropy[0]?.length ?? 0;
-  const meanEntropyOf = (r: RunRecord) => mean(r.attention.headEntropy.flat().map(num));
+  const meanEntropyOf = (r: (typeof runs)[number]) => mean(r.attention.headEntropy.flat().map(num));
   return {
     segmentMass: Array.from({ length: segments }, (_, s) => estimate(runs.map((r) => num(r.attention.segmentMass[s])), statSeed(study, `mass${s}`, arm))),
     scoreDecay: estimate(runs.map((r) => num(r.attention.scoreDecay)), statSeed(study, 'scoreDecay', arm)),
@@ -316,6 +318,17 @@ function zoomed(values: number[]): { min: number; max: number } | undefined {
   return { min: lo - margin, max: hi + margin };
 }
 
+/** Every arm with its attention summary, or null unless every arm's attention was analysed. */
+export function attentionOfEveryArm(s: StudySummary): { arm: ArmSummary; attention: ArmAttention }[] | null {
+  if (s.arms.some((a) => a.attention === null)) return null;
+  return s.arms.map((a) => ({ arm: a, attention: a.attention! }));
+}
+
+/** The first run's attention record (for the segment names and the examples analysed). */
+function attentionRecordOf(record: StudyRecord): AttentionRecord | null {
+  return allRuns(record).find((r) => r.attention !== null)?.attention ?? null;
+}
+
 export function figures(record: StudyRecord, s: StudySummary): Record<string, string> {
   const d = record.definition;
   const runs = allRuns(record);
@@ -393,16 +406,18 @@ export function figures(record: StudyRecord, s: StudySummary): Record<string, st
     notes: ['mean over seeds', 'band: 95% bootstrap CI'],
   });
 
-  const names = s.arms[0] ? runs[0].attention.segmentNames : [];
+  const analysed = attentionOfEveryArm(s);
+  if (!analysed) return out;
+  const names = attentionRecordOf(record)!.segmentNames;
   const ntpArm = s.arms.find((a) => a.maskRatio === 0);
   const meapArm = s.arms.find((a) => Math.abs(a.maskRatio - 0.15) < 1e-9) ?? s.arms.find((a) => a.maskRatio > 0);
   out['attention-mass.svg'] = barChart({
     title: `${record.study}: attention mass from the answer position, by segment`, yLabel: 'share of attention',
     categories: names,
     groups: [
-      ...s.arms.map((a) => ({
-        label: a.label, colour: a.colour, values: a.attention.segmentMass.map((e) => e.mean),
-        lo: a.attention.segmentMass.map((e) => e.lo), hi: a.attention.segmentMass.map((e) => e.hi),
+      ...analysed.map(({ arm: a, attention }) => ({
+        label: a.label, colour: a.colour, values: attention.segmentMass.map((e) => e.mean),
+        lo: attention.segmentMass.map((e) => e.lo), hi: attention.segmentMass.map((e) => e.hi),
       })),
       ...(ntpArm ? [{ label: 'paper NTP (1.1B)', colour: ntpArm.colour, opacity: 0.3, values: PAPER.segmentMass.ntp }] : []),
       ...(meapArm ? [{ label: 'paper MEAP (1.1B)', colour: meapArm.colour, opacity: 0.3, values: PAPER.segmentMass.meap }] : []),
@@ -446,15 +461,57 @@ function configLines(record: StudyRecord): string[] {
       `${c.sharedMask ? 'one mask per batch' : 'masks drawn per sequence'}${c.protectQuery ? ', the final query never masked (protectQuery)' : ''}`,
     `- **Arms:** ${c.arms.map((r) => armLabel(r)).join(', ')}; **${c.seedsPerArm} seeds per arm** (${est.runs} runs); ` +
       `every arm of a seed starts from the same weights and sees the same batches`,
-    d.probe
+    c.zeroShotProbe
       ? `- **Evaluation:** every ${c.evaluation.every} steps, clean inputs: validation loss on ${c.evaluation.count} held-out corpus windows; retrieval = ` +
-        `zero-shot exact match (greedy decoding of the whole answer) on ${d.probe.count} text-needle prompts (${d.probe.buckets} ${d.bucketLabel} buckets, ` +
+        `zero-shot exact match (greedy decoding of the whole answer) on ${c.zeroShotProbe.count} text-needle prompts (${c.zeroShotProbe.buckets} ${d.bucketLabel} buckets, ` +
         `src/study/textProbe.ts), never trained on; "learned" = accuracy ≥ ${formatPercent(d.learnedThreshold)}`
       : `- **Evaluation:** every ${c.evaluation.every} steps on ${c.evaluation.count} held-out examples (${c.evaluation.buckets} ${d.bucketLabel} buckets), clean inputs, greedy answer; ` +
         `"learned" = accuracy ≥ ${formatPercent(d.learnedThreshold)}`,
     `- **Compute:** ≈ ${flops(est.trainFlops)} training + ${flops(est.evalFlops)} evaluation (estimate); wall time ${duration(wallMs)} over ${record.units.length} unit(s); ` +
       `mean ${Math.round(tps).toLocaleString('en-US')} training tokens/s`,
   ];
+}
+
+/** The attention section's lines (every arm analysed). */
+function attentionSection(
+  record: StudyRecord, s: StudySummary, analysed: { arm: ArmSummary; attention: ArmAttention }[], first: AttentionRecord,
+): string[] {
+  const d = record.definition;
+  const out: string[] = [];
+  const names = first.segmentNames;
+  out.push(`After training, every model sees the same ${first.examples.length} ${d.config.zeroShotProbe ? 'probe prompts' : 'evaluation examples'} (clean input). ` +
+    'Segment mass: share of attention from the answer-generating position to each segment, mean over layers and heads. ' +
+    'Paired analysis: the same model with 15% of the context positions masked (never the query); score decay = relative change of the mean ' +
+    'attention on the masked keys, variance change = relative change of the variance of attention over the unmasked keys. ' +
+    'Mean over seeds [95% bootstrap CI]. The paper measured a 1.1B model on real text.', '');
+  const ntpArm = s.arms.find((a) => a.maskRatio === 0);
+  const paperCols = ['paper NTP', 'paper MEAP'];
+  const rows: string[][] = names.map((name, k) => [
+    `attention on ${name}`, ...analysed.map(({ attention }) => formatPercentEstimate(attention.segmentMass[k])),
+    PAPER.segmentMass.ntp[k] === null ? '—' : formatPercent(PAPER.segmentMass.ntp[k]!),
+    PAPER.segmentMass.meap[k] === null ? '—' : formatPercent(PAPER.segmentMass.meap[k]!),
+  ]);
+  const signedEst = (e: Estimate) => `${signedPercent(e.mean)} [${signedPercent(e.lo)}, ${signedPercent(e.hi)}]`;
+  rows.push(['score decay on masked keys (masked vs clean input)', ...analysed.map(({ attention }) => signedEst(attention.scoreDecay)), '—', `≈ ${signedPercent(PAPER.scoreDecay)}`]);
+  rows.push(['variance change over unmasked keys', ...analysed.map(({ attention }) => signedEst(attention.varianceIncrease)), '—', 'increase']);
+  rows.push([`mean head entropy (nats; uniform = ${analysed[0].attention.uniformEntropy.toFixed(3)})`, ...analysed.map(({ attention }) => formatEntropy(attention.meanEntropy)), '—', '—']);
+  out.push(table(['measure', ...s.arms.map((a) => a.label), ...paperCols], rows), '');
+  if (ntpArm) {
+    const needle = names.indexOf('needle');
+    const meap = analysed.filter(({ arm }) => arm.maskRatio > 0);
+    if (needle >= 0 && meap.length > 0) {
+      const ours = meap.map(({ arm, attention }) => `${arm.label} ${formatPercent(attention.segmentMass[needle].mean)}`).join(', ');
+      out.push(`Needle mass here: NTP ${formatPercent(ntpArm.attention!.segmentMass[needle].mean)} vs ${ours} (paper: 9.4% vs 34.5%).`, '');
+    }
+  }
+  out.push('![attention mass by segment](figures/attention-mass.svg)', '');
+  const L = analysed[0].attention.headEntropy.length, H = analysed[0].attention.headEntropy[0]?.length ?? 0;
+  out.push('Per-head entropy (nats, clean input, mean over seeds):', '');
+  out.push(table(['head', ...s.arms.map((a) => a.label)], Array.from({ length: L * H }, (_, k) => {
+    const l = Math.floor(k / H), h = k % H;
+    return [`layer ${l} head ${h}`, ...analysed.map(({ attention }) => attention.headEntropy[l][h].toFixed(3))];
+  })), '');
+  return out;
 }
 
 export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
@@ -507,40 +564,10 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
   lines.push(`![accuracy by ${d.bucketLabel}](figures/depth.svg)`, '');
 
   lines.push('## Attention on the trained models', '');
-  const names = allRuns(record)[0].attention.segmentNames;
-  const examples = allRuns(record)[0].attention.examples.length;
-  lines.push(`After training, every model sees the same ${examples} ${d.probe ? 'probe prompts' : 'evaluation examples'} (clean input). ` +
-    'Segment mass: share of attention from the answer-generating position to each segment, mean over layers and heads. ' +
-    'Paired analysis: the same model with 15% of the context positions masked (never the query); score decay = relative change of the mean ' +
-    'attention on the masked keys, variance change = relative change of the variance of attention over the unmasked keys. ' +
-    'Mean over seeds [95% bootstrap CI]. The paper measured a 1.1B model on real text.', '');
-  const ntpArm = s.arms.find((a) => a.maskRatio === 0);
-  const paperCols = ['paper NTP', 'paper MEAP'];
-  const rows: string[][] = names.map((name, k) => [
-    `attention on ${name}`, ...s.arms.map((a) => formatPercentEstimate(a.attention.segmentMass[k])),
-    PAPER.segmentMass.ntp[k] === null ? '—' : formatPercent(PAPER.segmentMass.ntp[k]!),
-    PAPER.segmentMass.meap[k] === null ? '—' : formatPercent(PAPER.segmentMass.meap[k]!),
-  ]);
-  const signedEst = (e: Estimate) => `${signedPercent(e.mean)} [${signedPercent(e.lo)}, ${signedPercent(e.hi)}]`;
-  rows.push(['score decay on masked keys (masked vs clean input)', ...s.arms.map((a) => signedEst(a.attention.scoreDecay)), '—', `≈ ${signedPercent(PAPER.scoreDecay)}`]);
-  rows.push(['variance change over unmasked keys', ...s.arms.map((a) => signedEst(a.attention.varianceIncrease)), '—', 'increase']);
-  rows.push([`mean head entropy (nats; uniform = ${s.arms[0].attention.uniformEntropy.toFixed(3)})`, ...s.arms.map((a) => formatEntropy(a.attention.meanEntropy)), '—', '—']);
-  lines.push(table(['measure', ...s.arms.map((a) => a.label), ...paperCols], rows), '');
-  if (ntpArm) {
-    const needle = names.indexOf('needle');
-    const meap = s.arms.filter((a) => a.maskRatio > 0);
-    if (needle >= 0 && meap.length > 0) {
-      const ours = meap.map((a) => `${a.label} ${formatPercent(a.attention.segmentMass[needle].mean)}`).join(', ');
-      lines.push(`Needle mass here: NTP ${formatPercent(ntpArm.attention.segmentMass[needle].mean)} vs ${ours} (paper: 9.4% vs 34.5%).`, '');
-    }
-  }
-  lines.push('![attention mass by segment](figures/attention-mass.svg)', '');
-  const L = s.arms[0].attention.headEntropy.length, H = s.arms[0].attention.headEntropy[0]?.length ?? 0;
-  lines.push('Per-head entropy (nats, clean input, mean over seeds):', '');
-  lines.push(table(['head', ...s.arms.map((a) => a.label)], Array.from({ length: L * H }, (_, k) => {
-    const l = Math.floor(k / H), h = k % H;
-    return [`layer ${l} head ${h}`, ...s.arms.map((a) => a.attention.headEntropy[l][h].toFixed(3))];
-  })), '');
+  const analysed = attentionOfEveryArm(s);
+  const first = attentionRecordOf(record);
+  if (analysed && first) lines.push(...attentionSection(record, s, analysed, first));
+  else lines.push('Not analysed: the attention analyses run on the trained models (in the playground, "Analyse attention").', '');
 
   lines.push('## Method', '');
   lines.push(
@@ -555,20 +582,4 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
     '',
   );
   return lines.join('\n');
-}
-
-/** Writes report.md, summary.json and figures/*.svg into `dir` (study.json is written by the caller). */
-export function writeReport(dir: string, record: StudyRecord): { summary: StudySummary; files: string[] } {
-  const summary = analyseStudy(record);
-  const figs = figures(record, summary);
-  mkdirSync(join(dir, 'figures'), { recursive: true });
-  const files: string[] = [];
-  for (const [name, svg] of Object.entries(figs)) {
-    writeFileSync(join(dir, 'figures', name), svg);
-    files.push(join('figures', name));
-  }
-  writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
-  writeFileSync(join(dir, 'report.md'), renderMarkdown(record, summary));
-  files.push('summary.json', 'report.md');
-  return { summary, files };
 }

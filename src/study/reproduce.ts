@@ -14,7 +14,8 @@ import type { GpuContext } from '../gpu/context';
 import { armLabel } from '../ui/palette';
 import { computeEstimate, quickDefinition, studyDefinition, unitCount, type StudyDefinition } from './studies';
 import { trainUnit, unitKey, UNIT_FORMAT, type UnitProgress, type UnitRecord } from './runner';
-import { STUDY_FORMAT, writeReport, type StudyRecord, type StudySummary } from './report';
+import { STUDY_FORMAT, type StudyRecord, type StudySummary } from './report';
+import { writeReport } from './reportFiles';
 
 export interface ReproduceOptions {
   study: string;

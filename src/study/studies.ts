@@ -9,19 +9,8 @@
  * configuration matches. Changing `seedsPerUnit` changes which seeds are drawn (not the statistics).
  */
 import { PAPER_MASK_GRID, preset, type StudyConfig } from '../train/presets';
+export type { ZeroShotProbe } from '../train/presets';
 import { parameterCount, parameterLayout } from '../model/layout';
-
-/**
- * pretrain-then-probe: train on the text task (the generated corpus) and measure needle retrieval
- * zero-shot on prompts written in the corpus's language (src/study/textProbe.ts).
- */
-export interface ZeroShotProbe {
-  kind: 'text-needle';
-  /** Prompts at each evaluation (spread evenly over the depth buckets). */
-  count: number;
-  buckets: number;
-  seed: number;
-}
 
 export interface StudyDefinition {
   name: string;
@@ -35,8 +24,6 @@ export interface StudyDefinition {
   learnedThreshold: number;
   /** Evaluation examples probed for the attention analyses at the end of each unit. */
   attentionExamples: number;
-  /** Zero-shot retrieval probe replacing the task's own retrieval score (pretrain-then-probe). */
-  probe?: ZeroShotProbe;
   /** Label of the depth buckets in the report. */
   bucketLabel: string;
   /** Smallest number of seeds per arm for a claim (issue 8: 8). */
@@ -141,11 +128,12 @@ function pretrainThenProbe(): StudyDefinition {
       arms: [0, 0.15],
       seedsPerArm: 8,
       evaluation: { ...text.evaluation, every: 200, count: 128 },
+      // Retrieval is measured zero-shot on prompts in the corpus's language (src/study/textProbe.ts).
+      zeroShotProbe: { kind: 'text-needle', count: 100, buckets: 5, seed: 4242 },
     }),
     seedsPerUnit: 4,
     learnedThreshold: 0.5,
     attentionExamples: 4,
-    probe: { kind: 'text-needle', count: 100, buckets: 5, seed: 4242 },
     bucketLabel: 'fact depth',
     seedsForClaim: SEEDS_FOR_CLAIM,
   };
@@ -186,7 +174,8 @@ export function quickDefinition(d: StudyDefinition): StudyDefinition {
   const tiny = preset('tiny');
   const common = { ...d, seedsPerUnit: 1, attentionExamples: 2 };
   const title = (config: StudyConfig) => `${d.name} — quick version (tiny model, T = ${config.model.context}, ${config.steps} steps, 2 seeds per arm)`;
-  if (d.probe) {
+  const probe = d.config.zeroShotProbe;
+  if (probe) {
     const config = withWarmup({
       ...d.config,
       taskOptions: { ...(d.config.taskOptions as object), source: { kind: 'generated', seed: 1, documents: 120 } } as StudyConfig['taskOptions'],
@@ -197,8 +186,9 @@ export function quickDefinition(d: StudyDefinition): StudyDefinition {
       optimizer: { ...tiny.optimizer },
       seedsPerArm: 2,
       evaluation: { every: 12, count: 8, buckets: 1, seed: d.config.evaluation.seed },
+      zeroShotProbe: { ...probe, count: 6, buckets: 3 },
     });
-    return { ...common, title: title(config), config, probe: { ...d.probe, count: 6, buckets: 3 } };
+    return { ...common, title: title(config), config };
   }
   const config = withWarmup({
     ...tiny,
@@ -242,7 +232,7 @@ export function computeEstimate(d: StudyDefinition): ComputeEstimate {
   const trainFlops = runs * tokensPerRun * (6 * parameters + 3 * attention);
   const evaluations = Math.floor(c.steps / c.evaluation.every) + (c.steps % c.evaluation.every === 0 ? 0 : 1);
   // The task's evaluation covers `count` examples in batches of B; the zero-shot probe runs one forward of B sequences per prompt.
-  const evalTokens = Math.ceil(c.evaluation.count / c.batch) * c.batch * T + (d.probe ? d.probe.count * c.batch * T : 0);
+  const evalTokens = Math.ceil(c.evaluation.count / c.batch) * c.batch * T + (c.zeroShotProbe ? c.zeroShotProbe.count * c.batch * T : 0);
   const evalFlops = runs * evaluations * evalTokens * (2 * parameters + attention);
   return { runs, parameters, tokensPerRun, trainFlops, evalFlops };
 }

@@ -255,12 +255,19 @@ const common = {
   evaluation: EvaluationSchema,
 };
 
-/** StudyConfig: the task picks its options' schema. */
+const ZeroShotProbeSchema = obj({
+  kind: v.literal('text-needle', (issue) => `must be "text-needle", got ${show(issue.input)}`),
+  count: int(1, L.evalCount),
+  buckets: int(1, L.evalBuckets),
+  seed: int(0, L.seed, { range: true }),
+}, 'an object { kind, count, buckets, seed }');
+
+/** StudyConfig: the task picks its options' schema (only the text task takes a zero-shot probe). */
 export const StudyConfigSchema = v.variant('task', [
   obj({ task: v.literal('needle'), ...common, taskOptions: NeedleOptionsSchema }),
   obj({ task: v.literal('recall'), ...common, taskOptions: RecallOptionsSchema }),
   obj({ task: v.literal('multidoc'), ...common, taskOptions: MultidocOptionsSchema }),
-  obj({ task: v.literal('text'), ...common, taskOptions: TextOptionsSchema }),
+  obj({ task: v.literal('text'), ...common, taskOptions: TextOptionsSchema, zeroShotProbe: v.optional(ZeroShotProbeSchema) }),
 ], (issue) => (issue.path?.[0]?.key === 'task'
   ? `must be one of ${TASK_NAMES.join(', ')}, got ${show(issue.input)}`
   : `must be an object, got ${show(issue.input)}`));

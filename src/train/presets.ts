@@ -38,6 +38,20 @@ export interface StudyConfig<N extends TaskName = TaskName> {
    */
   protectQuery?: boolean;
   evaluation: { every: number; count: number; buckets: number; seed: number };
+  /**
+   * Text task only (pretrain-then-probe): retrieval is scored zero-shot on needle prompts written in the
+   * corpus's language (src/study/textProbe.ts) at every evaluation, instead of the task's own (absent) score.
+   */
+  zeroShotProbe?: ZeroShotProbe;
+}
+
+/** The zero-shot text-needle probe of a text-task study. */
+export interface ZeroShotProbe {
+  kind: 'text-needle';
+  /** Prompts at each evaluation (spread evenly over the depth buckets). */
+  count: number;
+  buckets: number;
+  seed: number;
 }
 
 export const PAPER_MASK_GRID = [0, 0.05, 0.1, 0.15, 0.2];

@@ -11,6 +11,7 @@ import type { RunInfo } from './study';
 import type { ModelConfig } from '../model/config';
 import type { CheckpointReason, CheckpointSummary } from './checkpointStore';
 import type { MetricHistory } from './sessionCheckpoint';
+import type { AttentionRecord } from '../study/modelAnalysis';
 
 export type EngineKind = 'webgpu' | 'cpu';
 
@@ -34,6 +35,11 @@ export type ToTrainer =
   | { type: 'reset' }
   /** Attention snapshot of evaluation example `example` for run `run` (see AttentionSnapshot). */
   | { type: 'probe'; run: number; example: number }
+  /**
+   * The report's attention analyses on every run's current model (answered by 'attentionAnalysis'): the
+   * first `examples` evaluation examples (or zero-shot probe prompts), as `npm run reproduce` does at the end.
+   */
+  | { type: 'analyseAttention'; requestId: number; examples: number }
   /** Greedy continuation and top next-token probabilities of every run for a prompt of token ids. */
   | { type: 'generate'; requestId: number; prompt: number[]; maxTokens: number }
   | { type: 'selftest' }
@@ -111,6 +117,8 @@ export type FromTrainer =
   /** Evaluation of every run on the held-out set (clean inputs). */
   | { type: 'evaluation'; step: number; points: HistoryPoint[] }
   | { type: 'attention'; snapshot: AttentionSnapshot }
+  /** Answer to 'analyseAttention': one record per run (study order) at `step`, or null and the reason. */
+  | { type: 'attentionAnalysis'; requestId: number; step: number; records: AttentionRecord[] | null; error: string | null }
   | { type: 'generation'; result: GenerationResult }
   /** A run stopped (e.g. non-finite loss); the others go on. */
   | { type: 'runFailed'; run: number; step: number; message: string }

@@ -36,6 +36,9 @@ import { attentionSnapshot, generateContinuations } from './sessionProbes';
 import { exportModel, loadModel } from './sessionModelFiles';
 import { SessionDevice } from './sessionDevice';
 import { errorMessage } from '../util/errorMessage';
+import { analyseAttention, probeSetFor } from '../study/modelAnalysis';
+import type { TextProbeSet } from '../study/textProbe';
+import type { AttentionRecord } from '../study/modelAnalysis';
 
 export { yieldToEventLoop } from './sessionLoop';
 export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES } from './sessionProbes';
@@ -66,7 +69,10 @@ export { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS };
 export const MAX_DEVICE_RECOVERIES_PER_MINUTE = 3;
 
 /** Commands that need a live engine: refused while the session recovers from a device loss. */
-const ENGINE_COMMANDS = new Set<ToTrainer['type']>(['start', 'step', 'probe', 'generate', 'checkpoint', 'exportModel', 'loadModel', 'reset']);
+const ENGINE_COMMANDS = new Set<ToTrainer['type']>(['start', 'step', 'probe', 'analyseAttention', 'generate', 'checkpoint', 'exportModel', 'loadModel', 'reset']);
+
+/** Most examples one 'analyseAttention' may ask for (each is two forwards of every run). */
+export const MAX_ANALYSIS_EXAMPLES = 64;
 
 export class TrainingSession {
   private readonly device: SessionDevice;
@@ -180,6 +186,7 @@ export class TrainingSession {
   private async process(message: ToTrainer): Promise<void> {
     if (this.device.deviceLost && ENGINE_COMMANDS.has(message.type)) {
       if (message.type === 'exportModel') return this.post({ type: 'modelFiles', requestId: message.requestId, files: null, error: 'The GPU device was lost; try again once the study is rebuilt.' });
+      if (message.type === 'analyseAttention') return this.post({ type: 'attentionAnalysis', requestId: message.requestId, step: 0, records: null, error: 'The GPU device was lost; try again once the study is rebuilt.' });
       if (message.type === 'loadModel') return this.post({ type: 'modelLoaded', requestId: message.requestId, run: message.run, step: 0, error: 'The GPU device was lost; try again once the study is rebuilt.' });
       if (message.type === 'start' || message.type === 'checkpoint') return; // the recovery continues (and saves) by itself
       return this.post({ type: 'error', message: `Not now (${message.type}): the GPU device was lost and the study is being rebuilt.` });
@@ -201,6 +208,7 @@ export class TrainingSession {
         if (!this.config) return this.post({ type: 'error', message: 'Nothing to reset: configure a study first.' });
         return this.build(this.config);
       case 'probe': return this.probe(message.run, message.example);
+      case 'analyseAttention': return this.analyse(message.requestId, message.examples);
       case 'generate': return this.generate(message.requestId, message.prompt, message.maxTokens);
       case 'selftest': return this.selfTest();
       case 'checkpoint': return this.checkpointNow(message.reason === 'hidden' ? 'hidden' : 'manual');
@@ -289,7 +297,9 @@ export class TrainingSession {
     this.disposeEngine();
     this.config = config;
     this.setState('building');
+    let probeSet: TextProbeSet | null;
     try {
+      probeSet = probeSetFor(config);
       this.engine = backend.kind === 'webgpu'
         ? await (this.options.createGpuEngine ?? ((ctx, c) => Study.create(ctx, c)))(backend.ctx, config)
         : await (this.options.createCpuEngine ?? ((c) => CpuStudy.create(c)))(config);
@@ -299,7 +309,7 @@ export class TrainingSession {
       return;
     }
     const engine = this.engine;
-    this.reports.startStudy(engine.R);
+    this.reports.startStudy(engine.R, probeSet);
     this.checkpoints.forget();
     if (restore?.saved) {
       try {
@@ -358,6 +368,22 @@ export class TrainingSession {
   private async postSnapshot(engine: StudyEngine): Promise<void> {
     const snapshot = await attentionSnapshot(engine, this.selection);
     this.post({ type: 'attention', snapshot }, [snapshot.clean.buffer, snapshot.masked.buffer]);
+  }
+
+  /** The report's attention analyses of every run (src/study/modelAnalysis.ts), on the models as they are now. */
+  private async analyse(requestId: number, examples: number): Promise<void> {
+    const answer = (records: AttentionRecord[] | null, error: string | null, step = 0) =>
+      this.post({ type: 'attentionAnalysis', requestId, step, records, error });
+    const engine = this.engine;
+    if (!engine) return answer(null, 'Configure and train a study first.');
+    if (!(Number.isInteger(examples) && examples >= 1 && examples <= MAX_ANALYSIS_EXAMPLES)) {
+      return answer(null, `The number of examples must be a whole number from 1 to ${MAX_ANALYSIS_EXAMPLES}, got ${examples}.`, engine.step);
+    }
+    try {
+      answer(await analyseAttention(engine, this.reports.probeSet, examples), null, engine.step);
+    } catch (error) {
+      answer(null, errorMessage(error), engine.step);
+    }
   }
 
   private async generate(requestId: number, prompt: number[], maxTokens: number): Promise<void> {

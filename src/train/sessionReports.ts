@@ -8,6 +8,8 @@ import type { StudyEngine } from './engine';
 import type { HistoryPoint } from './compare';
 import type { FromTrainer } from './protocol';
 import { emptyHistory, historyUpTo, type MetricHistory, type SessionExtra } from './sessionCheckpoint';
+import { evaluateRuns } from '../study/modelAnalysis';
+import type { TextProbeSet } from '../study/textProbe';
 
 export interface ReportHooks {
   post(message: FromTrainer): void;
@@ -26,11 +28,14 @@ export class TrainingReports {
   /** Everything the session posted about the current study (trainLoss, evaluation, runFailed), for checkpoints. */
   history: MetricHistory = emptyHistory();
   readonly failedRuns = new Set<number>();
+  /** The study's zero-shot probe prompts (config.zeroShotProbe), which replace the task's retrieval score. */
+  probeSet: TextProbeSet | null = null;
 
   constructor(private readonly hooks: ReportHooks) {}
 
   /** A new study of R runs: no stopped run, no accounting, no history. */
-  startStudy(R: number): void {
+  startStudy(R: number, probeSet: TextProbeSet | null): void {
+    this.probeSet = probeSet;
     this.failedRuns.clear();
     this.stepsSinceReport = 0;
     this.trainingMs = 0;
@@ -112,7 +117,7 @@ export class TrainingReports {
 
   /** Evaluates every run and posts the points (the attention snapshot that follows is the session's). */
   async reportEvaluation(engine: StudyEngine): Promise<void> {
-    const evaluation = await engine.evaluate();
+    const evaluation = await evaluateRuns(engine, this.probeSet);
     const points: HistoryPoint[] = evaluation.map((e, r) => ({
       step: engine.step,
       trainLoss: this.evalLossSteps > 0 ? this.evalLossSum[r] / this.evalLossSteps : Number.NaN,

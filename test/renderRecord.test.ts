@@ -1,0 +1,69 @@
+/** `npm run reproduce -- --from study.json`: a saved study record rendered again, checked before anything is written. */
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderRecordFile, studyRecordIssue } from '../src/study/renderRecord';
+import { parseReproduceArgs } from '../src/study/cliArgs';
+import { UsageError } from '../src/cli/args';
+import type { StudyRecord } from '../src/study/report';
+
+const committed = 'reports/needle-quick';
+const record = (): StudyRecord => JSON.parse(readFileSync(join(committed, 'study.json'), 'utf8'));
+
+describe('reproduce --from', () => {
+  it('re-renders the committed needle-quick study byte for byte (report, summary and figures)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'render-'));
+    const { dir } = renderRecordFile(join(committed, 'study.json'), out);
+    expect(dir).toBe(join(out, 'needle-quick'));
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toBe(readFileSync(join(committed, 'report.md'), 'utf8'));
+    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(readFileSync(join(committed, 'summary.json'), 'utf8'));
+    for (const name of readdirSync(join(committed, 'figures'))) {
+      expect(readFileSync(join(dir, 'figures', name), 'utf8')).toBe(readFileSync(join(committed, 'figures', name), 'utf8'));
+    }
+  });
+
+  it('a record without attention analyses renders, saying so, with no attention figure', () => {
+    const r = record();
+    r.study = 'playground-run';
+    for (const u of r.units) for (const run of u.runs) run.attention = null;
+    const dir = mkdtempSync(join(tmpdir(), 'render-'));
+    writeFileSync(join(dir, 'in.json'), JSON.stringify(r));
+    const { dir: outDir, summary } = renderRecordFile(join(dir, 'in.json'), dir);
+    expect(summary.arms.every((a) => a.attention === null)).toBe(true);
+    const md = readFileSync(join(outDir, 'report.md'), 'utf8');
+    expect(md).toMatch(/## Attention on the trained models\n\nNot analysed/);
+    expect(md).not.toContain('attention-mass.svg');
+    expect(existsSync(join(outDir, 'figures', 'attention-mass.svg'))).toBe(false);
+    expect(existsSync(join(outDir, 'figures', 'accuracy.svg'))).toBe(true);
+  });
+
+  it('refuses what is not a study record, with the reason, writing nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'render-'));
+    const cases: [unknown, RegExp][] = [
+      [[1, 2], /not a JSON object/],
+      [{ ...record(), format: 'x' }, /format is "x"/],
+      [{ ...record(), study: '../../etc' }, /not a plain name/],
+      [{ ...record(), definition: { ...record().definition, config: { ...record().definition.config, batch: -1 } } }, /definition\.config: batch/],
+      [{ ...record(), units: [] }, /no units/],
+      [{ ...record(), units: [{ ...record().units[0], runs: [{ ...record().units[0].runs[0], arm: 9 }] }] }, /arm must be 0\.\.1/],
+      [{ ...record(), units: [{ ...record().units[0], runs: [{ ...record().units[0].runs[0], history: [] }] }] }, /has no evaluations/],
+    ];
+    for (const [value, reason] of cases) {
+      expect(studyRecordIssue(value)).toMatch(reason);
+      writeFileSync(join(dir, 'bad.json'), JSON.stringify(value));
+      expect(() => renderRecordFile(join(dir, 'bad.json'), join(dir, 'out'))).toThrow(reason);
+    }
+    writeFileSync(join(dir, 'broken.json'), '{"format": ');
+    expect(() => renderRecordFile(join(dir, 'broken.json'), join(dir, 'out'))).toThrow(/cannot read .*broken\.json/);
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+    expect(studyRecordIssue(record())).toBeNull();
+  });
+
+  it('parses --from and refuses it together with --study or --quick', () => {
+    expect(parseReproduceArgs(['--from', 'x.json'])).toMatchObject({ from: 'x.json', out: 'reports', command: 'npm run reproduce -- --from "x.json"' });
+    expect(() => parseReproduceArgs(['--from', 'x.json', '--quick'])).toThrow(UsageError);
+    expect(() => parseReproduceArgs(['--from', 'x.json', '--study', 'long'])).toThrow(/takes no --study/);
+    expect(() => parseReproduceArgs(['--from', ' '])).toThrow(/needs a study.json/);
+  });
+});
