@@ -1,9 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adapterKey, autotune, AUTOTUNE_VERSION, decide, kernelChoiceReport, memoryAutotuneCache, parseAutotuneResult,
-  storageAutotuneCache, type AutotuneMeasurement, type AutotuneResult,
+  preferencesOf, storageAutotuneCache, TILE_BUDGET_MS, variantsWorthTiling, type AutotuneMeasurement, type AutotuneResult,
 } from '../src/gpu/autotune';
 import type { GpuContext, KernelPreferences } from '../src/gpu/context';
+import { MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul } from '../src/kernels/matmul';
+import { matmulReference } from '../src/reference/matmul';
+import { matmulTolerance } from '../src/selftest/matmul';
+import { maxAbsError, withScope } from '../src/selftest/harness';
+import { randomFloats } from '../src/util/random';
 import { GpuModel } from '../src/model/gpuModel';
 import { preset } from '../src/train/presets';
 import { testContext } from './gpuContext';
@@ -59,15 +64,62 @@ describe('decide (pure)', () => {
     expect(r2).toMatchObject({ matmul: 'tiled', rows: 'workgroup', method: 'wall' });
   });
 
-  it('judges a variant by the tiles the builders use; other tile configs only inform bestTiles', () => {
+  it('judges a variant by its best measured tiles, and applies them where tiles were compared', () => {
     const r = decide({ preferences: current }, 'k', [
       m('matmul', 'blocked', 5, { tiles: tiles(8, 8, 0), defaultTiles: true }),
       m('matmul', 'tiled', 9, { tiles: tiles(16, 16, 16), defaultTiles: true }),
       m('matmul', 'tiled', 1, { tiles: tiles(8, 8, 16), defaultTiles: false }),
       m('rows', 'serial', 2), m('rows', 'workgroup', 3),
     ], 'wall', 1);
-    expect(r.matmul).toBe('blocked');
+    // tiled at 8×8 beats blocked although tiled's default tiles do not: the builders will use 8×8.
+    expect(r.matmul).toBe('tiled');
     expect(r.bestTiles).toEqual({ blocked: tiles(8, 8, 0), tiled: tiles(8, 8, 16) });
+    // Only tiled's tiles were compared: blocked keeps its default (no entry).
+    expect(r.matmulTiles).toEqual({ tiled: tiles(8, 8, 16) });
+    expect(preferencesOf(r)).toEqual({ rows: 'serial', matmul: 'tiled', matmulTiles: { tiled: tiles(8, 8, 16) } });
+    expect(kernelChoiceReport(r).appliedTiles).toEqual(tiles(8, 8, 16));
+
+    // A default that wins its comparison is applied too (it was measured best), but reported as nothing new.
+    const r2 = decide({ preferences: current }, 'k', [
+      m('matmul', 'blocked', 5, { tiles: tiles(8, 8, 0), defaultTiles: true }),
+      m('matmul', 'blocked', 6, { tiles: tiles(16, 4, 0), defaultTiles: false }),
+      m('matmul', 'tiled', 9, { tiles: tiles(16, 16, 16), defaultTiles: true }),
+      m('rows', 'serial', 2), m('rows', 'workgroup', 3),
+    ], 'wall', 1);
+    expect(r2.matmul).toBe('blocked');
+    expect(r2.matmulTiles).toEqual({ blocked: tiles(8, 8, 0) });
+    expect(kernelChoiceReport(r2).appliedTiles).toBeUndefined();
+  });
+
+  it('without tile comparisons (start-up with tiles off) no tiles are applied', () => {
+    const r = decide({ preferences: current }, 'k', [
+      m('matmul', 'blocked', 5, { tiles: tiles(8, 8, 0), defaultTiles: true }),
+      m('matmul', 'tiled', 9, { tiles: tiles(16, 16, 16), defaultTiles: true }),
+      m('rows', 'serial', 2), m('rows', 'workgroup', 3),
+    ], 'wall', 1);
+    expect(r.matmulTiles).toBeUndefined();
+    expect(preferencesOf(r)).toEqual({ rows: 'serial', matmul: 'blocked' });
+  });
+
+  it("'auto' times other tiles fastest variant first, while their estimated cost fits the budget", () => {
+    // Cost per variant = extra configs × (cold + warm-up + 3 samples × repeat) × its default-tile time.
+    const blockedCost = MATMUL_EXTRA_TILES.blocked.length * (2 + 3 * 1) * 28;
+    const tiledCost = MATMUL_EXTRA_TILES.tiled.length * (2 + 3 * 1) * 58;
+    expect(blockedCost).toBeLessThanOrEqual(TILE_BUDGET_MS);
+    expect(blockedCost + tiledCost).toBeGreaterThan(TILE_BUDGET_MS);
+    // SwiftShader-like timings: only the faster variant's tiles are worth timing.
+    const swiftshader = [
+      { variant: 'tiled' as const, milliseconds: 58, repeat: 1 }, { variant: 'blocked' as const, milliseconds: 28, repeat: 1 },
+    ];
+    expect(variantsWorthTiling(swiftshader)).toEqual(['blocked']);
+    expect(variantsWorthTiling(swiftshader, blockedCost + tiledCost)).toEqual(['blocked', 'tiled']);
+    // A real GPU: sub-millisecond workloads (repeated up to 64× per sample): everything is timed.
+    expect(variantsWorthTiling([
+      { variant: 'blocked', milliseconds: 0.3, repeat: 14 }, { variant: 'tiled', milliseconds: 0.1, repeat: 40 },
+    ])).toEqual(['tiled', 'blocked']);
+    // A slow software adapter: nothing.
+    expect(variantsWorthTiling([{ variant: 'blocked', milliseconds: 120, repeat: 1 }])).toEqual([]);
+    expect(variantsWorthTiling([])).toEqual([]);
   });
 
   it('ignores failed candidates and keeps the current preference where nothing was measured', () => {
@@ -106,6 +158,31 @@ describe('cache', () => {
     expect(parseAutotuneResult(null)).toBeUndefined();
   });
 
+  it('a tile choice survives the store; an entry from before tile choices loads; untested tiles are dropped', () => {
+    const storage = fakeStorage();
+    const cache = storageAutotuneCache(storage);
+    const get = (key: string) => cache.get(key) as AutotuneResult | undefined; // synchronous for Web Storage
+    const withTiles = { ...result({ rows: 'serial', matmul: 'blocked', matmulTiles: { blocked: tiles(16, 4, 0) } }) };
+    cache.set(withTiles.key, withTiles);
+    expect(get(withTiles.key)?.matmulTiles).toEqual({ blocked: tiles(16, 4, 0) });
+
+    // What version 1 wrote before tiles were applied: no matmulTiles (and, earlier still, no bestTiles).
+    const old = { ...result({ rows: 'serial', matmul: 'tiled' }) } as Partial<AutotuneResult>;
+    delete old.bestTiles;
+    storage.map.set('old', JSON.stringify(old));
+    const loaded = get('old');
+    expect(loaded).toMatchObject({ rows: 'serial', matmul: 'tiled', bestTiles: {} });
+    expect(loaded?.matmulTiles).toBeUndefined();
+    expect(preferencesOf(loaded!)).toEqual({ rows: 'serial', matmul: 'tiled' });
+
+    // Hand-edited or from another build: only configurations the matmul tests cover are kept.
+    const edited = parseAutotuneResult({
+      ...withTiles, matmulTiles: { blocked: tiles(32, 8, 0), tiled: MATMUL_EXTRA_TILES.tiled[0], warp: tiles(1, 1, 1) },
+    });
+    expect(edited?.matmulTiles).toEqual({ tiled: MATMUL_EXTRA_TILES.tiled[0] });
+    expect(parseAutotuneResult({ ...withTiles, matmulTiles: { blocked: 'big' } })?.matmulTiles).toBeUndefined();
+  });
+
   it('a cached choice (e.g. handed to a Worker) is applied without measuring anything', async () => {
     const ctx = await context();
     const key = adapterKey(ctx.adapter);
@@ -118,8 +195,17 @@ describe('cache', () => {
     const tuned = await autotune(ctx, { cache: memoryAutotuneCache([result(opposite, key)]) });
     expect(tuned.fromCache).toBe(true);
     expect(ctx.preferences).toEqual(opposite);
+    expect(ctx.preferences.matmulTiles).toBeUndefined();
     expect(ctx.registry.compiledPipelines).toBe(pipelines);
     expect(ctx.arena.created).toBe(created);
+  });
+
+  it('a cached tile choice is applied with the variants', async () => {
+    const ctx = await context();
+    const key = adapterKey(ctx.adapter);
+    const choice: KernelPreferences = { rows: 'serial', matmul: 'tiled', matmulTiles: { tiled: MATMUL_EXTRA_TILES.tiled[0] } };
+    await autotune(ctx, { cache: memoryAutotuneCache([result(choice, key)]) });
+    expect(ctx.preferences).toEqual(choice);
   });
 });
 
@@ -162,13 +248,17 @@ describe('autotune on this adapter', () => {
       expect(x.milliseconds).toBeGreaterThan(0);
       expect(Number.isFinite(x.milliseconds)).toBe(true);
     }
-    // The choice is the fastest of the measurements, and it is applied.
+    // The choice is the fastest of the measurements (any tiles), and it is applied with its tiles.
     const fastest = (kernel: 'matmul' | 'rows') => tuned.measurements
-      .filter((x) => x.kernel === kernel && x.defaultTiles !== false)
+      .filter((x) => x.kernel === kernel)
       .sort((a, b) => a.milliseconds - b.milliseconds)[0].variant;
     expect(tuned.matmul).toBe(fastest('matmul'));
     expect(tuned.rows).toBe(fastest('rows'));
-    expect(ctx.preferences).toEqual({ rows: tuned.rows, matmul: tuned.matmul });
+    // matmulTiles = bestTiles for every variant whose other tiles were timed (the chosen one always is).
+    const compared = MATMUL_VARIANTS.filter((v) => tuned.measurements.some((x) => x.variant === v && x.defaultTiles === false));
+    expect(compared).toContain(tuned.matmul);
+    expect(tuned.matmulTiles).toEqual(Object.fromEntries(compared.map((v) => [v, tuned.bestTiles[v]])));
+    expect(ctx.preferences).toEqual({ rows: tuned.rows, matmul: tuned.matmul, matmulTiles: tuned.matmulTiles });
     if (ctx.adapter.architecture === 'swiftshader') {
       // Barrier-heavy workgroup row kernels are ~50× slower on SwiftShader: not a close call.
       expect(tuned.rows).toBe('serial');
@@ -178,9 +268,11 @@ describe('autotune on this adapter', () => {
     expect(ctx.arena.bytesInUse).toBe(bytes);
     // Cached: the second call measures nothing.
     const pipelines = ctx.registry.compiledPipelines;
+    ctx.preferences = { rows: 'workgroup', matmul: 'tiled' };
     const again = await autotune(ctx, { cache });
     expect(again.fromCache).toBe(true);
     expect(again.measurements).toEqual(tuned.measurements);
+    expect(ctx.preferences).toEqual(preferencesOf(tuned));
     expect(ctx.registry.compiledPipelines).toBe(pipelines);
     // The page's report carries the preferences and the measurements, and survives structured cloning.
     const report = structuredClone(kernelChoiceReport(tuned));
@@ -200,14 +292,15 @@ describe('autotune on this adapter', () => {
     }
   });
 
-  it('at start-up (tiles off) only the default tile configurations are timed; dryRun leaves ctx.preferences', async () => {
+  it('with tiles off only the default tile configurations are timed; dryRun leaves ctx.preferences', async () => {
     const ctx = await context();
     const before = { ...ctx.preferences };
-    const tuned = await autotune(ctx, { cache: false, dryRun: true });
+    const tuned = await autotune(ctx, { cache: false, dryRun: true, tiles: false });
     const matmuls = tuned.measurements.filter((x) => x.kernel === 'matmul');
     expect(matmuls.map((x) => x.variant).sort()).toEqual(['blocked', 'tiled']);
     expect(matmuls.every((x) => x.defaultTiles === true)).toBe(true);
     expect(tuned.measurements.filter((x) => x.kernel === 'rows')).toHaveLength(2);
+    expect(tuned.matmulTiles).toBeUndefined();
     expect(ctx.preferences).toEqual(before);
   });
 
@@ -219,4 +312,38 @@ describe('autotune on this adapter', () => {
     expect(tuned.rows).toBe(other.rows);
     expect(ctx.preferences).toEqual(before);
   });
+});
+
+describe('tile preferences in the matmul builder', () => {
+  for (const variant of MATMUL_VARIANTS) {
+    it(`${variant}: ctx.preferences.matmulTiles changes the dispatch grid, results still match; explicit tiles win`, async () => {
+      const ctx = await context();
+      const R = 2, M = 37, N = 70, K = 35;
+      const a = randomFloats(61, R * M * K), b = randomFloats(62, R * N * K);
+      const expected = matmulReference(a, b, { R, M, N, K, transB: true });
+      const grid = (t: { workgroupX: number; workgroupY: number }) => [Math.ceil(N / (4 * t.workgroupX)), Math.ceil(M / (4 * t.workgroupY)), R];
+      const chosen = MATMUL_EXTRA_TILES[variant][0];
+      expect(grid(chosen)).not.toEqual(grid(MATMUL_DEFAULT_TILES[variant]));
+      await withScope(ctx, async (scope) => {
+        const io = { a: scope.upload('a', a), b: scope.upload('b', b), c: scope.zeros('c', R * M * N), R, M, N, K, transB: true, variant };
+        ctx.preferences = { ...ctx.preferences, matmulTiles: {} };
+        const byDefault = await matmul(ctx, io);
+        expect(byDefault.workgroups).toEqual(grid(MATMUL_DEFAULT_TILES[variant]));
+
+        ctx.preferences = { ...ctx.preferences, matmulTiles: { [variant]: chosen } };
+        const tuned = await matmul(ctx, io);
+        expect(tuned.workgroups).toEqual(grid(chosen));
+        expect(tuned.pipeline).not.toBe(byDefault.pipeline); // other override constants: another pipeline
+        scope.run([tuned]);
+        expect(maxAbsError(await scope.read(io.c), expected)).toBeLessThanOrEqual(matmulTolerance(K));
+
+        // An explicit tiles argument still overrides the preference (field by field).
+        const explicit = await matmul(ctx, { ...io, tiles: { workgroupX: MATMUL_DEFAULT_TILES[variant].workgroupX } });
+        expect(explicit.workgroups).toEqual(grid({ ...chosen, workgroupX: MATMUL_DEFAULT_TILES[variant].workgroupX }));
+        // The other variant has no entry: it keeps its defaults.
+        const other = MATMUL_VARIANTS.find((v) => v !== variant)!;
+        expect((await matmul(ctx, { ...io, variant: other })).workgroups).toEqual(grid(MATMUL_DEFAULT_TILES[other]));
+      });
+    });
+  }
 });

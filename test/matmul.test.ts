@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MATMUL_VARIANTS, matmul, matmulFlops, type MatmulVariant } from '../src/kernels/matmul';
+import {
+  isTestedMatmulTiles, MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul, matmulFlops, type MatmulVariant,
+} from '../src/kernels/matmul';
 import { matmulReference } from '../src/reference/matmul';
 import { checkMatmul, matmulTolerance, type MatmulCheckShape } from '../src/selftest/matmul';
 import { maxAbsError, withScope } from '../src/selftest/harness';
@@ -71,6 +73,29 @@ describe('matmul on WebGPU vs reference', () => {
         const { gpu, expected } = await runMatmul(variant, shape, layout, 9, tiles);
         expect(maxAbsError(gpu, expected), layoutName(layout)).toBeLessThanOrEqual(matmulTolerance(shape.K));
       }
+    });
+
+    // Autotune may apply any of these (ctx.preferences.matmulTiles): each must match the reference in
+    // every layout, at sizes that leave partial tiles in M, N and the k-slice, with R > 1.
+    for (const tiles of [MATMUL_DEFAULT_TILES[variant], ...MATMUL_EXTRA_TILES[variant]]) {
+      const name = `${tiles.workgroupX}×${tiles.workgroupY}${variant === 'tiled' ? ` k${tiles.tileK}` : ''}`;
+      it(`${variant}: autotune candidate tiles ${name} match the reference in every layout`, async () => {
+        const shape = { R: 2, M: 37, N: 70, K: 35 };
+        for (const layout of ALL_LAYOUTS) {
+          const { gpu, expected } = await runMatmul(variant, shape, layout, 13, tiles);
+          expect(maxAbsError(gpu, expected), layoutName(layout)).toBeLessThanOrEqual(matmulTolerance(shape.K));
+        }
+      });
+    }
+
+    it(`${variant}: only listed tile configurations count as tested`, () => {
+      expect(MATMUL_EXTRA_TILES[variant].length).toBeGreaterThan(0);
+      for (const tiles of [MATMUL_DEFAULT_TILES[variant], ...MATMUL_EXTRA_TILES[variant]]) {
+        expect(isTestedMatmulTiles(variant, { ...tiles })).toBe(true);
+      }
+      expect(isTestedMatmulTiles(variant, { workgroupX: 4, workgroupY: 2, tileK: 5 })).toBe(false);
+      const other = MATMUL_VARIANTS.find((v) => v !== variant)!;
+      expect(isTestedMatmulTiles(variant, MATMUL_DEFAULT_TILES[other])).toBe(false);
     });
 
     it(`${variant}: runs do not leak into each other`, async () => {

@@ -12,11 +12,16 @@
  * is encoded several times in one pass), else wall time around submit → onSubmittedWorkDone. The
  * adapter's guessed variants run first; a candidate whose cold first run is far slower than the best so
  * far is decided at once (on SwiftShader the workgroup row kernels are ~50× slower: no point repeating
- * them); the others get a warm-up and three samples, and the median counts. Variants are compared at
- * the tile sizes the builders use; `{ tiles: true }` also times other tile configurations (reported in
- * `bestTiles`, not applied: KernelPreferences has no tile field yet).
+ * them); the others get a warm-up and three samples, and the median counts. Each variant is first timed
+ * at its default tiles; then other tested tile configurations (MATMUL_EXTRA_TILES) of the variants still
+ * in the race are timed too: always with `{ tiles: true }`, never with `{ tiles: false }`, and by default
+ * ('auto', what start-up uses) only where the default-tile timings say it is cheap (TILE_BUDGET_MS). The
+ * fastest configuration measured decides the matmul variant, and each variant whose tiles were compared
+ * gets its fastest tiles applied (`ctx.preferences.matmulTiles`, reported in `bestTiles`).
  *
  * Cache: key = vendor/architecture/device/description of the adapter (+ a version of this procedure).
+ * Entries written before tile choices existed (no `matmulTiles`) still load and keep the default tiles;
+ * a cached tile choice that is not one of the tested configurations is dropped on reading.
  * Default store: localStorage where it exists (a page), IndexedDB in a Worker (same origin: survives page
  * reloads), else an in-memory map for the process (Node). A Worker can also be handed a result measured
  * elsewhere with `memoryAutotuneCache([result])`.
@@ -29,14 +34,17 @@ import { BufferArena } from './arena';
 import type { AdapterReport, GpuContext, KernelPreferences } from './context';
 import type { Dispatch } from './dispatch';
 import {
-  MATMUL_DEFAULT_TILES, MATMUL_VARIANTS, matmul, type MatmulTiles, type MatmulVariant,
+  isTestedMatmulTiles, MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul, type MatmulTiles, type MatmulVariant,
 } from '../kernels/matmul';
 import { rmsnormBackwardInput, rmsnormForward } from '../kernels/rmsnorm';
 import { attentionBackward, attentionForward, type AttentionShape } from '../kernels/attention';
 import { crossEntropyMean, crossEntropyRows } from '../kernels/crossEntropy';
 import { embeddingBackward, embeddingBackwardScratchWords } from '../kernels/embedding';
 
-/** Bump when the measured kernels or the procedure change: older cached choices are then ignored. */
+/**
+ * Bump when the measured kernels or the procedure change: older cached choices are then ignored. (Not
+ * bumped for tile choices: an older entry without them is still a valid choice of variants.)
+ */
 export const AUTOTUNE_VERSION = 1;
 
 export type RowsVariant = KernelPreferences['rows'];
@@ -65,7 +73,10 @@ export interface AutotuneResult extends KernelPreferences {
   key: string;
   /** How times were taken; 'default' when nothing could be measured and the adapter's guess was kept. */
   method: 'timestamp' | 'wall' | 'default';
-  /** Fastest tile configuration measured per matmul variant (informational: builders use MATMUL_DEFAULT_TILES). */
+  /**
+   * Fastest tile configuration measured per matmul variant. Where other configurations were timed for a
+   * variant, this is also its entry in `matmulTiles` (applied); elsewhere it is its default.
+   */
   bestTiles: Partial<Record<MatmulVariant, MatmulTiles>>;
   /** Wall time the measurement took (ms). */
   tuningMilliseconds: number;
@@ -88,11 +99,12 @@ export interface AutotuneOptions {
   /** Progress lines (for a CLI or a panel). */
   log?: (line: string) => void;
   /**
-   * Also time other tile configurations of each matmul variant still in the race (reported in
-   * `bestTiles`; the builders keep MATMUL_DEFAULT_TILES, so this only informs). Default false: start-up
-   * measures only what it can act on.
+   * Also time the other tested tile configurations (MATMUL_EXTRA_TILES) of each matmul variant still in
+   * the race, and apply the fastest per variant. true: all of them (the bench); false: defaults only;
+   * 'auto' (default, start-up): only while their cost, estimated from the default-tile timings, fits
+   * TILE_BUDGET_MS (see there).
    */
-  tiles?: boolean;
+  tiles?: boolean | 'auto';
 }
 
 /** Cache key of an adapter: what identifies the hardware and driver, plus the procedure's version. */
@@ -106,7 +118,24 @@ export function parseAutotuneResult(value: unknown): AutotuneResult | undefined 
   const v = value as Partial<AutotuneResult>;
   if (!(MATMUL_VARIANTS as readonly unknown[]).includes(v.matmul) || !(ROWS_VARIANTS as readonly unknown[]).includes(v.rows)) return undefined;
   if (!Array.isArray(v.measurements) || typeof v.key !== 'string') return undefined;
-  return v as AutotuneResult;
+  const result: AutotuneResult = { ...(v as AutotuneResult), bestTiles: v.bestTiles ?? {} };
+  delete result.matmulTiles;
+  const matmulTiles = testedTilesOf(v.matmulTiles);
+  if (matmulTiles) result.matmulTiles = matmulTiles;
+  return result;
+}
+
+/** The per-variant tile choices in `value` that are tested configurations; undefined when none is. */
+function testedTilesOf(value: unknown): KernelPreferences['matmulTiles'] {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const tiles: NonNullable<KernelPreferences['matmulTiles']> = {};
+  for (const variant of MATMUL_VARIANTS) {
+    const t = (value as Record<string, unknown>)[variant] as MatmulTiles | undefined;
+    if (typeof t === 'object' && t !== null && isTestedMatmulTiles(variant, t)) {
+      tiles[variant] = { workgroupX: t.workgroupX, workgroupY: t.workgroupY, tileK: t.tileK };
+    }
+  }
+  return Object.keys(tiles).length > 0 ? tiles : undefined;
 }
 
 /** An in-memory cache, optionally seeded (e.g. a Worker handed a result the page had stored). */
@@ -228,14 +257,15 @@ function layered(fast: AutotuneCache, slow: AutotuneCache): AutotuneCache {
 export async function autotune(ctx: GpuContext, options: AutotuneOptions = {}): Promise<AutotuneResult> {
   const cache = options.cache === false ? undefined : (options.cache ?? defaultAutotuneCache());
   const key = adapterKey(ctx.adapter);
-  const cached = await cache?.get(key);
+  // Checked again whatever the store: an in-memory cache may hold a result handed over from elsewhere.
+  const cached = parseAutotuneResult(await cache?.get(key));
   if (cached) {
     const result = { ...cached, fromCache: true };
-    if (!options.dryRun) ctx.preferences = { rows: result.rows, matmul: result.matmul };
+    if (!options.dryRun) ctx.preferences = preferencesOf(result);
     return result;
   }
-  const result = await measure(ctx, key, options.log ?? (() => {}), options.tiles ?? false);
-  if (!options.dryRun) ctx.preferences = { rows: result.rows, matmul: result.matmul };
+  const result = await measure(ctx, key, options.log ?? (() => {}), options.tiles ?? 'auto');
+  if (!options.dryRun) ctx.preferences = preferencesOf(result);
   // A choice that measured nothing is not remembered: a later start may measure properly.
   if (result.method !== 'default') await cache?.set(key, result);
   return result;
@@ -280,6 +310,34 @@ const SAMPLES = 3;
 const TARGET_SAMPLE_MS = 4;
 const MAX_REPEAT = 64;
 
+/**
+ * Start-up ('auto') times other tile configurations only where that is cheap, and their cost is known
+ * beforehand from the default-tile timing of the same workload: each extra configuration takes a cold
+ * run, a warm-up and SAMPLES samples of `repeat` repetitions, ≈ (2 + SAMPLES·repeat) × the default's time
+ * (plus a pipeline compile). Variants still in the race are taken fastest first while the estimated
+ * total stays within this budget. Measured on SwiftShader (2 shared cores): blocked 8×8 ≈ 28 ms and
+ * tiled 16×16 ≈ 58 ms per workload, so blocked's extra configuration (≈ 145 ms) fits and tiled's
+ * (≈ 290 ms more) does not; timing both took ≈ 0.45 s more (start-up measurement ≈ 0.9 s → 1.4 s),
+ * blocked's alone ≈ 0.15 s. On a real GPU each workload takes well under a millisecond: every
+ * configuration is timed, in a few ms.
+ */
+export const TILE_BUDGET_MS = 250;
+
+/** Which variants' extra tile configurations 'auto' times, given their default-tile timings (see TILE_BUDGET_MS). */
+export function variantsWorthTiling(
+  timed: readonly { variant: MatmulVariant; milliseconds: number; repeat: number }[], budgetMs = TILE_BUDGET_MS,
+): MatmulVariant[] {
+  const chosen: MatmulVariant[] = [];
+  let total = 0;
+  for (const t of [...timed].sort((a, b) => a.milliseconds - b.milliseconds)) {
+    const cost = MATMUL_EXTRA_TILES[t.variant].length * (2 + SAMPLES * t.repeat) * t.milliseconds;
+    if (!(total + cost <= budgetMs)) break;
+    total += cost;
+    chosen.push(t.variant);
+  }
+  return chosen;
+}
+
 /** A GPU time that cannot be right (zero, negative, or far beyond the wall time around it). */
 function plausible(s: Sample): boolean {
   return s.gpu !== undefined && s.gpu > 0 && s.gpu <= 10 * s.wall + 1;
@@ -289,7 +347,9 @@ function sampleMs(s: Sample): number {
   return plausible(s) ? s.gpu! : s.wall;
 }
 
-async function measure(ctx: GpuContext, key: string, log: (line: string) => void, tiles: boolean): Promise<AutotuneResult> {
+async function measure(
+  ctx: GpuContext, key: string, log: (line: string) => void, tiles: NonNullable<AutotuneOptions['tiles']>,
+): Promise<AutotuneResult> {
   const started = performance.now();
   const arena = new BufferArena(ctx.device);
   // A private view of the context: the kernels' parameter uniforms go to our arena, freed at the end.
@@ -299,6 +359,8 @@ async function measure(ctx: GpuContext, key: string, log: (line: string) => void
   const raced: { candidate: Candidate; samples: Sample[]; repeat: number }[] = [];
   const best = { matmul: Infinity, rows: Infinity };
   const decidedEarly = new Set<string>();
+  // Default-tile matmul timings of the variants still in the race (what the 'auto' tile rule reads).
+  const inRace: { variant: MatmulVariant; milliseconds: number; repeat: number }[] = [];
 
   const run = async (candidate: Candidate) => {
     try {
@@ -314,7 +376,11 @@ async function measure(ctx: GpuContext, key: string, log: (line: string) => void
       const samples: Sample[] = [];
       for (let i = 0; i < SAMPLES; i++) samples.push(await timer.time(dispatches, repeat));
       raced.push({ candidate, samples, repeat });
-      best[candidate.kernel] = Math.min(best[candidate.kernel], median(samples.map((x) => sampleMs(x) / repeat)));
+      const milliseconds = median(samples.map((x) => sampleMs(x) / repeat));
+      best[candidate.kernel] = Math.min(best[candidate.kernel], milliseconds);
+      if (candidate.kernel === 'matmul' && candidate.defaultTiles) {
+        inRace.push({ variant: candidate.variant as MatmulVariant, milliseconds, repeat });
+      }
     } catch (error) {
       failed.push({ ...describe(candidate), milliseconds: Infinity, samples: 0, error: (error as Error).message });
       log(`autotune: ${candidate.kernel} ${candidate.variant} failed: ${(error as Error).message}`);
@@ -329,9 +395,14 @@ async function measure(ctx: GpuContext, key: string, log: (line: string) => void
       Number(b.variant === guess[b.kernel]) - Number(a.variant === guess[a.kernel]);
     const main = candidates.filter((c) => c.defaultTiles !== false).sort(guessedFirst);
     for (const candidate of main) await run(candidate);
-    // Other tile configurations only for matmul variants still in the race.
-    for (const candidate of tiles ? candidates.filter((c) => c.defaultTiles === false) : []) {
-      if (!decidedEarly.has(`matmul:${candidate.variant}`)) await run(candidate);
+    // Other tile configurations only for matmul variants still in the race (and, for 'auto', cheap).
+    const tiling = tiles === 'auto' ? variantsWorthTiling(inRace)
+      : tiles ? MATMUL_VARIANTS.filter((v) => !decidedEarly.has(`matmul:${v}`)) : [];
+    if (tiles === 'auto' && tiling.length < inRace.length) {
+      log(`autotune: other tile sizes skipped for ${inRace.filter((t) => !tiling.includes(t.variant)).map((t) => t.variant).join(', ')} (too slow to time here)`);
+    }
+    for (const candidate of candidates.filter((c) => c.defaultTiles === false)) {
+      if (tiling.includes(candidate.variant as MatmulVariant)) await run(candidate);
     }
   } finally {
     timer.destroy();
@@ -350,33 +421,42 @@ async function measure(ctx: GpuContext, key: string, log: (line: string) => void
   return decide(ctx, key, measurements, method, performance.now() - started);
 }
 
-/** The choice from the measurements: fastest default-tile matmul variant, fastest row variant. */
+/**
+ * The choice from the measurements: the matmul variant of the fastest configuration measured (builders
+ * use each variant's best tiles, so its best time is what counts), the fastest row variant, and the
+ * fastest tiles of every variant whose tile configurations were compared.
+ */
 export function decide(
   ctx: Pick<GpuContext, 'preferences'>, key: string, measurements: AutotuneMeasurement[],
   method: 'timestamp' | 'wall', tuningMilliseconds: number,
 ): AutotuneResult {
-  const fastest = <T extends string>(kernel: 'matmul' | 'rows', variants: readonly T[], onlyDefault: boolean): T | undefined => {
+  const usable = (m: AutotuneMeasurement) => m.milliseconds > 0 && Number.isFinite(m.milliseconds);
+  const fastest = <T extends string>(kernel: 'matmul' | 'rows', variants: readonly T[]): T | undefined => {
     let best: { variant: T; ms: number } | undefined;
     for (const m of measurements) {
       if (m.kernel !== kernel || !(variants as readonly string[]).includes(m.variant)) continue;
-      if (onlyDefault && m.defaultTiles === false) continue;
-      if (!(m.milliseconds > 0 && Number.isFinite(m.milliseconds))) continue;
+      if (!usable(m)) continue;
       if (!best || m.milliseconds < best.ms) best = { variant: m.variant as T, ms: m.milliseconds };
     }
     return best?.variant;
   };
-  const matmulChoice = fastest('matmul', MATMUL_VARIANTS, true);
-  const rowsChoice = fastest('rows', ROWS_VARIANTS, false);
+  const matmulChoice = fastest('matmul', MATMUL_VARIANTS);
+  const rowsChoice = fastest('rows', ROWS_VARIANTS);
   const bestTiles: Partial<Record<MatmulVariant, MatmulTiles>> = {};
+  const matmulTiles: Partial<Record<MatmulVariant, MatmulTiles>> = {};
   for (const variant of MATMUL_VARIANTS) {
-    const ms = measurements.filter((m) => m.kernel === 'matmul' && m.variant === variant && Number.isFinite(m.milliseconds) && m.tiles);
+    const ms = measurements.filter((m) => m.kernel === 'matmul' && m.variant === variant && usable(m) && m.tiles);
     ms.sort((a, b) => a.milliseconds - b.milliseconds);
-    if (ms[0]?.tiles) bestTiles[variant] = ms[0].tiles;
+    if (!ms[0]?.tiles) continue;
+    bestTiles[variant] = ms[0].tiles;
+    // Applied only where there was a comparison (and, as everywhere, only tested configurations).
+    if (ms.some((m) => m.defaultTiles === false) && isTestedMatmulTiles(variant, ms[0].tiles)) matmulTiles[variant] = ms[0].tiles;
   }
   const measured = matmulChoice !== undefined && rowsChoice !== undefined;
   return {
     matmul: matmulChoice ?? ctx.preferences.matmul,
     rows: rowsChoice ?? ctx.preferences.rows,
+    ...(Object.keys(matmulTiles).length > 0 ? { matmulTiles } : {}),
     measurements,
     key,
     method: measured ? method : 'default',
@@ -401,15 +481,6 @@ function tilesText(t: MatmulTiles): string {
 }
 
 /**
- * Extra tile configurations tried beside the defaults: a narrower/wider blocked workgroup, and a smaller
- * tiled workgroup (32×32 outputs, 4 KiB of workgroup memory) that suits GPUs with few lanes per core.
- */
-const EXTRA_TILES: Readonly<Record<MatmulVariant, readonly MatmulTiles[]>> = {
-  blocked: [{ workgroupX: 16, workgroupY: 4, tileK: 0 }],
-  tiled: [{ workgroupX: 8, workgroupY: 8, tileK: 16 }],
-};
-
-/**
  * The candidates on small shapes of the needle-s training step (so that measuring takes well under a
  * second on a real GPU and ~1–2 s on SwiftShader):
  * - matmul: a linear layer 512 rows × 64 → 176 forward (X·Wᵀ), input gradient (dY·W) and weight
@@ -425,7 +496,7 @@ function buildCandidates(device: GPUDevice, arena: BufferArena): Candidate[] {
   const dx = floats(rows * inDim), dw = floats(outDim * inDim);
   const candidates: Candidate[] = [];
   for (const variant of MATMUL_VARIANTS) {
-    for (const tiles of [MATMUL_DEFAULT_TILES[variant], ...EXTRA_TILES[variant]]) {
+    for (const tiles of [MATMUL_DEFAULT_TILES[variant], ...MATMUL_EXTRA_TILES[variant]]) {
       candidates.push({
         kernel: 'matmul', variant, tiles: { ...tiles }, defaultTiles: tiles === MATMUL_DEFAULT_TILES[variant],
         workload: `linear ${rows}×${inDim}→${outDim} fwd+bwd (3 matmuls)`,
@@ -545,8 +616,20 @@ function median(values: number[]): number {
 }
 
 /** Just the preferences of a result (what ctx.preferences holds). */
-export function preferencesOf(result: Pick<AutotuneResult, 'rows' | 'matmul'>): KernelPreferences {
-  return { rows: result.rows, matmul: result.matmul };
+export function preferencesOf(result: KernelPreferences): KernelPreferences {
+  const preferences: KernelPreferences = { rows: result.rows, matmul: result.matmul };
+  if (result.matmulTiles) preferences.matmulTiles = result.matmulTiles;
+  return preferences;
+}
+
+/** The tiles the chosen matmul variant builds with when they are not its default (what a panel shows). */
+export function appliedNonDefaultTiles(preferences: KernelPreferences): MatmulTiles | undefined {
+  const tiles = preferences.matmulTiles?.[preferences.matmul];
+  const defaults = MATMUL_DEFAULT_TILES[preferences.matmul];
+  if (!tiles || (tiles.workgroupX === defaults.workgroupX && tiles.workgroupY === defaults.workgroupY && tiles.tileK === defaults.tileK)) {
+    return undefined;
+  }
+  return tiles;
 }
 
 /**
@@ -558,14 +641,19 @@ export interface KernelChoiceReport {
   measurements: AutotuneMeasurement[];
   method: AutotuneResult['method'];
   fromCache: boolean;
-  /** Fastest tile configuration seen per matmul variant (informational). */
+  /** Fastest tile configuration seen per matmul variant. */
   bestTiles: AutotuneResult['bestTiles'];
+  /** The tiles the chosen matmul variant builds with, when they differ from its default. */
+  appliedTiles?: MatmulTiles;
   tuningMilliseconds: number;
 }
 
 export function kernelChoiceReport(result: AutotuneResult): KernelChoiceReport {
-  return {
+  const report: KernelChoiceReport = {
     preferences: preferencesOf(result), measurements: result.measurements, method: result.method,
     fromCache: result.fromCache, bestTiles: result.bestTiles, tuningMilliseconds: result.tuningMilliseconds,
   };
+  const appliedTiles = appliedNonDefaultTiles(result);
+  if (appliedTiles) report.appliedTiles = appliedTiles;
+  return report;
 }

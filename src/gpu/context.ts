@@ -2,6 +2,7 @@ import { DeviceLostError, WebGpuUnavailableError, noAdapterHelp } from './errors
 import { KernelRegistry } from './registry';
 import { BufferArena } from './arena';
 import { Profiler } from './profiler';
+import type { MatmulTiles } from '../kernels/matmul';
 
 /** Optional features the engine uses when the adapter has them. */
 const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
@@ -31,13 +32,18 @@ export interface AdapterReport {
 /**
  * Which kernel variant to use where several compute the same thing. Software adapters (SwiftShader)
  * pay dearly for workgroup barriers, so they prefer one thread per row and register-blocked matmul;
- * real GPUs prefer workgroup-cooperative rows and shared-memory tiles. Builders read these defaults;
- * issue 6 replaces the guess by a start-up measurement.
+ * real GPUs prefer workgroup-cooperative rows and shared-memory tiles. Builders read these when they
+ * build; `src/gpu/autotune.ts` replaces the adapter's guess by a start-up measurement.
  */
 export interface KernelPreferences {
   /** Row-wise reductions (RMSNorm, softmax rows of attention and of the loss). */
   rows: 'workgroup' | 'serial';
   matmul: 'blocked' | 'tiled';
+  /**
+   * Measured tile sizes per matmul variant (only variants whose other tile configurations were timed);
+   * a variant without an entry uses MATMUL_DEFAULT_TILES. An explicit `tiles` argument still wins.
+   */
+  matmulTiles?: Partial<Record<'blocked' | 'tiled', MatmulTiles>>;
 }
 
 export function defaultKernelPreferences(adapter: AdapterReport): KernelPreferences {

@@ -21,13 +21,31 @@ export interface MatmulTiles {
 }
 
 /**
- * Defaults per variant (issue 6 tunes them per adapter). blocked: 32×32 outputs per workgroup (8×8, 16×4
+ * Defaults per variant (autotune may replace them per adapter: `ctx.preferences.matmulTiles`). blocked: 32×32 outputs per workgroup (8×8, 16×4
  * and 4×4 threads measured alike on SwiftShader, 16×16 slower); tiled: 64×64 outputs, k-slice 16 (8 KiB).
  */
 export const MATMUL_DEFAULT_TILES: Readonly<Record<MatmulVariant, MatmulTiles>> = {
   blocked: { workgroupX: 8, workgroupY: 8, tileK: 0 },
   tiled: { workgroupX: 16, workgroupY: 16, tileK: 16 },
 };
+
+/**
+ * The other tile configurations autotune may time and apply (`ctx.preferences.matmulTiles`): a wider,
+ * flatter blocked workgroup (16×64 outputs), and a smaller tiled workgroup (32×32 outputs, 4 KiB of
+ * workgroup memory) that suits GPUs with few lanes per core. Only configurations that
+ * test/matmul.test.ts checks against the reference belong here (it iterates over this list), and all
+ * stay within WebGPU's minimum limits (≤ 256 invocations, ≤ 16 KiB of workgroup memory).
+ */
+export const MATMUL_EXTRA_TILES: Readonly<Record<MatmulVariant, readonly MatmulTiles[]>> = {
+  blocked: [{ workgroupX: 16, workgroupY: 4, tileK: 0 }],
+  tiled: [{ workgroupX: 8, workgroupY: 8, tileK: 16 }],
+};
+
+/** Whether `tiles` is one of the configurations tested for `variant` (its default or an extra one). */
+export function isTestedMatmulTiles(variant: MatmulVariant, tiles: MatmulTiles): boolean {
+  return [MATMUL_DEFAULT_TILES[variant], ...MATMUL_EXTRA_TILES[variant]].some((t) =>
+    t.workgroupX === tiles.workgroupX && t.workgroupY === tiles.workgroupY && t.tileK === tiles.tileK);
+}
 
 /** Each thread computes a BLOCK × BLOCK block of C (fixed in the shaders). */
 const BLOCK = 4;
@@ -52,7 +70,7 @@ export interface MatmulIo {
   transB?: boolean;
   accumulate?: boolean;
   variant?: MatmulVariant;
-  /** Overrides of the variant's default tile sizes. */
+  /** Overrides of the variant's tile sizes (field by field, over `ctx.preferences.matmulTiles` or the defaults). */
   tiles?: Partial<MatmulTiles>;
   /**
    * Where each run's matrix lives when it is not a dense [R, …] buffer: run r's A starts at element
@@ -76,11 +94,12 @@ export interface OperandLayout { offset: number; runStride: number }
  */
 export async function matmul(ctx: GpuContext, io: MatmulIo): Promise<Dispatch> {
   const variant = io.variant ?? ctx.preferences.matmul;
-  const defaults = MATMUL_DEFAULT_TILES[variant];
+  // Explicit tiles first, then the measured choice for this adapter (autotune), then the defaults.
+  const base = ctx.preferences.matmulTiles?.[variant] ?? MATMUL_DEFAULT_TILES[variant];
   const tiles: MatmulTiles = {
-    workgroupX: io.tiles?.workgroupX ?? defaults.workgroupX,
-    workgroupY: io.tiles?.workgroupY ?? defaults.workgroupY,
-    tileK: io.tiles?.tileK ?? defaults.tileK,
+    workgroupX: io.tiles?.workgroupX ?? base.workgroupX,
+    workgroupY: io.tiles?.workgroupY ?? base.workgroupY,
+    tileK: io.tiles?.tileK ?? base.tileK,
   };
   const { R, M, N, K } = io;
   for (const [name, value] of Object.entries({ R, M, N, K })) {

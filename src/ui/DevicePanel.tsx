@@ -82,11 +82,20 @@ export function DevicePanel() {
   );
 }
 
-/** "matmul blocked, rows serial — measured in 3.1 s (timestamp queries)" with each candidate's time. */
+/**
+ * "matmul blocked, rows serial, blocked tiles 16×4 threads — measured in 3.1 s (timestamp)" with each
+ * candidate's time; the tiles are named only when the measurement replaced the variant's default ones.
+ */
 function describeKernels(k: KernelChoiceReport): string {
-  const chosen = `matmul ${k.preferences.matmul}, rows ${k.preferences.rows}`;
+  const t = k.appliedTiles;
+  const tiles = t ? `, ${k.preferences.matmul} tiles ${t.workgroupX}×${t.workgroupY} threads${t.tileK ? ` (k-slice ${t.tileK})` : ''}` : '';
+  const chosen = `matmul ${k.preferences.matmul}, rows ${k.preferences.rows}${tiles}`;
   const how = k.fromCache ? 'chosen by an earlier measurement on this adapter' : `measured in ${(k.tuningMilliseconds / 1000).toFixed(1)} s`;
-  const times = k.measurements.filter((m) => m.defaultTiles !== false)
-    .map((m) => `${m.kernel} ${m.variant} ${Number.isFinite(m.milliseconds) ? `${m.milliseconds.toFixed(2)} ms` : 'failed'}`).join(', ');
+  // Default-tile times, plus the applied tiles' time (the one the matmul choice rests on then).
+  const applied = (m: KernelChoiceReport['measurements'][number]) => t !== undefined && m.variant === k.preferences.matmul
+    && m.tiles?.workgroupX === t.workgroupX && m.tiles.workgroupY === t.workgroupY && m.tiles.tileK === t.tileK;
+  const times = k.measurements.filter((m) => m.defaultTiles !== false || applied(m))
+    .map((m) => `${m.kernel} ${m.variant}${m.defaultTiles === false ? ` ${m.tiles!.workgroupX}×${m.tiles!.workgroupY}` : ''} ` +
+      `${Number.isFinite(m.milliseconds) ? `${m.milliseconds.toFixed(2)} ms` : 'failed'}`).join(', ');
   return `${chosen} — ${how} (${k.method})${times ? `: ${times}` : ''}`;
 }
