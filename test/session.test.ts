@@ -69,7 +69,7 @@ function expectSnapshot(s: AttentionSnapshot, config: StudyConfig, run: number, 
 }
 
 describe('TrainingSession on WebGPU', () => {
-  it('init → configure → start runs to done with trainLoss, evaluation and attention messages', async () => {
+  it('init → configure → start runs to done with trainLoss and evaluation messages; probes answer with snapshots', async () => {
     const h = harness();
     const config = tinyStudy();
     await h.session.handle({ type: 'init', allowCpuFallback: true });
@@ -110,12 +110,18 @@ describe('TrainingSession on WebGPU', () => {
       }
     }
 
+    // The Worker posts no snapshot by itself (the page probes the runs it shows); a probe after training
+    // masks the same positions of the example as one during training, so snapshots compare over training.
+    expect(h.of('attention')).toEqual([]);
+    const firstProbe = h.messages.length;
+    await h.session.handle({ type: 'probe', run: 0, example: 0 });
+    await h.session.handle({ type: 'probe', run: 1, example: 0 });
     const snapshots = h.of('attention');
-    expect(snapshots.map((m) => m.snapshot.step)).toEqual([4, 8, 12]);
-    for (const { snapshot } of snapshots) expectSnapshot(snapshot, config, 0, 0);
-    // The same example is masked at the same positions every time, so snapshots compare over training.
-    expect(new Set(snapshots.map((m) => m.snapshot.maskedPositions.join()))).toHaveProperty('size', 1);
-    const index = h.messages.indexOf(snapshots[0]);
+    expect(snapshots.map((m) => [m.snapshot.step, m.snapshot.run])).toEqual([[12, 0], [12, 1]]);
+    expectSnapshot(snapshots[0].snapshot, config, 0, 0);
+    expectSnapshot(snapshots[1].snapshot, config, 1, 0);
+    expect(snapshots[0].snapshot.maskedPositions).toEqual(snapshots[1].snapshot.maskedPositions);
+    const index = h.messages.indexOf(snapshots[0], firstProbe);
     expect(h.transfers[index]).toEqual([snapshots[0].snapshot.clean.buffer, snapshots[0].snapshot.masked.buffer]);
     expect(h.of('error')).toEqual([]);
     await h.session.dispose();
@@ -194,9 +200,11 @@ describe('TrainingSession on WebGPU', () => {
     expect(snapshot.tokens).toEqual(Array.from(evalSet.tokens.subarray(3 * (T + 1), 3 * (T + 1) + T)));
     // The query (`? K`, the last two inputs) is never masked.
     expect(snapshot.segments.slice(T - 2)).toEqual([3, 3]);
-    // The selection sticks: the next evaluation's snapshot is of run 1, example 3.
+    // Training on through an evaluation posts no snapshot by itself; the next probe is of the model as it is then.
     for (let s = 0; s < 3; s++) await h.session.handle({ type: 'step' });
+    await h.session.handle({ type: 'probe', run: 1, example: 3 });
     expect(h.of('attention').map((m) => [m.snapshot.run, m.snapshot.example, m.snapshot.step])).toEqual([[1, 3, 1], [1, 3, 4]]);
+    expect(h.of('attention')[1].snapshot.clean).not.toEqual(snapshot.clean);
 
     await h.session.handle({ type: 'probe', run: 2, example: 0 });
     await h.session.handle({ type: 'probe', run: 0, example: 8 });
@@ -363,8 +371,9 @@ describe('TrainingSession on the CPU fallback', () => {
     await h.session.handle({ type: 'start' });
     await h.waitFor(h.state('done'));
     expect(h.of('evaluation').map((m) => m.step)).toEqual([2, 4]);
-    expect(h.of('attention')).toHaveLength(2);
-    for (const { snapshot } of h.of('attention')) expectSnapshot(snapshot, config, 0, 0);
+    expect(h.of('attention')).toEqual([]);
+    await h.session.handle({ type: 'probe', run: 0, example: 0 });
+    expectSnapshot(h.of('attention')[0].snapshot, config, 0, 0);
     expect(h.of('trainLoss').at(-1)!.step).toBe(4);
 
     await h.session.handle({ type: 'selftest' });

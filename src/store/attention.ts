@@ -297,9 +297,8 @@ export function sameSnapshot(a: AttentionSnapshot, b: AttentionSnapshot): boolea
 }
 
 /**
- * Whether the snapshot repeats one already shown or waiting to be applied. After each evaluation the
- * Worker posts a snapshot of the run it probed last by itself, and the store's own probe of that run
- * then answers the same again: redrawing it would change nothing.
+ * Whether the snapshot repeats one already shown or waiting to be applied (e.g. a probe of a paused
+ * study asked twice, or re-asked after a selection change came back): redrawing it would change nothing.
  */
 function isRepeat(snapshot: AttentionSnapshot): boolean {
   const shown = useAttention.getState().snapshots[snapshot.run];

@@ -79,7 +79,6 @@ export class TrainingSession {
   private engine: StudyEngine | undefined;
   private config: StudyConfig | undefined;
   private state: TrainingState = 'idle';
-  private selection = { run: 0, example: 0 };
   /** Every command and loop slice runs on this chain, one at a time. */
   private tail: Promise<void> = Promise.resolve();
   /** The page's name for the study's config (stored with its checkpoints). */
@@ -129,7 +128,6 @@ export class TrainingSession {
       requireEngine: (action) => this.requireEngine(action),
       lostDevice: () => this.device.lost(),
       saveCheckpoint: (reason) => this.saveCheckpoint(reason),
-      postSnapshot: (engine) => this.postSnapshot(engine),
     }, this.reports, this.checkpoints, options.reportEveryMs ?? 200);
   }
 
@@ -319,7 +317,6 @@ export class TrainingSession {
         return this.build(config, { ...restore, saved: undefined, problem: errorMessage(error) });
       }
     }
-    if (this.selection.run >= engine.R || this.selection.example >= engine.evalSet.count) this.selection = { run: 0, example: 0 };
     this.post({ type: 'built', runs: engine.runs, parameterCount: engine.parameterCount, memoryBytes: engine.memoryBytes, config });
     if (!restore) return this.setState('idle');
     const step = engine.step;
@@ -360,13 +357,8 @@ export class TrainingSession {
     if (!(Number.isInteger(example) && example >= 0 && example < engine.evalSet.count)) {
       return this.post({ type: 'error', message: `Cannot probe example ${example}: the evaluation set has examples 0..${engine.evalSet.count - 1}.` });
     }
-    this.selection = { run, example };
-    await this.postSnapshot(engine);
-  }
-
-  /** The selected example through the selected run, clean and masked (sessionProbes.ts). */
-  private async postSnapshot(engine: StudyEngine): Promise<void> {
-    const snapshot = await attentionSnapshot(engine, this.selection);
+    // The example through the run, clean and masked (sessionProbes.ts).
+    const snapshot = await attentionSnapshot(engine, { run, example });
     this.post({ type: 'attention', snapshot }, [snapshot.clean.buffer, snapshot.masked.buffer]);
   }
 

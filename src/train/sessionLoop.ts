@@ -52,8 +52,6 @@ export interface LoopHost {
   lostDevice(): Promise<boolean>;
   /** Saves a checkpoint (the pending losses are reported first). */
   saveCheckpoint(reason: CheckpointReason): Promise<void>;
-  /** Posts the attention snapshot that follows an evaluation. */
-  postSnapshot(engine: StudyEngine): Promise<void>;
 }
 
 export class TrainingLoop {
@@ -143,10 +141,8 @@ export class TrainingLoop {
       await reports.reportTrainLoss(engine);
     }
     if (host.state() === 'failed') return;
-    if (evaluationDue) {
-      await reports.reportEvaluation(engine);
-      await host.postSnapshot(engine);
-    }
+    // The page asks for its attention snapshots itself after each evaluation ('probe'), for the runs it shows.
+    if (evaluationDue) await reports.reportEvaluation(engine);
     this.checkpoints.msSinceSave += performance.now() - started;
     if (step >= config.steps || this.checkpoints.due(step)) {
       await host.saveCheckpoint(step >= config.steps ? 'done' : 'auto');
