@@ -20,7 +20,7 @@ import { useConfig } from './config';
 import { useDevice } from './device';
 import { useRuns } from './runs';
 import { useSession } from './session';
-import { presetNames } from './configCodec';
+import { isKnownPresetName } from './configCodec';
 
 export interface RecoveryInfo {
   phase: 'recovering' | 'recovered' | 'failed';
@@ -102,7 +102,7 @@ export function saveCheckpointNow(): void {
 
 /** Rebuilds the checkpoint's study in the Worker and continues from it (paused at its step). */
 export function resumeCheckpoint(summary: CheckpointSummary): void {
-  const presetName = presetNames().includes(summary.presetName) ? summary.presetName : useConfig.getState().presetName;
+  const presetName = isKnownPresetName(summary.presetName) ? summary.presetName : useConfig.getState().presetName;
   useSession.setState({ requested: { presetName, config: structuredClone(summary.config) }, then: null });
   useCheckpoints.setState({ resuming: summary, offer: null, notice: null });
   sendToTrainer({ type: 'resume', key: summary.key });

@@ -7,6 +7,7 @@
 import { PRESETS, type StudyConfig } from '../train/presets';
 import { validateStudyConfig } from '../train/validate';
 import { parsePresetName, studyConfigIssue } from '../train/configSchema';
+import { STUDY_NAMES, studyDefinition, type StudyDefinition } from '../study/studies';
 
 /** Bounds of the editable values (the UI's min/max; a link outside them is refused). */
 export const LIMITS = {
@@ -58,7 +59,48 @@ export function taskNames(): string[] {
   return [...new Set(Object.values(presetTable).map((p) => p.task as string))];
 }
 
+/**
+ * A named study of `npm run reproduce` offered as a preset: `study:NAME`. Its config is the study's own
+ * (arms × 8 seeds and all), so an unedited study preset trains what the CLI trains.
+ */
+export const STUDY_PRESET_PREFIX = 'study:';
+
+export function studyPresetNames(): string[] {
+  return STUDY_NAMES.map((name) => `${STUDY_PRESET_PREFIX}${name}`);
+}
+
+/** The study a preset name names (`study:needle-s` → needle-s), or null for a plain preset or an unknown study. */
+export function studyOfPreset(presetName: string): string | null {
+  if (!presetName.startsWith(STUDY_PRESET_PREFIX)) return null;
+  const name = presetName.slice(STUDY_PRESET_PREFIX.length);
+  // Own names only: a link's "study:__proto__" is no study.
+  return STUDY_NAMES.includes(name) ? name : null;
+}
+
+/** The definition behind a study preset (null for a plain preset). */
+export function studyPresetDefinition(presetName: string): StudyDefinition | null {
+  const name = studyOfPreset(presetName);
+  return name === null ? null : studyDefinition(name);
+}
+
+/** Whether the page knows the name: a preset or a study preset (e.g. a checkpoint's name for its config). */
+export function isKnownPresetName(name: string): boolean {
+  return presetNames().includes(name) || studyOfPreset(name) !== null;
+}
+
+/** Whether `config` is exactly the named study's config (nothing edited on top of the study preset). */
+export function isUneditedStudy(presetName: string, config: StudyConfig): boolean {
+  const d = studyPresetDefinition(presetName);
+  return d !== null && sameConfig(d.config, config);
+}
+
 export function presetConfig(name: string): StudyConfig {
+  if (name.startsWith(STUDY_PRESET_PREFIX)) {
+    const d = studyPresetDefinition(name);
+    if (!d) throw new ConfigEditError(`unknown study (known: ${STUDY_NAMES.join(', ')})`);
+    // The study's config as `npm run reproduce` builds it (its warm-up rule already applied).
+    return structuredClone(d.config);
+  }
   // The schema's preset names: own keys of PRESETS only (a link's "__proto__" or "constructor" is no preset).
   try {
     parsePresetName(name);
@@ -68,13 +110,19 @@ export function presetConfig(name: string): StudyConfig {
   return withWarmup(structuredClone(presetTable[name]), name);
 }
 
+/** The warm-up a preset (or study preset) starts from, before the steps shorten it. */
+function presetWarmup(presetName: string): number | undefined {
+  if (Object.hasOwn(presetTable, presetName)) return presetTable[presetName].optimizer.warmupSteps;
+  return studyPresetDefinition(presetName)?.config.optimizer.warmupSteps;
+}
+
 /**
  * Warm-up never exceeds a tenth of a short run, so quick runs still reach their peak rate. The same rule
  * as `npm run compare`, so the page's run and the CLI's run of the same values are the same run.
  */
 function withWarmup(config: StudyConfig, presetName: string): StudyConfig {
-  const presetWarmup = presetTable[presetName]?.optimizer.warmupSteps ?? config.optimizer.warmupSteps;
-  config.optimizer.warmupSteps = Math.min(presetWarmup, Math.max(1, Math.floor(config.steps / 10)));
+  const warmup = presetWarmup(presetName) ?? config.optimizer.warmupSteps;
+  config.optimizer.warmupSteps = Math.min(warmup, Math.max(1, Math.floor(config.steps / 10)));
   return config;
 }
 
@@ -109,6 +157,8 @@ function withTask(config: StudyConfig, task: string): StudyConfig {
   next.taskOptions = structuredClone(source.taskOptions);
   next.model = { ...next.model, vocabSize: source.model.vocabSize, maskId: source.model.maskId };
   next.evaluation = { ...next.evaluation, buckets: source.evaluation.buckets };
+  // The zero-shot text-needle probe (pretrain-then-probe) reads text prompts: it leaves with the text task.
+  if (next.task !== 'text') delete next.zeroShotProbe;
   try {
     validateStudyConfig(next);
     return next;

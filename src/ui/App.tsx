@@ -1,6 +1,7 @@
 import { AttentionPanel } from './attention/AttentionPanel';
 import { TryModelsPanel } from './TryModels';
 import { ChartsPanel } from './charts/ChartsPanel';
+import { ReportPanel } from './report/ReportPanel';
 import { ControlsPanel } from './controls/ControlsPanel';
 import { DevicePanel } from './DevicePanel';
 import { EngineBanner, Notices } from './Notices';
@@ -34,6 +35,7 @@ export function App() {
         </aside>
         <main className="main">
           <ChartsPanel />
+          <ReportPanel />
           <AttentionPanel />
           <TryModelsPanel />
           <ModelFilesPanel />

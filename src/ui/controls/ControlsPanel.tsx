@@ -1,12 +1,14 @@
 import { useId, useMemo, useState } from 'react';
 import { useConfig, loadPreset } from '../../store/config';
-import { LIMITS, presetConfig, presetNames, taskNames } from '../../store/configCodec';
+import { LIMITS, presetConfig, presetNames, studyOfPreset, studyPresetNames, taskNames } from '../../store/configCodec';
 import type { StudyConfig } from '../../train/presets';
 import { bufferPlan } from '../../model/memory';
 import { parameterCount, parameterLayout } from '../../model/layout';
 import { formatBytes, formatCount } from '../format';
 import { ArmsEditor } from './ArmsEditor';
 import { NumberField } from './NumberField';
+import { cliCommand } from './cliCommand';
+import { StudyPresetFacts } from './StudyPresetFacts';
 
 function describeModel(c: StudyConfig): string {
   const m = c.model;
@@ -27,30 +29,22 @@ function useStudySize(c: StudyConfig) {
   }, [c]);
 }
 
-/**
- * The same study from the command line (`npm run compare`, which applies the same warm-up rule), or null
- * when the CLI cannot express it (it takes a task only together with one of that task's presets).
- */
-function cliCommand(presetName: string, c: StudyConfig): string | null {
-  if (c.task !== presetConfig(presetName).task) return null;
-  const args = [`--preset ${presetName}`, `--steps ${c.steps}`, `--batch ${c.batch}`, `--lr ${c.optimizer.lr}`,
-    `--mask-ratios ${c.arms.join(',')}`, `--seeds ${c.seedsPerArm}`, `--base-seed ${c.baseSeed}`, `--eval-every ${c.evaluation.every}`];
-  if (c.sharedMask) args.push('--shared-mask');
-  if (c.protectQuery) args.push('--protect-query');
-  return `npm run compare -- ${args.join(' ')}`;
-}
-
-function taskGroups(): { task: string; presets: string[] }[] {
-  return taskNames().map((task) => ({ task, presets: presetNames().filter((p) => presetConfig(p).task === task) }));
+/** The preset chooser's groups: the presets by task, then the named studies of `npm run reproduce`. */
+function presetGroups(): { label: string; presets: { value: string; label: string }[] }[] {
+  const byTask = taskNames().map((task) => ({
+    label: task, presets: presetNames().filter((p) => presetConfig(p).task === task).map((p) => ({ value: p, label: p })),
+  }));
+  const studies = studyPresetNames().map((value) => ({ value, label: studyOfPreset(value) ?? value }));
+  return [...byTask, { label: 'Studies (npm run reproduce)', presets: studies }];
 }
 
 /** Everything that defines the study. Edits go to the URL at once; see session.ts for how they reach a study in progress. */
 export function ControlsPanel() {
   const { presetName, config, edit } = useConfig();
   const size = useStudySize(config);
-  const cli = cliCommand(presetName, config);
+  const cli = useMemo(() => cliCommand(presetName, config), [presetName, config]);
   const presetId = useId(), taskId = useId(), sharedId = useId(), protectId = useId();
-  const groups = useMemo(taskGroups, []);
+  const groups = useMemo(presetGroups, []);
   const [copied, setCopied] = useState<string | null>(null);
   const [taskError, setTaskError] = useState<string | null>(null);
 
@@ -78,12 +72,13 @@ export function ControlsPanel() {
         <label htmlFor={presetId}>Preset</label>
         <select id={presetId} data-testid="select-preset" value={presetName} onChange={(e) => loadPreset(e.target.value)}>
           {groups.map((g) => (
-            <optgroup key={g.task} label={g.task}>
-              {g.presets.map((p) => <option key={p} value={p}>{p}</option>)}
+            <optgroup key={g.label} label={g.label}>
+              {g.presets.map((p) => <option key={p.value} value={p.value}>{p.label}</option>)}
             </optgroup>
           ))}
         </select>
         <small className="field-help">{describeModel(config)}</small>
+        <StudyPresetFacts presetName={presetName} config={config} />
       </div>
 
       <div className="field">
@@ -137,7 +132,10 @@ export function ControlsPanel() {
         <summary>Same study from the command line</summary>
         {cli
           ? <code data-testid="cli-command">{cli}</code>
-          : <p className="hint">The command line takes a task only with its own presets: pick a {config.task} preset to get a command.</p>}
+          : studyOfPreset(presetName) !== null
+            ? <p className="hint">This study&apos;s model or evaluation is no command-line preset&apos;s, so <code>npm run compare</code> cannot
+              build it with your edits; <code>npm run reproduce -- --study {studyOfPreset(presetName)}</code> runs the study unedited.</p>
+            : <p className="hint">The command line takes a task only with its own presets: pick a {config.task} preset to get a command.</p>}
       </details>
     </section>
   );

@@ -1,0 +1,37 @@
+/** Figures that plot retrieval accuracy: meaningless for a task without retrieval answers. */
+const RETRIEVAL_FIGURES = new Set(['accuracy.svg', 'learned-share.svg', 'learned-steps.svg', 'final-accuracy.svg', 'difference.svg', 'depth.svg']);
+
+const DESCRIPTIONS: Record<string, string> = {
+  'accuracy.svg': 'Retrieval accuracy vs step per arm: each seed thin, the mean bold, the 95% band shaded',
+  'valloss.svg': 'Clean validation loss vs step per arm, mean over seeds with its 95% band',
+  'learned-share.svg': 'Share of seeds that learned retrieval by each step, per arm',
+  'learned-steps.svg': 'Step at which each seed learned retrieval, per arm',
+  'final-accuracy.svg': 'Final retrieval accuracy per arm with 95% confidence intervals',
+  'final-valloss.svg': 'Final clean validation loss per arm with 95% confidence intervals',
+  'difference.svg': 'MEAP minus NTP retrieval accuracy with 95% confidence intervals',
+  'depth.svg': 'Final retrieval accuracy by depth bucket per arm',
+  'attention-mass.svg': 'Attention mass from the answer position by segment, per arm, beside the paper\'s numbers',
+};
+
+/** Which of the report's figures the view shows. */
+export function shownFigures(figures: Record<string, string>, retrieval: boolean, attention: boolean): [string, string][] {
+  return Object.entries(figures).filter(([name]) => (retrieval || !RETRIEVAL_FIGURES.has(name)) && (attention || name !== 'attention-mass.svg'));
+}
+
+/**
+ * The report's SVG figures (src/study/svg.ts, the same files `npm run reproduce` writes), shown as images:
+ * an <img> never runs what it displays, so nothing in a figure can act on the page.
+ */
+export function ReportFigures({ figures, retrieval, attention }: { figures: Record<string, string>; retrieval: boolean; attention: boolean }) {
+  const shown = shownFigures(figures, retrieval, attention);
+  if (shown.length === 0) return null;
+  return (
+    <div className="report-figures" data-testid="report-figures">
+      {shown.map(([name, svg]) => (
+        <figure key={name} className="report-figure" data-figure={name}>
+          <img src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`} alt={DESCRIPTIONS[name] ?? name} />
+        </figure>
+      ))}
+    </div>
+  );
+}
