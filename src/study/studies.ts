@@ -87,6 +87,23 @@ function needleQuickProtect(): StudyDefinition {
   };
 }
 
+/**
+ * needle-quick-2k: needle-quick trained 2.5× longer (2000 steps). At 800 steps only 2 of 8 seeds per arm had
+ * learned retrieval, so "how often / how soon" had little to compare; this is the longest version a CPU
+ * adapter finishes in well under an hour.
+ */
+function needleQuick2k(): StudyDefinition {
+  const base = needleQuick();
+  return {
+    ...base,
+    name: 'needle-quick-2k',
+    title: 'needle-quick-2k: NTP vs MEAP on the quick preset, 2000 steps (sized for a CPU adapter)',
+    question: 'On the quick preset trained for 2000 steps (long enough for most seeds to learn retrieval), does MEAP at P = 0.15 '
+      + 'learn needle retrieval more often, sooner or better than NTP?',
+    config: { ...base.config, steps: 2000 },
+  };
+}
+
 function sweep(): StudyDefinition {
   return {
     ...needleS(),
@@ -143,6 +160,7 @@ const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-s': needleS,
   'needle-quick': needleQuick,
   'needle-quick-protect': needleQuickProtect,
+  'needle-quick-2k': needleQuick2k,
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,
