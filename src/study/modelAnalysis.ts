@@ -12,7 +12,9 @@ import { SEGMENT_NAMES } from '../data/needleTask';
 import { maskCount, samplePositions } from '../data/maskPolicy';
 import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
-import { entropyByLayer, meanRows, pairedMaskAnalysis, segmentMassByLayer, uniformEntropy, type AttentionStack } from '../analysis/attentionStack';
+import {
+  entropyByLayer, meanRows, pairedMaskAnalysis, segmentMassByLayer, uniformEntropy, type AttentionStack, type PairedMaskAnalysis,
+} from '../analysis/attentionStack';
 import { relativeChange } from '../analysis/attention';
 import { answerCorrect, answerRows, textProbeSet, type TextProbeSet } from './textProbe';
 
@@ -21,7 +23,8 @@ export const ATTENTION_SEGMENTS = SEGMENT_NAMES.slice(0, 4);
 /** Share of input positions masked in the paired clean-vs-masked analysis (the paper's default ratio). */
 export const PAIRED_MASK_RATIO = 0.15;
 
-export interface AttentionRecord {
+/** The paired clean/masked fields are means over layers, heads and examples. */
+export interface AttentionRecord extends PairedMaskAnalysis {
   /** Evaluation (or probe) examples analysed. */
   examples: number[];
   segmentNames: string[];
@@ -29,16 +32,6 @@ export interface AttentionRecord {
   segmentMassByLayer: number[][];
   /** Mean over layers of the above. */
   segmentMass: number[];
-  /** Mean attention on the masked keys, clean and masked input (mean over layers, heads and examples). */
-  onMaskedClean: number;
-  onMaskedMasked: number;
-  /** (masked − clean) / clean of the above: the paper's "score decay". */
-  scoreDecay: number;
-  /** Mean variance of attention over the unmasked keys, clean and masked input. */
-  varianceClean: number;
-  varianceMasked: number;
-  /** (masked − clean) / clean of the above: the paper's "variance increase". */
-  varianceIncrease: number;
   /** [layer][head]: mean row entropy (nats) on the clean input, mean over examples. */
   headEntropy: number[][];
   /** Entropy of a uniformly attending head at this T (the largest possible). */

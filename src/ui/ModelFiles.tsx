@@ -11,6 +11,7 @@ import { armLabel } from './palette';
 import { formatBytes, formatCount } from './format';
 import { checkOnnx, type OnnxCheckResult } from './onnxCheck';
 import './checkpoints.css';
+import { saveFile } from './report/download';
 
 /** Uploads larger than this are refused before they are read (a playground model is far smaller). */
 export const MAX_UPLOAD_BYTES = 512 * 2 ** 20;
@@ -19,19 +20,6 @@ export const ONNX_AGREEMENT = 1e-3;
 
 function runName(run: RunInfo | undefined, index: number): string {
   return run ? `${armLabel(run.maskRatio)}, seed ${run.seed}` : `run ${index}`;
-}
-
-function saveFile(bytes: Uint8Array | string, name: string, type: string): void {
-  const blob = new Blob([bytes as BlobPart], { type });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.rel = 'noopener';
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 interface Upload {

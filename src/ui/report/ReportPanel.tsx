@@ -6,7 +6,7 @@ import { PLAYGROUND_STUDY } from '../../study/pageRecord';
 import { ArmsTable, ComparisonsTable, DepthTable, LearnedTable } from './ReportTables';
 import { AttentionTable } from './AttentionTable';
 import { ReportFigures } from './ReportFigures';
-import { saveText } from './download';
+import { saveFile } from './download';
 
 /** A verdict line of analyseStudy, whose verdict is in markdown bold, as text with the bold kept. */
 function VerdictLine({ text }: { text: string }) {
@@ -75,9 +75,9 @@ function ReportBody({ report, currentStep }: { report: ComputedReport; currentSt
       <ReportFigures figures={report.figures} retrieval={retrieval} attention={report.attentionStep !== null} />
       <div className="report-downloads">
         <button type="button" className="secondary" data-testid="download-study-json"
-          onClick={() => saveText(`${JSON.stringify(record)}\n`, 'study.json', 'application/json')}>Download study.json</button>
+          onClick={() => saveFile(`${JSON.stringify(record)}\n`, 'study.json', 'application/json')}>Download study.json</button>
         <button type="button" className="secondary" data-testid="download-report-md"
-          onClick={() => saveText(report.markdown, 'report.md', 'text/markdown')}>Download report.md</button>
+          onClick={() => saveFile(report.markdown, 'report.md', 'text/markdown')}>Download report.md</button>
       </div>
       <p className="hint">
         study.json has the format of reports/&lt;study&gt;/study.json; <code>npm run reproduce -- --from study.json</code> renders it into a

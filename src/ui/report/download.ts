@@ -1,6 +1,6 @@
-/** Saves text as a file through a temporary link (the page never holds a server). */
-export function saveText(text: string, name: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+/** Saves bytes or text as a file through a temporary link (the page never holds a server). */
+export function saveFile(contents: Uint8Array | string, name: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([contents as BlobPart], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
