@@ -88,6 +88,22 @@ function needleQuickProtect(): StudyDefinition {
 }
 
 /**
+ * needle-quick-shared: needle-quick with one set of mask positions for the whole batch, as the reference
+ * code draws them (issue 8 item 3: per-sequence vs shared masks). The NTP arm is needle-quick's.
+ */
+function needleQuickShared(): StudyDefinition {
+  const base = needleQuick();
+  return {
+    ...base,
+    name: 'needle-quick-shared',
+    title: 'needle-quick-shared: NTP vs MEAP with one mask per batch (quick preset, sized for a CPU adapter)',
+    question: 'On the quick preset, with MEAP\'s mask positions shared by every sequence of a batch (the reference code\'s policy), '
+      + 'does MEAP at P = 0.15 learn needle retrieval more often, sooner or better than NTP?',
+    config: { ...base.config, sharedMask: true },
+  };
+}
+
+/**
  * needle-quick-2k: needle-quick trained 2.5× longer (2000 steps). At 800 steps only 2 of 8 seeds per arm had
  * learned retrieval, so "how often / how soon" had little to compare; this is the longest version a CPU
  * adapter finishes in well under an hour.
@@ -160,6 +176,7 @@ const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-s': needleS,
   'needle-quick': needleQuick,
   'needle-quick-protect': needleQuickProtect,
+  'needle-quick-shared': needleQuickShared,
   'needle-quick-2k': needleQuick2k,
   sweep,
   long,
