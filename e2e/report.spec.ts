@@ -113,8 +113,9 @@ test('the named studies are presets: chosen from the list or a link, with their 
   const quick = studyDefinition('needle-quick');
   await page.getByTestId('select-preset').selectOption('study:needle-quick');
   await expect(page.getByTestId('study-question')).toContainText(quick.question);
-  await expect(page.getByTestId('study-compute')).toContainText('16 runs (2 arms × 8 seeds)');
-  await expect(page.getByTestId('input-seedsPerArm')).toHaveValue('8');
+  const seeds = quick.config.seedsPerArm;
+  await expect(page.getByTestId('study-compute')).toContainText(`${2 * seeds} runs (2 arms × ${seeds} seeds)`);
+  await expect(page.getByTestId('input-seedsPerArm')).toHaveValue(String(seeds));
   await expect(page.getByTestId('input-steps')).toHaveValue(String(quick.config.steps));
   await expect.poll(() => new URL(page.url()).searchParams.get('preset')).toBe('study:needle-quick');
   await expect(page.getByTestId('cli-command')).toHaveText('npm run reproduce -- --study needle-quick');

@@ -106,14 +106,14 @@ describe('pageStudyRecord → analyseStudy', () => {
     expect(analyseStudy(record).arms[0].finalStep).toBe(20);
   });
 
-  it('judges a named study preset with 8 seeds per arm', () => {
-    const d = studyDefinition('needle-quick');
+  it('judges a named study preset with 8 or more seeds per arm', () => {
+    const d = studyDefinition('needle-s');
     const config = d.config;
     const runs = runInfos(config);
     // NTP stays at 10%, MEAP reaches 90%: a difference no relabelling matches but the observed one.
     const acc = runs.map((r) => (r.maskRatio === 0 ? [0.1, 0.1, 0.1] : [0.3, 0.9, 0.9]));
-    const record = pageStudyRecord(input('study:needle-quick', config, histories(acc, acc.map(() => [2, 2, 2]))));
-    expect(record.study).toBe('needle-quick');
+    const record = pageStudyRecord(input('study:needle-s', config, histories(acc, acc.map(() => [2, 2, 2]))));
+    expect(record.study).toBe('needle-s');
     expect(record.definition.question).toBe(d.question);
     expect(record.definition.seedsPerUnit).toBe(8); // the page trains every seed in one unit
     const s = analyseStudy(record);
