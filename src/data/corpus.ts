@@ -13,23 +13,24 @@
 import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
 
-const ONSETS = ['b', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'br', 'dr', 'kl', 'st', 'tr', 'sh', 'h', 'j'];
-const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ou', 'ee', 'ia'];
-const CODAS = ['', '', '', 'n', 'r', 'l', 's', 'm', 'th', 'k'];
-const TOWN_ENDINGS = ['ton', 'ford', 'burg', 'wick', 'dale', 'mouth', 'field', 'port'];
-const JOBS = ['baker', 'farmer', 'teacher', 'doctor', 'painter', 'sailor', 'miller', 'singer', 'builder', 'cook', 'driver', 'writer'];
-const PETS = ['dog', 'cat', 'horse', 'goat', 'parrot', 'rabbit', 'duck', 'pig'];
-const FOODS = ['apples', 'bread', 'cheese', 'soup', 'fish', 'honey', 'rice', 'pears', 'cake', 'beans', 'plums', 'eggs'];
-const PLACES = ['market', 'river', 'school', 'bakery', 'harbour', 'library', 'garden', 'station', 'mill', 'square'];
-const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
-const ADJECTIVES = ['cold', 'warm', 'quiet', 'busy', 'long', 'bright', 'grey', 'windy', 'calm', 'wet'];
+export const ONSETS = ['b', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'br', 'dr', 'kl', 'st', 'tr', 'sh', 'h', 'j'];
+export const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ou', 'ee', 'ia'];
+export const CODAS = ['', '', '', 'n', 'r', 'l', 's', 'm', 'th', 'k'];
+export const TOWN_ENDINGS = ['ton', 'ford', 'burg', 'wick', 'dale', 'mouth', 'field', 'port'];
+export const JOBS = ['baker', 'farmer', 'teacher', 'doctor', 'painter', 'sailor', 'miller', 'singer', 'builder', 'cook', 'driver', 'writer'];
+export const PETS = ['dog', 'cat', 'horse', 'goat', 'parrot', 'rabbit', 'duck', 'pig'];
+export const FOODS = ['apples', 'bread', 'cheese', 'soup', 'fish', 'honey', 'rice', 'pears', 'cake', 'beans', 'plums', 'eggs'];
+export const PLACES = ['market', 'river', 'school', 'bakery', 'harbour', 'library', 'garden', 'station', 'mill', 'square'];
+export const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+export const ADJECTIVES = ['cold', 'warm', 'quiet', 'busy', 'long', 'bright', 'grey', 'windy', 'calm', 'wet'];
 const NOUNS = ['road', 'sky', 'house', 'wind', 'water', 'evening', 'morning', 'field', 'door', 'fire'];
 const VERBS = ['walked to', 'ran to', 'looked at', 'cleaned', 'painted', 'visited'];
 
 /** Exactly the characters a generated document can contain (61, all in DEFAULT_ALPHABET). */
 export const CORPUS_CHARACTERS = ' \n".,:?0123456789abcdefghijklmnopqrstuvwyzBDFGHIJKLMNOPRSTVWZ';
 
-interface Person {
+/** A member of a document's cast (textProbe.ts writes its prompts about such people too). */
+export interface Person {
   name: string;
   town: string;
   job: string;
@@ -39,7 +40,7 @@ interface Person {
   petName: string;
 }
 
-function pick<T>(rng: Rng, list: readonly T[]): T {
+export function pick<T>(rng: Rng, list: readonly T[]): T {
   return list[rng.int(list.length)];
 }
 
@@ -47,13 +48,13 @@ function capitalise(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
-function inventName(rng: Rng, syllables: number): string {
+export function inventName(rng: Rng, syllables: number): string {
   let word = '';
   for (let i = 0; i < syllables; i++) word += pick(rng, ONSETS) + pick(rng, VOWELS) + (i === syllables - 1 ? pick(rng, CODAS) : '');
   return capitalise(word);
 }
 
-function article(word: string): string {
+export function article(word: string): string {
   return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
 }
 

@@ -56,3 +56,18 @@ export function fillMask(mask: Uint32Array, B: number, T: number, policy: MaskPo
     for (const t of positions) mask[b * T + t] = 1;
   }
 }
+
+/**
+ * Input positions an attention probe never masks: the answer position and the query that asks for the
+ * answer (the run of positions ending at the answer position with its segment label, e.g. `? K`), since
+ * masking the query would hide what to retrieve rather than probe how context is attended. When that run
+ * covers half the context or more (plain text: one segment) only the answer position is kept.
+ */
+export function queryPositions(segments: ArrayLike<number>, answerPosition: number, T: number): Set<number> {
+  const query = new Set<number>([answerPosition]);
+  if (answerPosition < 0 || answerPosition >= T) return query;
+  const run: number[] = [];
+  for (let t = answerPosition; t >= 0 && segments[t] === segments[answerPosition]; t--) run.push(t);
+  if (run.length < T / 2) for (const t of run) query.add(t);
+  return query;
+}

@@ -9,7 +9,7 @@
  */
 import { create } from 'zustand';
 import type { FromTrainer, TrainingState } from '../train/protocol';
-import type { AttentionRecord } from '../study/runner';
+import type { AttentionRecord } from '../study/modelAnalysis';
 import { analyseStudy, figures, renderMarkdown, type StudyRecord, type StudySummary } from '../study/report';
 import { hasRetrievalScore, pageDefinition, pageStudyRecord, recordStep, trainingMs, type PageRecordInput } from '../study/pageRecord';
 import { useRuns, type RunsState } from './runs';

@@ -9,7 +9,7 @@ import type { StudyConfig } from '../train/presets';
 import type { RunEvaluation } from '../train/study';
 import { charTokenizer } from '../data/charTokenizer';
 import { SEGMENT_NAMES } from '../data/needleTask';
-import { maskCount, samplePositions } from '../data/maskPolicy';
+import { maskCount, queryPositions, samplePositions } from '../data/maskPolicy';
 import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
 import {
@@ -41,14 +41,10 @@ export interface AttentionRecord extends PairedMaskAnalysis {
 /**
  * Input positions masked in the paired analysis of one example: ⌊0.15·T⌋ positions drawn from
  * 0..min(T − 2, answerPosition) — never the query (the run of positions ending at the answer position with
- * its segment label, e.g. `? K`), which would hide what to retrieve — as a pure function of the seed.
- * When that run covers half the context or more (plain text: one segment) only the answer position is kept.
+ * its segment label, e.g. `? K`: `queryPositions`) — as a pure function of the seed.
  */
 export function pairedMaskPositions(segments: ArrayLike<number>, answerPosition: number, T: number, seed: number): number[] {
-  const query = new Set<number>([answerPosition]);
-  const run: number[] = [];
-  for (let t = answerPosition; t >= 0 && segments[t] === segments[answerPosition]; t--) run.push(t);
-  if (run.length < T / 2) for (const t of run) query.add(t);
+  const query = queryPositions(segments, answerPosition, T);
   const candidates: number[] = [];
   for (let t = 0; t <= Math.min(T - 2, answerPosition); t++) if (!query.has(t)) candidates.push(t);
   const k = Math.min(candidates.length, maskCount(PAIRED_MASK_RATIO, T));

@@ -17,12 +17,11 @@ import { armLabel } from '../ui/palette';
 import { presetConfig, sameConfig, studyPresetDefinition } from '../store/configCodec';
 import { SEEDS_FOR_CLAIM, type StudyDefinition } from './studies';
 import { STUDY_FORMAT, type StudyRecord } from './report';
-import type { AttentionRecord, RunRecord, UnitRecord } from './runner';
+import type { AttentionRecord } from './modelAnalysis';
+import { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
 
 /** The study name of a record of anything but an unedited named study. */
 export const PLAYGROUND_STUDY = 'playground-run';
-/** The unit format, spelled here: importing runner.ts would pull the GPU study into the page's main thread. */
-const UNIT_FORMAT: UnitRecord['format'] = 'meap-study-unit/1';
 /** Evaluation examples the attention analyses use when the study names none. */
 export const DEFAULT_ATTENTION_EXAMPLES = 8;
 /** Accuracy at which a seed counts as having learned retrieval (the named studies' threshold). */

@@ -15,7 +15,8 @@ import {
 } from './stats';
 import { barChart, lineChart, stripChart, type BandSeries, type LineSeries } from './svg';
 import { computeEstimate, type StudyDefinition } from './studies';
-import type { AttentionRecord, RunRecord, UnitRecord } from './runner';
+import type { AttentionRecord } from './modelAnalysis';
+import type { RunRecord, UnitRecord } from './records';
 
 export const STUDY_FORMAT = 'meap-study/1';
 

@@ -6,42 +6,13 @@
 import type { GpuContext } from '../gpu/context';
 import { Study } from '../train/study';
 import type { HistoryPoint } from '../train/compare';
-import type { StudyConfig } from '../train/presets';
 import { unitConfig, type StudyDefinition } from './studies';
-import { analyseAttention, evaluateRuns, probeSetFor, PAIRED_MASK_RATIO, type AttentionRecord } from './modelAnalysis';
+import { analyseAttention, evaluateRuns, probeSetFor, PAIRED_MASK_RATIO } from './modelAnalysis';
+import { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
 
 export { pairedMaskPositions, type AttentionRecord } from './modelAnalysis';
+export { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
 
-export const UNIT_FORMAT = 'meap-study-unit/1';
-
-export interface RunRecord {
-  arm: number;
-  maskRatio: number;
-  objective: 'ntp' | 'meap';
-  /** Global seed index within the study: unit · seedsPerUnit + unitSeed. */
-  seed: number;
-  unit: number;
-  unitSeed: number;
-  history: HistoryPoint[];
-  /** Attention analyses of the trained model; null when they were not run (the page before "Analyse attention"). */
-  attention: AttentionRecord | null;
-}
-
-export interface UnitRecord {
-  format: typeof UNIT_FORMAT;
-  study: string;
-  quick: boolean;
-  unit: number;
-  /** What the unit's result depends on; a saved unit is reused only when its key matches. */
-  key: string;
-  config: StudyConfig;
-  adapter: string;
-  softwareAdapter: boolean;
-  startedAt: string;
-  finishedAt: string;
-  wallMs: number;
-  runs: RunRecord[];
-}
 
 /** The resume key of unit u: its training config and everything else its numbers depend on. */
 export function unitKey(d: StudyDefinition, u: number, quick: boolean): string {

@@ -11,39 +11,15 @@
  * start anywhere too). The answer (the town) ends at position T; the model is right when greedy decoding
  * reproduces every character of it (equivalently: every teacher-forced argmax is the answer's character).
  *
- * The word lists and name syllables repeat corpus.ts's (which does not export them), so the prompts are
- * in the same language; a test checks that every character is in the corpus's character set.
+ * The word lists, name syllables and sentence helpers are corpus.ts's own, so the prompts are in the same
+ * language; a test checks that every character is in the corpus's character set.
  */
 import { Rng } from '../util/random';
 import { Segment } from '../data/needleTask';
 import type { CharTokenizer } from '../data/charTokenizer';
-
-const ONSETS = ['b', 'd', 'f', 'g', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'z', 'br', 'dr', 'kl', 'st', 'tr', 'sh', 'h', 'j'];
-const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ou', 'ee', 'ia'];
-const CODAS = ['', '', '', 'n', 'r', 'l', 's', 'm', 'th', 'k'];
-const TOWN_ENDINGS = ['ton', 'ford', 'burg', 'wick', 'dale', 'mouth', 'field', 'port'];
-const JOBS = ['baker', 'farmer', 'teacher', 'doctor', 'painter', 'sailor', 'miller', 'singer', 'builder', 'cook', 'driver', 'writer'];
-const PETS = ['dog', 'cat', 'horse', 'goat', 'parrot', 'rabbit', 'duck', 'pig'];
-const FOODS = ['apples', 'bread', 'cheese', 'soup', 'fish', 'honey', 'rice', 'pears', 'cake', 'beans', 'plums', 'eggs'];
-const PLACES = ['market', 'river', 'school', 'bakery', 'harbour', 'library', 'garden', 'station', 'mill', 'square'];
-const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
-const ADJECTIVES = ['cold', 'warm', 'quiet', 'busy', 'long', 'bright', 'grey', 'windy', 'calm', 'wet'];
-
-interface Person { name: string; town: string; job: string; age: number; food: string; pet: string; petName: string }
-
-function pick<T>(rng: Rng, list: readonly T[]): T {
-  return list[rng.int(list.length)];
-}
-
-function inventName(rng: Rng, syllables: number): string {
-  let word = '';
-  for (let i = 0; i < syllables; i++) word += pick(rng, ONSETS) + pick(rng, VOWELS) + (i === syllables - 1 ? pick(rng, CODAS) : '');
-  return word.charAt(0).toUpperCase() + word.slice(1);
-}
-
-function article(word: string): string {
-  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
-}
+import {
+  ADJECTIVES, article, DAYS, FOODS, inventName, JOBS, PETS, pick, PLACES, TOWN_ENDINGS, type Person,
+} from '../data/corpus';
 
 function unique(make: () => string, taken: Set<string>): string {
   for (;;) {

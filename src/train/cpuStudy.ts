@@ -20,6 +20,7 @@ import { validateStudyConfig } from './validate';
 import { argmax, type RunEvaluation, type RunInfo } from './study';
 import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './engine';
 import { assertSameStudy, type StudyState } from './checkpoint';
+import { EvaluationTally } from './evaluationTally';
 
 /** Rough multiply-adds per step of a study: every run's tokens through the weights and the attention. */
 export function studyStepWork(config: StudyConfig): number {
@@ -182,34 +183,23 @@ export class CpuStudy implements StudyEngine {
   async evaluate(): Promise<RunEvaluation[]> {
     const { config, R, evalSet } = this;
     const B = config.batch, T = config.model.context, V = config.model.vocabSize;
-    const lossSum = new Float64Array(R);
-    const correct = new Float64Array(R);
-    const bucketCorrect = Array.from({ length: R }, () => new Float64Array(evalSet.bucketCount));
-    const bucketTotal = new Float64Array(evalSet.bucketCount);
+    const tally = new EvaluationTally(evalSet, R);
     for (let start = 0; start < evalSet.count; start += B) {
       const used = Math.min(B, evalSet.count - start);
       const batch = {
         B: used, tokens: evalSet.tokens.subarray(start * (T + 1), (start + used) * (T + 1)), mask: new Uint32Array(used * T),
       };
-      for (let b = 0; b < used; b++) bucketTotal[evalSet.buckets[start + b]]++;
+      tally.examples(start, used);
       for (let r = 0; r < R; r++) {
         const forward = referenceForward(config.model, this.layout, this.state[r].params, batch);
-        lossSum[r] += forward.loss * used * T;
+        tally.loss(r, forward.loss * used * T);
         for (let b = 0; b < used; b++) {
           const row = b * T + evalSet.answerPositions[start + b];
-          if (argmax(forward.logits.subarray(row * V, (row + 1) * V)) === evalSet.answers[start + b]) {
-            correct[r]++;
-            bucketCorrect[r][evalSet.buckets[start + b]]++;
-          }
+          tally.answer(r, start + b, argmax(forward.logits.subarray(row * V, (row + 1) * V)) === evalSet.answers[start + b]);
         }
       }
     }
-    return this.runs.map((_, r) => ({
-      valLoss: lossSum[r] / (evalSet.count * T),
-      // Tasks without a retrieval answer (plain language modelling) report NaN rather than a meaningless score.
-      retrievalAcc: evalSet.hasRetrieval ? correct[r] / evalSet.count : Number.NaN,
-      accByDepth: evalSet.hasRetrieval ? Array.from(bucketCorrect[r], (c, i) => (bucketTotal[i] > 0 ? c / bucketTotal[i] : 0)) : [],
-    }));
+    return tally.results(T);
   }
 
   async probe(tokens: ArrayLike<number> | readonly ArrayLike<number>[], mask: readonly number[], logitRows: readonly number[] = []): Promise<ProbeResult> {

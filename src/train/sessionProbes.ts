@@ -3,7 +3,7 @@
  * clean/masked attention snapshot of one evaluation example through one run, and greedy generation by
  * every run. Functions of the engine only; the session posts what they return.
  */
-import { maskCount, samplePositions } from '../data/maskPolicy';
+import { maskCount, queryPositions, samplePositions } from '../data/maskPolicy';
 import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
 import { argmax } from './study';
@@ -18,18 +18,10 @@ export const TOP_CANDIDATES = 5;
 /**
  * Input positions masked in the paired attention snapshot of one evaluation example: ⌊0.15·T⌋ positions
  * (at least 1) drawn from 0..T−2, a pure function of (seed, example) so successive snapshots of an example
- * compare the same positions. The query that asks for the answer (the run of positions ending at the
- * answer position with the answer position's segment label, e.g. `? K` in the needle task) is never
- * masked: masking it would hide which value to retrieve rather than probe how context is attended. When
- * that run covers half the context or more (a task without segments) only the answer position is kept.
+ * compare the same positions. The query that asks for the answer is never masked (`queryPositions`).
  */
 export function snapshotMaskPositions(segments: ArrayLike<number>, answerPosition: number, T: number, seed: number): number[] {
-  const query = new Set<number>([answerPosition]);
-  if (answerPosition >= 0 && answerPosition < T) {
-    const run: number[] = [];
-    for (let t = answerPosition; t >= 0 && segments[t] === segments[answerPosition]; t--) run.push(t);
-    if (run.length < T / 2) for (const t of run) query.add(t);
-  }
+  const query = queryPositions(segments, answerPosition, T);
   const candidates: number[] = [];
   for (let t = 0; t <= T - 2; t++) if (!query.has(t)) candidates.push(t);
   const k = Math.min(candidates.length, maskCount(SNAPSHOT_MASK_RATIO, T));

@@ -19,6 +19,7 @@ import { assertSameStudy, type StudyState } from './checkpoint';
 import type { StudyConfig } from './presets';
 import { validateStudyConfig } from './validate';
 import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './engine';
+import { EvaluationTally } from './evaluationTally';
 
 export interface RunInfo {
   arm: number;
@@ -205,10 +206,7 @@ export class Study implements StudyEngine {
     const { config, R, evalSet } = this;
     const B = config.batch, T = config.model.context, V = config.model.vocabSize, N = B * T;
     const block = B * (T + 1);
-    const lossSum = new Float64Array(R);
-    const correct = new Float64Array(R);
-    const bucketCorrect = Array.from({ length: R }, () => new Float64Array(evalSet.bucketCount));
-    const bucketTotal = new Float64Array(evalSet.bucketCount);
+    const tally = new EvaluationTally(evalSet, R);
     for (let start = 0; start < evalSet.count; start += B) {
       const used = Math.min(B, evalSet.count - start);
       // Rows past the end of the set repeat its last example; they are not scored.
@@ -231,24 +229,16 @@ export class Study implements StudyEngine {
       await this.staging.mapAsync(0x0001);
       const data = new Float32Array(this.staging.getMappedRange().slice(0));
       this.staging.unmap();
-      for (let b = 0; b < used; b++) bucketTotal[evalSet.buckets[start + b]]++;
+      tally.examples(start, used);
       for (let r = 0; r < R; r++) {
-        for (let i = 0; i < used * T; i++) lossSum[r] += data[r * N + i];
+        for (let i = 0; i < used * T; i++) tally.loss(r, data[r * N + i]);
         for (let b = 0; b < used; b++) {
           const logits = data.subarray(R * N + (r * B + b) * V, R * N + (r * B + b + 1) * V);
-          if (argmax(logits) === evalSet.answers[start + b]) {
-            correct[r]++;
-            bucketCorrect[r][evalSet.buckets[start + b]]++;
-          }
+          tally.answer(r, start + b, argmax(logits) === evalSet.answers[start + b]);
         }
       }
     }
-    return this.runs.map((_, r) => ({
-      valLoss: lossSum[r] / (evalSet.count * T),
-      // Tasks without a retrieval answer (plain language modelling) report NaN rather than a meaningless score.
-      retrievalAcc: evalSet.hasRetrieval ? correct[r] / evalSet.count : Number.NaN,
-      accByDepth: evalSet.hasRetrieval ? Array.from(bucketCorrect[r], (c, i) => (bucketTotal[i] > 0 ? c / bucketTotal[i] : 0)) : [],
-    }));
+    return tally.results(T);
   }
 
   /**
