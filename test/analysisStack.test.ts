@@ -5,7 +5,7 @@ import {
 } from '../src/analysis/attentionStack';
 import { attentionOnKeys, unmaskedKeyVariance } from '../src/analysis/attention';
 import { hasHead, snapshotEntropy, snapshotHistogram, snapshotMatrix, snapshotPaired } from '../src/ui/attention/snapshotAnalysis';
-import type { AttentionSnapshot } from '../src/train/protocol';
+import type { AttentionSnapshot } from '../src/session/protocol';
 
 /** A stack whose heads are given as T×T row lists: heads[layer][head][query][key]. */
 function stackFrom(heads: number[][][][]): AttentionStack {

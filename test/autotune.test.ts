@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   adapterKey, autotune, AUTOTUNE_VERSION, decide, kernelChoiceReport, memoryAutotuneCache, parseAutotuneResult,
   preferencesOf, storageAutotuneCache, TILE_BUDGET_MS, variantsWorthTiling, type AutotuneMeasurement, type AutotuneResult,
-} from '../src/gpu/autotune';
+} from '../src/tuning/autotune';
 import type { GpuContext, KernelPreferences } from '../src/gpu/context';
 import { MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul } from '../src/kernels/matmul';
 import { matmulReference } from '../src/reference/matmul';
@@ -10,7 +10,7 @@ import { matmulTolerance } from '../src/selftest/matmul';
 import { maxAbsError, withScope } from '../src/selftest/harness';
 import { randomFloats } from '../src/util/random';
 import { GpuModel } from '../src/model/gpuModel';
-import { preset } from '../src/train/presets';
+import { preset } from '../src/config/presets';
 import { testContext } from './gpuContext';
 
 const adapter = { vendor: 'v', architecture: 'arch', device: 'dev', description: 'desc' };

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Study } from '../src/train/study';
-import { CpuStudy } from '../src/train/cpuStudy';
-import { preset, type StudyConfig } from '../src/train/presets';
-import { StudyCheckpointError, decodeStudyCheckpoint, encodeStudyCheckpoint } from '../src/train/checkpoint';
-import type { StudyEngine } from '../src/train/engine';
+import { Study } from '../src/engine/gpuStudy';
+import { CpuStudy } from '../src/engine/cpuStudy';
+import { preset, type StudyConfig } from '../src/config/presets';
+import { StudyCheckpointError, decodeStudyCheckpoint, encodeStudyCheckpoint } from '../src/engine/checkpoint';
+import type { StudyEngine } from '../src/engine/studyEngine';
 import { testContext } from './gpuContext';
 
 function config(): StudyConfig {

@@ -1,5 +1,5 @@
 /**
- * The one study-config schema (src/train/configSchema.ts) and every entry point that uses it: the message of
+ * The one study-config schema (src/config/schema.ts) and every entry point that uses it: the message of
  * each refusal names the field, shows the value and is one line; the limits are the documented ones; the
  * CLI, the URL codec, the engines, study checkpoints and safetensors study metadata all refuse through it;
  * a model too large for the adapter is refused before allocation and the page's store shows the numbers.
@@ -8,20 +8,20 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import {
   CONFIG_LIMITS, ConfigError, parseModelConfig, parsePresetName, parseStudyConfig, show, studyConfigIssue,
-} from '../src/train/configSchema';
-import { validateStudyConfig } from '../src/train/validate';
-import { PRESETS, preset, type StudyConfig } from '../src/train/presets';
+} from '../src/config/schema';
+import { validateStudyConfig } from '../src/config/validate';
+import { PRESETS, preset, type StudyConfig } from '../src/config/presets';
 import { UsageError, parseCompareArgs } from '../src/cli/args';
 import { ConfigEditError, applyEdit, configFromQuery, presetConfig } from '../src/store/configCodec';
-import { Study } from '../src/train/study';
-import { CpuStudy } from '../src/train/cpuStudy';
-import { StudyCheckpointError, decodeStudyCheckpoint, encodeStudyCheckpoint } from '../src/train/checkpoint';
+import { Study } from '../src/engine/gpuStudy';
+import { CpuStudy } from '../src/engine/cpuStudy';
+import { StudyCheckpointError, decodeStudyCheckpoint, encodeStudyCheckpoint } from '../src/engine/checkpoint';
 import { METADATA_KEYS, readSafetensors, tryReadSafetensors, writeSafetensors } from '../src/export/safetensors';
 import { parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
-import { TrainingSession } from '../src/train/session';
+import { TrainingSession } from '../src/session/session';
 import { applyMessages, useRuns } from '../src/store/runs';
-import type { FromTrainer } from '../src/train/protocol';
+import type { FromTrainer } from '../src/session/protocol';
 import { testContext } from './gpuContext';
 
 const tiny = (): StudyConfig => preset('tiny');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Study } from '../src/train/study';
-import { assertCpuSized, CpuStudy } from '../src/train/cpuStudy';
-import { preset, type StudyConfig } from '../src/train/presets';
+import { Study } from '../src/engine/gpuStudy';
+import { assertCpuSized, CpuStudy } from '../src/engine/cpuStudy';
+import { preset, type StudyConfig } from '../src/config/presets';
 import { testContext } from './gpuContext';
 
 function tinyStudy(overrides: Partial<StudyConfig> = {}): StudyConfig {

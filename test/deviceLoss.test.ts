@@ -7,12 +7,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGpuContext, type GpuContext } from '../src/gpu/context';
 import { nodeGpu } from '../src/gpu/node';
-import { TrainingSession, type SessionOptions } from '../src/train/session';
-import { Study } from '../src/train/study';
-import { preset, type StudyConfig } from '../src/train/presets';
-import type { FromTrainer } from '../src/train/protocol';
-import type { StudyState } from '../src/train/checkpoint';
-import { memoryCheckpointStore } from '../src/train/checkpointStore';
+import { TrainingSession, type SessionOptions } from '../src/session/session';
+import { Study } from '../src/engine/gpuStudy';
+import { preset, type StudyConfig } from '../src/config/presets';
+import type { FromTrainer } from '../src/session/protocol';
+import type { StudyState } from '../src/engine/checkpoint';
+import { memoryCheckpointStore } from '../src/session/checkpointStore';
 import { testContext } from './gpuContext';
 
 type Message<K extends FromTrainer['type']> = Extract<FromTrainer, { type: K }>;

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-web';
 import { parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
 import { referenceForward } from '../src/reference/model';
-import { preset } from '../src/train/presets';
+import { preset } from '../src/config/presets';
 import { randomInts, randomNormals } from '../src/util/random';
 import { HF_CONFIG_FILE, SAFETENSORS_FILE, readCheckpoint, writeCheckpointDir } from '../src/export/checkpointFiles';
 import { hfConfigJson, modelConfigFromHf } from '../src/export/hfConfig';

@@ -5,7 +5,7 @@ import { initParameters } from '../src/model/init';
 import { adamwHyper } from '../src/kernels/adamw';
 import { encodeDispatches } from '../src/gpu/dispatch';
 import { referenceForward } from '../src/reference/model';
-import { preset } from '../src/train/presets';
+import { preset } from '../src/config/presets';
 import { randomInts } from '../src/util/random';
 import { exportOnnx, inputIdsFrom, ONNX_INPUT, ONNX_LOGITS } from '../src/export/onnx';
 import { readSafetensors, writeSafetensors } from '../src/export/safetensors';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../src/model/config';
 import { parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
-import { preset } from '../src/train/presets';
+import { preset } from '../src/config/presets';
 import { randomNormals } from '../src/util/random';
 import {
   CheckpointError, MAX_HEADER_BYTES, METADATA_KEYS, SAFETENSORS_FORMAT_VERSION, readSafetensors, tryReadSafetensors,

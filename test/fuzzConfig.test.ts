@@ -10,9 +10,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { validateStudyConfig } from '../src/train/validate';
-import { CONFIG_LIMITS, ConfigError } from '../src/train/configSchema';
-import { preset, type StudyConfig } from '../src/train/presets';
+import { validateStudyConfig } from '../src/config/validate';
+import { CONFIG_LIMITS, ConfigError } from '../src/config/schema';
+import { preset, type StudyConfig } from '../src/config/presets';
 import { TASK_NAMES, createTask } from '../src/data/task';
 import { needleVocab } from '../src/data/needleVocab';
 import { DEFAULT_ALPHABET } from '../src/data/charTokenizer';

@@ -19,9 +19,9 @@ import {
   CheckpointError, METADATA_KEYS, readSafetensors, tryReadSafetensors, writeSafetensors, type ParsedCheckpoint,
 } from '../src/export/safetensors';
 import { modelConfigFromUnknown } from '../src/export/modelConfigJson';
-import { StudyCheckpointError, decodeStudyCheckpoint, encodeStudyCheckpoint, type StudyCheckpoint } from '../src/train/checkpoint';
-import { validateStudyConfig } from '../src/train/validate';
-import { preset, type StudyConfig } from '../src/train/presets';
+import { StudyCheckpointError, decodeStudyCheckpoint, encodeStudyCheckpoint, type StudyCheckpoint } from '../src/engine/checkpoint';
+import { validateStudyConfig } from '../src/config/validate';
+import { preset, type StudyConfig } from '../src/config/presets';
 import { needleVocab } from '../src/data/needleVocab';
 import { parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';

@@ -10,8 +10,8 @@ import type { GpuContext } from '../src/gpu/context';
 import { GpuModel } from '../src/model/gpuModel';
 import { initParameters } from '../src/model/init';
 import { adamwHyper } from '../src/kernels/adamw';
-import { Study } from '../src/train/study';
-import { preset } from '../src/train/presets';
+import { Study } from '../src/engine/gpuStudy';
+import { preset } from '../src/config/presets';
 import { randomInts } from '../src/util/random';
 import { testContext } from './gpuContext';
 

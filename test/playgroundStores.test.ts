@@ -4,10 +4,10 @@ import {
 } from '../src/store/configCodec';
 import { applyMessages, type RunsState } from '../src/store/runs';
 import { armData, armGroups, armLines, stats } from '../src/ui/charts/series';
-import { armColor, armLabel, NTP_COLOR } from '../src/ui/palette';
-import { PAPER_MASK_GRID, PRESETS } from '../src/train/presets';
-import { validateStudyConfig } from '../src/train/validate';
-import type { HistoryPoint } from '../src/train/compare';
+import { armColor, armLabel, NTP_COLOR } from '../src/util/palette';
+import { PAPER_MASK_GRID, PRESETS } from '../src/config/presets';
+import { validateStudyConfig } from '../src/config/validate';
+import type { HistoryPoint } from '../src/engine/trainingLoop';
 
 describe('config ↔ URL', () => {
   it('round-trips every preset with edits exactly', () => {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderRecordFile, studyRecordIssue } from '../src/study/renderRecord';
-import { parseReproduceArgs } from '../src/study/cliArgs';
+import { parseReproduceArgs } from '../src/cli/reproduceArgs';
 import { UsageError } from '../src/cli/args';
 import type { StudyRecord } from '../src/study/report';
 

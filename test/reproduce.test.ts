@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testContext } from './gpuContext';
 import { UsageError } from '../src/cli/args';
-import { parseReproduceArgs } from '../src/study/cliArgs';
+import { parseReproduceArgs } from '../src/cli/reproduceArgs';
 import { reproduce, savedUnit, studyDir, unitPath } from '../src/study/reproduce';
 import { unitKey, type UnitRecord } from '../src/study/runner';
 import { quickDefinition, studyDefinition } from '../src/study/studies';

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { barChart, escapeXml, lineChart, niceTicks, stripChart } from '../src/study/svg';
 import { STUDY_NAMES, computeEstimate, quickDefinition, studyDefinition, unitConfig, unitCount } from '../src/study/studies';
-import { answerCorrect, answerRows, textProbeSet } from '../src/study/textProbe';
+import { answerCorrect, answerRows, textProbeSet } from '../src/data/textProbe';
 import { pairedMaskPositions } from '../src/study/runner';
 import { charTokenizer } from '../src/data/charTokenizer';
 import { CORPUS_CHARACTERS } from '../src/data/corpus';
 import { Segment } from '../src/data/needleTask';
-import { preset } from '../src/train/presets';
-import { validateStudyConfig } from '../src/train/validate';
+import { preset } from '../src/config/presets';
+import { validateStudyConfig } from '../src/config/validate';
 
 describe('SVG charts', () => {
   it('escapes every piece of text', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { snapshotMaskPositions, topCandidates, TrainingSession, type SessionOptions } from '../src/train/session';
-import { createTrainerClient, type WorkerLike } from '../src/train/client';
-import { Study } from '../src/train/study';
-import { preset, type StudyConfig } from '../src/train/presets';
-import type { AttentionSnapshot, FromTrainer } from '../src/train/protocol';
-import type { StudyEngine } from '../src/train/engine';
+import { snapshotMaskPositions, topCandidates, TrainingSession, type SessionOptions } from '../src/session/session';
+import { createTrainerClient, type WorkerLike } from '../src/session/client';
+import { Study } from '../src/engine/gpuStudy';
+import { preset, type StudyConfig } from '../src/config/presets';
+import type { AttentionSnapshot, FromTrainer } from '../src/session/protocol';
+import type { StudyEngine } from '../src/engine/studyEngine';
 import { noAdapterHelp, WebGpuUnavailableError } from '../src/gpu/errors';
 import { testContext } from './gpuContext';
 

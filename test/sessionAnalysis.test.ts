@@ -4,12 +4,12 @@
  * accuracy replaces the task's in every evaluation, as in the CLI's pretrain-then-probe study).
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_ANALYSIS_EXAMPLES, TrainingSession } from '../src/train/session';
-import { preset, type StudyConfig } from '../src/train/presets';
-import type { FromTrainer } from '../src/train/protocol';
-import { analyseAttention, probeSetFor, zeroShotRetrieval } from '../src/study/modelAnalysis';
+import { MAX_ANALYSIS_EXAMPLES, TrainingSession } from '../src/session/session';
+import { preset, type StudyConfig } from '../src/config/presets';
+import type { FromTrainer } from '../src/session/protocol';
+import { analyseAttention, probeSetFor, zeroShotRetrieval } from '../src/engine/modelAnalysis';
 import { quickDefinition, studyDefinition } from '../src/study/studies';
-import { studyConfigIssue } from '../src/train/configSchema';
+import { studyConfigIssue } from '../src/config/schema';
 import { WebGpuUnavailableError } from '../src/gpu/errors';
 import { testContext } from './gpuContext';
 

@@ -6,21 +6,21 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
-import { TrainingSession, type SessionOptions } from '../src/train/session';
-import { Study } from '../src/train/study';
-import { preset, type StudyConfig } from '../src/train/presets';
-import type { FromTrainer } from '../src/train/protocol';
-import { decodeStudyCheckpoint, encodeStudyCheckpoint } from '../src/train/checkpoint';
-import { checkpointKey, memoryCheckpointStore, type CheckpointStore, MAX_STORED_CHECKPOINTS } from '../src/train/checkpointStore';
-import { readSessionExtra } from '../src/train/sessionCheckpoint';
+import { TrainingSession, type SessionOptions } from '../src/session/session';
+import { Study } from '../src/engine/gpuStudy';
+import { preset, type StudyConfig } from '../src/config/presets';
+import type { FromTrainer } from '../src/session/protocol';
+import { decodeStudyCheckpoint, encodeStudyCheckpoint } from '../src/engine/checkpoint';
+import { checkpointKey, memoryCheckpointStore, type CheckpointStore, MAX_STORED_CHECKPOINTS } from '../src/session/checkpointStore';
+import { readSessionExtra } from '../src/session/checkpointExtra';
 import { readSafetensors } from '../src/export/safetensors';
 import { modelConfigFromHf } from '../src/export/hfConfig';
 import { inputIdsFrom, ONNX_INPUT, ONNX_LOGITS } from '../src/export/onnx';
-import type { HistoryPoint } from '../src/train/compare';
+import type { HistoryPoint } from '../src/engine/trainingLoop';
 import { parameterLayout } from '../src/model/layout';
 import { applyMessages, useRuns } from '../src/store/runs';
 import { pickOffer } from '../src/store/checkpoints';
-import type { CheckpointSummary } from '../src/train/checkpointStore';
+import type { CheckpointSummary } from '../src/session/checkpointStore';
 import { testContext } from './gpuContext';
 
 ort.env.wasm.numThreads = 1;

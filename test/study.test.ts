@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Study } from '../src/train/study';
-import { preset, type StudyConfig } from '../src/train/presets';
-import { learningRate } from '../src/train/schedule';
-import { validateStudyConfig } from '../src/train/validate';
+import { Study } from '../src/engine/gpuStudy';
+import { preset, type StudyConfig } from '../src/config/presets';
+import { learningRate } from '../src/engine/schedule';
+import { validateStudyConfig } from '../src/config/validate';
 import { testContext } from './gpuContext';
 import { referenceForward } from '../src/reference/model';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALPHABET } from '../src/data/charTokenizer';
-import { Study } from '../src/train/study';
-import { preset, type StudyConfig } from '../src/train/presets';
+import { Study } from '../src/engine/gpuStudy';
+import { preset, type StudyConfig } from '../src/config/presets';
 import { testContext } from './gpuContext';
 
 /** The tiny model and schedule with another task (small enough for SwiftShader). */

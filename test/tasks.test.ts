@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALPHABET } from '../src/data/charTokenizer';
 import { TASK_NAMES, createTask, validateTaskOptions, type TaskName } from '../src/data/task';
-import { DEFAULT_PRESET_FOR_TASK, PRESETS, preset, type StudyConfig } from '../src/train/presets';
-import { validateStudyConfig } from '../src/train/validate';
+import { DEFAULT_PRESET_FOR_TASK, PRESETS, preset, type StudyConfig } from '../src/config/presets';
+import { validateStudyConfig } from '../src/config/validate';
 import { Rng } from '../src/util/random';
 
 const MIN_CONTEXT: Record<TaskName, (c: StudyConfig) => number> = {

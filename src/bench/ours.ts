@@ -10,8 +10,8 @@ import { attentionBackward, attentionForward, type AttentionShape } from '../ker
 import { adamwHyper, type AdamWRunSettings } from '../kernels/adamw';
 import { GpuModel } from '../model/gpuModel';
 import type { ModelConfig } from '../model/config';
-import { Study } from '../train/study';
-import type { StudyConfig } from '../train/presets';
+import { Study } from '../engine/gpuStudy';
+import type { StudyConfig } from '../config/presets';
 import { randomFloats } from '../util/random';
 
 export interface Contender {

@@ -3,7 +3,7 @@
  * plain-text table the CLI prints. Pure (no GPU), shared by the page and the CLI.
  */
 import type { AdapterReport } from '../gpu/context';
-import type { KernelChoiceReport } from '../gpu/autotune';
+import type { KernelChoiceReport } from '../tuning/autotune';
 
 export interface BenchRow {
   name: string;
@@ -33,7 +33,7 @@ export interface BenchReport {
   adapter: Partial<AdapterReport> & { browser?: string };
   date: string;
   quick: boolean;
-  /** Kernel variants chosen at start-up by measurement (src/gpu/autotune.ts). */
+  /** Kernel variants chosen at start-up by measurement (src/tuning/autotune.ts). */
   autotune: KernelChoiceReport | null;
   results: BenchRow[];
   /** Same-math checks: the reference model computes the loss we compute, on the same weights and batch. */

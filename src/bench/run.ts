@@ -4,14 +4,14 @@
  * after warm-up; each repetition is wall time until that side's GPU queue has finished.
  */
 import { createGpuContext, type GpuContext } from '../gpu/context';
-import { autotune, kernelChoiceReport } from '../gpu/autotune';
+import { autotune, kernelChoiceReport } from '../tuning/autotune';
 import { MATMUL_VARIANTS, type MatmulVariant } from '../kernels/matmul';
 import { headDim } from '../model/config';
 import { initParameters } from '../model/init';
 import { parameterLayout } from '../model/layout';
 import { fillMask } from '../data/maskPolicy';
 import { createTask } from '../data/task';
-import { preset } from '../train/presets';
+import { preset } from '../config/presets';
 import { Rng } from '../util/random';
 import { attentionFlops, matmulFlops, modelFlopsPerStep } from './flops';
 import { oursAttention, oursMatmul, oursModelStep, oursStudyStep, type Contender, type MatmulShape, type ModelStepSetup } from './ours';

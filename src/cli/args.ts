@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util';
 import { readFileSync, statSync } from 'node:fs';
 import { isTaskName, TASK_NAMES } from '../data/task';
 import { MAX_TEXT_BYTES, userTextFromBytes } from '../data/textTask';
-import { DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type StudyConfig } from '../train/presets';
-import { validateStudyConfig } from '../train/validate';
-import { ConfigError, parsePresetName } from '../train/configSchema';
-import type { RunInfo } from '../train/study';
+import { DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type StudyConfig } from '../config/presets';
+import { validateStudyConfig } from '../config/validate';
+import { ConfigError, parsePresetName } from '../config/schema';
+import type { RunInfo } from '../engine/gpuStudy';
 
 export class UsageError extends Error {
   override name = 'UsageError';

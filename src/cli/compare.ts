@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { createGpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
-import { runStudy, type HistoryPoint } from '../train/compare';
-import type { RunInfo } from '../train/study';
+import { runStudy, type HistoryPoint } from '../engine/trainingLoop';
+import type { RunInfo } from '../engine/gpuStudy';
 import { COMPARE_USAGE, UsageError, parseCompareArgs, runDirectoryName } from './args';
 import { join } from 'node:path';
 import { writeCheckpointDir } from '../export/checkpointFiles';

@@ -6,7 +6,7 @@
 import { createGpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
 import { reproduce } from '../study/reproduce';
-import { REPRODUCE_USAGE, parseReproduceArgs, type ReproduceArgs } from '../study/cliArgs';
+import { REPRODUCE_USAGE, parseReproduceArgs, type ReproduceArgs } from './reproduceArgs';
 import { UsageError } from './args';
 import { renderRecordFile, StudyRecordError } from '../study/renderRecord';
 

@@ -18,8 +18,8 @@
  */
 import type { ModelConfig } from '../model/config';
 import { parameterLayout, type ParameterLayout } from '../model/layout';
-import type { StudyConfig } from '../train/presets';
-import { validateStudyConfig } from '../train/validate';
+import type { StudyConfig } from '../config/presets';
+import { validateStudyConfig } from '../config/validate';
 import { canonicalModelConfig, describeConfigDifference, modelConfigFromUnknown, sameModelConfig } from './modelConfigJson';
 
 export const SAFETENSORS_FORMAT_NAME = 'meap-playground-llama';

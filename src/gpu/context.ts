@@ -33,7 +33,7 @@ export interface AdapterReport {
  * Which kernel variant to use where several compute the same thing. Software adapters (SwiftShader)
  * pay dearly for workgroup barriers, so they prefer one thread per row and register-blocked matmul;
  * real GPUs prefer workgroup-cooperative rows and shared-memory tiles. Builders read these when they
- * build; `src/gpu/autotune.ts` replaces the adapter's guess by a start-up measurement.
+ * build; `src/tuning/autotune.ts` replaces the adapter's guess by a start-up measurement.
  */
 export interface KernelPreferences {
   /** Row-wise reductions (RMSNorm, softmax rows of attention and of the loss). */

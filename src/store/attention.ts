@@ -9,9 +9,9 @@
  * per evaluation rather than once per run.
  */
 import { create } from 'zustand';
-import type { AttentionSnapshot, FromTrainer, GenerationResult } from '../train/protocol';
-import type { RunInfo } from '../train/study';
-import type { StudyConfig } from '../train/presets';
+import type { AttentionSnapshot, FromTrainer, GenerationResult } from '../session/protocol';
+import type { RunInfo } from '../engine/gpuStudy';
+import type { StudyConfig } from '../config/presets';
 import { createTask, type Task } from '../data/task';
 import { SEGMENT_NAMES } from '../data/needleTask';
 import { segmentCountOf, segmentMassByLayer, type HeadSelection } from '../analysis/attentionStack';

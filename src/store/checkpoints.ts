@@ -1,6 +1,6 @@
 /**
  * The page's side of checkpoints, device loss, Worker crashes and model files. The Worker's session owns
- * the checkpoints (it autosaves to IndexedDB every N steps, see src/train/session.ts); this store:
+ * the checkpoints (it autosaves to IndexedDB every N steps, see src/session/session.ts); this store:
  *  - asks for the stored checkpoints whenever an engine reports in (page load, new device, new Worker) and
  *    offers "Resume from step N" for the study in the URL (or the most recent one);
  *  - saves on demand, and when the tab is hidden or the page goes away (so a closed tab loses nothing
@@ -12,8 +12,8 @@
  * The autosave interval is `checkpointEvery` in the URL (default 100 steps); it is not part of the study.
  */
 import { create } from 'zustand';
-import type { FromTrainer, ModelFiles } from '../train/protocol';
-import { checkpointKey, DEFAULT_CHECKPOINT_EVERY, type CheckpointSummary } from '../train/checkpointStore';
+import type { FromTrainer, ModelFiles } from '../session/protocol';
+import { checkpointKey, DEFAULT_CHECKPOINT_EVERY, type CheckpointSummary } from '../session/checkpointStore';
 import type { ModelConfig } from '../model/config';
 import { restartTrainer, sendToTrainer } from './trainer';
 import { useConfig } from './config';

@@ -4,7 +4,7 @@
  * in `notices` and ignored, never rendered as HTML.
  */
 import { create } from 'zustand';
-import type { StudyConfig } from '../train/presets';
+import type { StudyConfig } from '../config/presets';
 import {
   applyEdit, ConfigEditError, configFromQuery, configToQuery, presetConfig,
   type EditableField, type EditableValues,

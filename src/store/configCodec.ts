@@ -4,9 +4,9 @@
  * pure functions of it, the same curves). The page's controls and the URL go through the same `applyEdit`,
  * so a value the controls refuse is refused from a link too, with the same reason.
  */
-import { PRESETS, type StudyConfig } from '../train/presets';
-import { validateStudyConfig } from '../train/validate';
-import { parsePresetName, studyConfigIssue } from '../train/configSchema';
+import { PRESETS, type StudyConfig } from '../config/presets';
+import { validateStudyConfig } from '../config/validate';
+import { parsePresetName, studyConfigIssue } from '../config/schema';
 import { STUDY_NAMES, studyDefinition, type StudyDefinition } from '../study/studies';
 
 /** Bounds of the editable values (the UI's min/max; a link outside them is refused). */
@@ -179,7 +179,7 @@ function withTask(config: StudyConfig, task: string): StudyConfig {
  */
 export function applyEdit<K extends EditableField>(presetName: string, config: StudyConfig, field: K, value: EditableValues[K]): StudyConfig {
   const next = editedConfig(presetName, config, field, value);
-  // Every edit ends in the study schema (src/train/configSchema.ts), the one the CLI, the engines and
+  // Every edit ends in the study schema (src/config/schema.ts), the one the CLI, the engines and
   // uploaded files use: a value the controls' bounds let through but the schema refuses is refused here.
   const issue = studyConfigIssue(next);
   if (issue) throw new ConfigEditError(issue.message);

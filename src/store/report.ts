@@ -8,8 +8,8 @@
  * (its request id no longer matches), so stale numbers never show for another study.
  */
 import { create } from 'zustand';
-import type { FromTrainer, TrainingState } from '../train/protocol';
-import type { AttentionRecord } from '../study/modelAnalysis';
+import type { FromTrainer, TrainingState } from '../session/protocol';
+import type { AttentionRecord } from '../engine/modelAnalysis';
 import { analyseStudy, figures, renderMarkdown, type StudyRecord, type StudySummary } from '../study/report';
 import { hasRetrievalScore, pageDefinition, pageStudyRecord, recordStep, trainingMs, type PageRecordInput } from '../study/pageRecord';
 import { useRuns, type RunsState } from './runs';

@@ -9,8 +9,8 @@
  * `useSession.applied`, which the Worker echoed back when it built the study.
  */
 import { create } from 'zustand';
-import type { FromTrainer } from '../train/protocol';
-import type { StudyConfig } from '../train/presets';
+import type { FromTrainer } from '../session/protocol';
+import type { StudyConfig } from '../config/presets';
 import { sendToTrainer, subscribeToTrainer } from './trainer';
 import { receiveDeviceMessage, selfTestStarted } from './device';
 import { receiveRunsMessage, useRuns } from './runs';

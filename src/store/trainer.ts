@@ -2,12 +2,12 @@
  * The page's single connection to the training Worker (which owns the GPU). Stores subscribe to the
  * messages they care about; views send commands through `sendToTrainer`. Created on first use.
  */
-import { createTrainerClient } from '../train/client';
-import type { FromTrainer, ToTrainer } from '../train/protocol';
+import { createTrainerClient } from '../session/client';
+import type { FromTrainer, ToTrainer } from '../session/protocol';
 
 type Listener = (message: FromTrainer) => void;
 
-/** How src/train/client.ts words a Worker that failed outside the session. */
+/** How src/session/client.ts words a Worker that failed outside the session. */
 const WORKER_FAILED = 'The training worker failed';
 
 let client: ReturnType<typeof createTrainerClient> | undefined;

@@ -8,16 +8,16 @@
  * same study — the same question, not the same numbers.
  */
 import type { AdapterReport } from '../gpu/context';
-import type { HistoryPoint } from '../train/compare';
-import type { StudyConfig } from '../train/presets';
-import type { RunInfo } from '../train/study';
-import type { EngineKind } from '../train/protocol';
+import type { HistoryPoint } from '../engine/trainingLoop';
+import type { StudyConfig } from '../config/presets';
+import type { RunInfo } from '../engine/gpuStudy';
+import type { EngineKind } from '../session/protocol';
 import { createTask } from '../data/task';
-import { armLabel } from '../ui/palette';
+import { armLabel } from '../util/palette';
 import { presetConfig, sameConfig, studyPresetDefinition } from '../store/configCodec';
 import { SEEDS_FOR_CLAIM, type StudyDefinition } from './studies';
 import { STUDY_FORMAT, type StudyRecord } from './report';
-import type { AttentionRecord } from './modelAnalysis';
+import type { AttentionRecord } from '../engine/modelAnalysis';
 import { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
 
 /** The study name of a record of anything but an unedited named study. */

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { studyConfigIssue } from '../train/configSchema';
+import { studyConfigIssue } from '../config/schema';
 import { analyseStudy, STUDY_FORMAT, type StudyRecord, type StudySummary } from './report';
 import { writeReport } from './reportFiles';
 import { studyDir } from './reproduce';

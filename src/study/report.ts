@@ -5,17 +5,17 @@
  * the report comes from analyseStudy(study.json), so it can be recomputed from the committed JSON. Pure and
  * free of Node APIs: the page's report view uses the same functions on the user's own run.
  */
-import type { HistoryPoint } from '../train/compare';
-import type { StudyConfig } from '../train/presets';
+import type { HistoryPoint } from '../engine/trainingLoop';
+import type { StudyConfig } from '../config/presets';
 import { deriveSeed } from '../util/seeds';
-import { armColor, armLabel } from '../ui/palette';
+import { armColor, armLabel } from '../util/palette';
 import {
   bootstrapDiffCI, bootstrapMeanCI, estimate, finite, learnedSummary, mean, permutationTest,
   type Estimate, type Interval, type LearnedSummary, type PermutationResult,
 } from './stats';
 import { barChart, lineChart, stripChart, type BandSeries, type LineSeries } from './svg';
 import { computeEstimate, type StudyDefinition } from './studies';
-import type { AttentionRecord } from './modelAnalysis';
+import type { AttentionRecord } from '../engine/modelAnalysis';
 import type { RunRecord, UnitRecord } from './records';
 
 export const STUDY_FORMAT = 'meap-study/1';
@@ -465,7 +465,7 @@ function configLines(record: StudyRecord): string[] {
     c.zeroShotProbe
       ? `- **Evaluation:** every ${c.evaluation.every} steps, clean inputs: validation loss on ${c.evaluation.count} held-out corpus windows; retrieval = ` +
         `zero-shot exact match (greedy decoding of the whole answer) on ${c.zeroShotProbe.count} text-needle prompts (${c.zeroShotProbe.buckets} ${d.bucketLabel} buckets, ` +
-        `src/study/textProbe.ts), never trained on; "learned" = accuracy ≥ ${formatPercent(d.learnedThreshold)}`
+        `src/data/textProbe.ts), never trained on; "learned" = accuracy ≥ ${formatPercent(d.learnedThreshold)}`
       : `- **Evaluation:** every ${c.evaluation.every} steps on ${c.evaluation.count} held-out examples (${c.evaluation.buckets} ${d.bucketLabel} buckets), clean inputs, greedy answer; ` +
         `"learned" = accuracy ≥ ${formatPercent(d.learnedThreshold)}`,
     `- **Compute:** ≈ ${flops(est.trainFlops)} training + ${flops(est.evalFlops)} evaluation (estimate); wall time ${duration(wallMs)} over ${record.units.length} unit(s); ` +

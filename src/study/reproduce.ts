@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GpuContext } from '../gpu/context';
-import { armLabel } from '../ui/palette';
+import { armLabel } from '../util/palette';
 import { computeEstimate, quickDefinition, studyDefinition, unitCount, type StudyDefinition } from './studies';
 import { trainUnit, unitKey, UNIT_FORMAT, type UnitProgress, type UnitRecord } from './runner';
 import { STUDY_FORMAT, type StudyRecord, type StudySummary } from './report';

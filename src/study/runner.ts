@@ -4,13 +4,13 @@
  * JSON-able record: the unit file that makes a study resumable.
  */
 import type { GpuContext } from '../gpu/context';
-import { Study } from '../train/study';
-import type { HistoryPoint } from '../train/compare';
+import { Study } from '../engine/gpuStudy';
+import type { HistoryPoint } from '../engine/trainingLoop';
 import { unitConfig, type StudyDefinition } from './studies';
-import { analyseAttention, evaluateRuns, probeSetFor, PAIRED_MASK_RATIO } from './modelAnalysis';
+import { analyseAttention, evaluateRuns, probeSetFor, PAIRED_MASK_RATIO } from '../engine/modelAnalysis';
 import { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
 
-export { pairedMaskPositions, type AttentionRecord } from './modelAnalysis';
+export { pairedMaskPositions, type AttentionRecord } from '../engine/modelAnalysis';
 export { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
 
 

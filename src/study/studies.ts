@@ -8,8 +8,8 @@
  * u · seedsPerUnit + s. A unit's results are saved when it finishes; a rerun skips saved units whose
  * configuration matches. Changing `seedsPerUnit` changes which seeds are drawn (not the statistics).
  */
-import { PAPER_MASK_GRID, preset, type StudyConfig } from '../train/presets';
-export type { ZeroShotProbe } from '../train/presets';
+import { PAPER_MASK_GRID, preset, type StudyConfig } from '../config/presets';
+export type { ZeroShotProbe } from '../config/presets';
 import { parameterCount, parameterLayout } from '../model/layout';
 
 export interface StudyDefinition {
@@ -164,7 +164,7 @@ function pretrainThenProbe(): StudyDefinition {
       arms: [0, 0.15],
       seedsPerArm: 8,
       evaluation: { ...text.evaluation, every: 200, count: 128 },
-      // Retrieval is measured zero-shot on prompts in the corpus's language (src/study/textProbe.ts).
+      // Retrieval is measured zero-shot on prompts in the corpus's language (src/data/textProbe.ts).
       zeroShotProbe: { kind: 'text-needle', count: 100, buckets: 5, seed: 4242 },
     }),
     seedsPerUnit: 4,

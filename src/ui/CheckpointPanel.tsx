@@ -6,7 +6,7 @@ import { useRuns } from '../store/runs';
 import { useDevice } from '../store/device';
 import { useSession } from '../store/session';
 import { useConfig } from '../store/config';
-import { canonicalJson, type CheckpointSummary } from '../train/checkpointStore';
+import { canonicalJson, type CheckpointSummary } from '../session/checkpointStore';
 import { formatBytes } from './format';
 import './checkpoints.css';
 

@@ -1,5 +1,5 @@
 import { useDevice } from '../store/device';
-import type { KernelChoiceReport } from '../gpu/autotune';
+import type { KernelChoiceReport } from '../tuning/autotune';
 import { SelfTestPanel } from './SelfTestPanel';
 
 const LIMITS_SHOWN = [

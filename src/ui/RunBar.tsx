@@ -3,7 +3,7 @@ import { useDevice } from '../store/device';
 import { useRuns } from '../store/runs';
 import { commands, useSession } from '../store/session';
 import { changedFields, configToQuery, sameConfig } from '../store/configCodec';
-import { armLabel } from './palette';
+import { armLabel } from '../util/palette';
 
 const STATE_TEXT: Record<string, string> = {
   idle: 'ready', building: 'building the study…', running: 'training', paused: 'paused', done: 'finished', failed: 'stopped',

@@ -4,7 +4,7 @@
  * the largest |Δlogits| over the probed rows. onnxruntime-web is loaded on first use (it is large).
  */
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import type { ModelFiles } from '../train/protocol';
+import type { ModelFiles } from '../session/protocol';
 
 export interface OnnxCheckResult {
   provider: 'webgpu' | 'wasm';

@@ -1,6 +1,6 @@
 import { memo } from 'react';
 import { useAttention } from '../../store/attention';
-import { armLabel } from '../palette';
+import { armLabel } from '../../util/palette';
 
 /** Which runs, example, layer, head and input the attention views show (re-renders only when the selection or the study changes). */
 export const AttentionControls = memo(function AttentionControls() {

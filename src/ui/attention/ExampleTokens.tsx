@@ -1,6 +1,6 @@
 import { memo } from 'react';
 import { SEGMENT_NAMES } from '../../data/needleTask';
-import type { AttentionSnapshot } from '../../train/protocol';
+import type { AttentionSnapshot } from '../../session/protocol';
 import type { InputKind } from '../../store/attention';
 import { segmentColour } from './colours';
 

@@ -1,6 +1,6 @@
 import { memo, useMemo } from 'react';
 import { useAttention } from '../../store/attention';
-import { withAlpha } from '../palette';
+import { withAlpha } from '../../util/palette';
 import { hasHead, snapshotHistogram } from './snapshotAnalysis';
 import type { ComparedRun } from './useCompared';
 

@@ -8,7 +8,7 @@ import {
   entropyByLayer, headMatrix, histogramShares, layerHistogram, pairedMaskAnalysis, type AttentionStack, type HeadSelection,
   type PairedMaskAnalysis,
 } from '../../analysis/attentionStack';
-import type { AttentionSnapshot } from '../../train/protocol';
+import type { AttentionSnapshot } from '../../session/protocol';
 import type { InputKind } from '../../store/attention';
 
 const cache = new WeakMap<AttentionSnapshot, Map<string, unknown>>();

@@ -1,6 +1,6 @@
 import { useMemo, useRef } from 'react';
-import type { AttentionSnapshot } from '../../train/protocol';
-import type { RunInfo } from '../../train/study';
+import type { AttentionSnapshot } from '../../session/protocol';
+import type { RunInfo } from '../../engine/gpuStudy';
 import { comparedRuns, useAttention } from '../../store/attention';
 import { runColour, runLabel } from './colours';
 

@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { useRuns } from '../../store/runs';
 import { useConfig } from '../../store/config';
 import { createTask } from '../../data/task';
-import type { StudyConfig } from '../../train/presets';
+import type { StudyConfig } from '../../config/presets';
 import { AccuracyChart, DepthChart, LearnedChart } from './RetrievalCharts';
 import { DiffChart, TrainLossChart, ValLossChart } from './LossCharts';
 import { SpeedPanel } from './SpeedPanel';

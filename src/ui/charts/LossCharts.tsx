@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { useRuns } from '../../store/runs';
-import type { HistoryPoint } from '../../train/compare';
+import type { HistoryPoint } from '../../engine/trainingLoop';
 import { formatLoss, formatPoints, formatSignedLoss } from '../format';
 import { ChartCard } from './ChartCard';
 import { armChartSpec, armData, type ArmGroup } from './series';

@@ -3,8 +3,8 @@
  * every seed (thin lines). Non-finite values (a run that failed) are left out of the statistics.
  */
 import type uPlot from 'uplot';
-import type { RunInfo } from '../../train/study';
-import { armColor, armLabel, withAlpha } from '../palette';
+import type { RunInfo } from '../../engine/gpuStudy';
+import { armColor, armLabel, withAlpha } from '../../util/palette';
 import type { ChartSpec, LineSpec } from './LiveChart';
 
 export interface ArmGroup {

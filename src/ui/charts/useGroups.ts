@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { useRuns } from '../../store/runs';
 import { useConfig } from '../../store/config';
-import type { RunInfo } from '../../train/study';
+import type { RunInfo } from '../../engine/gpuStudy';
 import { armGroups, type ArmGroup } from './series';
 
 /** Runs of a config, in the Study's order (run r = arm · seedsPerArm + seed). */

@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 import { useConfig } from '../../store/config';
-import { PAPER_MASK_GRID } from '../../train/presets';
-import { armColor, armLabel } from '../palette';
+import { PAPER_MASK_GRID } from '../../config/presets';
+import { armColor, armLabel } from '../../util/palette';
 
 /** The arms of the study: NTP (mask ratio 0) and any MEAP mask ratios, with the paper's grid one click away. */
 export function ArmsEditor() {

@@ -1,7 +1,7 @@
 import { useId, useMemo, useState } from 'react';
 import { useConfig, loadPreset } from '../../store/config';
 import { LIMITS, presetConfig, presetNames, studyOfPreset, studyPresetNames, taskNames } from '../../store/configCodec';
-import type { StudyConfig } from '../../train/presets';
+import type { StudyConfig } from '../../config/presets';
 import { bufferPlan } from '../../model/memory';
 import { parameterCount, parameterLayout } from '../../model/layout';
 import { formatBytes, formatCount } from '../format';

@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import type { StudyConfig } from '../../train/presets';
+import type { StudyConfig } from '../../config/presets';
 import { computeEstimate } from '../../study/studies';
 import { isUneditedStudy, studyPresetDefinition } from '../../store/configCodec';
 import { formatCount } from '../format';

@@ -3,7 +3,7 @@
  * otherwise `npm run compare` with the preset and the edited values (it applies the same warm-up rule),
  * or null when no command expresses the config.
  */
-import type { StudyConfig } from '../../train/presets';
+import type { StudyConfig } from '../../config/presets';
 import {
   applyEdit, editableValues, isUneditedStudy, presetConfig, presetNames, sameConfig, studyOfPreset, type EditableField,
 } from '../../store/configCodec';

@@ -1,13 +1,13 @@
 /**
- * Looking at the models of a study (for the training session, src/train/session.ts): the paired
+ * Looking at the models of a study (for the training session, src/session/session.ts): the paired
  * clean/masked attention snapshot of one evaluation example through one run, and greedy generation by
  * every run. Functions of the engine only; the session posts what they return.
  */
 import { maskCount, queryPositions, samplePositions } from '../data/maskPolicy';
 import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
-import { argmax } from './study';
-import type { StudyEngine } from './engine';
+import { argmax } from '../engine/gpuStudy';
+import type { StudyEngine } from '../engine/studyEngine';
 import type { AttentionSnapshot, GenerationResult } from './protocol';
 
 /** Share of positions masked in the paired clean/masked attention snapshot (the paper's default P). */

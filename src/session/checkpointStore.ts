@@ -1,5 +1,5 @@
 /**
- * Where the training session keeps study checkpoints (src/train/checkpoint.ts bytes) between page loads:
+ * Where the training session keeps study checkpoints (src/engine/checkpoint.ts bytes) between page loads:
  * IndexedDB in the page's Worker, an in-memory map in Node tests and where IndexedDB is unavailable
  * (both behind one interface, so the session cannot tell them apart).
  *
@@ -12,7 +12,7 @@
  * IndexedDB layout (database `meap-playground`, version 1): object store `summaries` (key → summary,
  * listed without touching the data) and `data` (key → Uint8Array), written together in one transaction.
  */
-import type { StudyConfig } from './presets';
+import type { StudyConfig } from '../config/presets';
 import type { EngineKind } from './protocol';
 
 /** Why a checkpoint was written. */

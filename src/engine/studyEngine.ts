@@ -4,9 +4,9 @@
  * Both train the same runs from the same seeds on the same batches and masks, so their numbers track.
  */
 import type { EvalSet, Task } from '../data/task';
-import type { StudyConfig } from './presets';
-import type { RunEvaluation, RunInfo } from './study';
-import type { EngineKind } from './protocol';
+import type { StudyConfig } from '../config/presets';
+import type { RunEvaluation, RunInfo } from './gpuStudy';
+import type { EngineKind } from '../session/protocol';
 import type { StudyState } from './checkpoint';
 
 /** Training losses of the steps since the previous report. */

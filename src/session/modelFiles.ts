@@ -1,9 +1,9 @@
 /**
- * One run's model in and out of a study (for the training session, src/train/session.ts): 'exportModel'
+ * One run's model in and out of a study (for the training session, src/session/session.ts): 'exportModel'
  * (model.safetensors + config.json, optionally ONNX) and 'loadModel' (an uploaded model replaces one run's
  * weights). Each posts its one reply, 'modelFiles' or 'modelLoaded'.
  */
-import type { StudyEngine } from './engine';
+import type { StudyEngine } from '../engine/studyEngine';
 import type { FromTrainer, ModelFiles } from './protocol';
 import { writeSafetensors } from '../export/safetensors';
 import { hfConfigJson } from '../export/hfConfig';

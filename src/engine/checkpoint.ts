@@ -4,8 +4,8 @@
  * metric history the page shows. Encoded as one self-describing binary file (safetensors-style: 8-byte
  * little-endian header length, JSON header, raw little-endian arrays) and validated on the way in.
  */
-import type { StudyConfig } from './presets';
-import { validateStudyConfig } from './validate';
+import type { StudyConfig } from '../config/presets';
+import { validateStudyConfig } from '../config/validate';
 import { parameterLayout } from '../model/layout';
 
 export const STUDY_CHECKPOINT_FORMAT = 'meap-playground-study';

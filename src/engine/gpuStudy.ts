@@ -16,9 +16,9 @@ import { parameterCount } from '../model/layout';
 import { deriveSeed } from '../util/seeds';
 import { learningRate } from './schedule';
 import { assertSameStudy, type StudyState } from './checkpoint';
-import type { StudyConfig } from './presets';
-import { validateStudyConfig } from './validate';
-import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './engine';
+import type { StudyConfig } from '../config/presets';
+import { validateStudyConfig } from '../config/validate';
+import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './studyEngine';
 import { EvaluationTally } from './evaluationTally';
 
 export interface RunInfo {
@@ -286,7 +286,7 @@ export class Study implements StudyEngine {
     return { probs, logits };
   }
 
-  /** The full training state (waits for the GPU); see src/train/checkpoint.ts. */
+  /** The full training state (waits for the GPU); see src/engine/checkpoint.ts. */
   async saveState(): Promise<StudyState> {
     const [params, m, v] = await Promise.all(['params', 'm', 'v'].map((name) => this.model.read(name)));
     const P = this.model.layout.P;

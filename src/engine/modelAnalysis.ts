@@ -4,9 +4,9 @@
  * paired clean-vs-masked analysis, head entropy) and the zero-shot text-needle probe. They only need a
  * StudyEngine's probe/evaluate, so the GPU Study and the CPU fallback give the same numbers.
  */
-import type { StudyEngine } from '../train/engine';
-import type { StudyConfig } from '../train/presets';
-import type { RunEvaluation } from '../train/study';
+import type { StudyEngine } from './studyEngine';
+import type { StudyConfig } from '../config/presets';
+import type { RunEvaluation } from './gpuStudy';
 import { charTokenizer } from '../data/charTokenizer';
 import { SEGMENT_NAMES } from '../data/needleTask';
 import { maskCount, queryPositions, samplePositions } from '../data/maskPolicy';
@@ -16,7 +16,7 @@ import {
   entropyByLayer, meanRows, pairedMaskAnalysis, segmentMassByLayer, uniformEntropy, type AttentionStack, type PairedMaskAnalysis,
 } from '../analysis/attentionStack';
 import { relativeChange } from '../analysis/attention';
-import { answerCorrect, answerRows, textProbeSet, type TextProbeSet } from './textProbe';
+import { answerCorrect, answerRows, textProbeSet, type TextProbeSet } from '../data/textProbe';
 
 /** Segments whose attention mass is measured from the answer-generating position (inputs only). */
 export const ATTENTION_SEGMENTS = SEGMENT_NAMES.slice(0, 4);

@@ -1,15 +1,15 @@
 /**
- * What the training session reports about a study as it trains (for src/train/session.ts): the
+ * What the training session reports about a study as it trains (for src/session/session.ts): the
  * 'trainLoss' intervals (losses and speed), the 'evaluation' points with the mean training loss since the
  * previous evaluation, and the runs that stopped ('runFailed'). It keeps the accounting between reports
- * and the metric history it posted, which a checkpoint carries (src/train/sessionCheckpoint.ts).
+ * and the metric history it posted, which a checkpoint carries (src/session/checkpointExtra.ts).
  */
-import type { StudyEngine } from './engine';
-import type { HistoryPoint } from './compare';
+import type { StudyEngine } from '../engine/studyEngine';
+import type { HistoryPoint } from '../engine/trainingLoop';
 import type { FromTrainer } from './protocol';
-import { emptyHistory, historyUpTo, type MetricHistory, type SessionExtra } from './sessionCheckpoint';
-import { evaluateRuns } from '../study/modelAnalysis';
-import type { TextProbeSet } from '../study/textProbe';
+import { emptyHistory, historyUpTo, type MetricHistory, type SessionExtra } from './checkpointExtra';
+import { evaluateRuns } from '../engine/modelAnalysis';
+import type { TextProbeSet } from '../data/textProbe';
 
 export interface ReportHooks {
   post(message: FromTrainer): void;

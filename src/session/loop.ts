@@ -1,5 +1,5 @@
 /**
- * The training session's training loop (for src/train/session.ts): 'start', 'step' and the slices that
+ * The training session's training loop (for src/session/session.ts): 'start', 'step' and the slices that
  * take one step each, with the reports and autosaves that are due after a step.
  *
  * Timing: every command and every slice of the training loop runs on one queue, one after another, so a
@@ -9,11 +9,11 @@
  * GPU engine only submits a step; the loop keeps at most two steps in flight (it waits for the previous
  * step before returning), which keeps the GPU busy without letting the queue run away from the UI.
  */
-import type { StudyEngine } from './engine';
+import type { StudyEngine } from '../engine/studyEngine';
 import type { CheckpointReason } from './checkpointStore';
 import type { FromTrainer, TrainingState } from './protocol';
-import type { CheckpointKeeper } from './sessionCheckpointKeeper';
-import type { TrainingReports } from './sessionReports';
+import type { CheckpointKeeper } from './checkpointKeeper';
+import type { TrainingReports } from './reports';
 
 /** Resolves on the next turn of the event loop (a macrotask), without the 4 ms clamp of nested timers. */
 export function yieldToEventLoop(): Promise<void> {

@@ -15,11 +15,11 @@
  * language; a test checks that every character is in the corpus's character set.
  */
 import { Rng } from '../util/random';
-import { Segment } from '../data/needleTask';
-import type { CharTokenizer } from '../data/charTokenizer';
+import { Segment } from './needleTask';
+import type { CharTokenizer } from './charTokenizer';
 import {
   ADJECTIVES, article, DAYS, FOODS, inventName, JOBS, PETS, pick, PLACES, TOWN_ENDINGS, type Person,
-} from '../data/corpus';
+} from './corpus';
 
 function unique(make: () => string, taken: Set<string>): string {
   for (;;) {

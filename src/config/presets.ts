@@ -40,7 +40,7 @@ export interface StudyConfig<N extends TaskName = TaskName> {
   evaluation: { every: number; count: number; buckets: number; seed: number };
   /**
    * Text task only (pretrain-then-probe): retrieval is scored zero-shot on needle prompts written in the
-   * corpus's language (src/study/textProbe.ts) at every evaluation, instead of the task's own (absent) score.
+   * corpus's language (src/data/textProbe.ts) at every evaluation, instead of the task's own (absent) score.
    */
   zeroShotProbe?: ZeroShotProbe;
 }

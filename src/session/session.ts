@@ -1,7 +1,7 @@
 /**
  * The training session behind the page: it turns ToTrainer commands into work on a StudyEngine (the GPU
  * `Study`, or the `CpuStudy` fallback) and reports FromTrainer messages through an injected `post`. It
- * knows nothing about Workers, so the same code runs in the page's Worker (src/train/worker.ts) and in
+ * knows nothing about Workers, so the same code runs in the page's Worker (src/session/worker.ts) and in
  * Node tests. This file holds the command dispatcher, the study's lifecycle (build, reset, resume) and
  * device-loss recovery; the rest is in its parts:
  * - sessionDevice.ts: the backend (GPU context or CPU fallback) and noticing a lost device;
@@ -18,30 +18,30 @@
 import type { GpuContext } from '../gpu/context';
 import { runSelfTest } from '../selftest/suite';
 import type { KernelCheck } from '../selftest/harness';
-import { Study } from './study';
-import { assertCpuSized, CpuStudy } from './cpuStudy';
-import { validateStudyConfig } from './validate';
-import type { StudyEngine } from './engine';
-import type { StudyConfig } from './presets';
+import { Study } from '../engine/gpuStudy';
+import { assertCpuSized, CpuStudy } from '../engine/cpuStudy';
+import { validateStudyConfig } from '../config/validate';
+import type { StudyEngine } from '../engine/studyEngine';
+import type { StudyConfig } from '../config/presets';
 import type { FromTrainer, ToTrainer, TrainingState } from './protocol';
-import type { StudyCheckpoint } from './checkpoint';
+import type { StudyCheckpoint } from '../engine/checkpoint';
 import {
   DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS, memoryCheckpointStore,
   type CheckpointReason, type CheckpointStore,
 } from './checkpointStore';
-import { CheckpointKeeper, restoredMessage, type Restore, type SavedStudy } from './sessionCheckpointKeeper';
-import { TrainingReports } from './sessionReports';
-import { TrainingLoop } from './sessionLoop';
-import { attentionSnapshot, generateContinuations } from './sessionProbes';
-import { exportModel, loadModel } from './sessionModelFiles';
-import { SessionDevice } from './sessionDevice';
+import { CheckpointKeeper, restoredMessage, type Restore, type SavedStudy } from './checkpointKeeper';
+import { TrainingReports } from './reports';
+import { TrainingLoop } from './loop';
+import { attentionSnapshot, generateContinuations } from './probes';
+import { exportModel, loadModel } from './modelFiles';
+import { SessionDevice } from './device';
 import { errorMessage } from '../util/errorMessage';
-import { analyseAttention, probeSetFor } from '../study/modelAnalysis';
-import type { TextProbeSet } from '../study/textProbe';
-import type { AttentionRecord } from '../study/modelAnalysis';
+import { analyseAttention, probeSetFor } from '../engine/modelAnalysis';
+import type { TextProbeSet } from '../data/textProbe';
+import type { AttentionRecord } from '../engine/modelAnalysis';
 
-export { yieldToEventLoop } from './sessionLoop';
-export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES } from './sessionProbes';
+export { yieldToEventLoop } from './loop';
+export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES } from './probes';
 
 export interface SessionOptions {
   /** Sends a message to the page; `transfer` lists the ArrayBuffers to move rather than copy. */
@@ -362,7 +362,7 @@ export class TrainingSession {
     this.post({ type: 'attention', snapshot }, [snapshot.clean.buffer, snapshot.masked.buffer]);
   }
 
-  /** The report's attention analyses of every run (src/study/modelAnalysis.ts), on the models as they are now. */
+  /** The report's attention analyses of every run (src/engine/modelAnalysis.ts), on the models as they are now. */
   private async analyse(requestId: number, examples: number): Promise<void> {
     const answer = (records: AttentionRecord[] | null, error: string | null, step = 0) =>
       this.post({ type: 'attentionAnalysis', requestId, step, records, error });

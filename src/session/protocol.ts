@@ -3,15 +3,15 @@
  * page only sends commands and renders what comes back. Large arrays travel as transferables.
  */
 import type { AdapterReport } from '../gpu/context';
-import type { KernelChoiceReport } from '../gpu/autotune';
+import type { KernelChoiceReport } from '../tuning/autotune';
 import type { KernelCheck } from '../selftest/harness';
-import type { StudyConfig } from './presets';
-import type { HistoryPoint } from './compare';
-import type { RunInfo } from './study';
+import type { StudyConfig } from '../config/presets';
+import type { HistoryPoint } from '../engine/trainingLoop';
+import type { RunInfo } from '../engine/gpuStudy';
 import type { ModelConfig } from '../model/config';
 import type { CheckpointReason, CheckpointSummary } from './checkpointStore';
-import type { MetricHistory } from './sessionCheckpoint';
-import type { AttentionRecord } from '../study/modelAnalysis';
+import type { MetricHistory } from './checkpointExtra';
+import type { AttentionRecord } from '../engine/modelAnalysis';
 
 export type EngineKind = 'webgpu' | 'cpu';
 

@@ -1,10 +1,10 @@
 /**
- * The training session's backend (for src/train/session.ts): the GPU context, or the CPU fallback when
+ * The training session's backend (for src/session/session.ts): the GPU context, or the CPU fallback when
  * there is no WebGPU and the page allows it, reported to the page as 'engine'; and noticing when the GPU
  * device is lost (the session then recovers: see its recoverFromDeviceLoss).
  */
 import type { GpuContext } from '../gpu/context';
-import { autotune, kernelChoiceReport, type KernelChoiceReport } from '../gpu/autotune';
+import { autotune, kernelChoiceReport, type KernelChoiceReport } from '../tuning/autotune';
 import { noAdapterHelp, WebGpuUnavailableError } from '../gpu/errors';
 import type { FromTrainer, TrainingState } from './protocol';
 
@@ -23,7 +23,7 @@ export class SessionDevice {
   backend: Backend | undefined;
   private allowCpuFallback = true;
   private cpuNotice: string | null = null;
-  /** The kernel variants chosen for this adapter by measurement (src/gpu/autotune.ts), shown by the device panel. */
+  /** The kernel variants chosen for this adapter by measurement (src/tuning/autotune.ts), shown by the device panel. */
   private kernels: KernelChoiceReport | undefined;
   /** Set from the device's loss until the recovery task has run. */
   deviceLost = false;

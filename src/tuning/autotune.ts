@@ -30,9 +30,9 @@
  * its own buffers in a private arena and frees them; compiled pipelines stay in ctx.registry (the chosen
  * variants' pipelines are then already compiled for the model).
  */
-import { BufferArena } from './arena';
-import type { AdapterReport, GpuContext, KernelPreferences } from './context';
-import type { Dispatch } from './dispatch';
+import { BufferArena } from '../gpu/arena';
+import type { AdapterReport, GpuContext, KernelPreferences } from '../gpu/context';
+import type { Dispatch } from '../gpu/dispatch';
 import {
   isTestedMatmulTiles, MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul, type MatmulTiles, type MatmulVariant,
 } from '../kernels/matmul';

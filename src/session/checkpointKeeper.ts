@@ -1,21 +1,21 @@
 /**
- * The training session's checkpoints (for src/train/session.ts): it saves the whole study (engine state +
- * the metric history it posted + its loss accounting, src/train/sessionCheckpoint.ts) every
+ * The training session's checkpoints (for src/session/session.ts): it saves the whole study (engine state +
+ * the metric history it posted + its loss accounting, src/session/checkpointExtra.ts) every
  * `checkpointEvery` steps, after at most `checkpointMaxIntervalMs` of training, when the study is done and
  * on 'checkpoint'; it keeps the last good one in memory and writes it to a CheckpointStore (IndexedDB in
  * the Worker). 'resume' rebuilds a stored study paused at its step; it continues bit-identically
  * (test/sessionCheckpoint.test.ts). A poisoned run state never replaces a good checkpoint (see `save`).
  */
-import type { StudyEngine } from './engine';
-import type { StudyConfig } from './presets';
+import type { StudyEngine } from '../engine/studyEngine';
+import type { StudyConfig } from '../config/presets';
 import type { FromTrainer } from './protocol';
-import { assertCpuSized } from './cpuStudy';
-import { decodeStudyCheckpoint, encodeStudyCheckpoint, type StudyCheckpoint, type StudyState } from './checkpoint';
+import { assertCpuSized } from '../engine/cpuStudy';
+import { decodeStudyCheckpoint, encodeStudyCheckpoint, type StudyCheckpoint, type StudyState } from '../engine/checkpoint';
 import {
   checkpointKey, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS,
   type CheckpointReason, type CheckpointRecord, type CheckpointStore, type CheckpointSummary,
 } from './checkpointStore';
-import { readSessionExtra, type SessionExtra } from './sessionCheckpoint';
+import { readSessionExtra, type SessionExtra } from './checkpointExtra';
 import { errorMessage } from '../util/errorMessage';
 
 /** A checkpoint with the session's part of it, read. */

@@ -3,8 +3,8 @@
  * Shared by the CLI (`npm run compare`) and the headless study tools.
  */
 import type { GpuContext } from '../gpu/context';
-import type { StudyConfig } from './presets';
-import { Study, type RunInfo } from './study';
+import type { StudyConfig } from '../config/presets';
+import { Study, type RunInfo } from './gpuStudy';
 
 export interface HistoryPoint {
   step: number;

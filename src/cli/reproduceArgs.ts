@@ -1,7 +1,7 @@
 /** Arguments of `npm run reproduce` (src/cli/reproduce.ts); every invalid one becomes a one-line reason. */
 import { parseArgs } from 'node:util';
-import { UsageError } from '../cli/args';
-import { STUDY_NAMES } from './studies';
+import { UsageError } from './args';
+import { STUDY_NAMES } from '../study/studies';
 
 export const REPRODUCE_USAGE = `usage: npm run reproduce -- [--study ${STUDY_NAMES.join('|')}] [--quick] [--out DIR]
        npm run reproduce -- --from FILE [--out DIR]

@@ -1,6 +1,6 @@
 import { createTask, type Task } from '../data/task';
 import type { StudyConfig } from './presets';
-import { ConfigError, parseStudyConfig } from './configSchema';
+import { ConfigError, parseStudyConfig } from './schema';
 
 /**
  * Built tasks by their options, so that checking the same text-corpus config again (the page re-validates
@@ -32,7 +32,7 @@ function taskFor(c: StudyConfig): Task {
 }
 
 /**
- * Checks a study config before anything is built: the schema (src/train/configSchema.ts: types, finite
+ * Checks a study config before anything is built: the schema (src/config/schema.ts: types, finite
  * numbers, limits, heads / head dimension, task options), then what needs the built task (vocabulary,
  * [MASK] id, context, evaluation buckets, a user text's content). Throws a ConfigError (a RangeError) whose
  * one-line message names the field at fault; `error.path` is that field.

@@ -15,10 +15,10 @@ import { createTask, type EvalSet, type Task } from '../data/task';
 import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
 import { learningRate } from './schedule';
-import { PRESETS, type StudyConfig } from './presets';
-import { validateStudyConfig } from './validate';
-import { argmax, type RunEvaluation, type RunInfo } from './study';
-import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './engine';
+import { PRESETS, type StudyConfig } from '../config/presets';
+import { validateStudyConfig } from '../config/validate';
+import { argmax, type RunEvaluation, type RunInfo } from './gpuStudy';
+import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './studyEngine';
 import { assertSameStudy, type StudyState } from './checkpoint';
 import { EvaluationTally } from './evaluationTally';
 
@@ -222,7 +222,7 @@ export class CpuStudy implements StudyEngine {
     return { probs, logits };
   }
 
-  /** The full training state in float64 (the CPU engine's precision); see src/train/checkpoint.ts. */
+  /** The full training state in float64 (the CPU engine's precision); see src/engine/checkpoint.ts. */
   async saveState(): Promise<StudyState> {
     const P = this.layout.P;
     const gather = (key: 'params' | 'm' | 'v') => {

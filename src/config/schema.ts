@@ -2,8 +2,8 @@
  * The one schema of a StudyConfig (and the ModelConfig inside it), written with valibot. Every way a config
  * enters the playground goes through it — the page's controls and URL (src/store/configCodec.ts), the CLI
  * (src/cli/args.ts), Study.create / CpuStudy.create / the training session, a study checkpoint's header
- * (src/train/checkpoint.ts) and a safetensors file's study metadata (src/export/safetensors.ts) — by way of
- * validateStudyConfig (src/train/validate.ts), which adds the checks that need the built task (vocabulary,
+ * (src/engine/checkpoint.ts) and a safetensors file's study metadata (src/export/safetensors.ts) — by way of
+ * validateStudyConfig (src/config/validate.ts), which adds the checks that need the built task (vocabulary,
  * [MASK] id, context, buckets, the user's text).
  *
  * A refused config gives ONE message that names the field and shows the value, e.g.
