@@ -20,15 +20,15 @@ const ALLOWED = {
   model: ['kernels', 'gpu', 'util'],
   data: ['util'],
   analysis: ['util'],
-  export: ['model/(config|layout)\\.ts$', 'reference', 'util'],
+  export: ['model/(config|layout)\\.ts$', 'kernels/ropeTables\\.ts$', 'reference', 'util'],
   selftest: ['kernels', 'reference', 'model', 'gpu', 'util'],
   config: ['model/(config|layout|memory)\\.ts$', 'data', 'util'],
   engine: ['config', 'data', 'analysis', 'model', 'reference', 'export', 'tuning', 'kernels', 'gpu', 'util'],
   session: ['engine', 'config', 'data', 'analysis', 'model', 'reference', 'export', 'selftest', 'tuning', 'kernels', 'gpu', 'util'],
   study: ['session/protocol\\.ts$', 'engine', 'config', 'data', 'analysis', 'model', 'reference', 'export', 'gpu', 'util'],
   // The page's state: it talks to the Worker (client, protocol types) and never builds tasks or models.
-  store: ['session/(client|protocol)\\.ts$', 'study', 'config', 'analysis', 'util'],
-  ui: ['store', 'session/protocol\\.ts$', 'study/(report|reportModel|stats|svg|studies|pageRecord)\\.ts$', 'config', 'analysis', 'util'],
+  store: ['session/(client|protocol|checkpointKeys)\\.ts$', 'study', 'config', 'analysis', 'util'],
+  ui: ['store', 'session/(protocol|checkpointKeys)\\.ts$', 'study/(report|reportModel|stats|svg|studies|pageRecord)\\.ts$', 'config', 'analysis', 'util'],
   bench: ['engine', 'config', 'data', 'model', 'reference', 'tuning', 'kernels', 'gpu', 'util'],
   cli: ['bench', 'study', 'session', 'engine', 'config', 'data', 'analysis', 'model', 'reference', 'export', 'selftest', 'tuning', 'kernels', 'gpu', 'util'],
 };

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AttentionSnapshot, FromTrainer, ToTrainer } from '../src/session/protocol';
-import type { RunInfo } from '../src/engine/gpuStudy';
 import { preset } from '../src/config/presets';
+import type { RunInfo } from '../src/engine/types';
 
 // The store's only link to the Worker, replaced by a recorder.
 const sent: ToTrainer[] = [];

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-web';
 import onnxProto from 'onnx-proto';
-import type { ModelConfig } from '../src/model/config';
 import { parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
 import { referenceForward } from '../src/reference/model';
 import { randomInts } from '../src/util/random';
 import { attentionOutputName, exportOnnx, inputIdsFrom, ONNX_INPUT, ONNX_LOGITS, ONNX_OPSET } from '../src/export/onnx';
+import type { ModelConfig } from '../src/model/config';
 
 ort.env.wasm.numThreads = 1;
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../src/model/config';
 import { parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
 import { preset } from '../src/config/presets';
@@ -9,6 +8,7 @@ import {
   writeSafetensors,
 } from '../src/export/safetensors';
 import { hfConfigFor, hfConfigJson, modelConfigFromHf } from '../src/export/hfConfig';
+import type { ModelConfig } from '../src/model/config';
 
 const config: ModelConfig = {
   vocabSize: 13, maskId: 2, layers: 2, dModel: 12, heads: 2, dFF: 20, context: 7, ropeBase: 10000, normEps: 1e-5,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../src/model/config';
 import { GpuModel } from '../src/model/gpuModel';
 import { decayMask, parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
@@ -10,6 +9,7 @@ import { adamwHyper } from '../src/kernels/adamw';
 import { ModelTooLargeError, bufferPlan, checkMemory } from '../src/model/memory';
 import { randomInts } from '../src/util/random';
 import { testContext } from './gpuContext';
+import type { ModelConfig } from '../src/model/config';
 
 // Awkward sizes on purpose: nothing is a multiple of a tile.
 const config: ModelConfig = {

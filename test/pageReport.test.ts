@@ -19,10 +19,9 @@ import { buildReport, receiveReportMessage, replacesSeries, useReport } from '..
 import { useRuns } from '../src/store/runs';
 import { shownFigures } from '../src/ui/report/ReportFigures';
 import type { AttentionRecord } from '../src/study/runner';
-import type { HistoryPoint } from '../src/engine/trainingLoop';
 import type { StudyConfig } from '../src/config/presets';
-import type { RunInfo } from '../src/engine/gpuStudy';
 import { validateStudyConfig } from '../src/config/validate';
+import type { HistoryPoint, RunInfo } from '../src/engine/types';
 
 const STEPS = [10, 20, 30];
 

@@ -7,7 +7,7 @@ import { armData, armGroups, armLines, stats } from '../src/ui/charts/series';
 import { armColor, armLabel, NTP_COLOR } from '../src/util/palette';
 import { PAPER_MASK_GRID, PRESETS } from '../src/config/presets';
 import { validateStudyConfig } from '../src/config/validate';
-import type { HistoryPoint } from '../src/engine/trainingLoop';
+import type { HistoryPoint } from '../src/engine/types';
 
 describe('config ↔ URL', () => {
   it('round-trips every preset with edits exactly', () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../src/model/config';
-import { validateModelConfig } from '../src/model/config';
+import { validateModelConfig, type ModelConfig } from '../src/model/config';
 import { decayMask, parameterCount, parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
 import { referenceBackward, referenceForward } from '../src/reference/model';

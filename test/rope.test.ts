@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
 import { ropeBackward, ropeForward, uploadRopeTables } from '../src/kernels/rope';
 import {
-  ropeBackwardReference, ropeForwardReference, ropeTables, ropeTablesFloat64, type RopeShape,
+  ropeBackwardReference, ropeForwardReference, type RopeShape,
 } from '../src/reference/rope';
+import { ropeTables, ropeTablesFloat64 } from '../src/kernels/ropeTables';
 import { withScope } from '../src/selftest/harness';
 import { checkRope, ropeSelfTestShapes } from '../src/selftest/rope';
 import { randomFloats } from '../src/util/random';

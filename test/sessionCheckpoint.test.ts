@@ -11,17 +11,17 @@ import { Study } from '../src/engine/gpuStudy';
 import { preset, type StudyConfig } from '../src/config/presets';
 import type { FromTrainer } from '../src/session/protocol';
 import { decodeStudyCheckpoint, encodeStudyCheckpoint } from '../src/engine/checkpoint';
-import { checkpointKey, memoryCheckpointStore, type CheckpointStore, MAX_STORED_CHECKPOINTS } from '../src/session/checkpointStore';
+import { memoryCheckpointStore, type CheckpointStore, MAX_STORED_CHECKPOINTS, type CheckpointSummary } from '../src/session/checkpointStore';
 import { readSessionExtra } from '../src/session/checkpointExtra';
 import { readSafetensors } from '../src/export/safetensors';
 import { modelConfigFromHf } from '../src/export/hfConfig';
 import { inputIdsFrom, ONNX_INPUT, ONNX_LOGITS } from '../src/export/onnx';
-import type { HistoryPoint } from '../src/engine/trainingLoop';
 import { parameterLayout } from '../src/model/layout';
 import { applyMessages, useRuns } from '../src/store/runs';
 import { pickOffer } from '../src/store/checkpoints';
-import type { CheckpointSummary } from '../src/session/checkpointStore';
 import { testContext } from './gpuContext';
+import type { HistoryPoint } from '../src/engine/types';
+import { checkpointKey } from '../src/session/checkpointKeys';
 
 ort.env.wasm.numThreads = 1;
 

@@ -9,10 +9,10 @@ import { matmul, type MatmulVariant } from '../kernels/matmul';
 import { attentionBackward, attentionForward, type AttentionShape } from '../kernels/attention';
 import { adamwHyper, type AdamWRunSettings } from '../kernels/adamw';
 import { GpuModel } from '../model/gpuModel';
-import type { ModelConfig } from '../model/config';
 import { Study } from '../engine/gpuStudy';
 import type { StudyConfig } from '../config/presets';
 import { randomFloats } from '../util/random';
+import type { ModelConfig } from '../model/config';
 
 export interface Contender {
   run(iterations: number): Promise<void>;

@@ -1,9 +1,9 @@
+import type { AdapterReport } from '../gpu/context';
+import type { KernelChoiceReport } from '../tuning/autotune';
 /**
  * The benchmark's report: rows of "ours vs a reference" with ratios, the goals of issue 6, and the
  * plain-text table the CLI prints. Pure (no GPU), shared by the page and the CLI.
  */
-import type { AdapterReport } from '../gpu/context';
-import type { KernelChoiceReport } from '../tuning/autotune';
 
 export interface BenchRow {
   name: string;

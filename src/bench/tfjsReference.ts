@@ -12,10 +12,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-webgpu';
-import type { ModelConfig } from '../model/config';
-import { headDim } from '../model/config';
+import { headDim, type ModelConfig } from '../model/config';
 import { layerTensorName, parameterLayout } from '../model/layout';
-import { ropeTables } from '../reference/rope';
+import { ropeTables } from '../kernels/ropeTables';
 import { randomFloats } from '../util/random';
 import type { Contender, MatmulShape, ModelStepSetup } from './ours';
 

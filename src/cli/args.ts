@@ -6,7 +6,7 @@ import { MAX_TEXT_BYTES, userTextFromBytes } from '../data/textTask';
 import { DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
 import { ConfigError, parsePresetName } from '../config/schema';
-import type { RunInfo } from '../engine/gpuStudy';
+import type { RunInfo } from '../engine/types';
 
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -5,11 +5,11 @@
 import { writeFileSync } from 'node:fs';
 import { createGpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
-import { runStudy, type HistoryPoint } from '../engine/trainingLoop';
-import type { RunInfo } from '../engine/gpuStudy';
+import { runStudy } from '../engine/trainingLoop';
 import { COMPARE_USAGE, UsageError, parseCompareArgs, runDirectoryName } from './args';
 import { join } from 'node:path';
 import { writeCheckpointDir } from '../export/checkpointFiles';
+import type { HistoryPoint, RunInfo } from '../engine/types';
 
 
 

@@ -9,10 +9,10 @@ import { dirname } from 'node:path';
 import { readCheckpoint } from '../export/checkpointFiles';
 import { CheckpointError } from '../export/safetensors';
 import { exportOnnx, inputIdsFrom, ONNX_INPUT, ONNX_LOGITS, ONNX_OPSET } from '../export/onnx';
-import type { ModelConfig } from '../model/config';
 import type { ParameterLayout } from '../model/layout';
 import { referenceForward } from '../reference/model';
 import { randomInts } from '../util/random';
+import type { ModelConfig } from '../model/config';
 
 const EXPORT_USAGE = `usage: npm run export -- --checkpoint DIR --out model.onnx [--attention] [--verify]
 

@@ -1,6 +1,6 @@
-import type { ModelConfig } from '../model/config';
 import type { TaskName, TaskOptionsByName } from '../data/task';
 import { DEFAULT_ALPHABET } from '../data/charTokenizer';
+import type { ModelConfig } from '../model/config';
 
 /**
  * A study: arms (mask ratios; 0 = NTP) × seeds, every arm of a seed starting from the same weights and

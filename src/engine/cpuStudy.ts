@@ -17,10 +17,11 @@ import { deriveSeed } from '../util/seeds';
 import { learningRate } from './schedule';
 import { PRESETS, type StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
-import { argmax, type RunEvaluation, type RunInfo } from './gpuStudy';
 import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './studyEngine';
 import { assertSameStudy, type StudyState } from './checkpoint';
 import { EvaluationTally } from './evaluationTally';
+import { argmax } from '../util/argmax';
+import type { RunEvaluation, RunInfo } from './types';
 
 /** Rough multiply-adds per step of a study: every run's tokens through the weights and the attention. */
 export function studyStepWork(config: StudyConfig): number {

@@ -4,7 +4,7 @@
  * so their RunEvaluations are computed by the same lines.
  */
 import type { EvalSet } from '../data/task';
-import type { RunEvaluation } from './gpuStudy';
+import type { RunEvaluation } from './types';
 
 export class EvaluationTally {
   private readonly lossSum: Float64Array;

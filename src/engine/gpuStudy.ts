@@ -20,20 +20,8 @@ import type { StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
 import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './studyEngine';
 import { EvaluationTally } from './evaluationTally';
-
-export interface RunInfo {
-  arm: number;
-  maskRatio: number;
-  seed: number;
-  objective: 'ntp' | 'meap';
-}
-
-export interface RunEvaluation {
-  valLoss: number;
-  /** Greedy answer accuracy on the evaluation set; NaN for tasks without retrieval answers (text). */
-  retrievalAcc: number;
-  accByDepth: number[];
-}
+import type { RunEvaluation, RunInfo } from './types';
+import { argmax } from '../util/argmax';
 
 export class Study implements StudyEngine {
   readonly kind = 'webgpu' as const;
@@ -317,12 +305,5 @@ export class Study implements StudyEngine {
     this.ctx.arena.destroy(this.normLog);
     this.ctx.arena.destroy(this.probeStaging);
   }
-}
-
-/** Index of the largest value; ties go to the lowest index (deterministic greedy decoding). */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
 }
 

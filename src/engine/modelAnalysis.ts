@@ -6,7 +6,6 @@
  */
 import type { StudyEngine } from './studyEngine';
 import type { StudyConfig } from '../config/presets';
-import type { RunEvaluation } from './gpuStudy';
 import { charTokenizer } from '../data/charTokenizer';
 import { SEGMENT_NAMES } from '../data/needleTask';
 import { maskCount, queryPositions, samplePositions } from '../data/maskPolicy';
@@ -17,6 +16,7 @@ import {
 } from '../analysis/attentionStack';
 import { relativeChange } from '../analysis/attention';
 import { answerCorrect, answerRows, textProbeSet, type TextProbeSet } from '../data/textProbe';
+import type { RunEvaluation } from './types';
 
 /** Segments whose attention mass is measured from the answer-generating position (inputs only). */
 export const ATTENTION_SEGMENTS = SEGMENT_NAMES.slice(0, 4);

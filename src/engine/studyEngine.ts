@@ -5,9 +5,8 @@
  */
 import type { EvalSet, Task } from '../data/task';
 import type { StudyConfig } from '../config/presets';
-import type { RunEvaluation, RunInfo } from './gpuStudy';
-import type { EngineKind } from '../session/protocol';
 import type { StudyState } from './checkpoint';
+import type { RunEvaluation, RunInfo, EngineKind } from './types';
 
 /** Training losses of the steps since the previous report. */
 export interface IntervalReport {

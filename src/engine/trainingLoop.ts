@@ -4,16 +4,8 @@
  */
 import type { GpuContext } from '../gpu/context';
 import type { StudyConfig } from '../config/presets';
-import { Study, type RunInfo } from './gpuStudy';
-
-export interface HistoryPoint {
-  step: number;
-  trainLoss: number;
-  valLoss: number;
-  retrievalAcc: number;
-  accByDepth: number[];
-  tokensPerSec: number;
-}
+import { Study } from './gpuStudy';
+import type { RunInfo, HistoryPoint } from './types';
 
 export interface RunHistory extends RunInfo {
   history: HistoryPoint[];

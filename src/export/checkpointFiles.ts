@@ -5,9 +5,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ModelConfig } from '../model/config';
 import { hfConfigJson, modelConfigFromHf } from './hfConfig';
 import { CheckpointError, readSafetensors, writeSafetensors, type ParsedCheckpoint, type WriteOptions } from './safetensors';
+import type { ModelConfig } from '../model/config';
 
 export const SAFETENSORS_FILE = 'model.safetensors';
 export const HF_CONFIG_FILE = 'config.json';

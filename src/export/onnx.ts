@@ -21,7 +21,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { headDim, type ModelConfig } from '../model/config';
 import { layerTensorName, parameterLayout, type TensorSlot } from '../model/layout';
-import { ropeTables } from '../reference/rope';
+import { ropeTables } from '../kernels/ropeTables';
 import { canonicalModelConfig, modelConfigFromUnknown } from './modelConfigJson';
 
 const { onnx } = onnxProto;

@@ -16,11 +16,11 @@
  * The reader is for untrusted uploads: it never allocates more than the file's size, checks everything
  * before it returns, changes no state, and throws a CheckpointError whose message a user can act on.
  */
-import type { ModelConfig } from '../model/config';
 import { parameterLayout, type ParameterLayout } from '../model/layout';
 import type { StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
 import { canonicalModelConfig, describeConfigDifference, modelConfigFromUnknown, sameModelConfig } from './modelConfigJson';
+import type { ModelConfig } from '../model/config';
 
 export const SAFETENSORS_FORMAT_NAME = 'meap-playground-llama';
 export const SAFETENSORS_FORMAT_VERSION = '1';

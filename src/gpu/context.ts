@@ -2,7 +2,6 @@ import { DeviceLostError, WebGpuUnavailableError, noAdapterHelp } from './errors
 import { KernelRegistry } from './registry';
 import { BufferArena } from './arena';
 import { Profiler } from './profiler';
-import type { MatmulTiles } from '../kernels/matmul';
 
 /** Optional features the engine uses when the adapter has them. */
 const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
@@ -35,6 +34,17 @@ export interface AdapterReport {
  * real GPUs prefer workgroup-cooperative rows and shared-memory tiles. Builders read these when they
  * build; `src/tuning/autotune.ts` replaces the adapter's guess by a start-up measurement.
  */
+/**
+ * Tile sizes (WGSL override constants). A workgroup has `workgroupX × workgroupY` threads, each computing
+ * a 4×4 block of C, so it covers 4·workgroupY rows × 4·workgroupX columns. `tileK` (tiled only) is the
+ * k-slice staged in workgroup memory per step: 4·tileK·4·(workgroupX + workgroupY) bytes.
+ */
+export interface MatmulTiles {
+  workgroupX: number;
+  workgroupY: number;
+  tileK: number;
+}
+
 export interface KernelPreferences {
   /** Row-wise reductions (RMSNorm, softmax rows of attention and of the loss). */
   rows: 'workgroup' | 'serial';

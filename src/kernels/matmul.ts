@@ -1,4 +1,4 @@
-import type { GpuContext } from '../gpu/context';
+import type { GpuContext, MatmulTiles } from '../gpu/context';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch';
 
 /**
@@ -9,16 +9,6 @@ import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch';
 export type MatmulVariant = 'blocked' | 'tiled';
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'tiled'];
 
-/**
- * Tile sizes (WGSL override constants). A workgroup has `workgroupX × workgroupY` threads, each computing
- * a 4×4 block of C, so it covers 4·workgroupY rows × 4·workgroupX columns. `tileK` (tiled only) is the
- * k-slice staged in workgroup memory per step: 4·tileK·4·(workgroupX + workgroupY) bytes.
- */
-export interface MatmulTiles {
-  workgroupX: number;
-  workgroupY: number;
-  tileK: number;
-}
 
 /**
  * Defaults per variant (autotune may replace them per adapter: `ctx.preferences.matmulTiles`). blocked: 32×32 outputs per workgroup (8×8, 16×4

@@ -1,8 +1,8 @@
 import type { GpuContext } from '../gpu/context';
 import { ceilDiv, grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
-import { ropeTables } from '../reference/rope';
+import { ropeTables } from './ropeTables';
 
-export { ropeTables } from '../reference/rope';
+export { ropeTables } from './ropeTables';
 
 /** Must match WORKGROUP_SIZE in shaders/rope.wgsl. */
 const WORKGROUP_SIZE = 256;

@@ -1,6 +1,6 @@
 import { Rng } from '../util/random';
-import type { ModelConfig } from './config';
 import type { ParameterLayout } from './layout';
+import type { ModelConfig } from './config';
 
 export const INIT_STD = 0.02;
 

@@ -1,6 +1,7 @@
 import type { GpuContext } from '../gpu/context';
 import { ropeBackward, ropeForward } from '../kernels/rope';
-import { ropeBackwardReference, ropeForwardReference, ropeTables, type RopeShape } from '../reference/rope';
+import { ropeBackwardReference, ropeForwardReference, type RopeShape } from '../reference/rope';
+import { ropeTables } from '../kernels/ropeTables';
 import { randomFloats } from '../util/random';
 import { check, formatShape, maxAbsError, withScope, type KernelCheck } from './harness';
 

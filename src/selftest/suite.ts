@@ -1,5 +1,4 @@
 import type { GpuContext } from '../gpu/context';
-import type { KernelCheck } from './harness';
 import { checkResidual } from './residual';
 import { checkMatmul, matmulSelfTestShapes } from './matmul';
 import { checkEmbedding, embeddingSelfTestShapes } from './embedding';
@@ -10,6 +9,7 @@ import { attentionSelfTestShapes, checkAttention } from './attention';
 import { checkCrossEntropy, crossEntropySelfTestShapes } from './crossEntropy';
 import { checkGradNorm, gradNormSelfTestShapes } from './gradNorm';
 import { adamwSelfTestShapes, checkAdamw } from './adamw';
+import type { KernelCheck } from './harness';
 
 /**
  * The kernel self-test: every kernel family on a few small shapes (including R > 1 and awkward sizes)

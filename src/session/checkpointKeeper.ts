@@ -11,12 +11,10 @@ import type { StudyConfig } from '../config/presets';
 import type { FromTrainer } from './protocol';
 import { assertCpuSized } from '../engine/cpuStudy';
 import { decodeStudyCheckpoint, encodeStudyCheckpoint, type StudyCheckpoint, type StudyState } from '../engine/checkpoint';
-import {
-  checkpointKey, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS,
-  type CheckpointReason, type CheckpointRecord, type CheckpointStore, type CheckpointSummary,
-} from './checkpointStore';
+import { type CheckpointReason, type CheckpointRecord, type CheckpointStore, type CheckpointSummary } from './checkpointStore';
 import { readSessionExtra, type SessionExtra } from './checkpointExtra';
 import { errorMessage } from '../util/errorMessage';
+import { checkpointKey, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS } from './checkpointKeys';
 
 /** A checkpoint with the session's part of it, read. */
 export type SavedStudy = { checkpoint: StudyCheckpoint; extra: SessionExtra };

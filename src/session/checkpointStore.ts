@@ -13,7 +13,7 @@
  * listed without touching the data) and `data` (key → Uint8Array), written together in one transaction.
  */
 import type { StudyConfig } from '../config/presets';
-import type { EngineKind } from './protocol';
+import type { EngineKind } from '../engine/types';
 
 /** Why a checkpoint was written. */
 export type CheckpointReason = 'auto' | 'manual' | 'hidden' | 'done';
@@ -49,22 +49,6 @@ export interface CheckpointStore {
 }
 
 export const MAX_STORED_CHECKPOINTS = 4;
-/** Autosave every this many steps by default (the page's `checkpointEvery` URL parameter changes it)… */
-export const DEFAULT_CHECKPOINT_EVERY = 100;
-/** …and after at most this much training time since the last save. */
-export const DEFAULT_CHECKPOINT_MAX_INTERVAL_MS = 30_000;
-
-/** JSON with object keys sorted at every level: equal configs give equal text whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
-  });
-}
-
-export function checkpointKey(engine: EngineKind, config: StudyConfig): string {
-  return `${engine}:${canonicalJson(config)}`;
-}
 
 function summaryOf(record: CheckpointRecord): CheckpointSummary {
   const { data: _data, ...summary } = record;

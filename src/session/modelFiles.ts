@@ -9,8 +9,8 @@ import { writeSafetensors } from '../export/safetensors';
 import { hfConfigJson } from '../export/hfConfig';
 import { exportOnnx } from '../export/onnx';
 import { describeConfigDifference, sameModelConfig } from '../export/modelConfigJson';
-import type { ModelConfig } from '../model/config';
 import { errorMessage } from '../util/errorMessage';
+import type { ModelConfig } from '../model/config';
 
 type Post = (message: FromTrainer, transfer?: Transferable[]) => void;
 

@@ -6,9 +6,9 @@
 import { maskCount, queryPositions, samplePositions } from '../data/maskPolicy';
 import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
-import { argmax } from '../engine/gpuStudy';
 import type { StudyEngine } from '../engine/studyEngine';
 import type { AttentionSnapshot, GenerationResult } from './protocol';
+import { argmax } from '../util/argmax';
 
 /** Share of positions masked in the paired clean/masked attention snapshot (the paper's default P). */
 export const SNAPSHOT_MASK_RATIO = 0.15;

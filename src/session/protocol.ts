@@ -2,18 +2,16 @@
  * The typed message protocol between the page and the training Worker. The Worker owns the GPU; the
  * page only sends commands and renders what comes back. Large arrays travel as transferables.
  */
+import type { StudyConfig } from '../config/presets';
+import type { CheckpointReason, CheckpointSummary } from './checkpointStore';
+import type { MetricHistory } from './checkpointExtra';
+import type { EngineKind, HistoryPoint, RunInfo } from '../engine/types';
 import type { AdapterReport } from '../gpu/context';
 import type { KernelChoiceReport } from '../tuning/autotune';
 import type { KernelCheck } from '../selftest/harness';
-import type { StudyConfig } from '../config/presets';
-import type { HistoryPoint } from '../engine/trainingLoop';
-import type { RunInfo } from '../engine/gpuStudy';
 import type { ModelConfig } from '../model/config';
-import type { CheckpointReason, CheckpointSummary } from './checkpointStore';
-import type { MetricHistory } from './checkpointExtra';
 import type { AttentionRecord } from '../engine/modelAnalysis';
 
-export type EngineKind = 'webgpu' | 'cpu';
 
 export type TrainingState = 'idle' | 'building' | 'running' | 'paused' | 'done' | 'failed';
 
@@ -144,3 +142,7 @@ export type FromTrainer =
   | { type: 'modelLoaded'; requestId: number; run: number; step: number; error: string | null }
   /** Made up by the page (src/store/trainer.ts), never sent by the Worker: the Worker threw outside the session or could not load. */
   | { type: 'crashed'; message: string };
+
+// The engine's types the page needs, re-exported so that ui/ and store/ import them from the protocol only.
+export type { EngineKind, HistoryPoint, RunInfo } from '../engine/types';
+export type { AdapterReport, KernelChoiceReport, KernelCheck, ModelConfig, CheckpointSummary, AttentionRecord };

@@ -5,11 +5,11 @@
  * and the metric history it posted, which a checkpoint carries (src/session/checkpointExtra.ts).
  */
 import type { StudyEngine } from '../engine/studyEngine';
-import type { HistoryPoint } from '../engine/trainingLoop';
 import type { FromTrainer } from './protocol';
 import { emptyHistory, historyUpTo, type MetricHistory, type SessionExtra } from './checkpointExtra';
 import { evaluateRuns } from '../engine/modelAnalysis';
 import type { TextProbeSet } from '../data/textProbe';
+import type { HistoryPoint } from '../engine/types';
 
 export interface ReportHooks {
   post(message: FromTrainer): void;

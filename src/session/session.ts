@@ -17,7 +17,6 @@
  */
 import type { GpuContext } from '../gpu/context';
 import { runSelfTest } from '../selftest/suite';
-import type { KernelCheck } from '../selftest/harness';
 import { Study } from '../engine/gpuStudy';
 import { assertCpuSized, CpuStudy } from '../engine/cpuStudy';
 import { validateStudyConfig } from '../config/validate';
@@ -25,10 +24,7 @@ import type { StudyEngine } from '../engine/studyEngine';
 import type { StudyConfig } from '../config/presets';
 import type { FromTrainer, ToTrainer, TrainingState } from './protocol';
 import type { StudyCheckpoint } from '../engine/checkpoint';
-import {
-  DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS, memoryCheckpointStore,
-  type CheckpointReason, type CheckpointStore,
-} from './checkpointStore';
+import { memoryCheckpointStore, type CheckpointReason, type CheckpointStore } from './checkpointStore';
 import { CheckpointKeeper, restoredMessage, type Restore, type SavedStudy } from './checkpointKeeper';
 import { TrainingReports } from './reports';
 import { TrainingLoop } from './loop';
@@ -36,9 +32,10 @@ import { attentionSnapshot, generateContinuations } from './probes';
 import { exportModel, loadModel } from './modelFiles';
 import { SessionDevice } from './device';
 import { errorMessage } from '../util/errorMessage';
-import { analyseAttention, probeSetFor } from '../engine/modelAnalysis';
+import { analyseAttention, probeSetFor, type AttentionRecord } from '../engine/modelAnalysis';
 import type { TextProbeSet } from '../data/textProbe';
-import type { AttentionRecord } from '../engine/modelAnalysis';
+import type { KernelCheck } from '../selftest/harness';
+import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS } from './checkpointKeys';
 
 export { yieldToEventLoop } from './loop';
 export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES } from './probes';

@@ -9,8 +9,7 @@
  * per evaluation rather than once per run.
  */
 import { create } from 'zustand';
-import type { AttentionSnapshot, FromTrainer, GenerationResult } from '../session/protocol';
-import type { RunInfo } from '../engine/gpuStudy';
+import type { AttentionSnapshot, FromTrainer, GenerationResult, RunInfo } from '../session/protocol';
 import type { StudyConfig } from '../config/presets';
 import { createTask, type Task } from '../data/task';
 import { SEGMENT_NAMES } from '../data/needleTask';

@@ -12,15 +12,14 @@
  * The autosave interval is `checkpointEvery` in the URL (default 100 steps); it is not part of the study.
  */
 import { create } from 'zustand';
-import type { FromTrainer, ModelFiles } from '../session/protocol';
-import { checkpointKey, DEFAULT_CHECKPOINT_EVERY, type CheckpointSummary } from '../session/checkpointStore';
-import type { ModelConfig } from '../model/config';
+import type { FromTrainer, ModelFiles, CheckpointSummary, ModelConfig } from '../session/protocol';
 import { restartTrainer, sendToTrainer } from './trainer';
 import { useConfig } from './config';
 import { useDevice } from './device';
 import { useRuns } from './runs';
-import { useSession } from './session';
 import { isKnownPresetName } from './configCodec';
+import { checkpointKey, DEFAULT_CHECKPOINT_EVERY } from '../session/checkpointKeys';
+import { useSession } from './sessionState';
 
 export interface RecoveryInfo {
   phase: 'recovering' | 'recovered' | 'failed';

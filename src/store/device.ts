@@ -3,10 +3,7 @@
  * self-test rows (the same checks as `npm run selftest`, run inside the Worker).
  */
 import { create } from 'zustand';
-import type { KernelChoiceReport } from '../tuning/autotune';
-import type { AdapterReport } from '../gpu/context';
-import type { KernelCheck } from '../selftest/harness';
-import type { EngineKind, FromTrainer } from '../session/protocol';
+import type { FromTrainer, EngineKind, KernelChoiceReport, AdapterReport, KernelCheck } from '../session/protocol';
 
 /** probing: waiting for the Worker; ready: WebGPU; cpu: CPU fallback; error: no engine at all. */
 export type DeviceStatus = 'probing' | 'ready' | 'cpu' | 'error';

@@ -8,14 +8,13 @@
  * (its request id no longer matches), so stale numbers never show for another study.
  */
 import { create } from 'zustand';
-import type { FromTrainer, TrainingState } from '../session/protocol';
-import type { AttentionRecord } from '../engine/modelAnalysis';
+import type { FromTrainer, TrainingState, AttentionRecord } from '../session/protocol';
 import { analyseStudy, figures, renderMarkdown, type StudyRecord, type StudySummary } from '../study/report';
 import { hasRetrievalScore, pageDefinition, pageStudyRecord, recordStep, trainingMs, type PageRecordInput } from '../study/pageRecord';
 import { useRuns, type RunsState } from './runs';
 import { useDevice } from './device';
-import { useSession } from './session';
 import { sendToTrainer, subscribeToTrainer } from './trainer';
+import { useSession } from './sessionState';
 
 export interface ComputedReport {
   record: StudyRecord;

@@ -8,10 +8,8 @@
  * `evals.points[r][k]` is run r's evaluation at `evals.steps[k]`. Arrays are replaced, never mutated.
  */
 import { create } from 'zustand';
-import type { FromTrainer, TrainingState } from '../session/protocol';
+import type { FromTrainer, TrainingState, HistoryPoint, RunInfo } from '../session/protocol';
 import type { StudyConfig } from '../config/presets';
-import type { HistoryPoint } from '../engine/trainingLoop';
-import type { RunInfo } from '../engine/gpuStudy';
 
 export interface StudyInfo {
   runs: RunInfo[];

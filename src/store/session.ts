@@ -8,26 +8,15 @@
  * first and then start (or step) it. So the curves on screen always belong to one config: the one in
  * `useSession.applied`, which the Worker echoed back when it built the study.
  */
-import { create } from 'zustand';
 import type { FromTrainer } from '../session/protocol';
-import type { StudyConfig } from '../config/presets';
 import { sendToTrainer, subscribeToTrainer } from './trainer';
 import { receiveDeviceMessage, selfTestStarted } from './device';
 import { receiveRunsMessage, useRuns } from './runs';
 import { loadPreset, startUrlSync, useConfig } from './config';
 import { sameConfig } from './configCodec';
 import { connectCheckpoints, receiveCheckpointMessage } from './checkpoints';
+import { useSession, type SessionState } from './sessionState';
 
-export interface SessionState {
-  /** The study the Worker built (its config as echoed by 'built'): what the charts show. */
-  applied: { presetName: string; config: StudyConfig } | null;
-  /** A 'configure' sent and not yet answered by 'built' (or an error). */
-  requested: { presetName: string; config: StudyConfig } | null;
-  /** What to do once the requested study is built. */
-  then: 'start' | 'step' | null;
-}
-
-export const useSession = create<SessionState>()(() => ({ applied: null, requested: null, then: null }));
 
 /**
  * Presets for slow engines: the CPU fallback trains `tiny` (the largest it accepts); a software WebGPU

@@ -7,18 +7,16 @@
  * the CLI's units of `seedsPerUnit` (unit u seeds from baseSeed + u), so its runs are other draws of the
  * same study — the same question, not the same numbers.
  */
-import type { AdapterReport } from '../gpu/context';
-import type { HistoryPoint } from '../engine/trainingLoop';
 import type { StudyConfig } from '../config/presets';
-import type { RunInfo } from '../engine/gpuStudy';
-import type { EngineKind } from '../session/protocol';
 import { createTask } from '../data/task';
 import { armLabel } from '../util/palette';
 import { presetConfig, sameConfig, studyPresetDefinition } from '../store/configCodec';
 import { SEEDS_FOR_CLAIM, type StudyDefinition } from './studies';
 import { STUDY_FORMAT, type StudyRecord } from './report';
-import type { AttentionRecord } from '../engine/modelAnalysis';
 import { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
+import type { HistoryPoint, RunInfo, EngineKind } from '../engine/types';
+import type { AdapterReport } from '../gpu/context';
+import type { AttentionRecord } from '../engine/modelAnalysis';
 
 /** The study name of a record of anything but an unedited named study. */
 export const PLAYGROUND_STUDY = 'playground-run';

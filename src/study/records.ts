@@ -2,8 +2,8 @@
  * What a study's unit files and study.json hold per unit and run. Plain types with no engine behind them,
  * so the page (src/study/pageRecord.ts) builds records without importing the GPU study that runner.ts trains.
  */
-import type { HistoryPoint } from '../engine/trainingLoop';
 import type { StudyConfig } from '../config/presets';
+import type { HistoryPoint } from '../engine/types';
 import type { AttentionRecord } from '../engine/modelAnalysis';
 
 export const UNIT_FORMAT = 'meap-study-unit/1';

@@ -5,7 +5,6 @@
  * the report comes from analyseStudy(study.json), so it can be recomputed from the committed JSON. Pure and
  * free of Node APIs: the page's report view uses the same functions on the user's own run.
  */
-import type { HistoryPoint } from '../engine/trainingLoop';
 import type { StudyConfig } from '../config/presets';
 import { deriveSeed } from '../util/seeds';
 import { armColor, armLabel } from '../util/palette';
@@ -15,8 +14,9 @@ import {
 } from './stats';
 import { barChart, lineChart, stripChart, type BandSeries, type LineSeries } from './svg';
 import { computeEstimate, type StudyDefinition } from './studies';
-import type { AttentionRecord } from '../engine/modelAnalysis';
 import type { RunRecord, UnitRecord } from './records';
+import type { HistoryPoint } from '../engine/types';
+import type { AttentionRecord } from '../engine/modelAnalysis';
 
 export const STUDY_FORMAT = 'meap-study/1';
 

@@ -5,10 +5,10 @@
  */
 import type { GpuContext } from '../gpu/context';
 import { Study } from '../engine/gpuStudy';
-import type { HistoryPoint } from '../engine/trainingLoop';
 import { unitConfig, type StudyDefinition } from './studies';
 import { analyseAttention, evaluateRuns, probeSetFor, PAIRED_MASK_RATIO } from '../engine/modelAnalysis';
 import { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
+import type { HistoryPoint } from '../engine/types';
 
 export { pairedMaskPositions, type AttentionRecord } from '../engine/modelAnalysis';
 export { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';

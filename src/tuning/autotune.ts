@@ -31,10 +31,10 @@
  * variants' pipelines are then already compiled for the model).
  */
 import { BufferArena } from '../gpu/arena';
-import type { AdapterReport, GpuContext, KernelPreferences } from '../gpu/context';
+import type { GpuContext, KernelPreferences, MatmulTiles, AdapterReport } from '../gpu/context';
 import type { Dispatch } from '../gpu/dispatch';
 import {
-  isTestedMatmulTiles, MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul, type MatmulTiles, type MatmulVariant,
+  isTestedMatmulTiles, MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul, type MatmulVariant,
 } from '../kernels/matmul';
 import { rmsnormBackwardInput, rmsnormForward } from '../kernels/rmsnorm';
 import { attentionBackward, attentionForward, type AttentionShape } from '../kernels/attention';

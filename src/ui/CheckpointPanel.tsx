@@ -4,11 +4,12 @@ import {
 } from '../store/checkpoints';
 import { useRuns } from '../store/runs';
 import { useDevice } from '../store/device';
-import { useSession } from '../store/session';
 import { useConfig } from '../store/config';
-import { canonicalJson, type CheckpointSummary } from '../session/checkpointStore';
 import { formatBytes } from './format';
 import './checkpoints.css';
+import type { CheckpointSummary } from '../session/protocol';
+import { canonicalJson } from '../util/canonicalJson';
+import { useSession } from '../store/sessionState';
 
 function timeOf(savedAt: number): string {
   return new Date(savedAt).toLocaleString('en-US', { hour: '2-digit', minute: '2-digit', second: '2-digit', month: 'short', day: 'numeric' });

@@ -1,6 +1,6 @@
 import { useDevice } from '../store/device';
-import type { KernelChoiceReport } from '../tuning/autotune';
 import { SelfTestPanel } from './SelfTestPanel';
+import type { KernelChoiceReport } from '../session/protocol';
 
 const LIMITS_SHOWN = [
   'maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage',

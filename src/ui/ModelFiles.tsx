@@ -5,13 +5,12 @@ import { tryReadSafetensors, type ParsedCheckpoint } from '../export/safetensors
 import { modelConfigFromHf } from '../export/hfConfig';
 import { describeConfigDifference, sameModelConfig } from '../export/modelConfigJson';
 import { parameterCount } from '../model/layout';
-import type { ModelConfig } from '../model/config';
-import type { RunInfo } from '../engine/gpuStudy';
 import { armLabel } from '../util/palette';
 import { formatBytes, formatCount } from './format';
 import { checkOnnx, type OnnxCheckResult } from './onnxCheck';
 import './checkpoints.css';
 import { saveFile } from './report/download';
+import type { RunInfo, ModelConfig } from '../session/protocol';
 
 /** Uploads larger than this are refused before they are read (a playground model is far smaller). */
 export const MAX_UPLOAD_BYTES = 512 * 2 ** 20;

@@ -1,9 +1,10 @@
 import { useConfig } from '../store/config';
 import { useDevice } from '../store/device';
 import { useRuns } from '../store/runs';
-import { commands, useSession } from '../store/session';
+import { commands } from '../store/session';
 import { changedFields, configToQuery, sameConfig } from '../store/configCodec';
 import { armLabel } from '../util/palette';
+import { useSession } from '../store/sessionState';
 
 const STATE_TEXT: Record<string, string> = {
   idle: 'ready', building: 'building the study…', running: 'training', paused: 'paused', done: 'finished', failed: 'stopped',

@@ -2,8 +2,8 @@
  * Colours shared by the attention views: each arm's colour comes from the page palette (NTP blue, MEAP
  * orange, other mask ratios their own shade), segments have their own colours.
  */
-import type { RunInfo } from '../../engine/gpuStudy';
 import { armColor, armLabel } from '../../util/palette';
+import type { RunInfo } from '../../session/protocol';
 
 export function runColour(info: RunInfo | undefined, arms: readonly number[] = []): string {
   return info ? armColor(info.maskRatio, arms) : '#6b7280';

@@ -1,6 +1,5 @@
 import { useMemo, useRef } from 'react';
-import type { AttentionSnapshot } from '../../session/protocol';
-import type { RunInfo } from '../../engine/gpuStudy';
+import type { AttentionSnapshot, RunInfo } from '../../session/protocol';
 import { comparedRuns, useAttention } from '../../store/attention';
 import { runColour, runLabel } from './colours';
 

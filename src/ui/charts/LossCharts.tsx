@@ -1,10 +1,10 @@
 import { useMemo, useState } from 'react';
 import { useRuns } from '../../store/runs';
-import type { HistoryPoint } from '../../engine/trainingLoop';
 import { formatLoss, formatPoints, formatSignedLoss } from '../format';
 import { ChartCard } from './ChartCard';
 import { armChartSpec, armData, type ArmGroup } from './series';
 import type { ChartSpec } from './LiveChart';
+import type { HistoryPoint } from '../../session/protocol';
 
 export function TrainLossChart({ groups }: { groups: ArmGroup[] }) {
   const train = useRuns((s) => s.train);

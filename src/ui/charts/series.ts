@@ -3,9 +3,9 @@
  * every seed (thin lines). Non-finite values (a run that failed) are left out of the statistics.
  */
 import type uPlot from 'uplot';
-import type { RunInfo } from '../../engine/gpuStudy';
 import { armColor, armLabel, withAlpha } from '../../util/palette';
 import type { ChartSpec, LineSpec } from './LiveChart';
+import type { RunInfo } from '../../session/protocol';
 
 export interface ArmGroup {
   arm: number;

@@ -1,8 +1,8 @@
 import { useMemo } from 'react';
 import { useRuns } from '../../store/runs';
 import { useConfig } from '../../store/config';
-import type { RunInfo } from '../../engine/gpuStudy';
 import { armGroups, type ArmGroup } from './series';
+import type { RunInfo } from '../../session/protocol';
 
 /** Runs of a config, in the Study's order (run r = arm · seedsPerArm + seed). */
 export function runsOf(arms: readonly number[], seedsPerArm: number): RunInfo[] {
