@@ -61,15 +61,19 @@ export function attentionOnKeys(map: AttentionMap, keys: readonly number[]): num
  * "variance increase" when inputs are masked).
  */
 export function unmaskedKeyVariance(map: AttentionMap, masked: readonly number[]): number {
-  const isMasked = new Set(masked);
+  const { probs, H, T } = map;
+  // A flag per key and direct row indexing: this runs over every layer of a snapshot (attentionStack.ts).
+  const isMasked = new Uint8Array(T);
+  for (const p of masked) if (p >= 0 && p < T) isMasked[p] = 1;
   let total = 0;
   let rows = 0;
-  for (let h = 0; h < map.H; h++) {
-    for (let i = 0; i < map.T; i++) {
+  for (let h = 0; h < H; h++) {
+    for (let i = 0; i < T; i++) {
+      const row = (h * T + i) * T;
       let n = 0, mean = 0, m2 = 0;
       for (let j = 0; j <= i; j++) {
-        if (isMasked.has(j)) continue;
-        const x = at(map, h, i, j);
+        if (isMasked[j]) continue;
+        const x = probs[row + j];
         n++;
         const delta = x - mean;
         mean += delta / n;

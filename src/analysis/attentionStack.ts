@@ -117,35 +117,6 @@ function onKeysInRowOrder(map: AttentionMap, keys: readonly number[]): number {
   return count === 0 ? Number.NaN : sum / count;
 }
 
-/** unmaskedKeyVariance (./attention.ts), bit for bit (same operations in the same order), with a flag array instead of a Set. */
-function varianceInRowOrder(map: AttentionMap, masked: readonly number[]): number {
-  if (!ArrayBuffer.isView(map.probs)) return unmaskedKeyVariance(map, masked);
-  const { probs, H, T } = map;
-  const isMasked = new Uint8Array(T);
-  for (const p of masked) if (p >= 0 && p < T) isMasked[p] = 1;
-  let total = 0;
-  let rows = 0;
-  for (let h = 0; h < H; h++) {
-    for (let i = 0; i < T; i++) {
-      const row = (h * T + i) * T;
-      let n = 0, mean = 0, m2 = 0;
-      for (let j = 0; j <= i; j++) {
-        if (isMasked[j]) continue;
-        const x = probs[row + j];
-        n++;
-        const delta = x - mean;
-        mean += delta / n;
-        m2 += delta * (x - mean);
-      }
-      if (n >= 2) {
-        total += m2 / n;
-        rows++;
-      }
-    }
-  }
-  return rows === 0 ? Number.NaN : total / rows;
-}
-
 export interface PairedMaskAnalysis {
   /** Mean attention on the masked key positions with the clean input, and with those positions masked. */
   onMaskedClean: number;
@@ -175,8 +146,8 @@ export function pairedMaskAnalysis(clean: AttentionStack, masked: AttentionStack
   };
   const onMaskedClean = mean((l) => onKeysInRowOrder(layerMap(clean, l), maskedPositions));
   const onMaskedMasked = mean((l) => onKeysInRowOrder(layerMap(masked, l), maskedPositions));
-  const varianceClean = mean((l) => varianceInRowOrder(layerMap(clean, l), maskedPositions));
-  const varianceMasked = mean((l) => varianceInRowOrder(layerMap(masked, l), maskedPositions));
+  const varianceClean = mean((l) => unmaskedKeyVariance(layerMap(clean, l), maskedPositions));
+  const varianceMasked = mean((l) => unmaskedKeyVariance(layerMap(masked, l), maskedPositions));
   return {
     onMaskedClean, onMaskedMasked, scoreDecay: relativeChange(onMaskedClean, onMaskedMasked),
     varianceClean, varianceMasked, varianceIncrease: relativeChange(varianceClean, varianceMasked),
