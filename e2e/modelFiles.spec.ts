@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { expect, test, type Download, type Page } from '@playwright/test';
 import { readSafetensors } from '../src/export/safetensors';
+import { checkedStudyConfig } from '../src/config/validate';
 import { modelConfigFromHf } from '../src/export/hfConfig';
 
 /**
@@ -53,7 +54,7 @@ test('download a run as safetensors + config.json; export ONNX and check it in o
 
   const { weights, config, names } = await downloadModel(page, (n) => testInfo.outputPath(n));
   expect(names.sort()).toEqual(['config.json', 'model.safetensors']);
-  const parsed = readSafetensors(new Uint8Array(weights));
+  const parsed = readSafetensors(new Uint8Array(weights), { checkStudy: checkedStudyConfig });
   expect(JSON.parse(parsed.metadata.meap_run)).toMatchObject({ run: 1, objective: 'meap', step: 20 });
   expect(parsed.study?.steps).toBe(20);
   expect(modelConfigFromHf(JSON.parse(config.toString('utf8')))).toEqual(parsed.config);

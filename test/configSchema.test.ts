@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import {
   CONFIG_LIMITS, ConfigError, parseModelConfig, parsePresetName, parseStudyConfig, show, studyConfigIssue,
 } from '../src/config/schema';
-import { validateStudyConfig } from '../src/config/validate';
+import { checkedStudyConfig, validateStudyConfig } from '../src/config/validate';
 import { PRESETS, preset, type StudyConfig } from '../src/config/presets';
 import { UsageError, parseCompareArgs } from '../src/cli/args';
 import { ConfigEditError, applyEdit, configFromQuery, presetConfig } from '../src/store/configCodec';
@@ -205,9 +205,9 @@ describe('every entry point refuses through the schema', () => {
   it('a safetensors file whose study metadata is invalid', () => {
     const study = tiny();
     const file = writeSafetensors(study.model, initParameters(study.model, parameterLayout(study.model), 1), { study: badLr });
-    expect(tryReadSafetensors(file)).toEqual({ ok: false, message: 'The study config in the metadata is invalid: optimizer.lr must be a finite number > 0, got null.' });
+    expect(tryReadSafetensors(file, { checkStudy: checkedStudyConfig })).toEqual({ ok: false, message: 'The study config in the metadata is invalid: optimizer.lr must be a finite number > 0, got null.' });
     const good = writeSafetensors(study.model, initParameters(study.model, parameterLayout(study.model), 1), { study });
-    expect(readSafetensors(good).study).toEqual(study);
+    expect(readSafetensors(good, { checkStudy: checkedStudyConfig }).study).toEqual(study);
     expect(METADATA_KEYS.studyConfig).toBe('meap_study_config');
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
 import { preset } from '../src/config/presets';
+import { checkedStudyConfig } from '../src/config/validate';
 import { randomNormals } from '../src/util/random';
 import {
   CheckpointError, MAX_HEADER_BYTES, METADATA_KEYS, SAFETENSORS_FORMAT_VERSION, readSafetensors, tryReadSafetensors,
@@ -86,8 +87,10 @@ describe('safetensors writer and reader', () => {
 
     const study = preset('tiny');
     const p2 = initParameters(study.model, parameterLayout(study.model), 1);
-    const withStudy = readSafetensors(writeSafetensors(study.model, p2, { study, metadata: { note: 'run 0' } }));
+    const withStudy = readSafetensors(writeSafetensors(study.model, p2, { study, metadata: { note: 'run 0' } }), { checkStudy: checkedStudyConfig });
     expect(withStudy.study).toEqual(study);
+    // Without a checker the study is checked as far as export/ knows (JSON object, the file's model), not returned.
+    expect(readSafetensors(writeSafetensors(study.model, p2, { study })).study).toBeUndefined();
     expect(withStudy.metadata.note).toBe('run 0');
     expect(bits(withStudy.params)).toEqual(bits(p2));
   });
@@ -288,7 +291,7 @@ describe('hostile or broken uploads are refused with a message', () => {
     };
     refuses(withStudy('{'), /study config in the metadata .* is not valid JSON/);
     refuses(withStudy({ ...study, model: { ...study.model, dFF: 32 } }), /study config's model differs from the file's model config \(dFF: 32 in the study, 64 in the file\)/);
-    refuses(withStudy({ ...study, batch: 0 }), /study config in the metadata is invalid: batch must be a positive integer/);
+    refuses(withStudy({ ...study, batch: 0 }), /study config in the metadata is invalid: batch must be a positive integer/, { checkStudy: checkedStudyConfig });
   });
 });
 

@@ -20,7 +20,7 @@ import {
 } from '../src/export/safetensors';
 import { modelConfigFromUnknown } from '../src/export/modelConfigJson';
 import { StudyCheckpointError, decodeStudyCheckpoint, encodeStudyCheckpoint, type StudyCheckpoint } from '../src/engine/checkpoint';
-import { validateStudyConfig } from '../src/config/validate';
+import { checkedStudyConfig, validateStudyConfig } from '../src/config/validate';
 import { preset, type StudyConfig } from '../src/config/presets';
 import { needleVocab } from '../src/data/needleVocab';
 import { parameterLayout } from '../src/model/layout';
@@ -372,7 +372,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-function expectValidCheckpoint(c: ParsedCheckpoint, bytes: Uint8Array): void {
+function expectValidCheckpoint(c: ParsedCheckpoint<StudyConfig>, bytes: Uint8Array): void {
   const config = modelConfigFromUnknown(c.config);
   const modelLayout = parameterLayout(config);
   expect(c.params.length).toBe(modelLayout.P);
@@ -398,7 +398,8 @@ function expectValidCheckpoint(c: ParsedCheckpoint, bytes: Uint8Array): void {
 function checkSafetensors(bytes: Uint8Array, options: { config?: StudyConfig['model'] } = {}): 'accepted' | 'refused' {
   const started = performance.now();
   const copy = bytes.slice();
-  const run = tracked(() => tryReadSafetensors(bytes, options));
+  const reading = { ...options, checkStudy: checkedStudyConfig };
+  const run = tracked(() => tryReadSafetensors(bytes, reading));
   expect(performance.now() - started, 'one read').toBeLessThan(5000);
   if (run.error !== undefined) throw run.error;   // anything but a CheckpointError escapes tryReadSafetensors
   // Memory: the tensors' copies and the parameter block, each bounded by the file's size (plus alignment padding).
@@ -410,7 +411,7 @@ function checkSafetensors(bytes: Uint8Array, options: { config?: StudyConfig['mo
     return 'accepted';
   }
   expectOneLine(result.message);
-  expect(() => readSafetensors(bytes, options)).toThrow(CheckpointError);
+  expect(() => readSafetensors(bytes, reading)).toThrow(CheckpointError);
   // A length field that claims more than the file holds is named as such.
   if (bytes.length >= 8) {
     const view = new DataView(bytes.buffer, bytes.byteOffset);

@@ -14,6 +14,7 @@ import { decodeStudyCheckpoint, encodeStudyCheckpoint } from '../src/engine/chec
 import { memoryCheckpointStore, type CheckpointStore, MAX_STORED_CHECKPOINTS, type CheckpointSummary } from '../src/session/checkpointStore';
 import { readSessionExtra } from '../src/session/checkpointExtra';
 import { readSafetensors } from '../src/export/safetensors';
+import { checkedStudyConfig } from '../src/config/validate';
 import { modelConfigFromHf } from '../src/export/hfConfig';
 import { inputIdsFrom, ONNX_INPUT, ONNX_LOGITS } from '../src/export/onnx';
 import { parameterLayout } from '../src/model/layout';
@@ -305,7 +306,7 @@ describe('session checkpoints', () => {
     expect(files).toMatchObject({ run: 1, step: 4, engine: 'webgpu' });
     const state = await h.session.currentEngine!.saveState();
     const P = state.params.length / 2;
-    const parsed = readSafetensors(files!.safetensors);
+    const parsed = readSafetensors(files!.safetensors, { checkStudy: checkedStudyConfig });
     expect(sameBits(parsed.params, state.params.subarray(P))).toBe(true);
     expect(parsed.study).toEqual(config);
     expect(JSON.parse(parsed.metadata.meap_run)).toMatchObject({ run: 1, objective: 'meap', step: 4 });

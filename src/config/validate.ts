@@ -52,3 +52,12 @@ export function validateStudyConfig(c: StudyConfig): void {
       `each bucket holds one or more positions of the ${task.bucketLabel}`, 'evaluation.buckets');
   }
 }
+
+/**
+ * A study config read from a file (a safetensors model's metadata: export/safetensors.ts's `checkStudy`),
+ * checked by validateStudyConfig and returned typed; throws its ConfigError.
+ */
+export function checkedStudyConfig(value: object): StudyConfig {
+  validateStudyConfig(value as StudyConfig);
+  return value as StudyConfig;
+}

@@ -11,14 +11,15 @@
  *   [8 + n, end)  the data section: every tensor's float32 values, little-endian, row-major, in layout
  *                 order, back to back; data_offsets are byte offsets into this section.
  * The metadata carries the playground's ModelConfig (`meap_model_config`, JSON), the format name and
- * version, `format: "pt"` (which transformers requires) and optionally the StudyConfig.
+ * version, `format: "pt"` (which transformers requires) and optionally the StudyConfig. What a study config
+ * must hold is config/'s business (export/ is a leaf beside model/): the reader checks that the metadata's
+ * study is a JSON object with the file's model, and a caller that wants it passes `checkStudy`
+ * (config/validate.ts's `checkedStudyConfig`).
  *
  * The reader is for untrusted uploads: it never allocates more than the file's size, checks everything
  * before it returns, changes no state, and throws a CheckpointError whose message a user can act on.
  */
 import { parameterLayout, type ParameterLayout } from '../model/layout';
-import type { StudyConfig } from '../config/presets';
-import { validateStudyConfig } from '../config/validate';
 import { canonicalModelConfig, describeConfigDifference, modelConfigFromUnknown, sameModelConfig } from './modelConfigJson';
 import type { ModelConfig } from '../model/config';
 
@@ -41,8 +42,8 @@ export class CheckpointError extends Error {
 }
 
 export interface WriteOptions {
-  /** The study the model was trained in (stored as JSON in the metadata). */
-  study?: StudyConfig;
+  /** The study the model was trained in (a StudyConfig, stored as JSON in the metadata). */
+  study?: { model: ModelConfig };
   /** Extra metadata (string values; the writer's own keys are reserved). */
   metadata?: Record<string, string>;
 }
@@ -52,7 +53,7 @@ const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * The safetensors bytes of one run: `params` is that run's flat [P] block in the layout of `config`
- * (e.g. `gpuModel.read('params')` sliced to [r·P, (r+1)·P)). Throws on a non-finite value, naming the tensor.
+ * (e.g. `gpuModel.readParams()` sliced to [r·P, (r+1)·P)). Throws on a non-finite value, naming the tensor.
  */
 export function writeSafetensors(config: ModelConfig, params: Float32Array, options: WriteOptions = {}): Uint8Array {
   const canonical = modelConfigFromUnknown(canonicalModelConfig(config));
@@ -105,22 +106,29 @@ export function writeSafetensors(config: ModelConfig, params: Float32Array, opti
   return out;
 }
 
-export interface ReadOptions {
+export interface ReadOptions<Study = never> {
   /**
    * A config from elsewhere (a config.json next to the file). Used when the file carries none (e.g. saved
    * by transformers); when both exist they must agree.
    */
   config?: ModelConfig;
+  /**
+   * Checks the metadata's study config (a JSON object whose model equals the file's) and returns it typed,
+   * throwing with the reason when it is invalid (config/validate.ts's `checkedStudyConfig`). Without it
+   * the study is still checked that far, but not returned.
+   */
+  checkStudy?: (study: object) => Study;
 }
 
-export interface ParsedCheckpoint {
+export interface ParsedCheckpoint<Study = never> {
   config: ModelConfig;
   layout: ParameterLayout;
   /** One run's flat [P] block in the layout of `config` (padding zero). */
   params: Float32Array;
   /** Every metadata entry of the file. */
   metadata: Record<string, string>;
-  study?: StudyConfig;
+  /** The study config in the metadata, when there is one and `checkStudy` was given. */
+  study?: Study;
 }
 
 interface HeaderEntry {
@@ -135,7 +143,7 @@ interface HeaderEntry {
  * Parses and validates a safetensors model file (see the module comment for what is checked).
  * Throws CheckpointError with a user-readable message; returns only a fully checked model.
  */
-export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): ParsedCheckpoint {
+export function readSafetensors<Study = never>(bytes: Uint8Array, options: ReadOptions<Study> = {}): ParsedCheckpoint<Study> {
   const { metadata, entries, dataStart } = parseHeader(bytes);
   const dataLength = bytes.length - dataStart;
   checkCoverage(entries, dataLength);
@@ -172,15 +180,18 @@ export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): P
     }
     params.set(values, t.offset);
   }
-  const result: ParsedCheckpoint = { config, layout, params, metadata };
+  const result: ParsedCheckpoint<Study> = { config, layout, params, metadata };
   const studyText = metadata[METADATA_KEYS.studyConfig];
-  if (studyText !== undefined) result.study = studyOf(studyText, config);
+  if (studyText !== undefined) {
+    const study = studyOf(studyText, config, options.checkStudy);
+    if (study !== undefined) result.study = study;
+  }
   return result;
 }
 
 /** readSafetensors without exceptions, for an upload form. */
-export function tryReadSafetensors(bytes: Uint8Array, options: ReadOptions = {}):
-  { ok: true; checkpoint: ParsedCheckpoint } | { ok: false; message: string } {
+export function tryReadSafetensors<Study = never>(bytes: Uint8Array, options: ReadOptions<Study> = {}):
+  { ok: true; checkpoint: ParsedCheckpoint<Study> } | { ok: false; message: string } {
   try {
     return { ok: true, checkpoint: readSafetensors(bytes, options) };
   } catch (error) {
@@ -332,7 +343,8 @@ function configOf(metadata: Record<string, string>, external: ModelConfig | unde
   return config;
 }
 
-function studyOf(text: string, config: ModelConfig): StudyConfig {
+/** The metadata's study config: valid JSON, an object, the file's model; then `checkStudy`'s verdict, if given. */
+function studyOf<Study>(text: string, config: ModelConfig, checkStudy: ((study: object) => Study) | undefined): Study | undefined {
   let study: unknown;
   try {
     study = JSON.parse(text);
@@ -342,22 +354,21 @@ function studyOf(text: string, config: ModelConfig): StudyConfig {
   if (typeof study !== 'object' || study === null || Array.isArray(study)) {
     throw new CheckpointError('The study config in the metadata must be a JSON object.');
   }
-  const s = study as StudyConfig;
   let model: ModelConfig;
   try {
-    model = modelConfigFromUnknown(s.model);
+    model = modelConfigFromUnknown((study as { model?: unknown }).model);
   } catch (error) {
     throw new CheckpointError(`The study config in the metadata is invalid: ${(error as Error).message}.`);
   }
   if (!sameModelConfig(model, config)) {
     throw new CheckpointError(`The study config's model differs from the file's model config (${describeConfigDifference(model, config, 'the study', 'the file')}).`);
   }
+  if (!checkStudy) return undefined;
   try {
-    validateStudyConfig(s);
+    return checkStudy(study);
   } catch (error) {
     throw new CheckpointError(`The study config in the metadata is invalid: ${(error as Error).message}.`);
   }
-  return s;
 }
 
 function readFloat32(bytes: Uint8Array, start: number, count: number): Float32Array {

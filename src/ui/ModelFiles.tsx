@@ -2,6 +2,8 @@ import { useEffect, useState, type ChangeEvent } from 'react';
 import { useRuns } from '../store/runs';
 import { loadModelIntoRun, requestModelFiles } from '../store/checkpoints';
 import { tryReadSafetensors, type ParsedCheckpoint } from '../export/safetensors';
+import { checkedStudyConfig } from '../config/validate';
+import type { StudyConfig } from '../config/presets';
 import { modelConfigFromHf } from '../export/hfConfig';
 import { describeConfigDifference, sameModelConfig } from '../export/modelConfigJson';
 import { parameterCount } from '../model/layout';
@@ -24,7 +26,7 @@ function runName(run: RunInfo | undefined, index: number): string {
 interface Upload {
   name: string;
   size: number;
-  checkpoint: ParsedCheckpoint;
+  checkpoint: ParsedCheckpoint<StudyConfig>;
 }
 
 type Status = { kind: 'idle' } | { kind: 'busy'; text: string } | { kind: 'error'; text: string } | { kind: 'done'; text: string };
@@ -109,7 +111,7 @@ export function ModelFilesPanel() {
     } catch (e) {
       return setUploadError(`"${file.name}" could not be read: ${(e as Error).message}`);
     }
-    const parsed = tryReadSafetensors(bytes, { config });
+    const parsed = tryReadSafetensors(bytes, { config, checkStudy: checkedStudyConfig });
     if (!parsed.ok) return setUploadError(`"${file.name}" cannot be used: ${parsed.message}`);
     setUpload({ name: file.name, size: file.size, checkpoint: parsed.checkpoint });
   };
