@@ -4,10 +4,20 @@
  * pure functions of it, the same curves). The page's controls and the URL go through the same `applyEdit`,
  * so a value the controls refuse is refused from a link too, with the same reason.
  */
-import { PRESETS, type StudyConfig } from '../config/presets';
+import type { StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
-import { parsePresetName, studyConfigIssue } from '../config/schema';
-import { STUDY_NAMES, studyDefinition, type StudyDefinition } from '../study/studies';
+import { studyConfigIssue } from '../config/schema';
+import { ConfigEditError, defaultPresetName, firstPresetOfTask, taskNames } from '../config/presetLookup';
+import { presetConfig, withPresetWarmup } from '../study/studyPresets';
+
+// The preset lookups the page's controls and stores take from here, with the URL's parts.
+export {
+  ConfigEditError, defaultPresetName, presetNames, sameConfig, taskNames,
+} from '../config/presetLookup';
+export {
+  isKnownPresetName, isUneditedStudy, presetConfig, STUDY_PRESET_PREFIX, studyOfPreset, studyPresetDefinition,
+  studyPresetNames,
+} from '../study/studyPresets';
 
 /** Bounds of the editable values (the UI's min/max; a link outside them is refused). */
 export const LIMITS = {
@@ -39,93 +49,6 @@ export type EditableField = keyof EditableValues;
 /** Order in which a link's values are applied (a preset first: every other value edits it). */
 export const FIELDS: readonly EditableField[] = ['preset', 'task', 'steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'protectQuery', 'baseSeed', 'evalEvery'];
 
-export class ConfigEditError extends RangeError {
-  override name = 'ConfigEditError';
-}
-
-const presetTable = PRESETS as Record<string, StudyConfig>;
-
-export function presetNames(): string[] {
-  return Object.keys(presetTable);
-}
-
-/** needle-s when it exists: the study the page is about; otherwise the first preset. */
-export function defaultPresetName(): string {
-  return presetTable['needle-s'] ? 'needle-s' : presetNames()[0];
-}
-
-/** The distinct tasks of the presets, in preset order. */
-export function taskNames(): string[] {
-  return [...new Set(Object.values(presetTable).map((p) => p.task as string))];
-}
-
-/**
- * A named study of `npm run reproduce` offered as a preset: `study:NAME`. Its config is the study's own
- * (arms × 8 seeds and all), so an unedited study preset trains what the CLI trains.
- */
-export const STUDY_PRESET_PREFIX = 'study:';
-
-export function studyPresetNames(): string[] {
-  return STUDY_NAMES.map((name) => `${STUDY_PRESET_PREFIX}${name}`);
-}
-
-/** The study a preset name names (`study:needle-s` → needle-s), or null for a plain preset or an unknown study. */
-export function studyOfPreset(presetName: string): string | null {
-  if (!presetName.startsWith(STUDY_PRESET_PREFIX)) return null;
-  const name = presetName.slice(STUDY_PRESET_PREFIX.length);
-  // Own names only: a link's "study:__proto__" is no study.
-  return STUDY_NAMES.includes(name) ? name : null;
-}
-
-/** The definition behind a study preset (null for a plain preset). */
-export function studyPresetDefinition(presetName: string): StudyDefinition | null {
-  const name = studyOfPreset(presetName);
-  return name === null ? null : studyDefinition(name);
-}
-
-/** Whether the page knows the name: a preset or a study preset (e.g. a checkpoint's name for its config). */
-export function isKnownPresetName(name: string): boolean {
-  return presetNames().includes(name) || studyOfPreset(name) !== null;
-}
-
-/** Whether `config` is exactly the named study's config (nothing edited on top of the study preset). */
-export function isUneditedStudy(presetName: string, config: StudyConfig): boolean {
-  const d = studyPresetDefinition(presetName);
-  return d !== null && sameConfig(d.config, config);
-}
-
-export function presetConfig(name: string): StudyConfig {
-  if (name.startsWith(STUDY_PRESET_PREFIX)) {
-    const d = studyPresetDefinition(name);
-    if (!d) throw new ConfigEditError(`unknown study (known: ${STUDY_NAMES.join(', ')})`);
-    // The study's config as `npm run reproduce` builds it (its warm-up rule already applied).
-    return structuredClone(d.config);
-  }
-  // The schema's preset names: own keys of PRESETS only (a link's "__proto__" or "constructor" is no preset).
-  try {
-    parsePresetName(name);
-  } catch {
-    throw new ConfigEditError(`unknown preset (known: ${presetNames().join(', ')})`);
-  }
-  return withWarmup(structuredClone(presetTable[name]), name);
-}
-
-/** The warm-up a preset (or study preset) starts from, before the steps shorten it. */
-function presetWarmup(presetName: string): number | undefined {
-  if (Object.hasOwn(presetTable, presetName)) return presetTable[presetName].optimizer.warmupSteps;
-  return studyPresetDefinition(presetName)?.config.optimizer.warmupSteps;
-}
-
-/**
- * Warm-up never exceeds a tenth of a short run, so quick runs still reach their peak rate. The same rule
- * as `npm run compare`, so the page's run and the CLI's run of the same values are the same run.
- */
-function withWarmup(config: StudyConfig, presetName: string): StudyConfig {
-  const warmup = presetWarmup(presetName) ?? config.optimizer.warmupSteps;
-  config.optimizer.warmupSteps = Math.min(warmup, Math.max(1, Math.floor(config.steps / 10)));
-  return config;
-}
-
 function integerIn(value: number, field: string, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigEditError(`${field} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`);
@@ -150,7 +73,7 @@ function checkArms(arms: readonly number[], seedsPerArm: number): void {
  */
 function withTask(config: StudyConfig, task: string): StudyConfig {
   if (config.task === task) return config;
-  const source = Object.values(presetTable).find((p) => p.task === task);
+  const source = firstPresetOfTask(task);
   if (!source) throw new ConfigEditError(`unknown task (known: ${taskNames().join(', ')})`);
   const next: StudyConfig = structuredClone(config);
   next.task = source.task;
@@ -195,7 +118,7 @@ function editedConfig<K extends EditableField>(presetName: string, config: Study
     case 'steps':
       integerIn(v as number, 'steps', LIMITS.steps.min, LIMITS.steps.max);
       next.steps = v as number;
-      return withWarmup(next, presetName);
+      return withPresetWarmup(next, presetName);
     case 'batch':
       integerIn(v as number, 'batch', LIMITS.batch.min, LIMITS.batch.max);
       next.batch = v as number;
@@ -328,9 +251,3 @@ export function changedFields(aPreset: string, a: StudyConfig, bPreset: string, 
   const va = editableValues(aPreset, a), vb = editableValues(bPreset, b);
   return FIELDS.filter((f) => formatValue(f, va[f]) !== formatValue(f, vb[f]));
 }
-
-/** Same config (every field of the StudyConfig, not only the editable ones). */
-export function sameConfig(a: StudyConfig | undefined, b: StudyConfig | undefined): boolean {
-  return a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
-}
-

@@ -10,7 +10,8 @@
 import type { StudyConfig } from '../config/presets';
 import { createTask } from '../data/task';
 import { armLabel } from '../util/palette';
-import { presetConfig, sameConfig, studyPresetDefinition } from '../store/configCodec';
+import { sameConfig } from '../config/presetLookup';
+import { presetConfig, studyPresetDefinition } from './studyPresets';
 import { SEEDS_FOR_CLAIM, type StudyDefinition } from './studies';
 import { STUDY_FORMAT, type StudyRecord } from './report';
 import { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
