@@ -1,0 +1,173 @@
+/**
+ * The report's markdown (report.md): the question and the answer at this scale, the setup, the tables of
+ * analyseStudy's summary (reportStatistics.ts) and the figures of reportFigures.ts by file name, the method.
+ */
+import type { StudyConfig } from '../config/presets';
+import { armLabel } from '../util/palette';
+import { finite, mean, type Estimate } from './stats';
+import { computeEstimate } from './studies';
+import {
+  bucketName, duration, flops, formatDiff, formatEntropy, formatLossEstimate, formatP, formatPercent,
+  formatPercentEstimate, signedPercent, table,
+} from './reportFormat';
+import {
+  allRuns, attentionOfEveryArm, attentionRecordOf, METRICS, num, PAPER, type ArmAttention, type ArmSummary,
+  type StudyRecord, type StudySummary,
+} from './reportStatistics';
+import type { AttentionRecord } from '../engine/modelAnalysis';
+
+function taskLine(c: StudyConfig): string {
+  if (c.task === 'text') {
+    const source = (c as StudyConfig<'text'>).taskOptions.source;
+    return source.kind === 'generated'
+      ? `text: character-level language modelling on the generated corpus (seed ${source.seed}, ${source.documents} documents), vocabulary ${c.model.vocabSize}`
+      : `text: character-level language modelling on a user text, vocabulary ${c.model.vocabSize}`;
+  }
+  return `${c.task} \`${JSON.stringify(c.taskOptions)}\``;
+}
+
+function configLines(record: StudyRecord): string[] {
+  const d = record.definition;
+  const c: StudyConfig = d.config;
+  const m = c.model;
+  const est = computeEstimate(d);
+  const wallMs = record.units.reduce((a, u) => a + u.wallMs, 0);
+  const adapters = [...new Set(record.units.map((u) => u.adapter))];
+  const runs = allRuns(record);
+  const tps = mean(finite(runs.flatMap((r) => r.history.map((p) => num(p.tokensPerSec)))));
+  const dates = record.units.map((u) => u.finishedAt).sort();
+  return [
+    `- **Command:** \`${record.command}\``,
+    `- **Adapter${adapters.length > 1 ? 's' : ''}:** ${adapters.join('; ')}`,
+    `- **Date:** report assembled ${record.generatedAt}; units finished ${dates[0] ?? '—'}${dates.length > 1 ? ` … ${dates[dates.length - 1]}` : ''}`,
+    `- **Task:** ${taskLine(c)}`,
+    `- **Model:** ${m.layers} layers, d = ${m.dModel}, ${m.heads} heads, d_ff = ${m.dFF}, vocabulary ${m.vocabSize}, T = ${m.context}; ` +
+      `${est.parameters.toLocaleString('en-US')} parameters`,
+    `- **Training:** ${c.steps} steps × batch ${c.batch} (${est.tokensPerRun.toLocaleString('en-US')} tokens per run), AdamW lr ${c.optimizer.lr} ` +
+      `(warm-up ${c.optimizer.warmupSteps}, cosine to ${c.optimizer.minLrRatio}×), weight decay ${c.optimizer.weightDecay}, clip ${c.optimizer.maxGradNorm}, ` +
+      `${c.sharedMask ? 'one mask per batch' : 'masks drawn per sequence'}${c.protectQuery ? ', the final query never masked (protectQuery)' : ''}`,
+    `- **Arms:** ${c.arms.map((r) => armLabel(r)).join(', ')}; **${c.seedsPerArm} seeds per arm** (${est.runs} runs); ` +
+      `every arm of a seed starts from the same weights and sees the same batches`,
+    c.zeroShotProbe
+      ? `- **Evaluation:** every ${c.evaluation.every} steps, clean inputs: validation loss on ${c.evaluation.count} held-out corpus windows; retrieval = ` +
+        `zero-shot exact match (greedy decoding of the whole answer) on ${c.zeroShotProbe.count} text-needle prompts (${c.zeroShotProbe.buckets} ${d.bucketLabel} buckets, ` +
+        `src/data/textProbe.ts), never trained on; "learned" = accuracy ≥ ${formatPercent(d.learnedThreshold)}`
+      : `- **Evaluation:** every ${c.evaluation.every} steps on ${c.evaluation.count} held-out examples (${c.evaluation.buckets} ${d.bucketLabel} buckets), clean inputs, greedy answer; ` +
+        `"learned" = accuracy ≥ ${formatPercent(d.learnedThreshold)}`,
+    `- **Compute:** ≈ ${flops(est.trainFlops)} training + ${flops(est.evalFlops)} evaluation (estimate); wall time ${duration(wallMs)} over ${record.units.length} unit(s); ` +
+      `mean ${Math.round(tps).toLocaleString('en-US')} training tokens/s`,
+  ];
+}
+
+/** The attention section's lines (every arm analysed). */
+function attentionSection(
+  record: StudyRecord, s: StudySummary, analysed: { arm: ArmSummary; attention: ArmAttention }[], first: AttentionRecord,
+): string[] {
+  const d = record.definition;
+  const out: string[] = [];
+  const names = first.segmentNames;
+  out.push(`After training, every model sees the same ${first.examples.length} ${d.config.zeroShotProbe ? 'probe prompts' : 'evaluation examples'} (clean input). ` +
+    'Segment mass: share of attention from the answer-generating position to each segment, mean over layers and heads. ' +
+    'Paired analysis: the same model with 15% of the context positions masked (never the query); score decay = relative change of the mean ' +
+    'attention on the masked keys, variance change = relative change of the variance of attention over the unmasked keys. ' +
+    'Mean over seeds [95% bootstrap CI]. The paper measured a 1.1B model on real text.', '');
+  const ntpArm = s.arms.find((a) => a.maskRatio === 0);
+  const paperCols = ['paper NTP', 'paper MEAP'];
+  const rows: string[][] = names.map((name, k) => [
+    `attention on ${name}`, ...analysed.map(({ attention }) => formatPercentEstimate(attention.segmentMass[k])),
+    PAPER.segmentMass.ntp[k] === null ? '—' : formatPercent(PAPER.segmentMass.ntp[k]!),
+    PAPER.segmentMass.meap[k] === null ? '—' : formatPercent(PAPER.segmentMass.meap[k]!),
+  ]);
+  const signedEst = (e: Estimate) => `${signedPercent(e.mean)} [${signedPercent(e.lo)}, ${signedPercent(e.hi)}]`;
+  rows.push(['score decay on masked keys (masked vs clean input)', ...analysed.map(({ attention }) => signedEst(attention.scoreDecay)), '—', `≈ ${signedPercent(PAPER.scoreDecay)}`]);
+  rows.push(['variance change over unmasked keys', ...analysed.map(({ attention }) => signedEst(attention.varianceIncrease)), '—', 'increase']);
+  rows.push([`mean head entropy (nats; uniform = ${analysed[0].attention.uniformEntropy.toFixed(3)})`, ...analysed.map(({ attention }) => formatEntropy(attention.meanEntropy)), '—', '—']);
+  out.push(table(['measure', ...s.arms.map((a) => a.label), ...paperCols], rows), '');
+  if (ntpArm) {
+    const needle = names.indexOf('needle');
+    const meap = analysed.filter(({ arm }) => arm.maskRatio > 0);
+    if (needle >= 0 && meap.length > 0) {
+      const ours = meap.map(({ arm, attention }) => `${arm.label} ${formatPercent(attention.segmentMass[needle].mean)}`).join(', ');
+      out.push(`Needle mass here: NTP ${formatPercent(ntpArm.attention!.segmentMass[needle].mean)} vs ${ours} (paper: 9.4% vs 34.5%).`, '');
+    }
+  }
+  out.push('![attention mass by segment](figures/attention-mass.svg)', '');
+  const L = analysed[0].attention.headEntropy.length, H = analysed[0].attention.headEntropy[0]?.length ?? 0;
+  out.push('Per-head entropy (nats, clean input, mean over seeds):', '');
+  out.push(table(['head', ...s.arms.map((a) => a.label)], Array.from({ length: L * H }, (_, k) => {
+    const l = Math.floor(k / H), h = k % H;
+    return [`layer ${l} head ${h}`, ...analysed.map(({ attention }) => attention.headEntropy[l][h].toFixed(3))];
+  })), '');
+  return out;
+}
+
+/** report.md: question, answer, setup, every table and figure reference, method; every number from `s`. */
+export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
+  const d = record.definition;
+  const lines: string[] = [];
+  lines.push(`# ${d.title}`, '');
+  if (record.quick) {
+    lines.push('> **Quick run.** The tiny model, 2 seeds per arm and a few dozen steps: this checks that the pipeline works end to end. ' +
+      'Its numbers are not evidence for or against MEAP.', '');
+  }
+  lines.push(`**Question.** ${d.question}`, '');
+  lines.push(`**Answer at this scale.** ${s.overall}`, '');
+  for (const v of s.verdictLines) lines.push(`- ${v}`);
+  lines.push('', `For comparison, the paper (arXiv 2502.07490): ${PAPER.needleAccuracy}; attention mass on the needle 9.4% (NTP) → 34.5% (MEAP).`, '');
+
+  lines.push('## Setup', '', ...configLines(record), '');
+
+  lines.push('## Retrieval accuracy over training', '', '![retrieval accuracy vs step](figures/accuracy.svg)', '',
+    '![clean validation loss vs step](figures/valloss.svg)', '');
+
+  lines.push('## When retrieval is learned', '');
+  lines.push(table(['arm', 'seeds that learned', 'median learned step', 'learned steps (per seed)'], s.arms.map((a) => [
+    a.label, `${a.learned.learnedCount} of ${a.learned.total}`, a.learned.medianLearnedStep === null ? '—' : String(a.learned.medianLearnedStep),
+    a.learned.learnedSteps.map((x) => (x === null ? 'never' : String(x))).join(', '),
+  ])), '');
+  lines.push('![share of seeds learned by step](figures/learned-share.svg)', '', '![learned steps](figures/learned-steps.svg)', '');
+
+  lines.push('## Final accuracy and clean validation loss per arm', '');
+  lines.push(`Mean over seeds [95% bootstrap CI] at step ${s.arms[0].finalStep}; n = seeds with a finite value.`, '');
+  lines.push(table(['arm', 'n', 'final retrieval accuracy', 'mean accuracy over training', 'final clean val loss', 'std (accuracy)'], s.arms.map((a) => [
+    a.label, String(a.finalAcc.n), formatPercentEstimate(a.finalAcc), formatPercentEstimate(a.meanAcc), formatLossEstimate(a.finalValLoss),
+    Number.isFinite(a.finalAcc.std) ? `${(100 * a.finalAcc.std).toFixed(1)} pts` : 'n/a',
+  ])), '');
+  lines.push('![final accuracy](figures/final-accuracy.svg)', '', '![final validation loss](figures/final-valloss.svg)', '');
+
+  lines.push('## MEAP − NTP', '');
+  lines.push('Difference of means (MEAP arm − NTP) with its 95% bootstrap CI and a two-sided permutation-test p-value; ' +
+    `a verdict needs p < 0.05, a CI excluding 0 and ≥ ${d.seedsForClaim} seeds per arm. For the loss, lower is better.`, '');
+  lines.push(table(['arm', 'metric', 'difference [95% CI]', 'p', 'test', 'verdict'], s.comparisons.map((c) => [
+    c.label, METRICS[c.metric].title, formatDiff(METRICS[c.metric].unit, c.diff), formatP(c.test.p),
+    c.test.exact ? `exact (${c.test.permutations} relabellings)` : `Monte Carlo (${c.test.permutations})`, c.verdict,
+  ])), '');
+  lines.push('![MEAP − NTP](figures/difference.svg)', '');
+
+  lines.push(`## Accuracy by ${d.bucketLabel}`, '');
+  const buckets = s.arms[0].depth.length;
+  lines.push(table([d.bucketLabel, ...s.arms.map((a) => a.label)], Array.from({ length: buckets }, (_, b) => [
+    bucketName(b, buckets), ...s.arms.map((a) => formatPercentEstimate(a.depth[b])),
+  ])), '');
+  lines.push(`![accuracy by ${d.bucketLabel}](figures/depth.svg)`, '');
+
+  lines.push('## Attention on the trained models', '');
+  const analysed = attentionOfEveryArm(s);
+  const first = attentionRecordOf(record);
+  if (analysed && first) lines.push(...attentionSection(record, s, analysed, first));
+  else lines.push('Not analysed: the attention analyses run on the trained models (in the playground, "Analyse attention").', '');
+
+  lines.push('## Method', '');
+  lines.push(
+    '- Statistics over seeds (each seed one trained model): mean, sample standard deviation, percentile bootstrap 95% CI of the mean ' +
+    '(10 000 resamples) and of the difference of two means (each arm resampled on its own). The p-value is a two-sided permutation test of the ' +
+    'difference of means (exact over all relabellings when there are at most 200 000, else 20 000 random ones). Every draw comes from a seed ' +
+    'derived from (study, measure, arm), so the report is a pure function of study.json (src/study/report.ts).',
+    '- Arms of the same seed share initial weights and batches; the tests above treat arms as independent samples, which is conservative.',
+    `- Resuming: the study runs in ${record.units.length} unit(s) of ${d.seedsPerUnit} seed(s) × all arms (units/unit-NN.json, written when a unit ` +
+    'finishes); a rerun skips units whose saved configuration matches and retrains the rest. An interrupted unit restarts from step 0.',
+    '- Raw data: study.json (config, every run\'s history and attention record); summary.json (every number of this report).',
+    '',
+  );
+  return lines.join('\n');
+}
