@@ -24,7 +24,7 @@ describe('study checkpoints', () => {
     const ctx = await testContext();
     const uninterrupted = await Study.create(ctx, config());
     await losses(uninterrupted, 8);
-    const expectedParams = await uninterrupted.model.read('params');
+    const expectedParams = await uninterrupted.model.readParams();
     const expectedEval = await uninterrupted.evaluate();
     uninterrupted.dispose();
 
@@ -43,7 +43,7 @@ describe('study checkpoints', () => {
     expect(resumed.isFrozen(3)).toBe(false);
     await losses(resumed, 4);
     expect(resumed.step).toBe(8);
-    const params = await resumed.model.read('params');
+    const params = await resumed.model.readParams();
     expect(params.every((v, i) => Object.is(v, expectedParams[i]))).toBe(true);
     expect(await resumed.evaluate()).toEqual(expectedEval);
     resumed.dispose();

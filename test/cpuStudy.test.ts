@@ -93,7 +93,7 @@ describe('CpuStudy: the no-WebGPU fallback', () => {
       gpu.trainStep();
       cpu.trainStep();
       await Promise.all([gpu.intervalReport(), cpu.intervalReport()]);
-      const gpuBefore = await gpu.model.read('params');
+      const gpuBefore = await gpu.model.readParams();
       const cpuBefore = [Float64Array.from(cpu.runParameters(0)), Float64Array.from(cpu.runParameters(1))];
       gpu.freezeRun(1);
       cpu.freezeRun(1);
@@ -102,7 +102,7 @@ describe('CpuStudy: the no-WebGPU fallback', () => {
         gpu.trainStep();
         cpu.trainStep();
       }
-      const gpuAfter = await gpu.model.read('params');
+      const gpuAfter = await gpu.model.readParams();
       expect(gpuAfter.subarray(P, 2 * P)).toEqual(gpuBefore.subarray(P, 2 * P));
       expect(gpuAfter.subarray(0, P)).not.toEqual(gpuBefore.subarray(0, P));
       expect(cpu.runParameters(1)).toEqual(cpuBefore[1]);

@@ -60,8 +60,8 @@ describe('export of a model trained on WebGPU', () => {
       const encoder = ctx.device.createCommandEncoder();
       encodeDispatches(ctx, encoder, model.evaluate, 'evaluate');
       ctx.device.queue.submit([encoder.finish()]);
-      const gpuLogits = await model.read('logits');
-      const allParams = await model.read('params');
+      const gpuLogits = await model.readLogits();
+      const allParams = await model.readParams();
       const V = config.vocabSize, P = layout.P;
       for (let r = 0; r < R; r++) {
         const params = allParams.slice(r * P, (r + 1) * P);

@@ -55,8 +55,8 @@ describe('whole model on WebGPU vs the CPU reference', () => {
       model.writeBatch(tokens, mask);
       model.writeHyper(adamwHyper([settings, settings, settings].map((s) => ({ ...s, active: false })), 1));
       model.trainStep();
-      const losses = await model.read('lossMean');
-      const grads = await model.read('grads');
+      const losses = await model.readLossMean();
+      const grads = await model.readGradients();
       for (let r = 0; r < R; r++) {
         const batch = batchFor(r, 1);
         const forward = referenceForward(config, layout, inits[r], batch);
@@ -71,7 +71,7 @@ describe('whole model on WebGPU vs the CPU reference', () => {
         }
       }
       // Frozen runs (active = 0) did not move.
-      const params = await model.read('params');
+      const params = await model.readParams();
       for (let r = 0; r < R; r++) expect(params.subarray(r * layout.P, (r + 1) * layout.P)).toEqual(inits[r]);
     } finally {
       model.dispose();
@@ -101,8 +101,8 @@ describe('whole model on WebGPU vs the CPU reference', () => {
           cpu[r] = adamwReference({ ...cpu[r], grads, decay, hyper: hyper.subarray(r * 8, r * 8 + 8), stats, R: 1, P: layout.P });
         }
       }
-      const params = await model.read('params');
-      const stats = await model.read('stats');
+      const params = await model.readParams();
+      const stats = await model.readGradStats();
       for (let r = 0; r < R; r++) {
         expect(stats[2 * r + 1], 'clipping engaged').toBeLessThan(1);
         const moved = maxAbs(cpu[r].params, initParameters(config, layout, 20 + r));

@@ -91,7 +91,7 @@ describe('no waste in the training step', () => {
     try {
       const arenaBefore = ctx.arena.created;
       const pipelinesBefore = ctx.registry.compiledPipelines;
-      const inst = instrument(ctx.device, model.buffer('params'));
+      const inst = instrument(ctx.device, model.paramsBuffer);
       restore = inst.restore;
       for (let step = 1; step <= STEPS; step++) {
         model.writeBatch(tokens, mask);
@@ -109,7 +109,7 @@ describe('no waste in the training step', () => {
       expect(ctx.registry.compiledPipelines).toBe(pipelinesBefore);
 
       // The same wrappers see a readback (staging buffer + mapAsync): the instrumentation is live.
-      const loss = await model.read('lossMean');
+      const loss = await model.readLossMean();
       expect(inst.counts.createBuffer).toBe(1);
       expect(inst.counts.mapAsync).toBe(1);
       expect(inst.counts.submit).toBe(STEPS + 1);
@@ -126,7 +126,7 @@ describe('no waste in the training step', () => {
       await study.flush();
       const arenaBefore = ctx.arena.created;
       const pipelinesBefore = ctx.registry.compiledPipelines;
-      const inst = instrument(ctx.device, study.model.buffer('params'));
+      const inst = instrument(ctx.device, study.model.paramsBuffer);
       restore = inst.restore;
       for (let step = 1; step <= STEPS; step++) {
         study.trainStep();

@@ -275,7 +275,7 @@ describe('TrainingSession on WebGPU', () => {
         probe: (tokens, mask, rows) => real.probe(tokens, mask, rows),
         freezeRun(r) {
           real.freezeRun(r);
-          frozenParams = real.model.read('params');
+          frozenParams = real.model.readParams();
         },
         isFrozen: (r) => real.isFrozen(r),
         saveState: () => real.saveState(),
@@ -299,7 +299,7 @@ describe('TrainingSession on WebGPU', () => {
       expect(m.losses[1]).toBeNaN();
     }
     const P = study!.model.layout.P;
-    const [before, end] = [await frozenParams!, await study!.model.read('params')];
+    const [before, end] = [await frozenParams!, await study!.model.readParams()];
     expect(end.subarray(P, 2 * P)).toEqual(before.subarray(P, 2 * P));
     expect(end.subarray(0, P)).not.toEqual(before.subarray(0, P));
     expect(h.of('error')).toEqual([]);

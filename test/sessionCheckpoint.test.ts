@@ -242,7 +242,7 @@ describe('session checkpoints', () => {
     const good = h.session.lastGoodCheckpoint!.state;
     const P = good.params.length / 2;
     // Corrupt run 1's weights (as a memory fault would): its loss turns NaN at step 3 and it is stopped.
-    ctx.device.queue.writeBuffer(study!.model.buffer('params'), 4 * (P + finalNorm(config)), new Float32Array([Number.NaN]));
+    ctx.device.queue.writeBuffer(study!.model.paramsBuffer, 4 * (P + finalNorm(config)), new Float32Array([Number.NaN]));
     await h.session.handle({ type: 'step' });
     expect(h.of('runFailed').map((m) => [m.run, m.step])).toEqual([[1, 3]]);
     expect(h.of('runFailed')[0].message).toMatch(/last good checkpoint/);
@@ -270,7 +270,7 @@ describe('session checkpoints', () => {
     await r.session.dispose();
 
     // Now run 0 is poisoned too: the study fails and the step-4 checkpoint stays the last one.
-    ctx.device.queue.writeBuffer(study!.model.buffer('params'), 4 * finalNorm(config), new Float32Array([Number.NaN]));
+    ctx.device.queue.writeBuffer(study!.model.paramsBuffer, 4 * finalNorm(config), new Float32Array([Number.NaN]));
     await h.session.handle({ type: 'step' });
     await h.session.handle({ type: 'checkpoint' });
     expect(h.of('state').at(-1)!.state).toBe('failed');
@@ -286,7 +286,7 @@ describe('session checkpoints', () => {
     const h = harness({ checkpointStore: store, checkpointEvery: 2, createGpuEngine: async (c, config) => (study = await Study.create(c, config)) });
     const config = tinyStudy();
     await h.session.handle({ type: 'configure', config });
-    ctx.device.queue.writeBuffer(study!.model.buffer('params'), 4 * finalNorm(config), new Float32Array([Number.POSITIVE_INFINITY]));
+    ctx.device.queue.writeBuffer(study!.model.paramsBuffer, 4 * finalNorm(config), new Float32Array([Number.POSITIVE_INFINITY]));
     await h.session.handle({ type: 'step' });
     await h.session.handle({ type: 'step' });
     expect(h.of('runFailed').map((m) => m.run)).toEqual([0]);

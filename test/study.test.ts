@@ -19,7 +19,7 @@ async function train(config: StudyConfig, steps: number) {
       study.trainStep();
       losses.push(await study.lastLosses());
     }
-    return { losses, params: await study.model.read('params'), P: study.model.layout.P, evaluation: await study.evaluate(), runs: study.runs };
+    return { losses, params: await study.model.readParams(), P: study.model.layout.P, evaluation: await study.evaluate(), runs: study.runs };
   } finally {
     study.dispose();
   }
@@ -96,7 +96,7 @@ describe('probing the trained models', () => {
       const mask = [1, 4];
       const { probs, logits } = await study.probe(example, mask, [T - 1]);
       expect(probs).toHaveLength(study.R * L * H * T * T);
-      const params = await study.model.read('params');
+      const params = await study.model.readParams();
       const P = study.model.layout.P;
       const maskRow = new Uint32Array(T);
       for (const t of mask) maskRow[t] = 1;

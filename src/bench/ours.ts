@@ -104,7 +104,7 @@ export async function oursModelStep(ctx: GpuContext, setup: ModelStepSetup): Pro
     /** One step; resolves with that step's loss (a readback: for the same-math check only). */
     async step() {
       submitStep();
-      return (await model.read('lossMean'))[0];
+      return (await model.readLossMean())[0];
     },
     dispose: () => model.dispose(),
   };

@@ -11,8 +11,6 @@ import { join } from 'node:path';
 import { writeCheckpointDir } from '../export/checkpointFiles';
 import type { HistoryPoint, RunInfo } from '../engine/types';
 
-
-
 function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
@@ -52,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
   const result = await runStudy(ctx, config, {
     onEvaluation: (step, points, runs) => printEvaluation(step, points, runs, config.arms),
     onFinished: args.save === undefined ? undefined : async (study) => {
-      const params = await study.model.read('params');
+      const params = await study.model.readParams();
       const P = study.model.layout.P;
       study.runs.forEach((run, r) => {
         const dir = join(args.save!, runDirectoryName(run, config));

@@ -5,21 +5,17 @@
  * studies no larger than the tiny preset.
  */
 import { decayMask, parameterCount, parameterLayout, type ParameterLayout } from '../model/layout';
-import { initParameters } from '../model/init';
-import { adamwHyper, ADAMW_HYPER_STRIDE, type AdamWRunSettings } from '../kernels/adamw';
+import { ADAMW_HYPER_STRIDE } from '../kernels/adamw';
 import { adamwReference, type AdamWState } from '../reference/adamw';
 import { gradNormReference } from '../reference/gradNorm';
 import { referenceBackward, referenceForward } from '../reference/model';
-import { fillMask } from '../data/maskPolicy';
-import { createTask, type EvalSet, type Task } from '../data/task';
-import { Rng } from '../util/random';
-import { deriveSeed } from '../util/seeds';
-import { learningRate } from './schedule';
+import type { EvalSet, Task } from '../data/task';
 import { PRESETS, type StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
 import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './studyEngine';
-import { assertSameStudy, type StudyState } from './checkpoint';
+import type { StudyState } from './checkpoint';
 import { EvaluationTally } from './evaluationTally';
+import { RunPlan } from './runPlan';
 import { argmax } from '../util/argmax';
 import type { RunEvaluation, RunInfo } from './types';
 
@@ -51,13 +47,11 @@ export class CpuStudy implements StudyEngine {
   readonly task: Task;
   readonly evalSet: EvalSet;
   readonly layout: ParameterLayout;
-  step = 0;
+  private readonly plan: RunPlan;
   private readonly state: AdamWState[];
   private readonly decay: Float32Array;
-  private readonly dataRngs: Rng[];
-  private readonly maskRngs: Rng[];
-  private readonly settings: AdamWRunSettings[];
-  private readonly hyper: Float32Array<ArrayBuffer>;
+  private readonly tokens: Uint32Array;
+  private readonly mask: Uint32Array;
   /** Per-run loss of each step since the last interval report. */
   private stepLosses: number[][] = [];
   /** Per-run: whether each step's loss and gradient norm were finite, since the last interval report. */
@@ -65,26 +59,18 @@ export class CpuStudy implements StudyEngine {
   private intervalFirstStep = 1;
 
   private constructor(readonly config: StudyConfig) {
-    const { arms, seedsPerArm, baseSeed } = config;
-    const T = config.model.context;
-    this.runs = arms.flatMap((maskRatio, arm) => Array.from({ length: seedsPerArm }, (_, seed) => ({
-      arm, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' as const : 'meap' as const,
-    })));
-    this.R = this.runs.length;
-    this.task = createTask(config.task, config.taskOptions);
-    this.evalSet = this.task.evalSet(config.evaluation.count, T, config.evaluation.buckets, config.evaluation.seed);
-    // The same streams as Study: one data stream per seed, one mask stream per run.
-    this.dataRngs = Array.from({ length: seedsPerArm }, (_, s) => new Rng(deriveSeed(baseSeed, s, 'data')));
-    this.maskRngs = this.runs.map((run) => new Rng(deriveSeed(baseSeed, run.seed, run.arm, run.maskRatio, 'mask')));
+    this.plan = new RunPlan(config);
+    this.runs = this.plan.runs;
+    this.R = this.plan.R;
+    this.task = this.plan.task;
+    this.evalSet = this.plan.evalSet;
     this.layout = parameterLayout(config.model);
     this.decay = decayMask(this.layout);
-    const initBySeed = Array.from({ length: seedsPerArm },
-      (_, s) => initParameters(config.model, this.layout, deriveSeed(baseSeed, s, 'init')));
     const P = this.layout.P;
-    this.state = this.runs.map((run) => ({ params: Float64Array.from(initBySeed[run.seed]), m: new Float64Array(P), v: new Float64Array(P) }));
-    const o = config.optimizer;
-    this.settings = this.runs.map(() => ({ lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }));
-    this.hyper = new Float32Array(this.R * ADAMW_HYPER_STRIDE);
+    this.state = this.plan.initialParameters(this.layout).map((params) => ({ params: Float64Array.from(params), m: new Float64Array(P), v: new Float64Array(P) }));
+    const B = config.batch, T = config.model.context;
+    this.tokens = new Uint32Array(this.R * B * (T + 1));
+    this.mask = new Uint32Array(this.R * B * T);
   }
 
   /** Validates the config (as Study does) and refuses studies larger than the tiny preset. */
@@ -108,13 +94,17 @@ export class CpuStudy implements StudyEngine {
     return this.state[r].params;
   }
 
+  /** Steps taken so far. */
+  get step(): number {
+    return this.plan.step;
+  }
+
   freezeRun(r: number): void {
-    if (!(Number.isInteger(r) && r >= 0 && r < this.R)) throw new RangeError(`run ${r} is outside 0..${this.R - 1}`);
-    this.settings[r].active = false;
+    this.plan.freezeRun(r);
   }
 
   isFrozen(r: number): boolean {
-    return this.settings[r]?.active === false;
+    return this.plan.isFrozen(r);
   }
 
   flush(): Promise<void> {
@@ -124,19 +114,8 @@ export class CpuStudy implements StudyEngine {
   trainStep(): void {
     const { config, R } = this;
     const B = config.batch, T = config.model.context;
-    const bySeed = this.dataRngs.map((rng) => this.task.trainingBatch(rng, B, T));
-    const policy = { sharedAcrossBatch: config.sharedMask, protectedTail: config.protectQuery ? Math.max(1, this.task.queryLength) : 1 };
-    const masks = this.runs.map((run, r) => {
-      const mask = new Uint32Array(B * T);
-      fillMask(mask, B, T, { ...policy, ratio: run.maskRatio }, this.maskRngs[r]);
-      return mask;
-    });
-    this.step++;
     const o = config.optimizer;
-    const lr = learningRate({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: config.steps, minRatio: o.minLrRatio }, this.step);
-    for (const s of this.settings) s.lr = lr;
-    // The GPU reads these f32 rows; the CPU uses the same rounded values so the two track each other.
-    adamwHyper(this.settings, this.step, this.hyper);
+    this.plan.nextStep(this.tokens, this.mask);
     if (this.stepLosses.length === 0) this.intervalFirstStep = this.step;
     const losses: number[] = [];
     const finite: boolean[] = [];
@@ -146,13 +125,13 @@ export class CpuStudy implements StudyEngine {
         finite.push(true);
         continue;
       }
-      const batch = { B, tokens: bySeed[this.runs[r].seed], mask: masks[r] };
+      const batch = { B, tokens: this.tokens.subarray(r * B * (T + 1), (r + 1) * B * (T + 1)), mask: this.mask.subarray(r * B * T, (r + 1) * B * T) };
       const state = this.state[r];
       const forward = referenceForward(config.model, this.layout, state.params, batch);
       const grads = referenceBackward(config.model, this.layout, state.params, batch, forward);
       const stats = gradNormReference(grads, 1, this.layout.P, o.maxGradNorm);
       this.state[r] = adamwReference({ ...state, grads, decay: this.decay,
-        hyper: this.hyper.subarray(r * ADAMW_HYPER_STRIDE, (r + 1) * ADAMW_HYPER_STRIDE), stats, R: 1, P: this.layout.P });
+        hyper: this.plan.hyper.subarray(r * ADAMW_HYPER_STRIDE, (r + 1) * ADAMW_HYPER_STRIDE), stats, R: 1, P: this.layout.P });
       losses.push(forward.loss);
       finite.push(Number.isFinite(forward.loss) && Number.isFinite(stats[0]));
     }
@@ -165,16 +144,7 @@ export class CpuStudy implements StudyEngine {
     const finite = this.stepFinite;
     this.stepLosses = [];
     this.stepFinite = [];
-    const firstNonFiniteStep = this.runs.map((_, r) => {
-      if (this.isFrozen(r)) return null;
-      const s = finite.findIndex((f) => !f[r]);
-      return s < 0 ? null : this.intervalFirstStep + s;
-    });
-    const losses = this.runs.map((_, r) => {
-      if (logged.length === 0 || this.isFrozen(r)) return Number.NaN;
-      return logged.reduce((sum, l) => sum + l[r], 0) / logged.length;
-    });
-    return { losses, steps: logged.length, firstNonFiniteStep };
+    return this.plan.intervalReport(this.intervalFirstStep, logged.length, (s, r) => logged[s][r], (s, r) => finite[s][r]);
   }
 
   async intervalLosses(): Promise<number[]> {
@@ -231,16 +201,12 @@ export class CpuStudy implements StudyEngine {
       this.state.forEach((s, r) => out.set(s[key], r * P));
       return out;
     };
-    return {
-      config: structuredClone(this.config), step: this.step,
-      dataRngStates: this.dataRngs.map((rng) => rng.seedState), maskRngStates: this.maskRngs.map((rng) => rng.seedState),
-      frozen: this.runs.map((_, r) => this.isFrozen(r)), params: gather('params'), m: gather('m'), v: gather('v'),
-    };
+    return this.plan.saveState({ params: gather('params'), m: gather('m'), v: gather('v') });
   }
 
   restoreState(state: StudyState): void {
     const P = this.layout.P;
-    assertSameStudy(this.config, state, 'float64', this.R * P);
+    this.plan.restoreState(state, 'float64', this.R * P);
     for (let r = 0; r < this.R; r++) {
       this.state[r] = {
         params: Float64Array.from(state.params.subarray(r * P, (r + 1) * P)),
@@ -248,10 +214,6 @@ export class CpuStudy implements StudyEngine {
         v: Float64Array.from(state.v.subarray(r * P, (r + 1) * P)),
       };
     }
-    state.dataRngStates.forEach((s, i) => { this.dataRngs[i] = new Rng(s); });
-    state.maskRngStates.forEach((s, r) => { this.maskRngs[r] = new Rng(s); });
-    state.frozen.forEach((frozen, r) => { this.settings[r].active = !frozen; });
-    this.step = state.step;
     this.stepLosses = [];
     this.stepFinite = [];
   }

@@ -1,25 +1,19 @@
 /**
- * A study trains every (arm, seed) run of a StudyConfig together through the kernels' run dimension:
- * run r = arm · seedsPerArm + seed. For each seed every arm starts from the same initial weights and sees
- * the same batches; arms differ only in mask ratio. Same config → identical numbers.
+ * A study trains every (arm, seed) run of a StudyConfig together through the kernels' run dimension (the
+ * runs, their seeds, batches, masks and schedule are the RunPlan's). Same config → identical numbers.
  */
 import type { GpuContext } from '../gpu/context';
 import { readBuffer } from '../gpu/arena';
 import { encodeDispatches } from '../gpu/dispatch';
 import { GpuModel } from '../model/gpuModel';
-import { initParameters } from '../model/init';
-import { adamwHyper, type AdamWRunSettings } from '../kernels/adamw';
-import { fillMask } from '../data/maskPolicy';
-import { createTask, type EvalSet, type Task } from '../data/task';
-import { Rng } from '../util/random';
 import { parameterCount } from '../model/layout';
-import { deriveSeed } from '../util/seeds';
-import { learningRate } from './schedule';
-import { assertSameStudy, type StudyState } from './checkpoint';
+import type { EvalSet, Task } from '../data/task';
+import type { StudyState } from './checkpoint';
 import type { StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
 import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './studyEngine';
 import { EvaluationTally } from './evaluationTally';
+import { RunPlan } from './runPlan';
 import type { RunEvaluation, RunInfo } from './types';
 import { argmax } from '../util/argmax';
 
@@ -29,14 +23,9 @@ export class Study implements StudyEngine {
   readonly R: number;
   readonly task: Task;
   readonly evalSet: EvalSet;
-  /** Steps taken so far. */
-  step = 0;
-  private readonly dataRngs: Rng[];
-  private readonly maskRngs: Rng[];
+  private readonly plan: RunPlan;
   private readonly tokens: Uint32Array;
   private readonly mask: Uint32Array;
-  private readonly hyper: Float32Array<ArrayBuffer>;
-  private readonly settings: AdamWRunSettings[];
   private readonly evalTokens: Uint32Array;
   private readonly zeroMask: Uint32Array;
   private readonly staging: GPUBuffer;
@@ -52,23 +41,12 @@ export class Study implements StudyEngine {
   /** Bytes of the study's own readback buffers (the model's are in model.bytes). */
   private readonly stagingBytes: number;
 
-  private constructor(readonly ctx: GpuContext, readonly config: StudyConfig, readonly model: GpuModel) {
-    const { arms, seedsPerArm, baseSeed, batch: B } = config;
-    const T = config.model.context;
-    this.runs = arms.flatMap((maskRatio, arm) => Array.from({ length: seedsPerArm }, (_, seed) => ({
-      arm, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' as const : 'meap' as const,
-    })));
-    this.R = this.runs.length;
-    this.task = createTask(config.task, config.taskOptions);
-    this.evalSet = this.task.evalSet(config.evaluation.count, T, config.evaluation.buckets, config.evaluation.seed);
-    // One data stream per seed (shared by that seed's arms); one mask stream per run.
-    this.dataRngs = Array.from({ length: seedsPerArm }, (_, s) => new Rng(deriveSeed(baseSeed, s, 'data')));
-    this.maskRngs = this.runs.map((run) => new Rng(deriveSeed(baseSeed, run.seed, run.arm, run.maskRatio, 'mask')));
+  private constructor(readonly ctx: GpuContext, readonly config: StudyConfig, readonly model: GpuModel, plan: RunPlan) {
+    this.plan = plan;
+    ({ runs: this.runs, R: this.R, task: this.task, evalSet: this.evalSet } = plan);
+    const B = config.batch, T = config.model.context;
     this.tokens = new Uint32Array(this.R * B * (T + 1));
     this.mask = new Uint32Array(this.R * B * T);
-    this.hyper = new Float32Array(this.R * 8);
-    const o = config.optimizer;
-    this.settings = this.runs.map(() => ({ lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }));
     this.evalTokens = new Uint32Array(this.R * B * (T + 1));
     this.zeroMask = new Uint32Array(this.R * B * T);
     const V = config.model.vocabSize;
@@ -87,11 +65,14 @@ export class Study implements StudyEngine {
     validateStudyConfig(config);
     const R = config.arms.length * config.seedsPerArm;
     const model = await GpuModel.build(ctx, config.model, { R, B: config.batch, maxGradNorm: config.optimizer.maxGradNorm });
-    const study = new Study(ctx, config, model);
-    const initBySeed = Array.from({ length: config.seedsPerArm },
-      (_, s) => initParameters(config.model, model.layout, deriveSeed(config.baseSeed, s, 'init')));
-    study.runs.forEach((run, r) => model.writeRunParameters(r, initBySeed[run.seed]));
-    return study;
+    const plan = new RunPlan(config);
+    plan.initialParameters(model.layout).forEach((params, r) => model.writeRunParameters(r, params));
+    return new Study(ctx, config, model, plan);
+  }
+
+  /** Steps taken so far. */
+  get step(): number {
+    return this.plan.step;
   }
 
   get parameterCount(): number {
@@ -104,12 +85,11 @@ export class Study implements StudyEngine {
 
   /** Stops run r's optimizer from the next step on (AdamW skips runs whose hyper `active` is 0). */
   freezeRun(r: number): void {
-    if (!(Number.isInteger(r) && r >= 0 && r < this.R)) throw new RangeError(`run ${r} is outside 0..${this.R - 1}`);
-    this.settings[r].active = false;
+    this.plan.freezeRun(r);
   }
 
   isFrozen(r: number): boolean {
-    return this.settings[r]?.active === false;
+    return this.plan.isFrozen(r);
   }
 
   /** Resolves when every step submitted so far has finished on the GPU. */
@@ -119,29 +99,15 @@ export class Study implements StudyEngine {
 
   /** Encodes and submits one training step for every run (no readback). */
   trainStep(): void {
-    const { config, R } = this;
-    const B = config.batch, T = config.model.context;
-    const block = B * (T + 1);
-    const bySeed = this.dataRngs.map((rng) => this.task.trainingBatch(rng, B, T));
-    const policy = { sharedAcrossBatch: config.sharedMask, protectedTail: config.protectQuery ? Math.max(1, this.task.queryLength) : 1 };
-    for (let r = 0; r < R; r++) {
-      const run = this.runs[r];
-      this.tokens.set(bySeed[run.seed], r * block);
-      fillMask(this.mask.subarray(r * B * T, (r + 1) * B * T), B, T, { ...policy, ratio: run.maskRatio }, this.maskRngs[r]);
-    }
-    this.step++;
-    const o = config.optimizer;
-    const lr = learningRate({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: config.steps, minRatio: o.minLrRatio }, this.step);
-    for (const s of this.settings) s.lr = lr;
-    adamwHyper(this.settings, this.step, this.hyper);
+    this.plan.nextStep(this.tokens, this.mask);
     this.model.writeBatch(this.tokens, this.mask);
-    this.model.writeHyper(this.hyper);
+    this.model.writeHyper(this.plan.hyper);
     const encoder = this.ctx.device.createCommandEncoder({ label: 'train-step' });
     this.model.encodeTrainingStep(encoder);
     if (this.lossLogFilled === 0) this.lossLogFirstStep = this.step;
     if (this.lossLogFilled < this.config.evaluation.every) {
-      encoder.copyBufferToBuffer(this.model.buffer('lossMean'), 0, this.lossLog, 4 * this.R * this.lossLogFilled, 4 * this.R);
-      encoder.copyBufferToBuffer(this.model.buffer('stats'), 0, this.normLog, 8 * this.R * this.lossLogFilled, 8 * this.R);
+      encoder.copyBufferToBuffer(this.model.lossMeanBuffer, 0, this.lossLog, 4 * this.R * this.lossLogFilled, 4 * this.R);
+      encoder.copyBufferToBuffer(this.model.gradStatsBuffer, 0, this.normLog, 8 * this.R * this.lossLogFilled, 8 * this.R);
       this.lossLogFilled++;
     }
     this.ctx.device.queue.submit([encoder.finish()]);
@@ -167,26 +133,13 @@ export class Study implements StudyEngine {
     const data = new Float32Array(lossData);
     const norms = new Float32Array(normData);
     this.lossLogFilled = 0;
-    const firstStep = this.lossLogFirstStep;
-    const firstNonFiniteStep = this.runs.map((_, r) => {
-      if (this.isFrozen(r)) return null;
-      for (let s = 0; s < filled; s++) {
-        if (!Number.isFinite(data[s * this.R + r]) || !Number.isFinite(norms[(s * this.R + r) * 2])) return firstStep + s;
-      }
-      return null;
-    });
-    const losses = this.runs.map((_, r) => {
-      if (this.isFrozen(r)) return Number.NaN;
-      let sum = 0;
-      for (let s = 0; s < filled; s++) sum += data[s * this.R + r];
-      return sum / filled;
-    });
-    return { losses, steps: filled, firstNonFiniteStep };
+    return this.plan.intervalReport(this.lossLogFirstStep, filled, (step, r) => data[step * this.R + r],
+      (step, r) => Number.isFinite(data[step * this.R + r]) && Number.isFinite(norms[(step * this.R + r) * 2]));
   }
 
   /** Mean training loss of each run at the last step (waits for the GPU: call it only when reporting). */
   async lastLosses(): Promise<Float32Array> {
-    return this.model.read('lossMean');
+    return this.model.readLossMean();
   }
 
   /** Clean validation loss and greedy retrieval accuracy of every run on the fixed evaluation set. */
@@ -206,11 +159,11 @@ export class Study implements StudyEngine {
       this.model.writeBatch(this.evalTokens, this.zeroMask);
       const encoder = this.ctx.device.createCommandEncoder({ label: 'evaluate' });
       encodeDispatches(this.ctx, encoder, this.model.evaluate, 'evaluate');
-      encoder.copyBufferToBuffer(this.model.buffer('rowLoss'), 0, this.staging, 0, 4 * R * N);
+      encoder.copyBufferToBuffer(this.model.rowLossBuffer, 0, this.staging, 0, 4 * R * N);
       for (let r = 0; r < R; r++) {
         for (let b = 0; b < used; b++) {
           const row = r * N + b * T + evalSet.answerPositions[start + b];
-          encoder.copyBufferToBuffer(this.model.buffer('logits'), 4 * row * V, this.staging, 4 * (R * N + (r * B + b) * V), 4 * V);
+          encoder.copyBufferToBuffer(this.model.logitsBuffer, 4 * row * V, this.staging, 4 * (R * N + (r * B + b) * V), 4 * V);
         }
       }
       this.ctx.device.queue.submit([encoder.finish()]);
@@ -256,13 +209,13 @@ export class Study implements StudyEngine {
     for (let r = 0; r < R; r++) {
       for (let l = 0; l < L; l++) {
         // Sequence 0 of run r in probs.l [R, B, H, T, T].
-        encoder.copyBufferToBuffer(this.model.buffer(`probs.${l}`), 4 * r * B * perRun, this.probeStaging, 4 * (r * L + l) * perRun, 4 * perRun);
+        encoder.copyBufferToBuffer(this.model.attentionProbsBuffer(l), 4 * r * B * perRun, this.probeStaging, 4 * (r * L + l) * perRun, 4 * perRun);
       }
     }
     const N = B * T;
     for (let r = 0; r < R; r++) {
       logitRows.forEach((row, k) => {
-        encoder.copyBufferToBuffer(this.model.buffer('logits'), 4 * (r * N + row) * V, this.staging, 4 * (r * logitRows.length + k) * V, 4 * V);
+        encoder.copyBufferToBuffer(this.model.logitsBuffer, 4 * (r * N + row) * V, this.staging, 4 * (r * logitRows.length + k) * V, 4 * V);
       });
     }
     this.ctx.device.queue.submit([encoder.finish()]);
@@ -276,25 +229,13 @@ export class Study implements StudyEngine {
 
   /** The full training state (waits for the GPU); see src/engine/checkpoint.ts. */
   async saveState(): Promise<StudyState> {
-    const [params, m, v] = await Promise.all(['params', 'm', 'v'].map((name) => this.model.read(name)));
-    const P = this.model.layout.P;
-    return {
-      config: structuredClone(this.config), step: this.step,
-      dataRngStates: this.dataRngs.map((rng) => rng.seedState), maskRngStates: this.maskRngs.map((rng) => rng.seedState),
-      frozen: this.runs.map((_, r) => this.isFrozen(r)),
-      params: params.slice(0, this.R * P), m: m.slice(0, this.R * P), v: v.slice(0, this.R * P),
-    };
+    return this.plan.saveState(await this.model.readOptimizerState());
   }
 
   /** Continues from a saved state of the same config: the next step is bit-identical to an uninterrupted run. */
   restoreState(state: StudyState): void {
-    assertSameStudy(this.config, state, 'float32', this.R * this.model.layout.P);
-    const queue = this.ctx.device.queue;
-    for (const name of ['params', 'm', 'v'] as const) queue.writeBuffer(this.model.buffer(name), 0, state[name] as Float32Array<ArrayBuffer>);
-    state.dataRngStates.forEach((s, i) => { this.dataRngs[i] = new Rng(s); });
-    state.maskRngStates.forEach((s, r) => { this.maskRngs[r] = new Rng(s); });
-    state.frozen.forEach((frozen, r) => { this.settings[r].active = !frozen; });
-    this.step = state.step;
+    this.plan.restoreState(state, 'float32', this.R * this.model.layout.P);
+    this.model.writeOptimizerState(state as { params: Float32Array; m: Float32Array; v: Float32Array });
     this.lossLogFilled = 0;
   }
 

@@ -32,6 +32,8 @@ export interface GpuModelOptions {
   memoryBudgetBytes?: number;
 }
 
+const OPTIMIZER_STATE = ['params', 'm', 'v'] as const;
+
 export class GpuModel {
   /** Forward to the mean loss and the logits gradient (the training forward). */
   readonly forward: Dispatch[] = [];
@@ -39,7 +41,7 @@ export class GpuModel {
   readonly evaluate: Dispatch[] = [];
   readonly backward: Dispatch[] = [];
   readonly optimizer: Dispatch[] = [];
-  readonly buffers = new Map<string, GPUBuffer>();
+  private readonly buffers = new Map<string, GPUBuffer>();
   readonly layout: ParameterLayout;
   readonly bytes: number;
   private disposed = false;
@@ -69,10 +71,41 @@ export class GpuModel {
     return model;
   }
 
-  buffer(name: string): GPUBuffer {
+  private buffer(name: string): GPUBuffer {
     const buffer = this.buffers.get(name);
     if (!buffer) throw new Error(`GpuModel has no buffer ${name}`);
     return buffer;
+  }
+
+  /** Parameters of every run [R, P] (padded past R·P). */
+  get paramsBuffer(): GPUBuffer {
+    return this.buffer('params');
+  }
+
+  /** Mean training loss of each run at the last forward [R]. */
+  get lossMeanBuffer(): GPUBuffer {
+    return this.buffer('lossMean');
+  }
+
+  /** Per-run gradient (global norm, clip scale) of the last step [R, 2]. */
+  get gradStatsBuffer(): GPUBuffer {
+    return this.buffer('stats');
+  }
+
+  /** Per-token loss of the last forward [R, B·T]. */
+  get rowLossBuffer(): GPUBuffer {
+    return this.buffer('rowLoss');
+  }
+
+  /** Logits of the last forward [R, B·T, V]. */
+  get logitsBuffer(): GPUBuffer {
+    return this.buffer('logits');
+  }
+
+  /** Attention probabilities of layer `layer` at the last forward [R, B, H, T, T]. */
+  attentionProbsBuffer(layer: number): GPUBuffer {
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < this.config.layers)) throw new RangeError(`layer ${layer} is outside 0..${this.config.layers - 1}`);
+    return this.buffer(`probs.${layer}`);
   }
 
   /** Parameters of run r (e.g. the seeded init); the other runs are untouched. */
@@ -104,7 +137,39 @@ export class GpuModel {
     this.ctx.device.queue.submit([encoder.finish()]);
   }
 
-  async read(name: string): Promise<Float32Array> {
+  readParams(): Promise<Float32Array> {
+    return this.read('params');
+  }
+
+  readGradients(): Promise<Float32Array> {
+    return this.read('grads');
+  }
+
+  readGradStats(): Promise<Float32Array> {
+    return this.read('stats');
+  }
+
+  readLossMean(): Promise<Float32Array> {
+    return this.read('lossMean');
+  }
+
+  readLogits(): Promise<Float32Array> {
+    return this.read('logits');
+  }
+
+  /** Parameters and AdamW moments of every run, each [R, P] (the buffers' padding cut off). */
+  async readOptimizerState(): Promise<{ params: Float32Array; m: Float32Array; v: Float32Array }> {
+    const values = this.options.R * this.layout.P;
+    const [params, m, v] = await Promise.all(OPTIMIZER_STATE.map((name) => this.read(name)));
+    return { params: params.slice(0, values), m: m.slice(0, values), v: v.slice(0, values) };
+  }
+
+  /** Replaces the parameters and AdamW moments of every run (each [R, P], as readOptimizerState returns them). */
+  writeOptimizerState(state: { params: Float32Array; m: Float32Array; v: Float32Array }): void {
+    for (const name of OPTIMIZER_STATE) this.ctx.device.queue.writeBuffer(this.buffer(name), 0, state[name] as Float32Array<ArrayBuffer>);
+  }
+
+  private async read(name: string): Promise<Float32Array> {
     return readFloats(this.ctx.device, this.buffer(name));
   }
 

@@ -10,6 +10,7 @@
  * step before returning), which keeps the GPU busy without letting the queue run away from the UI.
  */
 import type { StudyEngine } from '../engine/studyEngine';
+import { isEvaluationStep } from '../engine/trainingLoop';
 import type { CheckpointReason } from './checkpointStore';
 import type { FromTrainer, TrainingState } from './protocol';
 import type { CheckpointKeeper } from './checkpointKeeper';
@@ -126,17 +127,15 @@ export class TrainingLoop {
     const host = this.host, reports = this.reports;
     const engine = host.engine()!;
     const { config } = engine;
-    const started = performance.now();
-    engine.trainStep();
-    const previous = this.inFlight;
-    this.inFlight = engine.flush();
-    // At most two steps in flight: this one runs on the GPU while the next one is being encoded.
-    await (reportNow ? this.inFlight : previous);
-    reports.trainingMs += performance.now() - started;
-    reports.stepsSinceReport++;
+    const started = await reports.clock.step(engine, () => {
+      const previous = this.inFlight;
+      this.inFlight = engine.flush();
+      // At most two steps in flight: this one runs on the GPU while the next one is being encoded.
+      return reportNow ? this.inFlight : previous;
+    });
     const step = engine.step;
-    const evaluationDue = step % config.evaluation.every === 0 || step === config.steps;
-    if (reportNow || evaluationDue || reports.stepsSinceReport >= config.evaluation.every
+    const evaluationDue = isEvaluationStep(config, step);
+    if (reportNow || evaluationDue || reports.clock.steps >= config.evaluation.every
       || performance.now() - reports.lastReportAt >= this.reportEveryMs) {
       await reports.reportTrainLoss(engine);
     }

@@ -7,9 +7,8 @@
 import type { StudyEngine } from '../engine/studyEngine';
 import type { FromTrainer } from './protocol';
 import { emptyHistory, historyUpTo, type MetricHistory, type SessionExtra } from './checkpointExtra';
-import { evaluateRuns } from '../engine/modelAnalysis';
+import { evaluationPoints, IntervalClock } from '../engine/trainingLoop';
 import type { TextProbeSet } from '../data/textProbe';
-import type { HistoryPoint } from '../engine/types';
 
 export interface ReportHooks {
   post(message: FromTrainer): void;
@@ -19,8 +18,8 @@ export interface ReportHooks {
 
 export class TrainingReports {
   // Accounting since the last 'trainLoss' report and since the last evaluation.
-  stepsSinceReport = 0;
-  trainingMs = 0;
+  /** The training steps since the last 'trainLoss' report and their time. */
+  readonly clock = new IntervalClock();
   lastReportAt = 0;
   private lastTokensPerSecond = 0;
   private evalLossSum: Float64Array = new Float64Array(0);
@@ -33,12 +32,15 @@ export class TrainingReports {
 
   constructor(private readonly hooks: ReportHooks) {}
 
+  get stepsSinceReport(): number {
+    return this.clock.steps;
+  }
+
   /** A new study of R runs: no stopped run, no accounting, no history. */
   startStudy(R: number, probeSet: TextProbeSet | null): void {
     this.probeSet = probeSet;
     this.failedRuns.clear();
-    this.stepsSinceReport = 0;
-    this.trainingMs = 0;
+    this.clock.reset();
     this.lastReportAt = performance.now();
     this.lastTokensPerSecond = 0;
     this.evalLossSum = new Float64Array(R);
@@ -64,19 +66,11 @@ export class TrainingReports {
   }
 
   async reportTrainLoss(engine: StudyEngine): Promise<void> {
-    const waitStart = performance.now();
-    // Reading the losses waits for the GPU: it closes the timing of the interval's steps.
-    const report = await engine.intervalReport();
-    this.trainingMs += performance.now() - waitStart;
-    const steps = this.stepsSinceReport;
-    const seconds = Math.max(this.trainingMs, 1e-3) / 1000;
-    const stepsPerSecond = steps / seconds;
-    const tokensPerSecond = stepsPerSecond * engine.R * engine.config.batch * engine.config.model.context;
+    const report = await this.clock.close(engine);
+    const { stepsPerSecond, tokensPerSecond } = report;
     this.lastTokensPerSecond = tokensPerSecond;
     report.losses.forEach((loss, r) => { this.evalLossSum[r] += loss * report.steps; });
     this.evalLossSteps += report.steps;
-    this.stepsSinceReport = 0;
-    this.trainingMs = 0;
     this.lastReportAt = performance.now();
     this.hooks.post({ type: 'trainLoss', step: engine.step, losses: report.losses, stepsPerSecond, tokensPerSecond });
     const h = this.history;
@@ -117,13 +111,8 @@ export class TrainingReports {
 
   /** Evaluates every run and posts the points (the attention snapshot that follows is the session's). */
   async reportEvaluation(engine: StudyEngine): Promise<void> {
-    const evaluation = await evaluateRuns(engine, this.probeSet);
-    const points: HistoryPoint[] = evaluation.map((e, r) => ({
-      step: engine.step,
-      trainLoss: this.evalLossSteps > 0 ? this.evalLossSum[r] / this.evalLossSteps : Number.NaN,
-      ...e,
-      tokensPerSec: this.lastTokensPerSecond,
-    }));
+    const trainLoss = engine.runs.map((_, r) => (this.evalLossSteps > 0 ? this.evalLossSum[r] / this.evalLossSteps : Number.NaN));
+    const points = await evaluationPoints(engine, this.probeSet, trainLoss, this.lastTokensPerSecond);
     this.evalLossSum.fill(0);
     this.evalLossSteps = 0;
     const h = this.history;

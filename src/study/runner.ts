@@ -4,15 +4,14 @@
  * JSON-able record: the unit file that makes a study resumable.
  */
 import type { GpuContext } from '../gpu/context';
-import { Study } from '../engine/gpuStudy';
+import { runStudy } from '../engine/trainingLoop';
 import { unitConfig, type StudyDefinition } from './studies';
-import { analyseAttention, evaluateRuns, probeSetFor, PAIRED_MASK_RATIO } from '../engine/modelAnalysis';
+import { analyseAttention, probeSetFor, PAIRED_MASK_RATIO, type AttentionRecord } from '../engine/modelAnalysis';
 import { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
 import type { HistoryPoint } from '../engine/types';
 
 export { pairedMaskPositions, type AttentionRecord } from '../engine/modelAnalysis';
 export { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
-
 
 /** The resume key of unit u: its training config and everything else its numbers depend on. */
 export function unitKey(d: StudyDefinition, u: number, quick: boolean): string {
@@ -43,43 +42,21 @@ export async function trainUnit(
   const config = unitConfig(d, u);
   const startedAt = new Date();
   const t0 = performance.now();
-  const study = await Study.create(ctx, config);
-  try {
-    const probeSet = probeSetFor(config);
-    const histories: HistoryPoint[][] = study.runs.map(() => []);
-    const tokensPerStep = study.R * config.batch * config.model.context;
-    let trainingMs = 0;
-    let stepsInInterval = 0;
-    for (let step = 1; step <= config.steps; step++) {
-      const start = performance.now();
-      study.trainStep();
-      stepsInInterval++;
-      if (!(step % config.evaluation.every === 0 || step === config.steps)) {
-        trainingMs += performance.now() - start;
-        continue;
-      }
-      const trainLoss = await study.intervalLosses();
-      trainingMs += performance.now() - start;
-      const tokensPerSec = (tokensPerStep * stepsInInterval) / (trainingMs / 1000);
-      trainingMs = 0;
-      stepsInInterval = 0;
-      const evaluation = await evaluateRuns(study, probeSet);
-      const points = evaluation.map((e, r) => ({ step, trainLoss: trainLoss[r], ...e, tokensPerSec }));
-      points.forEach((p, r) => histories[r].push(p));
-      onEvaluation?.({ unit: u, step, steps: config.steps, points, runs: study.runs });
-    }
-    const attention = await analyseAttention(study, probeSet, d.attentionExamples);
-    const runs: RunRecord[] = study.runs.map((run, r) => ({
-      arm: run.arm, maskRatio: run.maskRatio, objective: run.objective,
-      seed: u * d.seedsPerUnit + run.seed, unit: u, unitSeed: run.seed,
-      history: histories[r], attention: attention[r],
-    }));
-    return {
-      format: UNIT_FORMAT, study: d.name, quick, unit: u, key: unitKey(d, u, quick), config,
-      adapter: adapterName(ctx), softwareAdapter: ctx.adapter.isFallbackAdapter,
-      startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), wallMs: Math.round(performance.now() - t0), runs,
-    };
-  } finally {
-    study.dispose();
-  }
+  const probeSet = probeSetFor(config);
+  let attention: AttentionRecord[] = [];
+  const { runs: trained } = await runStudy(ctx, config, {
+    probeSet,
+    onEvaluation: (step, points, runs) => onEvaluation?.({ unit: u, step, steps: config.steps, points, runs }),
+    onFinished: async (study) => { attention = await analyseAttention(study, probeSet, d.attentionExamples); },
+  });
+  const runs: RunRecord[] = trained.map((run, r) => ({
+    arm: run.arm, maskRatio: run.maskRatio, objective: run.objective,
+    seed: u * d.seedsPerUnit + run.seed, unit: u, unitSeed: run.seed,
+    history: run.history, attention: attention[r],
+  }));
+  return {
+    format: UNIT_FORMAT, study: d.name, quick, unit: u, key: unitKey(d, u, quick), config,
+    adapter: adapterName(ctx), softwareAdapter: ctx.adapter.isFallbackAdapter,
+    startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), wallMs: Math.round(performance.now() - t0), runs,
+  };
 }

@@ -1,0 +1,138 @@
+/**
+ * What both engines train, written once: the runs of a study (run r = arm · seedsPerArm + seed), their
+ * seeds, initial weights, batches, masks, learning rate and frozen flags, and the generator states a
+ * checkpoint carries. For each seed every arm starts from the same initial weights and sees the same
+ * batches; arms differ only in mask ratio. The GPU `Study` and the `CpuStudy` fallback differ only in where
+ * the numbers are computed, so they draw from the same streams in the same order and their numbers track.
+ */
+import { adamwHyper, ADAMW_HYPER_STRIDE, type AdamWRunSettings } from '../kernels/adamw';
+import { fillMask } from '../data/maskPolicy';
+import { createTask, type EvalSet, type Task } from '../data/task';
+import { initParameters } from '../model/init';
+import type { ParameterLayout } from '../model/layout';
+import { Rng } from '../util/random';
+import { deriveSeed } from '../util/seeds';
+import type { StudyConfig } from '../config/presets';
+import { learningRate } from './schedule';
+import { assertSameStudy, type StudyState } from './checkpoint';
+import type { IntervalReport } from './studyEngine';
+import type { RunInfo } from './types';
+
+/** An engine's weights and AdamW moments of every run, [R, P], in its own precision. */
+export interface RunArrays {
+  params: Float32Array | Float64Array;
+  m: Float32Array | Float64Array;
+  v: Float32Array | Float64Array;
+}
+
+export class RunPlan {
+  readonly runs: RunInfo[];
+  readonly R: number;
+  readonly task: Task;
+  readonly evalSet: EvalSet;
+  /** Steps taken so far (the step whose batch was drawn last). */
+  step = 0;
+  /** AdamW's per-run rows [R, ADAMW_HYPER_STRIDE] of the current step (learning rate, bias corrections, active). */
+  readonly hyper: Float32Array<ArrayBuffer>;
+  /** One data stream per seed (shared by that seed's arms); one mask stream per run. */
+  private dataRngs: Rng[];
+  private maskRngs: Rng[];
+  private readonly settings: AdamWRunSettings[];
+
+  constructor(readonly config: StudyConfig) {
+    const { arms, seedsPerArm, baseSeed } = config;
+    const T = config.model.context;
+    this.runs = arms.flatMap((maskRatio, arm) => Array.from({ length: seedsPerArm }, (_, seed) => ({
+      arm, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' as const : 'meap' as const,
+    })));
+    this.R = this.runs.length;
+    this.task = createTask(config.task, config.taskOptions);
+    this.evalSet = this.task.evalSet(config.evaluation.count, T, config.evaluation.buckets, config.evaluation.seed);
+    this.dataRngs = Array.from({ length: seedsPerArm }, (_, s) => new Rng(deriveSeed(baseSeed, s, 'data')));
+    this.maskRngs = this.runs.map((run) => new Rng(deriveSeed(baseSeed, run.seed, run.arm, run.maskRatio, 'mask')));
+    const o = config.optimizer;
+    this.settings = this.runs.map(() => ({ lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }));
+    this.hyper = new Float32Array(this.R * ADAMW_HYPER_STRIDE);
+  }
+
+  /** Each run's initial parameters: the seeded init of its seed (arms of one seed share the array). */
+  initialParameters(layout: ParameterLayout): Float32Array[] {
+    const bySeed = Array.from({ length: this.config.seedsPerArm },
+      (_, s) => initParameters(this.config.model, layout, deriveSeed(this.config.baseSeed, s, 'init')));
+    return this.runs.map((run) => bySeed[run.seed]);
+  }
+
+  /**
+   * Draws the next step into `tokens` [R, B, T + 1] and `mask` [R, B, T] (every batch first, then each
+   * run's mask: the order the streams have always been read in), advances the step and sets `hyper` for it.
+   */
+  nextStep(tokens: Uint32Array, mask: Uint32Array): void {
+    const { config, R } = this;
+    const B = config.batch, T = config.model.context;
+    const block = B * (T + 1);
+    const bySeed = this.dataRngs.map((rng) => this.task.trainingBatch(rng, B, T));
+    const policy = { sharedAcrossBatch: config.sharedMask, protectedTail: config.protectQuery ? Math.max(1, this.task.queryLength) : 1 };
+    for (let r = 0; r < R; r++) {
+      const run = this.runs[r];
+      tokens.set(bySeed[run.seed], r * block);
+      fillMask(mask.subarray(r * B * T, (r + 1) * B * T), B, T, { ...policy, ratio: run.maskRatio }, this.maskRngs[r]);
+    }
+    this.step++;
+    const o = config.optimizer;
+    const lr = learningRate({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: config.steps, minRatio: o.minLrRatio }, this.step);
+    for (const s of this.settings) s.lr = lr;
+    // Both engines use these f32-rounded rows (the GPU reads them), so the two track each other.
+    adamwHyper(this.settings, this.step, this.hyper);
+  }
+
+  /** Stops run r's optimizer from the next step on (its hyper row's `active` becomes 0). */
+  freezeRun(r: number): void {
+    if (!(Number.isInteger(r) && r >= 0 && r < this.R)) throw new RangeError(`run ${r} is outside 0..${this.R - 1}`);
+    this.settings[r].active = false;
+  }
+
+  isFrozen(r: number): boolean {
+    return this.settings[r]?.active === false;
+  }
+
+  /**
+   * The interval's report from its per-step losses: `loss(s, r)` and `finite(s, r)` (loss and gradient
+   * norm finite) of its `steps` steps, the first being `firstStep`. Frozen runs read NaN and null.
+   */
+  intervalReport(firstStep: number, steps: number, loss: (s: number, r: number) => number,
+    finite: (s: number, r: number) => boolean): IntervalReport {
+    const firstNonFiniteStep = this.runs.map((_, r) => {
+      if (this.isFrozen(r)) return null;
+      for (let s = 0; s < steps; s++) if (!finite(s, r)) return firstStep + s;
+      return null;
+    });
+    const losses = this.runs.map((_, r) => {
+      if (steps === 0 || this.isFrozen(r)) return Number.NaN;
+      let sum = 0;
+      for (let s = 0; s < steps; s++) sum += loss(s, r);
+      return sum / steps;
+    });
+    return { losses, steps, firstNonFiniteStep };
+  }
+
+  /** The full training state around the engine's arrays (see src/engine/checkpoint.ts). */
+  saveState(arrays: RunArrays): StudyState {
+    return {
+      config: structuredClone(this.config), step: this.step,
+      dataRngStates: this.dataRngs.map((rng) => rng.seedState), maskRngStates: this.maskRngs.map((rng) => rng.seedState),
+      frozen: this.runs.map((_, r) => this.isFrozen(r)), ...arrays,
+    };
+  }
+
+  /**
+   * Takes a saved state's step, generators and frozen runs after checking that it belongs to this study and
+   * holds `values` numbers per array in the engine's precision; the engine then takes its arrays.
+   */
+  restoreState(state: StudyState, precision: 'float32' | 'float64', values: number): void {
+    assertSameStudy(this.config, state, precision, values);
+    this.dataRngs = state.dataRngStates.map((s) => new Rng(s));
+    this.maskRngs = state.maskRngStates.map((s) => new Rng(s));
+    state.frozen.forEach((frozen, r) => { this.settings[r].active = !frozen; });
+    this.step = state.step;
+  }
+}
