@@ -23,7 +23,6 @@ export class Study implements StudyEngine {
   readonly R: number;
   readonly task: Task;
   readonly evalSet: EvalSet;
-  private readonly plan: RunPlan;
   private readonly tokens: Uint32Array;
   private readonly mask: Uint32Array;
   private readonly evalTokens: Uint32Array;
@@ -41,9 +40,11 @@ export class Study implements StudyEngine {
   /** Bytes of the study's own readback buffers (the model's are in model.bytes). */
   private readonly stagingBytes: number;
 
-  private constructor(readonly ctx: GpuContext, readonly config: StudyConfig, readonly model: GpuModel, plan: RunPlan) {
-    this.plan = plan;
-    ({ runs: this.runs, R: this.R, task: this.task, evalSet: this.evalSet } = plan);
+  private constructor(readonly ctx: GpuContext, readonly config: StudyConfig, readonly model: GpuModel, private readonly plan: RunPlan) {
+    this.runs = plan.runs;
+    this.R = plan.R;
+    this.task = plan.task;
+    this.evalSet = plan.evalSet;
     const B = config.batch, T = config.model.context;
     this.tokens = new Uint32Array(this.R * B * (T + 1));
     this.mask = new Uint32Array(this.R * B * T);
