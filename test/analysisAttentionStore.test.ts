@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AttentionSnapshot, FromTrainer, ToTrainer } from '../src/session/protocol';
 import { preset } from '../src/config/presets';
 import type { RunInfo } from '../src/engine/types';
+import { createTask } from '../src/data/task';
+import { taskView } from '../src/session/taskView';
 
 // The store's only link to the Worker, replaced by a recorder.
 const sent: ToTrainer[] = [];
@@ -75,12 +77,16 @@ describe('the compared runs the views get', () => {
 describe('the store follows the Worker', () => {
   const config = preset('tiny');
   const runs = [run(0, 0, 0), run(1, 0.15, 0)];
-  const built: FromTrainer = { type: 'built', runs, parameterCount: 1, memoryBytes: 1, config };
+  // The task as the Worker describes it: from the task and evaluation set an engine of this config builds.
+  const task = createTask(config.task, config.taskOptions);
+  const { count, buckets, seed } = config.evaluation;
+  const view = taskView({ task, evalSet: task.evalSet(count, config.model.context, buckets, seed) });
+  const built: FromTrainer = { type: 'built', runs, parameterCount: 1, memoryBytes: 1, config, task: view };
 
   beforeEach(() => { sent.length = 0; });
   afterEach(() => { vi.useRealTimers(); });
 
-  it('probes the compared runs when a study is built, and rebuilds the task for token names and examples', () => {
+  it('probes the compared runs when a study is built, and takes token names and examples from the Worker', () => {
     receiveAttentionMessage(built);
     const s = useAttention.getState();
     // The default example is the first of the middle depth bucket (tiny: 4 buckets, example i in bucket i mod 4).
@@ -89,7 +95,9 @@ describe('the store follows the Worker', () => {
     expect(sent).toEqual([{ type: 'probe', run: 0, example: 2 }, { type: 'probe', run: 1, example: 2 }]);
     expect(s.examples.length).toBe(config.evaluation.count);
     expect(s.examples[0].prompt.length).toBe(config.model.context);
-    expect(s.task?.tokenName(s.examples[0].answer)).toMatch(/^V\d+$/);
+    expect(s.examples).toBe(view.examples);
+    expect(s.task?.tokenNames[s.examples[0].answer]).toMatch(/^V\d+$/);
+    expect(s.task?.segmentNames.slice(0, s.task.inputSegments)).toEqual(['context before', 'needle', 'context after', 'query']);
   });
 
   it('keeps snapshots and the segment-mass series, and probes again after an evaluation', () => {

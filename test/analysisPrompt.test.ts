@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { needleVocab, tokenName } from '../src/data/needleVocab';
-import { continuationRoom, parsePrompt, vocabularyMap } from '../src/ui/attention/prompt';
+import { characterCodec, continuationRoom, parsePrompt, vocabularyMap } from '../src/ui/attention/prompt';
+import { createTask } from '../src/data/task';
+import { taskView } from '../src/session/taskView';
+import { presetConfig } from '../src/store/configCodec';
 
 describe('prompts in the task vocabulary', () => {
   const vocab = needleVocab(16, 8, 8);
@@ -50,5 +53,28 @@ describe('prompts in the task vocabulary', () => {
     expect(continuationRoom(2, 64)).toBe(8);
     expect(continuationRoom(2, 64, 100)).toBe(63);
     expect(continuationRoom(20, 16)).toBe(0);
+  });
+});
+
+describe('prompts of a character task, with the vocabulary the Worker sends', () => {
+  const config = presetConfig('text-s');
+  const task = createTask(config.task, config.taskOptions);
+  const view = taskView({ task, evalSet: task.evalSet(4, config.model.context, 1, 1) });
+  const codec = characterCodec(view.characters!);
+
+  it('is sent for character tasks only', () => {
+    expect(view.characters!.texts).toHaveLength(task.vocabSize);
+    expect(view.tokenNames[view.characters!.unknownId]).toBe('[UNK]');
+    expect(view.bucketLabel).toBe('');
+    const needle = createTask('needle', presetConfig('tiny').taskOptions as never);
+    expect(taskView({ task: needle, evalSet: needle.evalSet(2, 32, 2, 1) }).characters).toBeNull();
+  });
+
+  it('encodes and decodes as the task itself does (normalised text, [UNK] outside the alphabet, specials by name)', () => {
+    for (const text of ['Hello, world.', 'tab\there\r\nand caf\u0065\u0301 €', '', '[BOS] x']) {
+      expect(codec.encode(text)).toEqual(task.encode!(text));
+    }
+    const ids = [0, 1, 2, 3, ...task.encode!('The end.'), task.vocabSize + 2];
+    expect(codec.decode(ids)).toBe(task.decode!(ids));
   });
 });

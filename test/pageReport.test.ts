@@ -22,6 +22,8 @@ import type { AttentionRecord } from '../src/study/runner';
 import type { StudyConfig } from '../src/config/presets';
 import { validateStudyConfig } from '../src/config/validate';
 import type { HistoryPoint, RunInfo } from '../src/engine/types';
+import { createTask } from '../src/data/task';
+import type { TaskView } from '../src/session/protocol';
 
 const STEPS = [10, 20, 30];
 
@@ -38,9 +40,19 @@ function histories(acc: number[][], loss: number[][]): HistoryPoint[][] {
   })));
 }
 
+const TASK_VIEW: TaskView = {
+  segmentNames: ['context before', 'needle', 'context after', 'query', 'answer'], inputSegments: 4,
+  tokenNames: [], characters: null, bucketLabel: 'needle depth', examples: [],
+};
+
+/** The bucket label the Worker sends with the built study (TaskView.bucketLabel): the task's own. */
+function taskBucketLabel(config: StudyConfig): string {
+  return createTask(config.task, config.taskOptions).bucketLabel;
+}
+
 function input(presetName: string, config: StudyConfig, points: HistoryPoint[][], attention: AttentionRecord[] | null = null): PageRecordInput {
   return {
-    presetName, config, runs: runInfos(config), points, engine: 'webgpu',
+    presetName, config, bucketLabel: taskBucketLabel(config), runs: runInfos(config), points, engine: 'webgpu',
     adapter: { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader', isFallbackAdapter: true, features: [], limits: {} },
     attention, command: `http://localhost/?${configToQuery(presetName, config)}`, generatedAt: '2026-01-02T03:04:05.000Z', trainingMs: 1234,
   };
@@ -127,7 +139,7 @@ describe('the record\'s definition', () => {
   it('is the named study\'s for an unedited study preset, a playground one otherwise', () => {
     for (const name of STUDY_NAMES) {
       const d = studyDefinition(name);
-      const named = pageDefinition(`study:${name}`, d.config);
+      const named = pageDefinition(`study:${name}`, d.config, taskBucketLabel(d.config));
       expect(named.name).toBe(name);
       expect(named.title).toBe(d.title);
       expect(named.learnedThreshold).toBe(d.learnedThreshold);
@@ -135,11 +147,11 @@ describe('the record\'s definition', () => {
       expect(named.config).toEqual(d.config);
     }
     const d = studyDefinition('needle-s');
-    const edited = pageDefinition('study:needle-s', applyEdit('study:needle-s', d.config, 'steps', 500));
+    const edited = pageDefinition('study:needle-s', applyEdit('study:needle-s', d.config, 'steps', 500), 'needle depth');
     expect(edited.name).toBe(PLAYGROUND_STUDY);
     expect(edited.title).toContain('needle-s study preset with edits');
 
-    const tiny = pageDefinition('tiny', presetConfig('tiny'));
+    const tiny = pageDefinition('tiny', presetConfig('tiny'), 'needle depth');
     expect(tiny.name).toBe(PLAYGROUND_STUDY);
     expect(tiny.title).toBe('playground run: NTP vs MEAP 15% on the tiny preset');
     expect(tiny.question).toContain('P = 0.15');
@@ -147,8 +159,10 @@ describe('the record\'s definition', () => {
     expect(tiny.learnedThreshold).toBe(0.5);
     expect(tiny.bucketLabel).toBe('needle depth');
     expect(tiny.seedsPerUnit).toBe(1);
-    expect(pageDefinition('tiny', tinyTwoSeeds(), 5).attentionExamples).toBe(5);
-    expect(pageDefinition('tiny', tinyTwoSeeds()).title).toContain('tiny preset with edits');
+    expect(pageDefinition('tiny', tinyTwoSeeds(), 'needle depth', 5).attentionExamples).toBe(5);
+    expect(pageDefinition('tiny', tinyTwoSeeds(), 'needle depth').title).toContain('tiny preset with edits');
+    // The bucket label is the one the Worker sent (the page builds no task); a text study's comes from its probe.
+    expect(pageDefinition('tiny', presetConfig('tiny'), 'queried pair (first … last)').bucketLabel).toBe('queried pair (first … last)');
   });
 });
 
@@ -198,7 +212,7 @@ describe('the report store\'s pure parts', () => {
   });
 
   it('treats a new build, a reset and a restore as new series', () => {
-    const study = { runs: [], config: presetConfig('tiny'), parameterCount: 1, memoryBytes: 1 };
+    const study = { runs: [], config: presetConfig('tiny'), parameterCount: 1, memoryBytes: 1, task: TASK_VIEW };
     const at = (steps: number[], s = study) => ({ study: s, evals: { steps, points: [] } });
     expect(replacesSeries(at([10, 20]), at([10]))).toBe(false);
     expect(replacesSeries(at([]), at([10]))).toBe(true);
@@ -208,7 +222,7 @@ describe('the report store\'s pure parts', () => {
 
   it('takes only the answer it waits for, checks it has one record per run, and gives up when the Worker is gone', () => {
     const config = tinyTwoSeeds();
-    useRuns.setState({ study: { runs: runInfos(config), config, parameterCount: 1, memoryBytes: 1 } });
+    useRuns.setState({ study: { runs: runInfos(config), config, parameterCount: 1, memoryBytes: 1, task: TASK_VIEW } });
     const pending = { status: 'pending' as const, requestId: 7, examples: 3, step: null, records: null, error: null };
     const records = [0, 1, 2, 3].map(() => attentionRecord(0.1, -0.1));
     useReport.setState({ attention: pending });

@@ -98,7 +98,11 @@ describe('runs store', () => {
     { arm: 0, maskRatio: 0, seed: 0, objective: 'ntp' as const },
     { arm: 1, maskRatio: 0.15, seed: 0, objective: 'meap' as const },
   ];
-  const built = { type: 'built' as const, runs, parameterCount: 10, memoryBytes: 100, config: presetConfig('tiny') };
+  const task = {
+    segmentNames: ['context before', 'needle', 'context after', 'query', 'answer'], inputSegments: 4,
+    tokenNames: ['[PAD]', 'w0', 'K0', 'V0'], characters: null, bucketLabel: 'needle depth', examples: [],
+  };
+  const built = { type: 'built' as const, runs, parameterCount: 10, memoryBytes: 100, config: presetConfig('tiny'), task };
 
   it('appends aligned series, keeps NaN as a gap and drops stale points', () => {
     let s = applyMessages(emptyRuns(), [built, { type: 'state', state: 'running', step: 0 }]);
@@ -108,6 +112,7 @@ describe('runs store', () => {
       { type: 'trainLoss', step: 10, losses: [9, 9], stepsPerSecond: 20, tokensPerSecond: 2000 },
       { type: 'evaluation', step: 10, points: [point(10, 0.1), point(10, 0.2)] },
     ]);
+    expect(s.study?.task).toBe(task);
     expect(s.train.steps).toEqual([5, 10]);
     expect(s.train.loss).toEqual([[3, 2.5], [3.1, null]]);
     expect(s.speed.msPerStep).toEqual([100, 50]);

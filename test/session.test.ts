@@ -72,6 +72,7 @@ describe('TrainingSession on WebGPU', () => {
   it('init → configure → start runs to done with trainLoss and evaluation messages; probes answer with snapshots', async () => {
     const h = harness();
     const config = tinyStudy();
+    const T = config.model.context;
     await h.session.handle({ type: 'init', allowCpuFallback: true });
     expect(h.of('engine')[0]).toMatchObject({ engine: 'webgpu', notice: null });
     expect(h.of('engine')[0].adapter?.features).toBeInstanceOf(Array);
@@ -81,6 +82,20 @@ describe('TrainingSession on WebGPU', () => {
     expect(built.runs.map((r) => r.objective)).toEqual(['ntp', 'meap']);
     expect(built.parameterCount).toBeGreaterThan(1000);
     expect(built.memoryBytes).toBeGreaterThan(4 * built.parameterCount);
+    // What the page shows of the task comes with 'built', from the engine's own task and evaluation set.
+    const { task, evalSet } = h.session.currentEngine!;
+    expect(built.task.segmentNames).toEqual(['context before', 'needle', 'context after', 'query', 'answer']);
+    expect(built.task.inputSegments).toBe(4);
+    expect(built.task.tokenNames).toEqual(Array.from({ length: task.vocabSize }, (_, id) => task.tokenName(id)));
+    expect(built.task.characters).toBeNull();
+    expect(built.task.bucketLabel).toBe('needle depth');
+    expect(built.task.examples).toHaveLength(Math.min(evalSet.count, 100));
+    built.task.examples.forEach((e, i) => {
+      expect(e).toEqual({
+        index: i, bucket: evalSet.buckets[i], answer: evalSet.answers[i],
+        prompt: Array.from(evalSet.tokens.subarray(i * (T + 1), i * (T + 1) + evalSet.answerPositions[i] + 1)),
+      });
+    });
     await h.session.handle({ type: 'start' });
     await h.waitFor(h.state('done'));
     expect(h.of('state').map((m) => m.state)).toEqual(['building', 'idle', 'running', 'done']);

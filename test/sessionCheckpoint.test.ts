@@ -13,11 +13,11 @@ import type { FromTrainer } from '../src/session/protocol';
 import { decodeStudyCheckpoint, encodeStudyCheckpoint } from '../src/engine/checkpoint';
 import { memoryCheckpointStore, type CheckpointStore, MAX_STORED_CHECKPOINTS, type CheckpointSummary } from '../src/session/checkpointStore';
 import { readSessionExtra } from '../src/session/checkpointExtra';
-import { readSafetensors } from '../src/export/safetensors';
+import { readSafetensors, writeSafetensors } from '../src/export/safetensors';
 import { checkedStudyConfig } from '../src/config/validate';
 import { modelConfigFromHf } from '../src/export/hfConfig';
 import { inputIdsFrom, ONNX_INPUT, ONNX_LOGITS } from '../src/export/onnx';
-import { parameterLayout } from '../src/model/layout';
+import { parameterCount, parameterLayout } from '../src/model/layout';
 import { applyMessages, useRuns } from '../src/store/runs';
 import { pickOffer } from '../src/store/checkpoints';
 import { testContext } from './gpuContext';
@@ -318,10 +318,13 @@ describe('session checkpoints', () => {
     expect(probe.tokens).toHaveLength(T);
     expect(probe.rows).toHaveLength(Math.min(config.batch, T));
     expect(probe.rows.at(-1)).toBe(T - 1);
+    // The page runs it with the input and the names the Worker sent (it does not import the exporter).
+    expect(probe.inputIds).toEqual(inputIdsFrom(probe.tokens, 1, T));
+    expect([probe.inputName, probe.logitsName]).toEqual([ONNX_INPUT, ONNX_LOGITS]);
     const session = await ort.InferenceSession.create(files!.onnx!, { executionProviders: ['wasm'] });
-    const out = await session.run({ [ONNX_INPUT]: new ort.Tensor('int64', inputIdsFrom(probe.tokens, 1, T), [1, T]) });
+    const out = await session.run({ [probe.inputName]: new ort.Tensor('int64', probe.inputIds, [1, T]) });
     await session.release();
-    const logits = out[ONNX_LOGITS].data as Float32Array;
+    const logits = out[probe.logitsName].data as Float32Array;
     let worst = 0;
     probe.rows.forEach((row, k) => {
       for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(logits[row * V + v] - probe.logits[k * V + v]));
@@ -332,15 +335,37 @@ describe('session checkpoints', () => {
     const run0 = h.of('modelFiles')[1].files!.probe!;
     expect(sameBits(run0.logits, probe.logits)).toBe(false);
 
+    // The Worker reads an upload (the page only passes the bytes and the config.json's text on).
+    const upload = { name: 'run1.safetensors', safetensors: files!.safetensors, configJson: { name: 'config.json', text: files!.configJson } };
+    await h.session.handle({ type: 'readModel', requestId: 12, upload });
+    expect(h.of('modelRead')[0]).toEqual({
+      type: 'modelRead', requestId: 12, error: null,
+      model: {
+        config: parsed.config, parameterCount: parameterCount(parameterLayout(config.model)), study: { task: 'needle', steps: config.steps },
+        meapRun: parsed.metadata.meap_run, fits: true, mismatch: null,
+      },
+    });
+    const other = { ...config.model, layers: config.model.layers + 1 };
+    const otherBytes = writeSafetensors(other, new Float32Array(parameterLayout(other).P));
+    await h.session.handle({ type: 'readModel', requestId: 13, upload: { name: 'deeper.safetensors', safetensors: otherBytes, configJson: null } });
+    expect(h.of('modelRead')[1].model).toMatchObject({ fits: false, study: null, meapRun: null });
+    expect(h.of('modelRead')[1].model!.mismatch).toMatch(/layers/);
+    await h.session.handle({ type: 'readModel', requestId: 14, upload: { name: 'junk.safetensors', safetensors: new TextEncoder().encode('not a model'), configJson: null } });
+    expect(h.of('modelRead')[2]).toMatchObject({ model: null, error: expect.stringMatching(/^"junk\.safetensors" cannot be used: /) });
+    await h.session.handle({ type: 'readModel', requestId: 15, upload: { ...upload, configJson: { name: 'my.json', text: '{ nope' } } });
+    expect(h.of('modelRead')[3].error).toMatch(/^"my\.json" is not a usable config\.json: /);
+
     // Loading run 1's file into run 0: run 0 then exports the same weights; a mismatched model is refused.
-    await h.session.handle({ type: 'loadModel', requestId: 9, run: 0, model: parsed.config, params: parsed.params });
+    await h.session.handle({ type: 'loadModel', requestId: 9, run: 0, upload });
     expect(h.of('modelLoaded')[0]).toMatchObject({ requestId: 9, run: 0, step: 4, error: null });
     const loaded = await h.session.currentEngine!.saveState();
     expect(sameBits(loaded.params.subarray(0, P), state.params.subarray(P))).toBe(true);
     expect(loaded.m.subarray(0, P).every((x) => x === 0)).toBe(true);
     expect(sameBits(loaded.params.subarray(P), state.params.subarray(P))).toBe(true);
-    await h.session.handle({ type: 'loadModel', requestId: 10, run: 1, model: { ...parsed.config, layers: parsed.config.layers + 1 }, params: parsed.params });
+    await h.session.handle({ type: 'loadModel', requestId: 10, run: 1, upload: { name: 'deeper.safetensors', safetensors: otherBytes, configJson: null } });
     expect(h.of('modelLoaded')[1].error).toMatch(/does not fit this study/);
+    await h.session.handle({ type: 'loadModel', requestId: 16, run: 1, upload: { name: 'junk.safetensors', safetensors: new Uint8Array(12), configJson: null } });
+    expect(h.of('modelLoaded')[2].error).toMatch(/^"junk\.safetensors" cannot be used: /);
     await h.session.handle({ type: 'exportModel', requestId: 11, run: 5, onnx: false });
     expect(h.of('modelFiles')[2].error).toMatch(/There is no run 5/);
     const unchanged = await h.session.currentEngine!.saveState();
@@ -353,6 +378,11 @@ describe('session checkpoints', () => {
   });
 });
 
+const TASK_VIEW = {
+  segmentNames: ['context before', 'needle', 'context after', 'query', 'answer'], inputSegments: 4,
+  tokenNames: [], characters: null, bucketLabel: 'needle depth', examples: [],
+};
+
 describe('page side of checkpoints', () => {
   const point = (step: number, v: number): HistoryPoint => ({ step, trainLoss: v, valLoss: v, retrievalAcc: 0.5, accByDepth: [0.5], tokensPerSec: 10 });
 
@@ -360,10 +390,10 @@ describe('page side of checkpoints', () => {
     const config = tinyStudy();
     const runs = [{ arm: 0, maskRatio: 0, seed: 0, objective: 'ntp' as const }, { arm: 1, maskRatio: 0.15, seed: 0, objective: 'meap' as const }];
     let s = applyMessages(useRuns.getState(), [
-      { type: 'built', runs, parameterCount: 10, memoryBytes: 100, config },
+      { type: 'built', runs, parameterCount: 10, memoryBytes: 100, config, task: TASK_VIEW },
       { type: 'trainLoss', step: 1, losses: [5, 5], stepsPerSecond: 2, tokensPerSecond: 20 },
       { type: 'trainLoss', step: 2, losses: [4, 4], stepsPerSecond: 2, tokensPerSecond: 20 },
-      { type: 'built', runs, parameterCount: 10, memoryBytes: 100, config },
+      { type: 'built', runs, parameterCount: 10, memoryBytes: 100, config, task: TASK_VIEW },
       {
         type: 'restored', reason: 'resume', step: 8, lostSteps: 0, message: 'Resumed from the checkpoint of step 8.',
         history: {

@@ -39,13 +39,8 @@ export interface CharTokenizer {
   tokenName(id: number): string;
 }
 
-/**
- * The normal form every text goes through before encoding: a leading byte-order mark removed, Unicode
- * NFC, CR LF and lone CR turned into LF, tabs into a space.
- */
-export function normalizeText(text: string): string {
-  return text.replace(/^\uFEFF/, '').normalize('NFC').replace(/\r\n?/g, '\n').replace(/\t/g, ' ');
-}
+// The normal form every text goes through before encoding (in util/: the page normalises typed prompts alike).
+export { normalizeText } from '../util/text';
 
 /** Why an alphabet cannot be used (null when it can). */
 export function alphabetProblem(alphabet: unknown): string | null {

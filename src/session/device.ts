@@ -6,7 +6,11 @@
 import type { GpuContext } from '../gpu/context';
 import { autotune, kernelChoiceReport, type KernelChoiceReport } from '../tuning/autotune';
 import { noAdapterHelp, WebGpuUnavailableError } from '../gpu/errors';
-import type { FromTrainer, TrainingState } from './protocol';
+import type { FromTrainer, ToTrainer, TrainingState } from './protocol';
+import type { KernelCheck } from '../selftest/harness';
+
+/** Commands that need a live engine: refused while the session recovers from a device loss. */
+const ENGINE_COMMANDS = new Set<ToTrainer['type']>(['start', 'step', 'probe', 'analyseAttention', 'generate', 'checkpoint', 'exportModel', 'loadModel', 'reset']);
 
 export type Backend = { kind: 'webgpu'; ctx: GpuContext } | { kind: 'cpu' };
 
@@ -103,4 +107,36 @@ export class SessionDevice {
     const lost = await Promise.race([backend.ctx.lost.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 100))]);
     return lost || this.deviceLost;
   }
+}
+
+/**
+ * While the session recovers from a device loss, a command that needs the engine gets its reply now, saying
+ * so (a request its own answer, anything else an 'error'); 'start' and 'checkpoint' are dropped (the recovery
+ * continues and saves by itself). Returns false for the commands that may run.
+ */
+export function refusedWhileLost(message: ToTrainer, post: (message: FromTrainer) => void): boolean {
+  if (!ENGINE_COMMANDS.has(message.type)) return false;
+  const error = 'The GPU device was lost; try again once the study is rebuilt.';
+  switch (message.type) {
+    case 'exportModel': post({ type: 'modelFiles', requestId: message.requestId, files: null, error }); break;
+    case 'analyseAttention': post({ type: 'attentionAnalysis', requestId: message.requestId, step: 0, records: null, error }); break;
+    case 'loadModel': post({ type: 'modelLoaded', requestId: message.requestId, run: message.run, step: 0, error }); break;
+    case 'start': case 'checkpoint': break;
+    default: post({ type: 'error', message: `Not now (${message.type}): the GPU device was lost and the study is being rebuilt.` });
+  }
+  return true;
+}
+
+/** The kernel self-test on the session's backend, each check reported as it completes, then 'selftestDone'. */
+export async function selfTestBackend(
+  backend: Backend, post: (message: FromTrainer) => void,
+  run: (ctx: GpuContext, onCheck: (check: KernelCheck) => void) => Promise<KernelCheck[]>,
+): Promise<void> {
+  if (backend.kind !== 'webgpu') {
+    return post({ type: 'error', message: 'The kernel self-test needs WebGPU; this session trains on the CPU fallback, which runs no kernels.' });
+  }
+  const start = performance.now();
+  const results = await run(backend.ctx, (check) => post({ type: 'check', check }));
+  const failed = results.filter((r) => !r.pass).length;
+  post({ type: 'selftestDone', passed: results.length - failed, failed, milliseconds: performance.now() - start });
 }

@@ -1,16 +1,21 @@
 /**
  * One run's model in and out of a study (for the training session, src/session/session.ts): 'exportModel'
- * (model.safetensors + config.json, optionally ONNX) and 'loadModel' (an uploaded model replaces one run's
- * weights). Each posts its one reply, 'modelFiles' or 'modelLoaded'.
+ * (model.safetensors + config.json, optionally ONNX), 'readModel' (what an uploaded model holds and whether
+ * it fits) and 'loadModel' (an uploaded model replaces one run's weights). Uploads arrive as the bytes and
+ * text the user chose: they are parsed and checked here, never in the page. Each command posts its one
+ * reply, 'modelFiles', 'modelRead' or 'modelLoaded'.
  */
 import type { StudyEngine } from '../engine/studyEngine';
-import type { FromTrainer, ModelFiles } from './protocol';
-import { writeSafetensors } from '../export/safetensors';
-import { hfConfigJson } from '../export/hfConfig';
-import { exportOnnx } from '../export/onnx';
+import type { FromTrainer, ModelFiles, ModelUpload, UploadedModel } from './protocol';
+import { tryReadSafetensors, writeSafetensors, type ParsedCheckpoint } from '../export/safetensors';
+import { hfConfigJson, modelConfigFromHf } from '../export/hfConfig';
+import { exportOnnx, inputIdsFrom, ONNX_INPUT, ONNX_LOGITS } from '../export/onnx';
 import { describeConfigDifference, sameModelConfig } from '../export/modelConfigJson';
+import { parameterCount } from '../model/layout';
 import { errorMessage } from '../util/errorMessage';
 import type { ModelConfig } from '../model/config';
+import { checkedStudyConfig } from '../config/validate';
+import type { StudyConfig } from '../config/presets';
 
 type Post = (message: FromTrainer, transfer?: Transferable[]) => void;
 
@@ -40,7 +45,11 @@ export async function exportModel(engine: StudyEngine | undefined, post: Post, r
     const count = Math.min(config.batch, T);
     const rows = Array.from({ length: count }, (_, k) => (count === 1 ? T - 1 : Math.round((k * (T - 1)) / (count - 1))));
     const { logits } = await engine.probe(block, [], rows);
-    files.probe = { tokens: Array.from(block.subarray(0, T)), rows, vocab: V, logits: logits.slice(run * count * V, (run + 1) * count * V) };
+    const tokens = Array.from(block.subarray(0, T));
+    files.probe = {
+      tokens, inputIds: inputIdsFrom(tokens, 1, T), inputName: ONNX_INPUT, logitsName: ONNX_LOGITS,
+      rows, vocab: V, logits: logits.slice(run * count * V, (run + 1) * count * V),
+    };
   }
   const transfer: Transferable[] = [];
   for (const bytes of [files.safetensors, files.onnx, files.probe?.logits]) {
@@ -58,20 +67,59 @@ export interface LoadModelHooks {
 }
 
 /**
+ * An uploaded model parsed and checked (safetensors with the HF names, every value finite; its config.json,
+ * when given, must agree with the file), or the one-line reason it cannot be used, naming the file.
+ */
+export function parseUpload(upload: ModelUpload): { checkpoint: ParsedCheckpoint<StudyConfig> } | { problem: string } {
+  const name = typeof upload?.name === 'string' ? upload.name : 'the file';
+  if (!(upload?.safetensors instanceof Uint8Array)) return { problem: `"${name}" did not arrive as bytes.` };
+  let config: ModelConfig | undefined;
+  if (upload.configJson) {
+    try {
+      config = modelConfigFromHf(JSON.parse(upload.configJson.text));
+    } catch (error) {
+      return { problem: `"${upload.configJson.name}" is not a usable config.json: ${errorMessage(error)}` };
+    }
+  }
+  const parsed = tryReadSafetensors(upload.safetensors, { config, checkStudy: checkedStudyConfig });
+  if (!parsed.ok) return { problem: `"${name}" cannot be used: ${parsed.message}` };
+  return { checkpoint: parsed.checkpoint };
+}
+
+/** What an uploaded model holds, and whether it fits the study (answers 'readModel'). */
+export function readModel(engine: StudyEngine | undefined, post: Post, requestId: number, upload: ModelUpload): void {
+  const parsed = parseUpload(upload);
+  if ('problem' in parsed) return post({ type: 'modelRead', requestId, model: null, error: parsed.problem });
+  const { checkpoint } = parsed;
+  const fits = engine ? sameModelConfig(checkpoint.config, engine.config.model) : false;
+  const model: UploadedModel = {
+    config: checkpoint.config,
+    parameterCount: parameterCount(checkpoint.layout),
+    study: checkpoint.study ? { task: checkpoint.study.task, steps: checkpoint.study.steps } : null,
+    meapRun: checkpoint.metadata.meap_run ?? null,
+    fits,
+    mismatch: engine && !fits ? describeConfigDifference(checkpoint.config, engine.config.model, 'the file', 'the study') : null,
+  };
+  post({ type: 'modelRead', requestId, model, error: null });
+}
+
+/**
  * Replaces run `run`'s weights by an uploaded model of the study's exact shape (its AdamW moments are
  * zeroed and a stopped run is revived); the step and every other run stay as they are. Refused with a
- * message, changing nothing, when the shape or the values do not fit.
+ * message, changing nothing, when the file, the shape or the values do not fit.
  */
 export async function loadModel(
-  engine: StudyEngine | undefined, hooks: LoadModelHooks, requestId: number, run: number, model: ModelConfig, params: Float32Array,
+  engine: StudyEngine | undefined, hooks: LoadModelHooks, requestId: number, run: number, upload: ModelUpload,
 ): Promise<void> {
   const fail = (error: string) => hooks.post({ type: 'modelLoaded', requestId, run, step: engine?.step ?? 0, error });
   if (!engine) return fail('Build a study first.');
   if (!(Number.isInteger(run) && run >= 0 && run < engine.R)) return fail(`There is no run ${run}: the study has runs 0..${engine.R - 1}.`);
+  const parsed = parseUpload(upload);
+  if ('problem' in parsed) return fail(parsed.problem);
+  const { config: model, params } = parsed.checkpoint;
   if (!sameModelConfig(model, engine.config.model)) {
     return fail(`The model does not fit this study: ${describeConfigDifference(model, engine.config.model, 'the file', 'the study')}.`);
   }
-  if (!(params instanceof Float32Array)) return fail('The weights did not arrive as float32 values.');
   const pending = hooks.reportPending(engine);
   if (pending) await pending;
   const state = await engine.saveState();

@@ -1,14 +1,23 @@
 /**
  * Looking at the models of a study (for the training session, src/session/session.ts): the paired
- * clean/masked attention snapshot of one evaluation example through one run, and greedy generation by
- * every run. Functions of the engine only; the session posts what they return.
+ * clean/masked attention snapshot of one evaluation example through one run, the report's attention
+ * analyses of every run, and greedy generation by every run. The `answer…` functions check the request,
+ * do the work on the engine and post the one reply ('attention', 'attentionAnalysis', 'generation' or an 'error').
  */
 import { maskCount, queryPositions, samplePositions } from '../data/maskPolicy';
 import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
 import type { StudyEngine } from '../engine/studyEngine';
-import type { AttentionSnapshot, GenerationResult } from './protocol';
+import type { AttentionSnapshot, FromTrainer, GenerationResult } from './protocol';
 import { argmax } from '../util/argmax';
+import { errorMessage } from '../util/errorMessage';
+import { analyseAttention, type AttentionRecord } from '../engine/modelAnalysis';
+import type { TextProbeSet } from '../data/textProbe';
+
+type Post = (message: FromTrainer, transfer?: Transferable[]) => void;
+
+/** Most examples one 'analyseAttention' may ask for (each is two forwards of every run). */
+export const MAX_ANALYSIS_EXAMPLES = 64;
 
 /** Share of positions masked in the paired clean/masked attention snapshot (the paper's default P). */
 export const SNAPSHOT_MASK_RATIO = 0.15;
@@ -93,4 +102,40 @@ export async function generateContinuations(
       runs: sequences.map((sequence, r) => ({ continuation: sequence.slice(prompt.length), top: top![r] })),
     },
   };
+}
+
+/** 'probe': the attention snapshot of evaluation example `example` through run `run`. */
+export async function answerProbe(engine: StudyEngine, post: Post, run: number, example: number): Promise<void> {
+  if (!(Number.isInteger(run) && run >= 0 && run < engine.R)) {
+    return post({ type: 'error', message: `Cannot probe run ${run}: the study has runs 0..${engine.R - 1}.` });
+  }
+  if (!(Number.isInteger(example) && example >= 0 && example < engine.evalSet.count)) {
+    return post({ type: 'error', message: `Cannot probe example ${example}: the evaluation set has examples 0..${engine.evalSet.count - 1}.` });
+  }
+  const snapshot = await attentionSnapshot(engine, { run, example });
+  post({ type: 'attention', snapshot }, [snapshot.clean.buffer, snapshot.masked.buffer]);
+}
+
+/** 'analyseAttention': the report's attention analyses of every run (src/engine/modelAnalysis.ts), on the models as they are now. */
+export async function answerAnalysis(
+  engine: StudyEngine | undefined, probeSet: TextProbeSet | null, post: Post, requestId: number, examples: number,
+): Promise<void> {
+  const answer = (records: AttentionRecord[] | null, error: string | null, step = 0) =>
+    post({ type: 'attentionAnalysis', requestId, step, records, error });
+  if (!engine) return answer(null, 'Configure and train a study first.');
+  if (!(Number.isInteger(examples) && examples >= 1 && examples <= MAX_ANALYSIS_EXAMPLES)) {
+    return answer(null, `The number of examples must be a whole number from 1 to ${MAX_ANALYSIS_EXAMPLES}, got ${examples}.`, engine.step);
+  }
+  try {
+    answer(await analyseAttention(engine, probeSet, examples), null, engine.step);
+  } catch (error) {
+    answer(null, errorMessage(error), engine.step);
+  }
+}
+
+/** 'generate': every run's greedy continuation of the prompt. */
+export async function answerGeneration(engine: StudyEngine, post: Post, requestId: number, prompt: number[], maxTokens: number): Promise<void> {
+  const generated = await generateContinuations(engine, requestId, prompt, maxTokens);
+  if ('problem' in generated) return post({ type: 'error', message: `Cannot generate: ${generated.problem}.` });
+  post({ type: 'generation', result: generated.result });
 }

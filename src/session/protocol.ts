@@ -52,8 +52,10 @@ export type ToTrainer =
   | { type: 'deleteCheckpoint'; key: string }
   /** One run's model as files (answered by 'modelFiles'); with `onnx`, also the ONNX model and a probe to check it. */
   | { type: 'exportModel'; requestId: number; run: number; onnx: boolean }
+  /** Read an uploaded model (answered by 'modelRead'): what it holds, and whether it fits the study. */
+  | { type: 'readModel'; requestId: number; upload: ModelUpload }
   /** Replace run `run`'s weights by an uploaded model of the study's shape (moments zeroed; answered by 'modelLoaded'). */
-  | { type: 'loadModel'; requestId: number; run: number; model: ModelConfig; params: Float32Array }
+  | { type: 'loadModel'; requestId: number; run: number; upload: ModelUpload }
   /** Test hook: destroys the GPU device, as a driver reset would (the session then recovers). */
   | { type: 'simulateDeviceLoss' };
 
@@ -68,10 +70,64 @@ export interface ModelFiles {
   /** The ONNX model (src/export/onnx.ts), when asked for. */
   onnx: Uint8Array | null;
   /**
-   * The engine's own forward on a probe sequence, to compare the ONNX model against: `tokens` (T ids, batch 1),
-   * the logits rows computed (`rows`) and their logits [rows, vocab].
+   * The engine's own forward on a probe sequence, to compare the ONNX model against: `tokens` (T ids, batch 1)
+   * and the same as the ONNX model's int64 input named `inputName`, the logits rows computed (`rows`), their
+   * logits [rows, vocab], and the name of the ONNX model's logits output.
    */
-  probe: { tokens: number[]; rows: number[]; vocab: number; logits: Float32Array } | null;
+  probe: {
+    tokens: number[]; inputIds: BigInt64Array; inputName: string; logitsName: string;
+    rows: number[]; vocab: number; logits: Float32Array;
+  } | null;
+}
+
+/** A model the user chose, as the page read it: the Worker parses and checks it (src/session/modelFiles.ts). */
+export interface ModelUpload {
+  /** model.safetensors's file name (for messages) and bytes. */
+  name: string;
+  safetensors: Uint8Array;
+  /** Its config.json, when one was chosen with it. */
+  configJson: { name: string; text: string } | null;
+}
+
+/** What an uploaded model holds (the answer to 'readModel'). */
+export interface UploadedModel {
+  config: ModelConfig;
+  parameterCount: number;
+  /** The study it was trained in, when the file says so. */
+  study: { task: string; steps: number } | null;
+  /** The file's `meap_run` metadata (run, arm, seed, step), when present. */
+  meapRun: string | null;
+  /** Whether it has the current study's model shape (and so can replace a run's weights), and if not, how it differs. */
+  fits: boolean;
+  mismatch: string | null;
+}
+
+/** An evaluation example, as the pickers show it. */
+export interface ExampleInfo {
+  index: number;
+  bucket: number;
+  /** Input tokens up to and including the answer position (the prompt that should produce the answer). */
+  prompt: number[];
+  answer: number;
+}
+
+/** What the page shows of the study's task; built in the Worker from the task itself (the page builds no task). */
+export interface TaskView {
+  /** Segment names by segment label (AttentionSnapshot.segments); the labels below `inputSegments` mark input tokens. */
+  segmentNames: string[];
+  /** How many segments label input tokens (the rest, the answer, is only ever predicted). */
+  inputSegments: number;
+  /** The visible name of every token id (vocabulary order). */
+  tokenNames: string[];
+  /**
+   * Character tasks: how prompts are typed and shown. `texts[id]` is the text of id as the task decodes it,
+   * `unknownId` what a character outside the alphabet becomes. null: prompts are space-separated token names.
+   */
+  characters: { texts: string[]; unknownId: number } | null;
+  /** What an evaluation bucket stands for ('' when the task has no retrieval answers). */
+  bucketLabel: string;
+  /** The first evaluation examples (at most 100: src/session/taskView.ts), the very ones 'probe' shows. */
+  examples: ExampleInfo[];
 }
 
 /** One attention snapshot: the same example through the clean and the masked input, for one run. */
@@ -108,7 +164,7 @@ export type FromTrainer =
     /** WebGPU only: the kernel variants chosen by measurement at start-up, and the measurements. */
     kernels?: KernelChoiceReport;
   }
-  | { type: 'built'; runs: RunInfo[]; parameterCount: number; memoryBytes: number; config: StudyConfig }
+  | { type: 'built'; runs: RunInfo[]; parameterCount: number; memoryBytes: number; config: StudyConfig; task: TaskView }
   | { type: 'state'; state: TrainingState; step: number }
   /** Training loss of every run, averaged over the steps since the last message (sent every few steps). */
   | { type: 'trainLoss'; step: number; losses: number[]; stepsPerSecond: number; tokensPerSecond: number }
@@ -139,6 +195,7 @@ export type FromTrainer =
   /** The GPU device was lost at `step`; the session is re-acquiring one (a 'restored' or an 'error' follows). */
   | { type: 'deviceLost'; step: number; message: string }
   | { type: 'modelFiles'; requestId: number; files: ModelFiles | null; error: string | null }
+  | { type: 'modelRead'; requestId: number; model: UploadedModel | null; error: string | null }
   | { type: 'modelLoaded'; requestId: number; run: number; step: number; error: string | null }
   /** Made up by the page (src/store/trainer.ts), never sent by the Worker: the Worker threw outside the session or could not load. */
   | { type: 'crashed'; message: string };

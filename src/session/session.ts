@@ -4,12 +4,14 @@
  * knows nothing about Workers, so the same code runs in the page's Worker (src/session/worker.ts) and in
  * Node tests. This file holds the command dispatcher, the study's lifecycle (build, reset, resume) and
  * device-loss recovery; the rest is in its parts:
- * - sessionDevice.ts: the backend (GPU context or CPU fallback) and noticing a lost device;
- * - sessionLoop.ts: the training loop, one step per slice on the session's one queue (its timing);
- * - sessionReports.ts: 'trainLoss', 'evaluation', 'runFailed' and the metric history they make;
- * - sessionCheckpointKeeper.ts: autosave, the last good checkpoint, the store and reading a checkpoint
+ * - device.ts: the backend (GPU context or CPU fallback) and noticing a lost device;
+ * - loop.ts: the training loop, one step per slice on the session's one queue (its timing);
+ * - reports.ts: 'trainLoss', 'evaluation', 'runFailed' and the metric history they make;
+ * - checkpointKeeper.ts: autosave, the last good checkpoint, the store and reading a checkpoint
  *   to resume (a poisoned run state never replaces a good checkpoint);
- * - sessionProbes.ts: the attention snapshot and generation; sessionModelFiles.ts: model export and load.
+ * - probes.ts: the attention snapshot, the report's attention analyses and generation;
+ * - modelFiles.ts: model export, reading an upload and loading it into a run;
+ * - taskView.ts: what the page shows of the task (token names, segments, examples), sent in 'built'.
  *
  * Device loss: when the GPU device is lost the session says so ('deviceLost'), acquires a new context,
  * rebuilds the study from the last checkpoint ('restored': at most one checkpoint interval is taken
@@ -28,17 +30,18 @@ import { memoryCheckpointStore, type CheckpointReason, type CheckpointStore } fr
 import { CheckpointKeeper, restoredMessage, type Restore, type SavedStudy } from './checkpointKeeper';
 import { TrainingReports } from './reports';
 import { TrainingLoop } from './loop';
-import { attentionSnapshot, generateContinuations } from './probes';
-import { exportModel, loadModel } from './modelFiles';
-import { SessionDevice } from './device';
+import { answerAnalysis, answerGeneration, answerProbe } from './probes';
+import { exportModel, loadModel, readModel } from './modelFiles';
+import { refusedWhileLost, SessionDevice, selfTestBackend } from './device';
+import { taskView } from './taskView';
 import { errorMessage } from '../util/errorMessage';
-import { analyseAttention, probeSetFor, type AttentionRecord } from '../engine/modelAnalysis';
+import { probeSetFor } from '../engine/modelAnalysis';
 import type { TextProbeSet } from '../data/textProbe';
 import type { KernelCheck } from '../selftest/harness';
 import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS } from './checkpointKeys';
 
 export { yieldToEventLoop } from './loop';
-export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES } from './probes';
+export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES, MAX_ANALYSIS_EXAMPLES } from './probes';
 
 export interface SessionOptions {
   /** Sends a message to the page; `transfer` lists the ArrayBuffers to move rather than copy. */
@@ -64,12 +67,6 @@ export interface SessionOptions {
 export { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS };
 /** More device losses than this within a minute and the session gives up (a device that keeps dying). */
 export const MAX_DEVICE_RECOVERIES_PER_MINUTE = 3;
-
-/** Commands that need a live engine: refused while the session recovers from a device loss. */
-const ENGINE_COMMANDS = new Set<ToTrainer['type']>(['start', 'step', 'probe', 'analyseAttention', 'generate', 'checkpoint', 'exportModel', 'loadModel', 'reset']);
-
-/** Most examples one 'analyseAttention' may ask for (each is two forwards of every run). */
-export const MAX_ANALYSIS_EXAMPLES = 64;
 
 export class TrainingSession {
   private readonly device: SessionDevice;
@@ -179,13 +176,7 @@ export class TrainingSession {
   }
 
   private async process(message: ToTrainer): Promise<void> {
-    if (this.device.deviceLost && ENGINE_COMMANDS.has(message.type)) {
-      if (message.type === 'exportModel') return this.post({ type: 'modelFiles', requestId: message.requestId, files: null, error: 'The GPU device was lost; try again once the study is rebuilt.' });
-      if (message.type === 'analyseAttention') return this.post({ type: 'attentionAnalysis', requestId: message.requestId, step: 0, records: null, error: 'The GPU device was lost; try again once the study is rebuilt.' });
-      if (message.type === 'loadModel') return this.post({ type: 'modelLoaded', requestId: message.requestId, run: message.run, step: 0, error: 'The GPU device was lost; try again once the study is rebuilt.' });
-      if (message.type === 'start' || message.type === 'checkpoint') return; // the recovery continues (and saves) by itself
-      return this.post({ type: 'error', message: `Not now (${message.type}): the GPU device was lost and the study is being rebuilt.` });
-    }
+    if (this.device.deviceLost && refusedWhileLost(message, (m) => this.post(m))) return;
     switch (message.type) {
       case 'init': return this.device.init(message.allowCpuFallback);
       case 'configure': return this.configure(message.config, message.presetName);
@@ -202,21 +193,31 @@ export class TrainingSession {
       case 'reset':
         if (!this.config) return this.post({ type: 'error', message: 'Nothing to reset: configure a study first.' });
         return this.build(this.config);
-      case 'probe': return this.probe(message.run, message.example);
-      case 'analyseAttention': return this.analyse(message.requestId, message.examples);
-      case 'generate': return this.generate(message.requestId, message.prompt, message.maxTokens);
-      case 'selftest': return this.selfTest();
+      case 'probe': {
+        const engine = this.requireEngine('probe');
+        return engine && answerProbe(engine, (m, transfer) => this.post(m, transfer), message.run, message.example);
+      }
+      case 'analyseAttention': return answerAnalysis(this.engine, this.reports.probeSet, (m) => this.post(m), message.requestId, message.examples);
+      case 'generate': {
+        const engine = this.requireEngine('generate');
+        return engine && answerGeneration(engine, (m) => this.post(m), message.requestId, message.prompt, message.maxTokens);
+      }
+      case 'selftest': {
+        const backend = await this.device.require();
+        return backend && selfTestBackend(backend, (m) => this.post(m), this.options.runSelfTest ?? runSelfTest);
+      }
       case 'checkpoint': return this.checkpointNow(message.reason === 'hidden' ? 'hidden' : 'manual');
       case 'checkpointSettings': return this.checkpoints.settings(message.everySteps, message.maxIntervalMs);
       case 'listCheckpoints': return this.checkpoints.list();
       case 'resume': return this.resume(message.key);
       case 'deleteCheckpoint': return this.checkpoints.delete(message.key);
       case 'exportModel': return exportModel(this.engine, (m, transfer) => this.post(m, transfer), message.requestId, message.run, message.onnx);
+      case 'readModel': return readModel(this.engine, (m) => this.post(m), message.requestId, message.upload);
       case 'loadModel': return loadModel(this.engine, {
         post: (m) => this.post(m),
         reportPending: (engine) => (this.reports.stepsSinceReport > 0 ? this.reports.reportTrainLoss(engine) : undefined),
         revive: (run) => this.reports.failedRuns.delete(run),
-      }, message.requestId, message.run, message.model, message.params);
+      }, message.requestId, message.run, message.upload);
       case 'simulateDeviceLoss':
         if (this.device.backend?.kind === 'webgpu') {
           this.device.backend.ctx.device.destroy();
@@ -314,7 +315,7 @@ export class TrainingSession {
         return this.build(config, { ...restore, saved: undefined, problem: errorMessage(error) });
       }
     }
-    this.post({ type: 'built', runs: engine.runs, parameterCount: engine.parameterCount, memoryBytes: engine.memoryBytes, config });
+    this.post({ type: 'built', runs: engine.runs, parameterCount: engine.parameterCount, memoryBytes: engine.memoryBytes, config, task: taskView(engine) });
     if (!restore) return this.setState('idle');
     const step = engine.step;
     const { message, lostSteps } = restoredMessage(restore, step);
@@ -341,46 +342,6 @@ export class TrainingSession {
   private requireEngine(action: string): StudyEngine | undefined {
     if (!this.engine) this.post({ type: 'error', message: `Cannot ${action}: configure a study first.` });
     return this.engine;
-  }
-
-  // ---- looking at the models ----
-
-  private async probe(run: number, example: number): Promise<void> {
-    const engine = this.requireEngine('probe');
-    if (!engine) return;
-    if (!(Number.isInteger(run) && run >= 0 && run < engine.R)) {
-      return this.post({ type: 'error', message: `Cannot probe run ${run}: the study has runs 0..${engine.R - 1}.` });
-    }
-    if (!(Number.isInteger(example) && example >= 0 && example < engine.evalSet.count)) {
-      return this.post({ type: 'error', message: `Cannot probe example ${example}: the evaluation set has examples 0..${engine.evalSet.count - 1}.` });
-    }
-    // The example through the run, clean and masked (sessionProbes.ts).
-    const snapshot = await attentionSnapshot(engine, { run, example });
-    this.post({ type: 'attention', snapshot }, [snapshot.clean.buffer, snapshot.masked.buffer]);
-  }
-
-  /** The report's attention analyses of every run (src/engine/modelAnalysis.ts), on the models as they are now. */
-  private async analyse(requestId: number, examples: number): Promise<void> {
-    const answer = (records: AttentionRecord[] | null, error: string | null, step = 0) =>
-      this.post({ type: 'attentionAnalysis', requestId, step, records, error });
-    const engine = this.engine;
-    if (!engine) return answer(null, 'Configure and train a study first.');
-    if (!(Number.isInteger(examples) && examples >= 1 && examples <= MAX_ANALYSIS_EXAMPLES)) {
-      return answer(null, `The number of examples must be a whole number from 1 to ${MAX_ANALYSIS_EXAMPLES}, got ${examples}.`, engine.step);
-    }
-    try {
-      answer(await analyseAttention(engine, this.reports.probeSet, examples), null, engine.step);
-    } catch (error) {
-      answer(null, errorMessage(error), engine.step);
-    }
-  }
-
-  private async generate(requestId: number, prompt: number[], maxTokens: number): Promise<void> {
-    const engine = this.requireEngine('generate');
-    if (!engine) return;
-    const generated = await generateContinuations(engine, requestId, prompt, maxTokens);
-    if ('problem' in generated) return this.post({ type: 'error', message: `Cannot generate: ${generated.problem}.` });
-    this.post({ type: 'generation', result: generated.result });
   }
 
   // ---- checkpoints ----
@@ -432,15 +393,4 @@ export class TrainingSession {
     await this.build(saved.checkpoint.state.config, { saved, reason: 'resume', reachedStep: saved.checkpoint.state.step });
   }
 
-  private async selfTest(): Promise<void> {
-    const backend = await this.device.require();
-    if (!backend) return;
-    if (backend.kind !== 'webgpu') {
-      return this.post({ type: 'error', message: 'The kernel self-test needs WebGPU; this session trains on the CPU fallback, which runs no kernels.' });
-    }
-    const start = performance.now();
-    const results = await (this.options.runSelfTest ?? runSelfTest)(backend.ctx, (check) => this.post({ type: 'check', check }));
-    const failed = results.filter((r) => !r.pass).length;
-    this.post({ type: 'selftestDone', passed: results.length - failed, failed, milliseconds: performance.now() - start });
-  }
 }

@@ -9,10 +9,8 @@
  * per evaluation rather than once per run.
  */
 import { create } from 'zustand';
-import type { AttentionSnapshot, FromTrainer, GenerationResult, RunInfo } from '../session/protocol';
+import type { AttentionSnapshot, ExampleInfo, FromTrainer, GenerationResult, RunInfo, TaskView } from '../session/protocol';
 import type { StudyConfig } from '../config/presets';
-import { createTask, type Task } from '../data/task';
-import { SEGMENT_NAMES } from '../data/needleTask';
 import { segmentCountOf, segmentMassByLayer, type HeadSelection } from '../analysis/attentionStack';
 import { sendToTrainer, subscribeToTrainer } from './trainer';
 
@@ -24,22 +22,16 @@ export interface MassPoint {
   byLayer: number[][];
 }
 
-/** An evaluation example, as the pickers show it. */
-export interface ExampleInfo {
-  index: number;
-  bucket: number;
-  /** Input tokens up to and including the answer position (the prompt that should produce the answer). */
-  prompt: number[];
-  answer: number;
-}
+export type { ExampleInfo };
 
 export type GenerationStatus = 'idle' | 'pending' | 'done' | 'failed';
 
 interface AttentionState {
   runs: RunInfo[];
   config: StudyConfig | null;
-  /** The study's task, rebuilt here from the config for token names and evaluation examples (null if it cannot be). */
-  task: Task | null;
+  /** The study's task as the Worker describes it in 'built' (token names, segments, bucket label; null before a build). */
+  task: TaskView | null;
+  /** The first evaluation examples (the Worker's own, the ones 'probe' shows). */
   examples: ExampleInfo[];
   /** Seed shared by the compared runs (every arm of a seed starts from the same weights). */
   seed: number;
@@ -66,8 +58,6 @@ interface AttentionState {
   generate(prompt: number[], maxTokens: number): void;
 }
 
-/** Evaluation examples offered in the pickers (the first ones of the fixed evaluation set). */
-export const MAX_EXAMPLES = 100;
 /** A probe without an answer for this long no longer blocks a new one for the same run and example. */
 const PROBE_TIMEOUT_MS = 15_000;
 /** An answer waits at most this long for the other compared runs' answers before it is applied alone. */
@@ -110,25 +100,6 @@ export function withPoint(series: readonly MassPoint[] | undefined, point: MassP
 export function defaultExample(examples: readonly ExampleInfo[], buckets: number): number {
   const middle = examples.find((e) => e.bucket === Math.floor(buckets / 2));
   return middle ? middle.index : 0;
-}
-
-function buildTask(config: StudyConfig): { task: Task | null; examples: ExampleInfo[] } {
-  try {
-    const task = createTask(config.task, config.taskOptions);
-    const { count, buckets, seed } = config.evaluation;
-    const T = config.model.context;
-    const set = task.evalSet(Math.min(count, MAX_EXAMPLES), T, buckets, seed);
-    const examples = Array.from({ length: set.count }, (_, i) => ({
-      index: i,
-      bucket: set.buckets[i],
-      prompt: Array.from(set.tokens.subarray(i * (T + 1), i * (T + 1) + set.answerPositions[i] + 1)),
-      answer: set.answers[i],
-    }));
-    return { task, examples };
-  } catch {
-    // A task this page cannot rebuild: token names then come from the snapshots alone.
-    return { task: null, examples: [] };
-  }
 }
 
 let requestCounter = 0;
@@ -214,12 +185,12 @@ export const useAttention = create<AttentionState>()((set, get) => ({
   },
 }));
 
-function onBuilt(runs: RunInfo[], config: StudyConfig): void {
+function onBuilt(runs: RunInfo[], config: StudyConfig, task: TaskView): void {
   pending.clear();
   dirty.clear();
   dropArrived();
   currentStep = 0;
-  const { task, examples } = buildTask(config);
+  const { examples } = task;
   const previous = useAttention.getState();
   const { layers, heads } = config.model;
   // A reset (or a rebuild with the same arms and seeds) keeps the comparison the user picked.
@@ -240,7 +211,7 @@ function onBuilt(runs: RunInfo[], config: StudyConfig): void {
 }
 
 function massPoint(snapshot: AttentionSnapshot): MassPoint {
-  const segmentCount = Math.max(SEGMENT_NAMES.length, segmentCountOf(snapshot.segments));
+  const segmentCount = Math.max(useAttention.getState().task?.segmentNames.length ?? 0, segmentCountOf(snapshot.segments));
   return {
     step: snapshot.step,
     byLayer: segmentMassByLayer({ probs: snapshot.clean, layers: snapshot.layers, heads: snapshot.heads, T: snapshot.T },
@@ -318,7 +289,7 @@ function onSnapshot(snapshot: AttentionSnapshot): void {
 export function receiveAttentionMessage(message: FromTrainer): void {
   switch (message.type) {
     case 'built':
-      onBuilt(message.runs, message.config);
+      onBuilt(message.runs, message.config, message.task);
       break;
     case 'attention':
       onSnapshot(message.snapshot);

@@ -12,7 +12,7 @@
  * The autosave interval is `checkpointEvery` in the URL (default 100 steps); it is not part of the study.
  */
 import { create } from 'zustand';
-import type { FromTrainer, ModelFiles, CheckpointSummary, ModelConfig } from '../session/protocol';
+import type { FromTrainer, ModelFiles, CheckpointSummary, ModelUpload, UploadedModel } from '../session/protocol';
 import { restartTrainer, sendToTrainer } from './trainer';
 import { useConfig } from './config';
 import { useDevice } from './device';
@@ -136,6 +136,7 @@ export function setCheckpointEvery(value: number): string | null {
 let nextRequestId = 1;
 const pendingFiles = new Map<number, (answer: { files: ModelFiles | null; error: string | null }) => void>();
 const pendingLoads = new Map<number, (answer: { step: number; error: string | null }) => void>();
+const pendingReads = new Map<number, (answer: { model: UploadedModel | null; error: string | null }) => void>();
 
 /** One run's model files from the Worker (with the ONNX model and a probe of our forward when `onnx`). */
 export function requestModelFiles(run: number, onnx: boolean): Promise<{ files: ModelFiles | null; error: string | null }> {
@@ -146,12 +147,21 @@ export function requestModelFiles(run: number, onnx: boolean): Promise<{ files: 
   });
 }
 
-/** Replaces run `run`'s weights by an uploaded (already validated) model of the study's shape. */
-export function loadModelIntoRun(run: number, model: ModelConfig, params: Float32Array): Promise<{ step: number; error: string | null }> {
+/** What an uploaded model holds and whether it fits the study: the Worker parses and checks it. */
+export function readUploadedModel(upload: ModelUpload): Promise<{ model: UploadedModel | null; error: string | null }> {
+  const requestId = nextRequestId++;
+  return new Promise((resolve) => {
+    pendingReads.set(requestId, resolve);
+    sendToTrainer({ type: 'readModel', requestId, upload });
+  });
+}
+
+/** Replaces run `run`'s weights by an uploaded model of the study's shape (the Worker parses and checks it again). */
+export function loadModelIntoRun(run: number, upload: ModelUpload): Promise<{ step: number; error: string | null }> {
   const requestId = nextRequestId++;
   return new Promise((resolve) => {
     pendingLoads.set(requestId, resolve);
-    sendToTrainer({ type: 'loadModel', requestId, run, model, params: params.slice() });
+    sendToTrainer({ type: 'loadModel', requestId, run, upload });
   });
 }
 
@@ -214,6 +224,10 @@ export function receiveCheckpointMessage(message: FromTrainer): void {
       pendingFiles.get(message.requestId)?.({ files: message.files, error: message.error });
       pendingFiles.delete(message.requestId);
       break;
+    case 'modelRead':
+      pendingReads.get(message.requestId)?.({ model: message.model, error: message.error });
+      pendingReads.delete(message.requestId);
+      break;
     case 'modelLoaded':
       pendingLoads.get(message.requestId)?.({ step: message.step, error: message.error });
       pendingLoads.delete(message.requestId);
@@ -229,8 +243,10 @@ export function receiveCheckpointMessage(message: FromTrainer): void {
 function onCrash(message: string): void {
   for (const resolve of pendingFiles.values()) resolve({ files: null, error: 'The training worker stopped.' });
   for (const resolve of pendingLoads.values()) resolve({ step: 0, error: 'The training worker stopped.' });
+  for (const resolve of pendingReads.values()) resolve({ model: null, error: 'The training worker stopped.' });
   pendingFiles.clear();
   pendingLoads.clear();
+  pendingReads.clear();
   const now = Date.now();
   while (crashTimes.length > 0 && now - crashTimes[0] > 60_000) crashTimes.shift();
   crashTimes.push(now);

@@ -70,6 +70,7 @@ export function currentRecordInput(attention: readonly AttentionRecord[] | null)
   return {
     presetName: applied?.presetName ?? '',
     config: runs.study.config,
+    bucketLabel: runs.study.task.bucketLabel,
     runs: runs.study.runs,
     points: runs.evals.points,
     engine: device.engine,
@@ -131,7 +132,7 @@ export function analyseAttention(): void {
   const runs = useRuns.getState();
   if (!canComputeReport(runs) || !runs.study) return;
   const applied = useSession.getState().applied;
-  const examples = pageDefinition(applied?.presetName ?? '', runs.study.config).attentionExamples;
+  const examples = pageDefinition(applied?.presetName ?? '', runs.study.config, runs.study.task.bucketLabel).attentionExamples;
   const requestId = nextRequestId++;
   useReport.setState({ attention: { status: 'pending', requestId, examples, step: null, records: null, error: null } });
   sendToTrainer({ type: 'analyseAttention', requestId, examples });

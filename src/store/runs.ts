@@ -8,7 +8,7 @@
  * `evals.points[r][k]` is run r's evaluation at `evals.steps[k]`. Arrays are replaced, never mutated.
  */
 import { create } from 'zustand';
-import type { FromTrainer, TrainingState, HistoryPoint, RunInfo } from '../session/protocol';
+import type { FromTrainer, TrainingState, HistoryPoint, RunInfo, TaskView } from '../session/protocol';
 import type { StudyConfig } from '../config/presets';
 
 export interface StudyInfo {
@@ -16,6 +16,8 @@ export interface StudyInfo {
   config: StudyConfig;
   parameterCount: number;
   memoryBytes: number;
+  /** The task as the Worker describes it (bucket label, segments, vocabulary, examples). */
+  task: TaskView;
 }
 
 export interface SpeedSeries {
@@ -75,7 +77,7 @@ export function applyMessages(current: RunsState, messages: readonly FromTrainer
   for (const m of messages) {
     switch (m.type) {
       case 'built':
-        s = { ...s, study: { runs: m.runs, config: m.config, parameterCount: m.parameterCount, memoryBytes: m.memoryBytes }, step: 0, error: null };
+        s = { ...s, study: { runs: m.runs, config: m.config, parameterCount: m.parameterCount, memoryBytes: m.memoryBytes, task: m.task }, step: 0, error: null };
         clear();
         break;
       case 'state':

@@ -8,7 +8,6 @@
  * same study — the same question, not the same numbers.
  */
 import type { StudyConfig } from '../config/presets';
-import { createTask } from '../data/task';
 import { armLabel } from '../util/palette';
 import { sameConfig } from '../config/presetLookup';
 import { presetConfig, studyPresetDefinition } from './studyPresets';
@@ -31,14 +30,13 @@ export function hasRetrievalScore(config: StudyConfig): boolean {
   return config.task !== 'text' || config.zeroShotProbe !== undefined;
 }
 
-/** The label of the evaluation's buckets ('' when the study scores no retrieval). */
-export function bucketLabelOf(config: StudyConfig): string {
+/**
+ * The label of the evaluation's buckets ('' when the study scores no retrieval), from the task's own label
+ * as the Worker sent it with the built study (the page builds no task).
+ */
+export function bucketLabelOf(config: StudyConfig, taskBucketLabel: string): string {
   if (config.task === 'text') return config.zeroShotProbe ? 'fact depth' : '';
-  try {
-    return createTask(config.task, config.taskOptions as never).bucketLabel;
-  } catch {
-    return 'bucket';
-  }
+  return taskBucketLabel;
 }
 
 function describePreset(presetName: string, config: StudyConfig): string {
@@ -58,7 +56,7 @@ function describePreset(presetName: string, config: StudyConfig): string {
  * (all seeds in one unit, as the page trains them), otherwise a playground definition that names the preset
  * and the arms.
  */
-export function pageDefinition(presetName: string, config: StudyConfig, attentionExamples?: number): StudyDefinition {
+export function pageDefinition(presetName: string, config: StudyConfig, taskBucketLabel: string, attentionExamples?: number): StudyDefinition {
   const named = studyPresetDefinition(presetName);
   if (named && sameConfig(named.config, config)) {
     return { ...named, config: structuredClone(config), seedsPerUnit: config.seedsPerArm, attentionExamples: attentionExamples ?? named.attentionExamples };
@@ -78,7 +76,7 @@ export function pageDefinition(presetName: string, config: StudyConfig, attentio
     seedsPerUnit: config.seedsPerArm,
     learnedThreshold: PLAYGROUND_LEARNED_THRESHOLD,
     attentionExamples: attentionExamples ?? DEFAULT_ATTENTION_EXAMPLES,
-    bucketLabel: bucketLabelOf(config) || 'bucket',
+    bucketLabel: bucketLabelOf(config, taskBucketLabel) || 'bucket',
     seedsForClaim: SEEDS_FOR_CLAIM,
   };
 }
@@ -106,8 +104,9 @@ export function trainingMs(speed: { steps: readonly number[]; msPerStep: readonl
 export interface PageRecordInput {
   /** The page's name for the config: a preset, or `study:NAME` for a named study. */
   presetName: string;
-  /** The config the Worker built (the runs store's study.config). */
+  /** The config the Worker built (the runs store's study.config), and its task's bucket label (study.task.bucketLabel). */
   config: StudyConfig;
+  bucketLabel: string;
   /** The runs in the Worker's order, and their evaluation histories (evals.points, aligned across runs). */
   runs: readonly RunInfo[];
   points: readonly (readonly HistoryPoint[])[];
@@ -128,7 +127,7 @@ export function pageStudyRecord(input: PageRecordInput): StudyRecord {
   if (runs.length === 0) throw new RangeError('the study has no runs');
   if (points.length < runs.length) throw new RangeError(`${runs.length} runs but evaluations of ${points.length}`);
   if (attention && attention.length !== runs.length) throw new RangeError(`${runs.length} runs but ${attention.length} attention records`);
-  const definition = pageDefinition(input.presetName, config, attention?.[0]?.examples.length);
+  const definition = pageDefinition(input.presetName, config, input.bucketLabel, attention?.[0]?.examples.length);
   // Every run is evaluated at the same steps; a run's history is cut to the steps all runs reached.
   const evaluations = Math.min(...runs.map((_, r) => points[r].length));
   const runRecords: RunRecord[] = runs.map((run, r) => ({

@@ -1,18 +1,13 @@
 import { useEffect, useState, type ChangeEvent } from 'react';
 import { useRuns } from '../store/runs';
-import { loadModelIntoRun, requestModelFiles } from '../store/checkpoints';
-import { tryReadSafetensors, type ParsedCheckpoint } from '../export/safetensors';
-import { checkedStudyConfig } from '../config/validate';
-import type { StudyConfig } from '../config/presets';
-import { modelConfigFromHf } from '../export/hfConfig';
-import { describeConfigDifference, sameModelConfig } from '../export/modelConfigJson';
-import { parameterCount } from '../model/layout';
+import { loadModelIntoRun, readUploadedModel, requestModelFiles } from '../store/checkpoints';
 import { armLabel } from '../util/palette';
 import { formatBytes, formatCount } from './format';
 import { checkOnnx, type OnnxCheckResult } from './onnxCheck';
 import './checkpoints.css';
 import { saveFile } from './report/download';
-import type { RunInfo, ModelConfig } from '../session/protocol';
+import type { RunInfo, ModelUpload, UploadedModel } from '../session/protocol';
+import type { StudyConfig } from '../config/presets';
 
 /** Uploads larger than this are refused before they are read (a playground model is far smaller). */
 export const MAX_UPLOAD_BYTES = 512 * 2 ** 20;
@@ -24,9 +19,12 @@ function runName(run: RunInfo | undefined, index: number): string {
 }
 
 interface Upload {
-  name: string;
   size: number;
-  checkpoint: ParsedCheckpoint<StudyConfig>;
+  /** What the user chose, kept to load it (and to read it again against a rebuilt study). */
+  source: ModelUpload;
+  /** What the Worker read in it, and the study it judged the fit against. */
+  model: UploadedModel;
+  readFor: StudyConfig | undefined;
 }
 
 type Status = { kind: 'idle' } | { kind: 'busy'; text: string } | { kind: 'error'; text: string } | { kind: 'done'; text: string };
@@ -51,6 +49,16 @@ export function ModelFilesPanel() {
     if (run >= runs.length) setRun(0);
     if (target >= runs.length) setTarget(0);
   }, [runs.length, run, target]);
+  // Whether the upload fits is the Worker's verdict against the study it has: ask again when the study changes.
+  const studyConfig = study?.config;
+  useEffect(() => {
+    if (!upload || !studyConfig || upload.readFor === studyConfig) return;
+    let current = true;
+    void readUploadedModel(upload.source).then(({ model }) => {
+      if (current && model) setUpload((u) => (u && u.source === upload.source ? { ...u, model, readFor: studyConfig } : u));
+    });
+    return () => { current = false; };
+  }, [studyConfig, upload]);
   const ready = study !== null && state !== 'building' && state !== 'failed';
   const busy = status.kind === 'busy';
 
@@ -96,13 +104,13 @@ export function ModelFilesPanel() {
     if (file.size > MAX_UPLOAD_BYTES) {
       return setUploadError(`"${file.name}" has ${formatBytes(file.size)}, more than the ${formatBytes(MAX_UPLOAD_BYTES)} a playground model can have.`);
     }
-    let config: ModelConfig | undefined;
+    let configJson: ModelUpload['configJson'] = null;
     if (configs.length === 1) {
       if (configs[0].size > 1 << 20) return setUploadError(`"${configs[0].name}" has ${formatBytes(configs[0].size)}; a config.json is a few hundred bytes.`);
       try {
-        config = modelConfigFromHf(JSON.parse(await configs[0].text()));
+        configJson = { name: configs[0].name, text: await configs[0].text() };
       } catch (e) {
-        return setUploadError(`"${configs[0].name}" is not a usable config.json: ${(e as Error).message}`);
+        return setUploadError(`"${configs[0].name}" could not be read: ${(e as Error).message}`);
       }
     }
     let bytes: Uint8Array;
@@ -111,27 +119,29 @@ export function ModelFilesPanel() {
     } catch (e) {
       return setUploadError(`"${file.name}" could not be read: ${(e as Error).message}`);
     }
-    const parsed = tryReadSafetensors(bytes, { config, checkStudy: checkedStudyConfig });
-    if (!parsed.ok) return setUploadError(`"${file.name}" cannot be used: ${parsed.message}`);
-    setUpload({ name: file.name, size: file.size, checkpoint: parsed.checkpoint });
+    // The Worker parses and checks the file (and its config.json) and says whether it fits the study.
+    const source: ModelUpload = { name: file.name, safetensors: bytes, configJson };
+    const { model, error } = await readUploadedModel(source);
+    if (!model) return setUploadError(error ?? `"${file.name}" could not be read.`);
+    setUpload({ size: file.size, source, model, readFor: study?.config });
   };
 
-  const fits = upload && study ? sameModelConfig(upload.checkpoint.config, study.config.model) : false;
+  const fits = upload !== null && study !== null && upload.model.fits;
   const load = async () => {
     if (!upload || !fits) return;
     setStatus({ kind: 'busy', text: 'Loading the weights into the run…' });
-    const { step, error } = await loadModelIntoRun(target, upload.checkpoint.config, upload.checkpoint.params);
+    const { step, error } = await loadModelIntoRun(target, upload.source);
     if (error) {
       setStatus({ kind: 'idle' });
       return setUploadError(error);
     }
     setStatus({ kind: 'idle' });
-    setLoaded(`${runName(runs[target], target)} now has the weights of "${upload.name}" (at step ${step}): Try the models and the attention views use them, ` +
+    setLoaded(`${runName(runs[target], target)} now has the weights of "${upload.source.name}" (at step ${step}): Try the models and the attention views use them, ` +
       'training continues from them (their optimizer moments start from zero), and Export ONNX checks them.');
   };
 
-  const c = upload?.checkpoint.config;
-  const meta = upload?.checkpoint.metadata.meap_run;
+  const c = upload?.model.config;
+  const meta = upload?.model.meapRun;
   return (
     <section className="panel model-files" aria-labelledby="model-files-title" data-testid="model-files">
       <h2 id="model-files-title">Model files</h2>
@@ -177,9 +187,9 @@ export function ModelFilesPanel() {
       {upload && c && (
         <div className="upload-summary" data-testid="upload-summary" data-fits={fits ? 'yes' : 'no'}>
           <div>
-            <strong>{upload.name}</strong> ({formatBytes(upload.size)}): {c.layers} layers, d_model {c.dModel}, {c.heads} heads,
-            FFN {c.dFF}, vocabulary {c.vocabSize}, context {c.context} — {formatCount(parameterCount(upload.checkpoint.layout))} parameters, all finite.
-            {upload.checkpoint.study && <> Trained in a <em>{upload.checkpoint.study.task}</em> study of {upload.checkpoint.study.steps.toLocaleString('en-US')} steps.</>}
+            <strong>{upload.source.name}</strong> ({formatBytes(upload.size)}): {c.layers} layers, d_model {c.dModel}, {c.heads} heads,
+            FFN {c.dFF}, vocabulary {c.vocabSize}, context {c.context} — {formatCount(upload.model.parameterCount)} parameters, all finite.
+            {upload.model.study && <> Trained in a <em>{upload.model.study.task}</em> study of {upload.model.study.steps.toLocaleString('en-US')} steps.</>}
             {meta && <span className="muted"> ({meta})</span>}
           </div>
           {study && fits && (
@@ -196,7 +206,7 @@ export function ModelFilesPanel() {
           {study && !fits && (
             <div className="muted" data-testid="upload-mismatch">
               Shown for inspection only: it does not fit this study&apos;s model
-              ({describeConfigDifference(c, study.config.model, 'the file', 'the study')}). Pick a study of its shape to load it into a run.
+              ({upload.model.mismatch}). Pick a study of its shape to load it into a run.
             </div>
           )}
         </div>

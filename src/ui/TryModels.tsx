@@ -1,7 +1,6 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { useAttention, type ExampleInfo } from '../store/attention';
-import type { Task } from '../data/task';
-import { continuationRoom, parsePrompt, vocabularyMap, type ParsedPrompt } from './attention/prompt';
+import { characterCodec, continuationRoom, parsePrompt, vocabularyMap, type ParsedPrompt } from './attention/prompt';
 import { useCompared } from './attention/useCompared';
 import './attention/attention.css';
 
@@ -10,28 +9,29 @@ function useTokenText() {
   const task = useAttention((s) => s.task);
   const config = useAttention((s) => s.config);
   const snapshots = useAttention((s) => s.snapshots);
-  // Names from the task when this page could rebuild it, else from whatever snapshot arrived.
+  // Names from the vocabulary the Worker sent with the study, else (before one) from whatever snapshot arrived.
   const names = useMemo(() => {
-    if (task) return (id: number) => task.tokenName(id);
+    if (task) return (id: number) => task.tokenNames[id] ?? `<${id}?>`;
     const known = new Map<number, string>();
     for (const s of Object.values(snapshots)) s.tokens.forEach((id, p) => known.set(id, s.tokenNames[p]));
     return (id: number) => known.get(id) ?? `<${id}>`;
   }, [task, snapshots]);
   const vocabulary = useMemo(() => {
-    if (task) return vocabularyMap(task.vocabSize, (id) => task.tokenName(id));
+    if (task) return vocabularyMap(task.tokenNames.length, (id) => task.tokenNames[id]);
     const map = new Map<string, number>();
     for (const s of Object.values(snapshots)) s.tokens.forEach((id, p) => map.set(s.tokenNames[p], id));
     return map;
   }, [task, snapshots]);
-  const characters = !!task?.encode && !!task.decode;
+  const codec = useMemo(() => (task?.characters ? characterCodec(task.characters) : null), [task]);
+  const characters = codec !== null;
   const T = config?.model.context ?? 0;
-  const show = (ids: readonly number[]) => (characters ? (task as Task).decode!(ids) : ids.map(names).join(' '));
+  const show = (ids: readonly number[]) => (codec ? codec.decode(ids) : ids.map(names).join(' '));
   const parse = (text: string): ParsedPrompt => {
-    if (characters) {
-      const ids = (task as Task).encode!(text);
+    if (codec) {
+      const ids = codec.encode(text);
       if (ids.length === 0) return { ok: false, error: 'Type some text.', index: -1 };
       // encode normalises the text first, so find the offending characters by re-encoding each one.
-      const unknown = [...new Set(Array.from(text))].filter((c) => (task as Task).encode!(c).some((id) => names(id) === '[UNK]'));
+      const unknown = [...new Set(Array.from(text))].filter((c) => codec.encode(c).some((id) => names(id) === '[UNK]'));
       if (unknown.length > 0) return { ok: false, error: `Not in the model's alphabet: ${JSON.stringify(unknown.join(''))}`, index: -1 };
       if (ids.length > T) return { ok: false, error: `The prompt has ${ids.length} characters; the model's context holds ${T}.`, index: -1 };
       return { ok: true, ids };

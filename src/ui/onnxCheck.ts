@@ -35,8 +35,8 @@ function describe(error: unknown): string {
 }
 
 export async function checkOnnx(onnx: Uint8Array, probe: NonNullable<ModelFiles['probe']>): Promise<OnnxCheckResult> {
-  // The exporter (with its protobuf library) loads with onnxruntime, on first use, not with the page.
-  const [ort, { inputIdsFrom, ONNX_INPUT, ONNX_LOGITS }] = await Promise.all([loadOrt(), import('../export/onnx')]);
+  // The Worker sends the model's int64 input and its input and output names with the probe.
+  const ort = await loadOrt();
   const T = probe.tokens.length, V = probe.vocab;
   const providers: ('webgpu' | 'wasm')[] = typeof navigator !== 'undefined' && 'gpu' in navigator ? ['webgpu', 'wasm'] : ['wasm'];
   let fallbackReason: string | null = providers.length === 1 ? 'this browser has no WebGPU' : null;
@@ -46,9 +46,9 @@ export async function checkOnnx(onnx: Uint8Array, probe: NonNullable<ModelFiles[
     try {
       // Severity 3 = errors only: onnxruntime's warnings (e.g. shape ops placed on the CPU) are not problems.
       session = await ort.InferenceSession.create(onnx, { executionProviders: [provider], logSeverityLevel: 3 });
-      const input = new ort.Tensor('int64', inputIdsFrom(probe.tokens, 1, T), [1, T]);
-      const out = await session.run({ [ONNX_INPUT]: input });
-      const logits = (await out[ONNX_LOGITS].getData()) as Float32Array;
+      const input = new ort.Tensor('int64', probe.inputIds, [1, T]);
+      const out = await session.run({ [probe.inputName]: input });
+      const logits = (await out[probe.logitsName].getData()) as Float32Array;
       if (logits.length !== T * V) throw new Error(`onnxruntime returned ${logits.length} logits, expected ${T * V}`);
       let worst = 0;
       probe.rows.forEach((row, k) => {

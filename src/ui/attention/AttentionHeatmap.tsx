@@ -1,11 +1,11 @@
 import { memo, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
-import { SEGMENT_NAMES } from '../../data/needleTask';
 import type { HeadSelection } from '../../analysis/attentionStack';
 import type { InputKind } from '../../store/attention';
 import { hexToRgb, segmentColour, writeProbabilityRgb } from './colours';
 import { cellAt, heatmapLayout, MASK_STRIP, SEGMENT_STRIP, type HeatmapLayout } from './geometry';
 import { hasHead, snapshotMatrix } from './snapshotAnalysis';
 import type { ComparedRun } from './useCompared';
+import { segmentName, useSegments } from './segments';
 
 const FUTURE_RGB: [number, number, number] = [243, 244, 246];
 
@@ -91,6 +91,7 @@ interface Props {
  */
 export const AttentionHeatmap = memo(function AttentionHeatmap({ entry, layer, head, input }: Props) {
   const { snapshot } = entry;
+  const segments = useSegments();
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const gridRef = useRef<Grid | null>(null);
   const [hover, setHover] = useState<Cell | null>(null);
@@ -133,7 +134,7 @@ export const AttentionHeatmap = memo(function AttentionHeatmap({ entry, layer, h
     setHover(cell ? { query, key } : from);
   };
   const tooltipId = `att-tip-${entry.run}`;
-  const segmentName = (p: number) => SEGMENT_NAMES[snapshot.segments[p]] ?? `segment ${snapshot.segments[p]}`;
+  const segmentAt = (p: number) => segmentName(segments, snapshot.segments[p]);
   const isMasked = (p: number) => input === 'masked' && snapshot.maskedPositions.includes(p);
   const tokenLabel = (p: number) => (isMasked(p) ? `[MASK] (was ${snapshot.tokenNames[p]})` : snapshot.tokenNames[p]);
 
@@ -192,8 +193,8 @@ export const AttentionHeatmap = memo(function AttentionHeatmap({ entry, layer, h
                   : { bottom: layout.size - layout.margin - cell.query * layout.cell + 8 }),
               }}
             >
-              <div><span className="att-muted">query</span> {cell.query} <b>{tokenLabel(cell.query)}</b> <span className="att-muted">({segmentName(cell.query)})</span></div>
-              <div><span className="att-muted">key</span> {cell.key} <b>{tokenLabel(cell.key)}</b> <span className="att-muted">({segmentName(cell.key)})</span></div>
+              <div><span className="att-muted">query</span> {cell.query} <b>{tokenLabel(cell.query)}</b> <span className="att-muted">({segmentAt(cell.query)})</span></div>
+              <div><span className="att-muted">key</span> {cell.key} <b>{tokenLabel(cell.key)}</b> <span className="att-muted">({segmentAt(cell.key)})</span></div>
               <div><span className="att-muted">probability</span> <b>{probability.toPrecision(4)}</b></div>
             </div>
           </>

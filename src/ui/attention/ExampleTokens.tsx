@@ -1,8 +1,8 @@
 import { memo } from 'react';
-import { SEGMENT_NAMES } from '../../data/needleTask';
 import type { AttentionSnapshot } from '../../session/protocol';
 import type { InputKind } from '../../store/attention';
 import { segmentColour } from './colours';
+import { segmentName, useSegments } from './segments';
 
 interface Props { snapshot: AttentionSnapshot | undefined; input: InputKind }
 
@@ -21,13 +21,14 @@ function sameTokens(a: Props, b: Props): boolean {
  * marked. Re-renders only when the example (or the input shown) changes, not at every new snapshot.
  */
 export const ExampleTokens = memo(function ExampleTokens({ snapshot, input }: Props) {
+  const segments = useSegments();
   if (!snapshot) return null;
   const masked = new Set(snapshot.maskedPositions);
   return (
     <p className="att-tokens" data-testid="example-tokens" aria-label="probe example tokens">
       {snapshot.tokenNames.map((name, p) => {
         const isMasked = masked.has(p);
-        const title = `${p}: ${name} (${SEGMENT_NAMES[snapshot.segments[p]] ?? 'segment ' + snapshot.segments[p]})`
+        const title = `${p}: ${name} (${segmentName(segments, snapshot.segments[p])})`
           + (isMasked ? ', masked in the paired analysis' : '') + (p === snapshot.answerPosition ? ', predicts the answer' : '');
         return (
           <span

@@ -1,18 +1,21 @@
 import { memo, useMemo, useState } from 'react';
-import { SEGMENT_NAMES, Segment } from '../../data/needleTask';
 import { meanRows } from '../../analysis/attentionStack';
 import { seriesKey, useAttention, type MassPoint } from '../../store/attention';
 import { formatPercent, segmentColour } from './colours';
 import type { ComparedRun } from './useCompared';
+import { useSegments, type Segments } from './segments';
 
 /** The paper's Figure 6 (1.1B models, retrieval prompts): share of attention from the answer positions. */
-/** Indexed by segment: [context before, needle]; the paper gives no other segment. */
-export const PAPER_SEGMENT_MASS: Record<'ntp' | 'meap', readonly number[]> = {
-  ntp: [0.731, 0.094],
-  meap: [0.491, 0.345],
+/** By segment name: the context before the needle and the needle; the paper gives no other segment. */
+export const PAPER_SEGMENT_MASS: Record<'ntp' | 'meap', Readonly<Record<string, number>>> = {
+  ntp: { 'context before': 0.731, needle: 0.094 },
+  meap: { 'context before': 0.491, needle: 0.345 },
 };
 
-const SHOWN = [Segment.BEFORE, Segment.NEEDLE, Segment.AFTER, Segment.QUERY];
+/** The paper's values by segment label of the study (undefined where the paper gives none). */
+function paperValues(objective: 'ntp' | 'meap', segments: Segments): (number | undefined)[] {
+  return segments.names.map((name) => PAPER_SEGMENT_MASS[objective][name]);
+}
 const W = 200, H = 130;
 const PAD = { left: 34, right: 8, top: 8, bottom: 22 };
 
@@ -33,9 +36,9 @@ const PLOT_W = W - PAD.left - PAD.right, PLOT_H = H - PAD.top - PAD.bottom;
 const yOf = (v: number) => PAD.top + PLOT_H * (1 - v);
 
 /** What does not move along training: grid, value axis and the paper's dashed levels (memoised: drawn once). */
-const ChartFrame = memo(function ChartFrame({ segment, ntpColour, meapColour }: { segment: number; ntpColour: string; meapColour: string }) {
+const ChartFrame = memo(function ChartFrame({ name, ntpColour, meapColour }: { name: string; ntpColour: string; meapColour: string }) {
   const paper = (['ntp', 'meap'] as const).flatMap((objective) => {
-    const value = PAPER_SEGMENT_MASS[objective][segment];
+    const value = PAPER_SEGMENT_MASS[objective][name];
     return value === undefined ? [] : [{ objective, value }];
   });
   return (
@@ -57,15 +60,15 @@ const ChartFrame = memo(function ChartFrame({ segment, ntpColour, meapColour }: 
   );
 });
 
-function SegmentChart({ segment, lines, maxStep }: { segment: number; lines: Line[]; maxStep: number }) {
+function SegmentChart({ segment, name, lines, maxStep }: { segment: number; name: string; lines: Line[]; maxStep: number }) {
   const x = (step: number) => PAD.left + (maxStep === 0 ? 0 : (step / maxStep) * PLOT_W);
   const colourOf = (objective: 'ntp' | 'meap') => lines.find((l) => l.entry.info.objective === objective)?.entry.colour
     ?? (objective === 'ntp' ? '#2563eb' : '#d97706');
   return (
     <figure className="att-mini" data-segment={segment}>
-      <figcaption><span className="att-swatch" style={{ background: segmentColour(segment) }} />{SEGMENT_NAMES[segment]}</figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={`attention on ${SEGMENT_NAMES[segment]} over training`}>
-        <ChartFrame segment={segment} ntpColour={colourOf('ntp')} meapColour={colourOf('meap')} />
+      <figcaption><span className="att-swatch" style={{ background: segmentColour(segment) }} />{name}</figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={`attention on ${name} over training`}>
+        <ChartFrame name={name} ntpColour={colourOf('ntp')} meapColour={colourOf('meap')} />
         <text x={W - PAD.right} y={H - 6} textAnchor="end" className="att-axis">step {maxStep}</text>
         {lines.map(({ entry, points }) => {
           const xy = points.map((p) => ({ x: x(p.step), y: yOf(p.values[segment] ?? 0) }));
@@ -81,11 +84,11 @@ function SegmentChart({ segment, lines, maxStep }: { segment: number; lines: Lin
   );
 }
 
-function StackedBar({ values }: { values: readonly (number | undefined)[] }) {
+function StackedBar({ values, shown }: { values: readonly (number | undefined)[]; shown: readonly number[] }) {
   let rest = 1;
   return (
     <span className="att-stack" aria-hidden="true">
-      {SHOWN.map((s) => {
+      {shown.map((s) => {
         const v = values[s];
         if (v === undefined) return null;
         rest -= v;
@@ -97,19 +100,21 @@ function StackedBar({ values }: { values: readonly (number | undefined)[] }) {
 }
 
 /** The paper's rows of the table (static). */
-const PaperRows = memo(function PaperRows() {
+const PaperRows = memo(function PaperRows({ segments }: { segments: Segments }) {
   return (
     <>
-      {(['ntp', 'meap'] as const).map((objective) => (
-        <tr key={objective} className="att-paper-row">
-          <th scope="row">paper, {objective === 'ntp' ? 'NTP' : 'MEAP'} (1.1B)</th>
-          <td><StackedBar values={PAPER_SEGMENT_MASS[objective]} /></td>
-          <td className="num">{formatPercent(PAPER_SEGMENT_MASS[objective][Segment.BEFORE])}</td>
-          <td className="num">{formatPercent(PAPER_SEGMENT_MASS[objective][Segment.NEEDLE])}</td>
-          <td className="num att-muted">—</td>
-          <td className="num att-muted">—</td>
-        </tr>
-      ))}
+      {(['ntp', 'meap'] as const).map((objective) => {
+        const values = paperValues(objective, segments);
+        return (
+          <tr key={objective} className="att-paper-row">
+            <th scope="row">paper, {objective === 'ntp' ? 'NTP' : 'MEAP'} (1.1B)</th>
+            <td><StackedBar values={values} shown={segments.inputs} /></td>
+            {segments.inputs.map((s) => (values[s] === undefined
+              ? <td key={s} className="num att-muted">—</td>
+              : <td key={s} className="num">{formatPercent(values[s]!)}</td>))}
+          </tr>
+        );
+      })}
     </>
   );
 });
@@ -125,6 +130,7 @@ export const SegmentMassView = memo(function SegmentMassView({ compared, massSer
 }) {
   const example = useAttention((s) => s.example);
   const layer = useAttention((s) => s.layer);
+  const segments = useSegments();
   const [scope, setScope] = useState<Scope>('all');
   const lines: Line[] = useMemo(() => compared.map((entry) => ({
     entry,
@@ -153,11 +159,11 @@ export const SegmentMassView = memo(function SegmentMassView({ compared, massSer
       {!anyPoint ? <p className="att-placeholder">No attention snapshot yet: the series grows with every evaluation.</p> : (
         <>
           <div className="att-mini-row">
-            {SHOWN.map((segment) => <SegmentChart key={segment} segment={segment} lines={lines} maxStep={maxStep} />)}
+            {segments.inputs.map((segment) => <SegmentChart key={segment} segment={segment} name={segments.names[segment]} lines={lines} maxStep={maxStep} />)}
           </div>
           <table className="att-table" data-testid="segment-mass-table">
             <thead>
-              <tr><th scope="col">latest</th><th scope="col" aria-label="split" />{SHOWN.map((s) => <th key={s} scope="col" className="num">{SEGMENT_NAMES[s]}</th>)}</tr>
+              <tr><th scope="col">latest</th><th scope="col" aria-label="split" />{segments.inputs.map((s) => <th key={s} scope="col" className="num">{segments.names[s]}</th>)}</tr>
             </thead>
             <tbody>
               {lines.map(({ entry, points }) => {
@@ -165,12 +171,12 @@ export const SegmentMassView = memo(function SegmentMassView({ compared, massSer
                 return (
                   <tr key={entry.run} data-run={entry.run}>
                     <th scope="row"><span className="att-swatch" style={{ background: entry.colour }} />{entry.label} <span className="att-muted">step {last?.step ?? '—'}</span></th>
-                    <td>{last && <StackedBar values={last.values} />}</td>
-                    {SHOWN.map((s) => <td key={s} className="num" data-segment={s}>{last ? formatPercent(last.values[s]) : '—'}</td>)}
+                    <td>{last && <StackedBar values={last.values} shown={segments.inputs} />}</td>
+                    {segments.inputs.map((s) => <td key={s} className="num" data-segment={s}>{last ? formatPercent(last.values[s]) : '—'}</td>)}
                   </tr>
                 );
               })}
-              <PaperRows />
+              <PaperRows segments={segments} />
             </tbody>
           </table>
         </>

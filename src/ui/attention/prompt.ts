@@ -1,7 +1,30 @@
 /**
  * Prompts for "Try the models" are typed with the task's own vocabulary: space-separated token names
- * such as `w3 K5 : V7 ? K5` (filler words w…, keys K…, values V…, `:` and `?`, specials in brackets).
+ * such as `w3 K5 : V7 ? K5` (filler words w…, keys K…, values V…, `:` and `?`, specials in brackets),
+ * or, for a character task, plain text (encoded with the vocabulary the Worker sent in 'built').
  */
+import { normalizeText } from '../../util/text';
+import type { TaskView } from '../../session/protocol';
+
+export interface CharacterCodec {
+  /** Ids of a text, normalised as the task normalises it; a character outside the alphabet becomes [UNK]. */
+  encode(text: string): number[];
+  /** The text of ids, as the task decodes them. */
+  decode(ids: readonly number[]): string;
+}
+
+/** A character task's encoding from its vocabulary (TaskView.characters): one id per character of the alphabet. */
+export function characterCodec(characters: NonNullable<TaskView['characters']>): CharacterCodec {
+  const ids = new Map<string, number>();
+  characters.texts.forEach((text, id) => {
+    // Only the alphabet's characters are typed; specials decode to bracketed names and [PAD] to nothing.
+    if (Array.from(text).length === 1 && !ids.has(text)) ids.set(text, id);
+  });
+  return {
+    encode: (text) => Array.from(normalizeText(text), (c) => ids.get(c) ?? characters.unknownId),
+    decode: (list) => list.map((id) => characters.texts[id] ?? `<${id}?>`).join(''),
+  };
+}
 
 /** name → id for every id of the vocabulary (the first id wins if two share a name). */
 export function vocabularyMap(vocabSize: number, tokenName: (id: number) => string): Map<string, number> {

@@ -1,7 +1,6 @@
-import { useMemo, useState } from 'react';
-import { useRuns } from '../../store/runs';
+import { useState } from 'react';
+import { useRuns, type StudyInfo } from '../../store/runs';
 import { useConfig } from '../../store/config';
-import { createTask } from '../../data/task';
 import type { StudyConfig } from '../../config/presets';
 import { AccuracyChart, DepthChart, LearnedChart } from './RetrievalCharts';
 import { DiffChart, TrainLossChart, ValLossChart } from './LossCharts';
@@ -9,22 +8,14 @@ import { SpeedPanel } from './SpeedPanel';
 import { useGroups } from './useGroups';
 
 interface TaskFacts { retrieval: boolean; bucketLabel: string }
-const factsCache = new Map<string, TaskFacts>();
 
-/** Whether the study's task scores retrieval, and what its evaluation buckets are (cached: a text task is slow to build). */
-function taskFacts(config: Pick<StudyConfig, 'task' | 'taskOptions'>): TaskFacts {
-  const key = JSON.stringify([config.task, config.taskOptions]);
-  let facts = factsCache.get(key);
-  if (!facts) {
-    try {
-      const task = createTask(config.task, config.taskOptions as never);
-      facts = { retrieval: task.bucketLabel !== '', bucketLabel: task.bucketLabel };
-    } catch {
-      facts = { retrieval: true, bucketLabel: '' };
-    }
-    factsCache.set(key, facts);
-  }
-  return facts;
+/**
+ * Whether the study's task scores retrieval, and what its evaluation buckets are: as the Worker described the
+ * built study's task; before a build, every task but plain text scores retrieval (its axis named generically).
+ */
+function taskFacts(study: StudyInfo | null, edited: StudyConfig): TaskFacts {
+  if (study) return { retrieval: study.task.bucketLabel !== '', bucketLabel: study.task.bucketLabel };
+  return { retrieval: edited.task !== 'text', bucketLabel: '' };
 }
 
 /** Every live view of the comparison, in the order a reader asks the questions. */
@@ -33,7 +24,7 @@ export function ChartsPanel() {
   const study = useRuns((s) => s.study);
   const edited = useConfig((s) => s.config);
   const source = study?.config ?? edited;
-  const facts = useMemo(() => taskFacts(source), [source.task, source.taskOptions]); // eslint-disable-line react-hooks/exhaustive-deps
+  const facts = taskFacts(study, edited);
   const [threshold, setThreshold] = useState(0.5);
   const seeds = groups[0]?.runs.length ?? 1;
   return (

@@ -2,8 +2,7 @@ import { useId, useMemo, useState } from 'react';
 import { useConfig, loadPreset } from '../../store/config';
 import { LIMITS, presetConfig, presetNames, studyOfPreset, studyPresetNames, taskNames } from '../../store/configCodec';
 import type { StudyConfig } from '../../config/presets';
-import { bufferPlan } from '../../model/memory';
-import { parameterCount, parameterLayout } from '../../model/layout';
+import { studySize } from '../../config/studySize';
 import { formatBytes, formatCount } from '../format';
 import { ArmsEditor } from './ArmsEditor';
 import { NumberField } from './NumberField';
@@ -17,16 +16,7 @@ function describeModel(c: StudyConfig): string {
 
 /** Size of the edited study, computed from the config alone (the same plan the Worker checks before allocating). */
 function useStudySize(c: StudyConfig) {
-  return useMemo(() => {
-    const R = c.arms.length * c.seedsPerArm;
-    try {
-      const params = parameterCount(parameterLayout(c.model));
-      const bytes = bufferPlan(c.model, R, c.batch).reduce((sum, e) => sum + Math.max(4, e.floats * 4), 0);
-      return { R, params, bytes, tokensPerStep: R * c.batch * c.model.context };
-    } catch {
-      return { R, params: NaN, bytes: NaN, tokensPerStep: NaN };
-    }
-  }, [c]);
+  return useMemo(() => studySize(c), [c]);
 }
 
 /** The preset chooser's groups: the presets by task, then the named studies of `npm run reproduce`. */

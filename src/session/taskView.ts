@@ -1,0 +1,35 @@
+/**
+ * What the page shows of a study's task, taken from the task and evaluation set the engine built (sent in
+ * 'built'): the page never builds a task, so its token names, prompts and examples are the Worker's own.
+ */
+import { Segment, SEGMENT_NAMES } from '../data/needleTask';
+import type { StudyEngine } from '../engine/studyEngine';
+import type { ExampleInfo, TaskView } from './protocol';
+
+/** Evaluation examples the pickers offer (the first ones of the fixed evaluation set). */
+export const MAX_VIEW_EXAMPLES = 100;
+
+export function taskView(engine: Pick<StudyEngine, 'task' | 'evalSet'>): TaskView {
+  const { task, evalSet } = engine;
+  const tokenNames = Array.from({ length: task.vocabSize }, (_, id) => task.tokenName(id));
+  let characters: TaskView['characters'] = null;
+  if (task.encode && task.decode) {
+    const decode = task.decode;
+    characters = { texts: tokenNames.map((_, id) => decode([id])), unknownId: tokenNames.indexOf('[UNK]') };
+  }
+  const T = evalSet.T;
+  const examples: ExampleInfo[] = Array.from({ length: Math.min(evalSet.count, MAX_VIEW_EXAMPLES) }, (_, i) => ({
+    index: i,
+    bucket: evalSet.buckets[i],
+    prompt: Array.from(evalSet.tokens.subarray(i * (T + 1), i * (T + 1) + evalSet.answerPositions[i] + 1)),
+    answer: evalSet.answers[i],
+  }));
+  return {
+    segmentNames: [...SEGMENT_NAMES],
+    inputSegments: Segment.ANSWER,
+    tokenNames,
+    characters,
+    bucketLabel: task.bucketLabel,
+    examples,
+  };
+}
