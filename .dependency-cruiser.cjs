@@ -26,9 +26,10 @@ const ALLOWED = {
   engine: ['config', 'data', 'analysis', 'model', 'reference', 'export', 'tuning', 'kernels', 'gpu', 'util'],
   session: ['engine', 'config', 'data', 'analysis', 'model', 'reference', 'export', 'selftest', 'tuning', 'kernels', 'gpu', 'util'],
   study: ['session/protocol\\.ts$', 'engine', 'config', 'data', 'analysis', 'model', 'reference', 'export', 'gpu', 'util'],
-  // The page's state: it talks to the Worker (client, protocol types) and never builds tasks or models.
-  store: ['session/(client|protocol|checkpointKeys)\\.ts$', 'study', 'config', 'analysis', 'util'],
-  ui: ['store', 'session/(protocol|checkpointKeys)\\.ts$', 'study/(report|reportModel|stats|svg|studies|pageRecord)\\.ts$', 'config', 'analysis', 'util'],
+  // The page: it talks to the Worker (client, protocol types) and never builds tasks, models or engines; the
+  // views use study/'s pure report code (statistics, formatting) but not its runners.
+  store: ['session/(client|protocol|checkpointKeys)\\.ts$', 'study/(report|pageRecord|studyPresets|studies|stats)\\.ts$', 'config', 'analysis', 'util'],
+  ui: ['store', 'session/(protocol|checkpointKeys)\\.ts$', 'study/(report|stats|studies|pageRecord)\\.ts$', 'config', 'analysis', 'util'],
   bench: ['engine', 'config', 'data', 'model', 'reference', 'tuning', 'kernels', 'gpu', 'util'],
   cli: ['bench', 'study', 'session', 'engine', 'config', 'data', 'analysis', 'model', 'reference', 'export', 'selftest', 'tuning', 'kernels', 'gpu', 'util'],
 };

@@ -82,6 +82,16 @@ describe('npm run compare', () => {
     }
   });
 
+  it('gives, timings aside, the very JSON the code before the structural move gave (test/fixtures/premove)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'compare-premove-'));
+    const json = join(dir, 'history.json');
+    const result = spawnSync('npx', ['vite-node', 'src/cli/compare.ts', '--', '--preset', 'tiny', '--steps', '40', '--seeds', '2',
+      '--eval-every', '10', '--json', json], { encoding: 'utf8', timeout: 120_000 });
+    expect(result.status, result.stderr).toBe(0);
+    const withoutTimings = (text: string) => JSON.stringify(JSON.parse(text), (key, value: unknown) => (key === 'tokensPerSec' ? undefined : value));
+    expect(withoutTimings(readFileSync(json, 'utf8'))).toBe(withoutTimings(readFileSync('test/fixtures/premove/compare-tiny-40.json', 'utf8')));
+  });
+
   it('exits non-zero with a one-line reason for an invalid argument', () => {
     const result = spawnSync('npx', ['vite-node', 'src/cli/compare.ts', '--', '--steps', 'x'], { encoding: 'utf8', timeout: 60_000 });
     expect(result.status).toBe(2);

@@ -12,16 +12,22 @@ const committed = 'reports/needle-quick';
 const record = (): StudyRecord => JSON.parse(readFileSync(join(committed, 'study.json'), 'utf8'));
 
 describe('reproduce --from', () => {
-  it('re-renders the committed needle-quick study byte for byte (report, summary and figures)', () => {
-    const out = mkdtempSync(join(tmpdir(), 'render-'));
-    const { dir } = renderRecordFile(join(committed, 'study.json'), out);
-    expect(dir).toBe(join(out, 'needle-quick'));
-    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toBe(readFileSync(join(committed, 'report.md'), 'utf8'));
-    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(readFileSync(join(committed, 'summary.json'), 'utf8'));
-    for (const name of readdirSync(join(committed, 'figures'))) {
-      expect(readFileSync(join(dir, 'figures', name), 'utf8')).toBe(readFileSync(join(committed, 'figures', name), 'utf8'));
-    }
-  });
+  // Every committed study, so a change to the statistics or their rendering cannot pass unnoticed.
+  it.each(readdirSync('reports').filter((name) => existsSync(join('reports', name, 'study.json'))))(
+    're-renders the committed %s study byte for byte (report, summary and figures)', (name) => {
+      const study = join('reports', name);
+      const out = mkdtempSync(join(tmpdir(), 'render-'));
+      const { dir } = renderRecordFile(join(study, 'study.json'), out);
+      expect(dir).toBe(join(out, name));
+      expect(readFileSync(join(dir, 'report.md'), 'utf8')).toBe(readFileSync(join(study, 'report.md'), 'utf8'));
+      expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(readFileSync(join(study, 'summary.json'), 'utf8'));
+      const figures = readdirSync(join(study, 'figures'));
+      expect(readdirSync(join(dir, 'figures')).sort()).toEqual([...figures].sort());
+      for (const figure of figures) {
+        expect(readFileSync(join(dir, 'figures', figure), 'utf8')).toBe(readFileSync(join(study, 'figures', figure), 'utf8'));
+      }
+    },
+  );
 
   it('a record without attention analyses renders, saying so, with no attention figure', () => {
     const r = record();

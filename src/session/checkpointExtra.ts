@@ -1,4 +1,3 @@
-import type { HistoryPoint } from '../engine/types';
 /**
  * What the training session adds to a study checkpoint's `extra` (src/engine/checkpoint.ts): the metric
  * history it has posted (so a resumed page shows the curves up to the saved step) and its loss accounting
@@ -6,6 +5,7 @@ import type { HistoryPoint } from '../engine/types';
  * never interrupted). JSON turns NaN into null; `readSessionExtra` turns it back and validates the shape
  * (the bytes come from IndexedDB, which anything on the same origin can write).
  */
+import type { HistoryPoint } from '../engine/types';
 
 export interface MetricHistory {
   /** Training-loss reports: losses[k][r] is run r's mean loss over the interval ending at steps[k] (NaN: none). */
