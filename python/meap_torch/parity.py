@@ -1,0 +1,45 @@
+"""What the parity tests (test/torchTwin.test.ts) compare with the engine, as JSON on stdout:
+  python -m meap_torch.parity draws CONFIG.json STEPS       -> first batches and masks, the evaluation set
+  python -m meap_torch.parity train CONFIG.json STEPS DTYPE -> per-step losses, final weights, evaluation"""
+import json
+import sys
+
+from .run_plan import RunPlan
+
+
+def draws(config: dict, steps: int) -> dict:
+    plan = RunPlan(config)
+    out = []
+    for _ in range(steps):
+        by_seed, masks, hyper = plan.next_step()
+        out.append({"tokens": [by_seed[run.seed] for run in plan.runs], "masks": masks, "lr": hyper.lr,
+                    "bc1": hyper.bias_correction1, "bc2": hyper.bias_correction2})
+    ev = plan.eval_set
+    init = {s: plan.initial_parameters(s) for s in range(config["seedsPerArm"])}
+    return {"steps": out, "eval": {"tokens": ev.tokens, "answers": ev.answers, "buckets": ev.buckets,
+                                   "answerPositions": ev.answer_positions}, "init": init}
+
+
+def train(config: dict, steps: int, dtype_name: str) -> dict:
+    import torch
+    from .training import StudyTrainer
+    torch.manual_seed(0)
+    trainer = StudyTrainer(config, dtype=getattr(torch, dtype_name))
+    losses = [[] for _ in trainer.owned]
+    for _ in range(steps):
+        for r, loss in trainer.step().items():
+            losses[r].append(loss)
+    weights = {r: {n: t.double().flatten().tolist() for n, t in trainer.weights(r).items()} for r in trainer.owned}
+    return {"losses": losses, "weights": weights, "evaluation": trainer.evaluate()}
+
+
+def main(argv) -> None:
+    mode, path, steps = argv[0], argv[1], int(argv[2])
+    with open(path) as f:
+        config = json.load(f)
+    result = draws(config, steps) if mode == "draws" else train(config, steps, argv[3])
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,91 @@
+"""Ports of src/data/recallTask.ts and src/data/multidocTask.ts (with src/data/retrievalLayout.ts)."""
+import math
+
+from .vocab import COLON, DOC, QUERY
+
+
+def draw_distinct(rng, n: int, k: int) -> list:
+    pool = list(range(n))
+    for i in range(k):
+        j = i + rng.int(n - i)
+        pool[i], pool[j] = pool[j], pool[i]
+    return pool[:k]
+
+
+def draw_facts(rng, vocab, k: int) -> tuple:
+    keys = [vocab.key_start + i for i in draw_distinct(rng, vocab.key_count, k)]
+    values = [vocab.value_start + i for i in draw_distinct(rng, vocab.value_count, k)]
+    return keys, values
+
+
+def _filler(rng, vocab) -> int:
+    return vocab.filler_start + rng.int(vocab.filler_count)
+
+
+def ordinal_bucket(o: int, n: int, buckets: int) -> int:
+    return (o * buckets) // n
+
+
+def ordinal_for_bucket(rng, bucket: int, n: int, buckets: int) -> int:
+    lo = math.ceil((bucket * n) / buckets)
+    hi = math.ceil(((bucket + 1) * n) / buckets)
+    return lo + rng.int(hi - lo)
+
+
+def min_recall_context(pairs: int) -> int:
+    return 3 * pairs + 3 - 1
+
+
+def min_multidoc_context(documents: int) -> int:
+    return 4 * documents + 3 - 1
+
+
+def write_recall(tokens: list, vocab, pairs: int, rng, T: int, q: int) -> None:
+    filler_total = T + 1 - (3 * pairs + 3)
+    items = filler_total + pairs
+    is_pair = [False] * items
+    for slot in draw_distinct(rng, items, pairs):
+        is_pair[slot] = True
+    keys, values = draw_facts(rng, vocab, pairs)
+    ordinal = 0
+    for item in range(items):
+        if not is_pair[item]:
+            tokens.append(_filler(rng, vocab))
+            continue
+        tokens += [keys[ordinal], COLON, values[ordinal]]
+        ordinal += 1
+    tokens += [QUERY, keys[q], values[q]]
+
+
+def write_multidoc(tokens: list, vocab, documents: int, rng, T: int, answer_doc: int) -> None:
+    filler_total = T + 1 - (4 * documents + 3)
+    keys, values = draw_facts(rng, vocab, documents)
+    for d in range(documents):
+        words = ((d + 1) * filler_total) // documents - (d * filler_total) // documents
+        lead = rng.int(words + 1)
+        tokens.append(DOC)
+        for _ in range(lead):
+            tokens.append(_filler(rng, vocab))
+        tokens += [keys[d], COLON, values[d]]
+        for _ in range(lead, words):
+            tokens.append(_filler(rng, vocab))
+    tokens += [QUERY, keys[answer_doc], values[answer_doc]]
+
+
+def retrieval_training_batch(write, vocab, n: int, B: int, T: int, rng) -> list:
+    tokens = []
+    for _ in range(B):
+        q = rng.int(n)  # drawn before the example, as the engine's argument order does
+        write(tokens, vocab, n, rng, T, q)
+    return tokens
+
+
+def retrieval_eval_set(write, vocab, n: int, count: int, T: int, buckets: int, rng) -> tuple:
+    if not (1 <= buckets <= n):
+        raise ValueError(f"evaluation buckets must be in 1..{n}, got {buckets}")
+    tokens, bucket_of = [], []
+    for b in range(count):
+        q = ordinal_for_bucket(rng, b % buckets, n, buckets)
+        write(tokens, vocab, n, rng, T, q)
+        bucket_of.append(ordinal_bucket(q, n, buckets))
+    return tokens, bucket_of

@@ -1,0 +1,62 @@
+"""One study's runs trained in lockstep on the run plan: every process draws every stream (cheap), and trains
+the runs it owns, so the same run gets the same batches, masks and updates wherever it runs."""
+import math
+from contextlib import nullcontext
+
+import torch
+
+from .evaluation import evaluate_run
+from .model import MeapLlama, masked_inputs, next_token_loss
+from .optim import EngineAdamW
+from .run_plan import RunPlan
+
+
+class StudyTrainer:
+    def __init__(self, config: dict, runs=None, dtype=torch.float32, device="cpu", bf16=False, initial=None):
+        """`runs`: the run indices this process trains (all by default); `initial`: seed -> name -> values
+        (the export's safetensors) instead of re-deriving the engine's init."""
+        self.plan = RunPlan(config)
+        self.config = config
+        self.device = torch.device(device)
+        self.bf16 = bf16
+        self.owned = list(range(len(self.plan.runs))) if runs is None else list(runs)
+        self.models, self.optimizers = {}, {}
+        for r in self.owned:
+            seed = self.plan.runs[r].seed
+            model = MeapLlama(config["model"]).to(dtype)
+            model.load_flat(initial[seed] if initial is not None else self.plan.initial_parameters(seed))
+            self.models[r] = model.to(self.device)
+            self.optimizers[r] = EngineAdamW(self.models[r], config["optimizer"]["maxGradNorm"])
+
+    def _autocast(self):
+        if not self.bf16:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
+    def step(self) -> dict:
+        """One training step of every owned run: run index -> loss (NaN when the step was skipped)."""
+        B, T = self.config["batch"], self.config["model"]["context"]
+        by_seed, masks, hyper = self.plan.next_step()
+        losses = {}
+        for r in self.owned:
+            run = self.plan.runs[r]
+            tokens = torch.tensor(by_seed[run.seed], dtype=torch.long, device=self.device).view(B, T + 1)
+            mask = torch.tensor(masks[r], dtype=torch.long, device=self.device).view(B, T)
+            model = self.models[r]
+            model.zero_grad(set_to_none=True)
+            with self._autocast():
+                logits = model(masked_inputs(tokens, mask, self.plan.task.mask_id))
+            loss = next_token_loss(logits.float() if self.bf16 else logits, tokens)
+            loss.backward()
+            norm = self.optimizers[r].step(hyper)
+            value = float(loss)
+            losses[r] = value if math.isfinite(value) and math.isfinite(norm) else float("nan")
+        return losses
+
+    def evaluate(self) -> dict:
+        """run index -> {valLoss, retrievalAcc, accByDepth} on the clean evaluation set."""
+        return {r: evaluate_run(self.models[r], self.plan.eval_set, self.config["batch"], self.device)
+                for r in self.owned}
+
+    def weights(self, r: int) -> dict:
+        return {name: p.detach().cpu() for name, p in self.models[r].named_parameters()}

@@ -1,0 +1,83 @@
+/**
+ * The PyTorch twin draws exactly the engine's streams: for each ported task and three seeds (and the mask
+ * options), the first batches, masks, AdamW hyper rows, the evaluation set and the initial weights equal the
+ * engine's RunPlan, token for token and bit for bit.
+ */
+import { describe, expect, it } from 'vitest';
+import { preset, type StudyConfig } from '../src/config/presets';
+import { RunPlan } from '../src/engine/runPlan';
+import { ADAMW_HYPER_STRIDE, AdamWHyperSlot } from '../src/kernels/adamw';
+import { parameterLayout } from '../src/model/layout';
+import { assertTorchAvailable, runTwin } from './torchTwinSupport';
+
+interface TwinDraws {
+  steps: { tokens: number[][]; masks: number[][]; lr: number; bc1: number; bc2: number }[];
+  eval: { tokens: number[]; answers: number[]; buckets: number[]; answerPositions: number[] };
+  init: Record<string, Record<string, number[]>>;
+}
+
+const STEPS = 3;
+
+function studyOf(task: 'needle' | 'recall' | 'multidoc', options: Partial<StudyConfig>): StudyConfig {
+  const base = preset('tiny');
+  const taskOptions = task === 'needle' ? base.taskOptions
+    : task === 'recall' ? { ...base.taskOptions, pairs: 3 } : { ...base.taskOptions, documents: 3 };
+  const buckets = task === 'needle' ? 4 : 3;
+  return {
+    ...base, task, taskOptions, arms: [0, 0.15, 0.3], seedsPerArm: 3,
+    evaluation: { ...base.evaluation, count: 24, buckets }, ...options,
+  } as StudyConfig;
+}
+
+function engineDraws(config: StudyConfig) {
+  const plan = new RunPlan(config);
+  const B = config.batch, T = config.model.context;
+  const steps = Array.from({ length: STEPS }, () => {
+    const tokens = new Uint32Array(plan.R * B * (T + 1));
+    const mask = new Uint32Array(plan.R * B * T);
+    plan.nextStep(tokens, mask);
+    return { tokens, mask, hyper: plan.hyper.slice() };
+  });
+  return { plan, steps };
+}
+
+const cases: [string, StudyConfig][] = [];
+for (const task of ['needle', 'recall', 'multidoc'] as const) {
+  for (const baseSeed of [1, 7, 123456789]) cases.push([`${task} baseSeed ${baseSeed}`, studyOf(task, { baseSeed })]);
+  cases.push([`${task} shared mask`, studyOf(task, { sharedMask: true })]);
+  cases.push([`${task} protect query`, studyOf(task, { protectQuery: true, baseSeed: 5 })]);
+}
+
+describe('PyTorch twin: data streams', () => {
+  it('has python3 with torch', () => assertTorchAvailable());
+
+  it.each(cases)('%s: batches, masks, hyper rows, evaluation set and init equal the engine', (_, config) => {
+    const twin = runTwin<TwinDraws>('parity', ['draws', 'CONFIG', STEPS], config);
+    const { plan, steps } = engineDraws(config);
+    const B = config.batch, T = config.model.context;
+    steps.forEach((step, s) => {
+      for (let r = 0; r < plan.R; r++) {
+        expect(twin.steps[s].tokens[r], `step ${s + 1} run ${r} tokens`).toEqual(Array.from(step.tokens.subarray(r * B * (T + 1), (r + 1) * B * (T + 1))));
+        expect(twin.steps[s].masks[r], `step ${s + 1} run ${r} mask`).toEqual(Array.from(step.mask.subarray(r * B * T, (r + 1) * B * T)));
+        expect(twin.steps[s].lr).toBe(step.hyper[r * ADAMW_HYPER_STRIDE + AdamWHyperSlot.lr]);
+        expect(twin.steps[s].bc1).toBe(step.hyper[r * ADAMW_HYPER_STRIDE + AdamWHyperSlot.biasCorrection1]);
+        expect(twin.steps[s].bc2).toBe(step.hyper[r * ADAMW_HYPER_STRIDE + AdamWHyperSlot.biasCorrection2]);
+      }
+      // The masked arms really mask something (a twin drawing no masks would otherwise pass the NTP rows only).
+      expect(step.mask.some((x) => x === 1)).toBe(true);
+    });
+    const ev = plan.evalSet;
+    expect(twin.eval.tokens).toEqual(Array.from(ev.tokens));
+    expect(twin.eval.answers).toEqual(Array.from(ev.answers));
+    expect(twin.eval.buckets).toEqual(Array.from(ev.buckets));
+    expect(twin.eval.answerPositions).toEqual(Array.from(ev.answerPositions));
+    const layout = parameterLayout(config.model);
+    const initial = plan.initialParameters(layout);
+    plan.runs.forEach((run, r) => {
+      if (run.arm !== 0) return;
+      for (const t of layout.tensors) {
+        expect(twin.init[run.seed][t.name], `seed ${run.seed} ${t.name}`).toEqual(Array.from(initial[r].subarray(t.offset, t.offset + t.size)));
+      }
+    });
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * Runs the PyTorch twin (python/meap_torch) for the parity tests: Debian's /usr/bin/python3 with python3-torch.
+ * A missing interpreter or torch is a failure with the fix, never a skip (the twin's parity is a test).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { StudyConfig } from '../src/config/presets';
+
+export const PYTHON = process.env.MEAP_TORCH_PYTHON ?? '/usr/bin/python3';
+const PYTHON_PATH = resolve(__dirname, '..', 'python');
+
+/** Throws with the install line when the twin's interpreter or torch is missing. */
+export function assertTorchAvailable(): void {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(`The PyTorch twin's parity tests need ${PYTHON} with torch (${probe.error?.message ?? probe.stderr.trim()}). ` +
+      'Fix: apt-get install -y python3-torch (npm test\'s pretest, scripts/system-deps.sh, does it as root).');
+  }
+}
+
+/** `python -m meap_torch.MODULE args…` with CONFIG written to a file; its stdout parsed as JSON. */
+export function runTwin<T>(module: string, args: (string | number)[], config?: StudyConfig, env: NodeJS.ProcessEnv = {}): T {
+  const dir = mkdtempSync(join(tmpdir(), 'meap-torch-'));
+  const configPath = join(dir, 'config.json');
+  if (config) writeFileSync(configPath, JSON.stringify(config));
+  const argv = ['-m', `meap_torch.${module}`, ...args.map((a) => (a === 'CONFIG' ? configPath : String(a)))];
+  const result = spawnSync(PYTHON, argv, {
+    encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, PYTHONPATH: PYTHON_PATH, ...env },
+  });
+  if (result.error || result.status !== 0) {
+    throw new Error(`${PYTHON} ${argv.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stderr}`);
+  }
+  return JSON.parse(result.stdout) as T;
+}
