@@ -29,7 +29,7 @@ const ALLOWED = {
   study: ['session/protocol\\.ts$', 'engine', 'config', 'data', 'analysis', 'model', 'reference', 'export', 'gpu', 'util'],
   // The page: it talks to the Worker (client, protocol types) and never builds tasks, models or engines; the
   // views use study/'s pure report code (statistics, formatting) but not its runners.
-  store: ['session/(client|protocol|checkpointKeys)\\.ts$', 'study/(report|pageRecord|studyPresets|studies|stats)\\.ts$', 'config', 'analysis', 'util'],
+  store: ['session/(client|protocol|checkpointKeys|checkpointSummary)\\.ts$', 'study/(report|pageRecord|studyPresets|studies|stats)\\.ts$', 'config', 'analysis', 'util'],
   ui: ['store', 'session/(protocol|checkpointKeys)\\.ts$', 'study/(report|stats|studies|pageRecord)\\.ts$', 'config', 'analysis', 'util'],
   bench: ['engine', 'config', 'data', 'model', 'reference', 'tuning', 'kernels', 'gpu', 'util'],
   cli: ['bench', 'study', 'session', 'engine', 'config', 'data', 'analysis', 'model', 'reference', 'export', 'selftest', 'tuning', 'kernels', 'gpu', 'util'],
@@ -59,6 +59,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/main\\.tsx$' },
       to: { path: '^src/', pathNot: ['^src/(ui|store)/'] },
+    },
+    {
+      name: 'protocol-types-only',
+      comment: 'session/protocol.ts is the leaf both sides of the Worker share: it imports types only',
+      severity: 'error',
+      from: { path: '^src/session/protocol\\.ts$' },
+      to: { dependencyTypesNot: ['type-only'] },
     },
     ...layerRules,
   ],
