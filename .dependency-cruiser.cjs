@@ -60,13 +60,6 @@ module.exports = {
       from: { path: '^src/main\\.tsx$' },
       to: { path: '^src/', pathNot: ['^src/(ui|store)/'] },
     },
-    {
-      name: 'protocol-types-only',
-      comment: 'session/protocol.ts is the leaf both sides of the Worker share: it imports types only',
-      severity: 'error',
-      from: { path: '^src/session/protocol\\.ts$' },
-      to: { dependencyTypesNot: ['type-only'] },
-    },
     ...layerRules,
   ],
   options: {
