@@ -20,18 +20,23 @@ export function assertTorchAvailable(): void {
   }
 }
 
+/** `python -m meap_torch.MODULE args…` (PYTHONPATH = python/); throws with its stderr on failure, returns stdout. */
+export function runPython(args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const result = spawnSync(PYTHON, args, {
+    encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, PYTHONPATH: PYTHON_PATH, ...env },
+  });
+  if (result.error || result.status !== 0) {
+    throw new Error(`${PYTHON} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
 /** `python -m meap_torch.MODULE args…` with CONFIG written to a file; its stdout parsed as JSON. */
 export function runTwin<T>(module: string, args: (string | number)[], config?: StudyConfig, env: NodeJS.ProcessEnv = {}): T {
   const dir = mkdtempSync(join(tmpdir(), 'meap-torch-'));
   const configPath = join(dir, 'config.json');
   if (config) writeFileSync(configPath, JSON.stringify(config));
   const argv = ['-m', `meap_torch.${module}`, ...args.map((a) => (a === 'CONFIG' ? configPath : String(a)))];
-  const result = spawnSync(PYTHON, argv, {
-    encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, PYTHONPATH: PYTHON_PATH, ...env },
-  });
-  if (result.error || result.status !== 0) {
-    throw new Error(`${PYTHON} ${argv.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stderr}`);
-  }
-  return JSON.parse(result.stdout) as T;
+  return JSON.parse(runPython(argv, env)) as T;
 }

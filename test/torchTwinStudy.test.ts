@@ -1,0 +1,85 @@
+/**
+ * export-study → `python -m meap_torch.train` → `reproduce --from`: the export holds the engine's initial weights,
+ * the twin's study record (float64) matches the CPU engine's histories evaluation by evaluation, two ranks give the
+ * same record as one (timings aside), and the record renders into a report.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readSafetensors } from '../src/export/safetensors';
+import { CpuStudy } from '../src/engine/cpuStudy';
+import { RunPlan } from '../src/engine/runPlan';
+import { trainToEnd } from '../src/engine/trainingLoop';
+import { parameterLayout } from '../src/model/layout';
+import { renderRecordFile } from '../src/study/renderRecord';
+import type { StudyRecord } from '../src/study/report';
+import { quickDefinition, studyDefinition, unitConfig } from '../src/study/studies';
+import { assertTorchAvailable, runPython } from './torchTwinSupport';
+
+const ROOT = resolve(__dirname, '..');
+const definition = quickDefinition(studyDefinition('needle-quick'));
+let exportDir: string;
+
+function twinTrain(args: string[]): StudyRecord {
+  runPython(['-m', 'meap_torch.train', ...args]);
+  return JSON.parse(readFileSync(join(args[args.indexOf('--out') + 1], 'study.json'), 'utf8')) as StudyRecord;
+}
+
+/** The record's numbers without wall-clock fields (tokens/s, dates, adapter, command). */
+function numbersOf(record: StudyRecord) {
+  return record.units.map((u) => u.runs.map((r) => ({ ...r, history: r.history.map(({ tokensPerSec: _, ...p }) => p) })));
+}
+
+beforeAll(() => {
+  assertTorchAvailable();
+  exportDir = join(mkdtempSync(join(tmpdir(), 'meap-export-')), 'needle-quick');
+  const result = spawnSync('npx', ['vite-node', 'src/cli/exportStudy.ts', '--', '--study', 'needle-quick', '--quick', '--out', exportDir],
+    { cwd: ROOT, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`export-study failed: ${result.stderr}`);
+});
+
+describe('PyTorch twin: export-study, train, reproduce --from', () => {
+  it('exports the definition, each unit seed\'s engine init and a README', () => {
+    const exported = JSON.parse(readFileSync(join(exportDir, 'export.json'), 'utf8'));
+    expect(exported.definition).toEqual(JSON.parse(JSON.stringify(definition)));
+    expect(readFileSync(join(exportDir, 'README.md'), 'utf8')).toContain('python3 -m meap_torch.train');
+    const layout = parameterLayout(definition.config.model);
+    exported.units.forEach((unit: { unit: number; initial: string[]; config: unknown }) => {
+      expect(unit.config).toEqual(unitConfig(definition, unit.unit));
+      const initial = new RunPlan(unitConfig(definition, unit.unit)).initialParameters(layout);
+      unit.initial.forEach((path, seed) => {
+        const file = readSafetensors(new Uint8Array(readFileSync(join(exportDir, path))));
+        expect(Array.from(file.params)).toEqual(Array.from(initial[seed]));
+      });
+    });
+  });
+
+  it('float64 twin: every evaluation of unit 0 matches the CPU engine; 2 ranks equal 1; the record renders', async () => {
+    const one = twinTrain([exportDir, '--float64', '--threads', '1', '--out', join(exportDir, 'one')]);
+    const study = CpuStudy.create(unitConfig(definition, 0));
+    const engine = await trainToEnd(study);
+    one.units[0].runs.forEach((run, r) => {
+      expect(run.history.map((p) => p.step)).toEqual(engine[r].map((p) => p.step));
+      run.history.forEach((p, i) => {
+        const e = engine[r][i];
+        expect(Math.abs(p.trainLoss - e.trainLoss) / e.trainLoss, `run ${r} step ${p.step} trainLoss`).toBeLessThan(1e-12);
+        expect(Math.abs(p.valLoss - e.valLoss) / e.valLoss, `run ${r} step ${p.step} valLoss`).toBeLessThan(1e-12);
+        expect(p.retrievalAcc).toBe(e.retrievalAcc);
+        expect(p.accByDepth).toEqual(e.accByDepth);
+      });
+    });
+
+    // torchrun --nproc_per_node 2 stand-in (Debian's torchrun crashes on Python 3.11): the same environment per rank.
+    runPython(['-m', 'meap_torch.launch', '--nproc_per_node', '2', '-m', 'meap_torch.train',
+      exportDir, '--float64', '--threads', '1', '--out', join(exportDir, 'two')]);
+    const two = JSON.parse(readFileSync(join(exportDir, 'two', 'study.json'), 'utf8')) as StudyRecord;
+    expect(two.units[0].adapter).toContain('2 rank(s)');
+    expect(numbersOf(two)).toEqual(numbersOf(one));
+
+    const rendered = renderRecordFile(join(exportDir, 'one', 'study.json'), join(exportDir, 'reports'));
+    expect(existsSync(join(rendered.dir, 'report.md'))).toBe(true);
+    expect(rendered.record.units).toHaveLength(2);
+  });
+});
