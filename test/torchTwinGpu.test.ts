@@ -1,0 +1,55 @@
+/**
+ * The float32 PyTorch twin against the WebGPU engine (Study, here on SwiftShader) for the quick preset, NTP and
+ * MEAP: the first 20 training losses and the weights after those 20 steps, from the same init and batches.
+ * Both compute in float32, in different orders, so they agree to float32 rounding carried through 20 steps.
+ */
+import { describe, expect, it } from 'vitest';
+import { preset } from '../src/config/presets';
+import { Study } from '../src/engine/gpuStudy';
+import { testContext } from './gpuContext';
+import { assertTorchAvailable, runTwin } from './torchTwinSupport';
+
+const STEPS = 20;
+X
+const LOSS_TOLERANCE = 1e-5;
+const WEIGHT_TOLERANCE = 1e-4;
+
+interface TwinTraining { losses: number[][]; weights: Record<string, Record<string, number[]>> }
+
+describe('PyTorch twin (float32) vs the WebGPU engine: quick preset, NTP and MEAP', () => {
+  it('first 20 losses and the weights after them agree', async () => {
+    assertTorchAvailable();
+    const config = preset('quick');
+    expect(config.arms).toEqual([0, 0.15]);
+    const twin = runTwin<TwinTraining>('parity', ['train', 'CONFIG', STEPS, 'float32'], config);
+    const study = await Study.create(await testContext(), config);
+    try {
+      const losses: number[][] = [];
+      for (let s = 0; s < STEPS; s++) {
+        study.trainStep();
+        losses.push(Array.from(await study.lastLosses()));
+      }
+      let lossError = 0;
+      losses.forEach((row, s) => row.forEach((loss, r) => { lossError = Math.max(lossError, Math.abs(twin.losses[r][s] - loss) / loss); }));
+      const params = await study.model.readParams();
+      const P = study.model.layout.P;
+      let weightError = 0;
+      let where = '';
+      for (let r = 0; r < study.R; r++) {
+        for (const t of study.model.layout.tensors) {
+          twin.weights[r][t.name].forEach((value, i) => {
+            const engine = params[r * P + t.offset + i];
+            const rel = Math.abs(value - engine) / Math.max(Math.abs(engine), 0.02);
+            if (rel > weightError) { weightError = rel; where = `run ${r} ${t.name}[${i}]: twin ${value}, engine ${engine}`; }
+          });
+        }
+      }
+      console.log(`float32 twin vs WebGPU engine (quick, ${STEPS} steps): max relative loss error ${lossError.toExponential(2)}, ` +
+        `max |Δw| / max(|w|, 0.02) ${weightError.toExponential(2)} at ${where}`);
+      expect(lossError).toBeLessThan(LOSS_TOLERANCE);
+      expect(weightError, where).toBeLessThan(WEIGHT_TOLERANCE);
+    } finally {
+      study.dispose();
+    }
+  });
+});
