@@ -10,7 +10,7 @@ import { testContext } from './gpuContext';
 import { assertTorchAvailable, runTwin } from './torchTwinSupport';
 
 const STEPS = 20;
-X
+/** Measured 2026-12-04 on SwiftShader: losses 6.0e-7, weights 8.5e-6 (vs a 0.02 floor); room for other adapters' rounding. */
 const LOSS_TOLERANCE = 1e-5;
 const WEIGHT_TOLERANCE = 1e-4;
 
