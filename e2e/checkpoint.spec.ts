@@ -60,8 +60,8 @@ test('autosave every N steps; reload mid-run offers "Resume from step N", which 
   expect(await stepOf(page)).toBe(offered);
   await expect(page.getByTestId('resume-offer')).toHaveCount(0);
   await expect(page.getByTestId('checkpoint-notice')).toHaveText(`Resumed from the checkpoint of step ${offered}.`);
-  // The curves up to the checkpoint came back with it: one evaluation every 10 steps.
-  await expect(page.getByTestId('chart-val-loss')).toHaveAttribute('data-points', String(Math.floor(offered / 10)));
+  // The curves up to the checkpoint came back with it: the page's early evaluations (0, 4, 8), then one every 10 steps.
+  await expect(page.getByTestId('chart-val-loss')).toHaveAttribute('data-points', String(3 + Math.floor(offered / 10)));
   await expect(page.getByTestId('checkpoint-panel')).toHaveAttribute('data-last-step', String(offered));
 
   await page.getByRole('button', { name: 'Resume' }).click();

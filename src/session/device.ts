@@ -4,7 +4,10 @@
  * device is lost (the session then recovers: see its recoverFromDeviceLoss).
  */
 import type { GpuContext } from '../gpu/context';
-import { autotune, kernelChoiceReport, type KernelChoiceReport } from '../tuning/autotune';
+import {
+  adapterKey, autotune, defaultAutotuneCache, kernelChoiceReport, parseAutotuneResult, preferencesOf,
+  type AutotuneResult, type KernelChoiceReport,
+} from '../tuning/autotune';
 import { noAdapterHelp, WebGpuUnavailableError } from '../gpu/errors';
 import type { FromTrainer, ToTrainer, TrainingState } from './protocol';
 import type { KernelCheck } from '../selftest/harness';
@@ -21,6 +24,13 @@ export interface DeviceHooks {
   setState(state: TrainingState): void;
   /** The device of the backend in use was lost (the backend is already gone and `deviceLost` set). */
   onLost(lost: { message: string }): void;
+  /**
+   * Set: the kernel measurement runs in the background (on a second device of the same adapter, so its error
+   * scopes and queue never mix with training's) and the engine is reported at once with the cached choice or
+   * the adapter's default guess; the measured choice comes here when it is done. Unset: the measurement runs
+   * before the engine is reported (blocking).
+   */
+  onMeasuredKernels?(ctx: GpuContext, result: AutotuneResult): void;
 }
 
 export class SessionDevice {
@@ -28,7 +38,7 @@ export class SessionDevice {
   private allowCpuFallback = true;
   private cpuNotice: string | null = null;
   /** The kernel variants chosen for this adapter by measurement (src/tuning/autotune.ts), shown by the device panel. */
-  private kernels: KernelChoiceReport | undefined;
+  kernels: KernelChoiceReport | undefined;
   /** Set from the device's loss until the recovery task has run. */
   deviceLost = false;
   /** Set by the session's dispose: a device lost from then on is not recovered. */
@@ -86,9 +96,18 @@ export class SessionDevice {
 
   async adopt(ctx: GpuContext): Promise<void> {
     this.backend = { kind: 'webgpu', ctx };
-    // Pick the fastest kernel variants before any model is built (cached per adapter); on failure the
-    // adapter's default guess stays in ctx.preferences.
-    this.kernels = await autotune(ctx).then(kernelChoiceReport, () => undefined);
+    if (this.hooks.onMeasuredKernels) {
+      // Start is usable now: the cached choice for this adapter, or its default guess until measured.
+      const cached = await Promise.resolve().then(() => defaultAutotuneCache().get(adapterKey(ctx.adapter)))
+        .then(parseAutotuneResult, () => undefined);
+      if (cached) ctx.preferences = preferencesOf(cached);
+      this.kernels = cached ? kernelChoiceReport({ ...cached, fromCache: true }) : undefined;
+      if (!cached) this.measureInBackground(ctx, this.hooks.onMeasuredKernels);
+    } else {
+      // Pick the fastest kernel variants before any model is built (cached per adapter); on failure the
+      // adapter's default guess stays in ctx.preferences.
+      this.kernels = await autotune(ctx).then(kernelChoiceReport, () => undefined);
+    }
     ctx.lost.then((lost) => {
       if (this.disposed || this.backend?.kind !== 'webgpu' || this.backend.ctx !== ctx) return;
       // The engine stays until the recovery replaces it (its step is still the study's step; its buffers
@@ -97,6 +116,23 @@ export class SessionDevice {
       this.deviceLost = true;
       this.hooks.onLost(lost);
     });
+  }
+
+  /** Times the variants on a device of its own (dry run: `ctx` is untouched; the choice is cached for the adapter). */
+  private measureInBackground(ctx: GpuContext, done: (ctx: GpuContext, result: AutotuneResult) => void): void {
+    void (async () => {
+      let probe: GpuContext | undefined;
+      try {
+        probe = await this.hooks.createContext();
+        if (adapterKey(probe.adapter) !== adapterKey(ctx.adapter)) return;
+        const result = await autotune(probe, { dryRun: true });
+        if (!this.disposed) done(ctx, result);
+      } catch {
+        // The default guess stays: it is a tested variant too, only maybe slower.
+      } finally {
+        probe?.destroy();
+      }
+    })();
   }
 
   /** Whether the device is (or, within a moment, turns out to be) lost: readbacks fail before `lost` settles. */

@@ -11,6 +11,7 @@
  */
 import type { StudyEngine } from '../engine/studyEngine';
 import { isEvaluationStep } from '../engine/trainingLoop';
+import { isEarlyEvaluationStep } from './pageSchedule';
 import type { CheckpointReason } from './checkpointStore';
 import type { FromTrainer, TrainingState } from './protocol';
 import type { CheckpointKeeper } from './checkpointKeeper';
@@ -53,6 +54,8 @@ export interface LoopHost {
   lostDevice(): Promise<boolean>;
   /** Saves a checkpoint (the pending losses are reported first). */
   saveCheckpoint(reason: CheckpointReason): Promise<void>;
+  /** Whether the page's schedule is on (src/session/pageSchedule.ts: evaluations at step 0 and early steps). */
+  pageSchedule(): boolean;
 }
 
 export class TrainingLoop {
@@ -127,6 +130,9 @@ export class TrainingLoop {
     const host = this.host, reports = this.reports;
     const engine = host.engine()!;
     const { config } = engine;
+    const early = host.pageSchedule();
+    // The page's evaluation at step 0: the untrained models' point every chart starts from.
+    if (early && engine.step === 0 && !reports.evaluatedAt(0)) await reports.reportEvaluation(engine);
     const started = await reports.clock.step(engine, () => {
       const previous = this.inFlight;
       this.inFlight = engine.flush();
@@ -134,7 +140,7 @@ export class TrainingLoop {
       return reportNow ? this.inFlight : previous;
     });
     const step = engine.step;
-    const evaluationDue = isEvaluationStep(config, step);
+    const evaluationDue = isEvaluationStep(config, step) || (early && isEarlyEvaluationStep(config, step));
     if (reportNow || evaluationDue || reports.clock.steps >= config.evaluation.every
       || performance.now() - reports.lastReportAt >= this.reportEveryMs) {
       await reports.reportTrainLoss(engine);

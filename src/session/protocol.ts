@@ -24,6 +24,11 @@ export type ToTrainer =
     type: 'configure'; config: StudyConfig;
     /** The page's name for the config (stored with its checkpoints, to restore the controls on resume). */
     presetName?: string;
+    /**
+     * The page's schedule (src/session/pageSchedule.ts): an evaluation at step 0, early evaluations and a
+     * timed step ('stepTime'). The CLI sends none, so its histories are unchanged.
+     */
+    pageSchedule?: boolean;
   }
   | { type: 'start' }
   | { type: 'pause' }
@@ -165,6 +170,13 @@ export type FromTrainer =
     kernels?: KernelChoiceReport;
   }
   | { type: 'built'; runs: RunInfo[]; parameterCount: number; memoryBytes: number; config: StudyConfig; task: TaskView }
+  /** With the page's schedule: the measured time of one training step of the built study (the estimate before Start). */
+  | { type: 'stepTime'; msPerStep: number }
+  /**
+   * The background kernel measurement's choice, applied between steps; `switchedAtStep`: the step at which the
+   * study's engine was rebuilt with the new variants (null when nothing changed).
+   */
+  | { type: 'kernels'; kernels: KernelChoiceReport; switchedAtStep: number | null }
   | { type: 'state'; state: TrainingState; step: number }
   /** Training loss of every run, averaged over the steps since the last message (sent every few steps). */
   | { type: 'trainLoss'; step: number; losses: number[]; stepsPerSecond: number; tokensPerSecond: number }

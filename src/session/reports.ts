@@ -109,6 +109,11 @@ export class TrainingReports {
     if (this.failedRuns.size === engine.R) this.hooks.everyRunFailed();
   }
 
+  /** Whether the history holds an evaluation at `step`. */
+  evaluatedAt(step: number): boolean {
+    return this.history.evals.steps.includes(step);
+  }
+
   /** Evaluates every run and posts the points (the attention snapshot that follows is the session's). */
   async reportEvaluation(engine: StudyEngine): Promise<void> {
     const trainLoss = engine.runs.map((_, r) => (this.evalLossSteps > 0 ? this.evalLossSum[r] / this.evalLossSteps : Number.NaN));

@@ -26,7 +26,7 @@ import type { StudyEngine } from '../engine/studyEngine';
 import type { StudyConfig } from '../config/presets';
 import type { FromTrainer, ToTrainer, TrainingState } from './protocol';
 import type { StudyCheckpoint } from '../engine/checkpoint';
-import { memoryCheckpointStore, type CheckpointReason, type CheckpointStore } from './checkpointStore';
+import { memoryCheckpointStore, type CheckpointReason } from './checkpointStore';
 import { CheckpointKeeper, restoredMessage, type Restore, type SavedStudy } from './checkpointKeeper';
 import { TrainingReports } from './reports';
 import { TrainingLoop } from './loop';
@@ -37,32 +37,15 @@ import { taskView } from './taskView';
 import { errorMessage } from '../util/errorMessage';
 import { probeSetFor } from '../engine/modelAnalysis';
 import type { TextProbeSet } from '../data/textProbe';
-import type { KernelCheck } from '../selftest/harness';
 import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS } from './checkpointKeys';
+import type { SessionOptions } from './sessionOptions';
+import { applyKernelChoice, timeTrainingStep } from './pageSchedule';
+import type { AutotuneResult } from '../tuning/autotune';
 
 export { yieldToEventLoop } from './loop';
 export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES, MAX_ANALYSIS_EXAMPLES } from './probes';
 
-export interface SessionOptions {
-  /** Sends a message to the page; `transfer` lists the ArrayBuffers to move rather than copy. */
-  post(message: FromTrainer, transfer?: Transferable[]): void;
-  /** Acquires the GPU; throws WebGpuUnavailableError when there is no adapter. */
-  createContext(): Promise<GpuContext>;
-  /** Builds the GPU engine (default: Study.create). */
-  createGpuEngine?(ctx: GpuContext, config: StudyConfig): Promise<StudyEngine>;
-  /** Builds the CPU engine (default: CpuStudy.create). */
-  createCpuEngine?(config: StudyConfig): StudyEngine | Promise<StudyEngine>;
-  /** The kernel self-test (default: runSelfTest). */
-  runSelfTest?(ctx: GpuContext, onCheck: (check: KernelCheck) => void): Promise<KernelCheck[]>;
-  /** Training losses are reported at least this often while training (default 200 ms). */
-  reportEveryMs?: number;
-  /** Where checkpoints are kept between page loads (default: in memory, i.e. for device-loss recovery only). */
-  checkpointStore?: CheckpointStore;
-  /** Autosave every this many steps (default 100; 'checkpointSettings' changes it). */
-  checkpointEvery?: number;
-  /** …and after at most this much training time since the last save (default 30 s). */
-  checkpointMaxIntervalMs?: number;
-}
+export type { SessionOptions } from './sessionOptions';
 
 export { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS };
 /** More device losses than this within a minute and the session gives up (a device that keeps dying). */
@@ -77,6 +60,8 @@ export class TrainingSession {
   private tail: Promise<void> = Promise.resolve();
   /** The page's name for the study's config (stored with its checkpoints). */
   private presetName = '';
+  /** The page's schedule (src/session/pageSchedule.ts), asked for by 'configure'. */
+  private pageSchedule = false;
   private readonly reports: TrainingReports;
   private readonly checkpoints: CheckpointKeeper;
   private readonly loop: TrainingLoop;
@@ -97,6 +82,8 @@ export class TrainingSession {
           `${lost.message} The playground is acquiring a new GPU device and rebuilding the runs from ${saved}.` });
         void this.enqueue(() => this.recoverFromDeviceLoss(step));
       },
+      onMeasuredKernels: options.tuneKernelsInBackground
+        ? (ctx, result) => void this.enqueue(() => this.applyMeasuredKernels(ctx, result)) : undefined,
     });
     this.reports = new TrainingReports({
       post,
@@ -122,6 +109,7 @@ export class TrainingSession {
       requireEngine: (action) => this.requireEngine(action),
       lostDevice: () => this.device.lost(),
       saveCheckpoint: (reason) => this.saveCheckpoint(reason),
+      pageSchedule: () => this.pageSchedule,
     }, this.reports, this.checkpoints, options.reportEveryMs ?? 200);
   }
 
@@ -179,7 +167,9 @@ export class TrainingSession {
     if (this.device.deviceLost && refusedWhileLost(message, (m) => this.post(m))) return;
     switch (message.type) {
       case 'init': return this.device.init(message.allowCpuFallback);
-      case 'configure': return this.configure(message.config, message.presetName);
+      case 'configure':
+        this.pageSchedule = message.pageSchedule === true;
+        return this.configure(message.config, message.presetName);
       case 'start': return this.loop.start();
       case 'pause':
         if (this.state === 'running') {
@@ -316,6 +306,7 @@ export class TrainingSession {
       }
     }
     this.post({ type: 'built', runs: engine.runs, parameterCount: engine.parameterCount, memoryBytes: engine.memoryBytes, config, task: taskView(engine) });
+    if (this.pageSchedule && engine.step === 0) this.post({ type: 'stepTime', msPerStep: await timeTrainingStep(engine) });
     if (!restore) return this.setState('idle');
     const step = engine.step;
     const { message, lostSteps } = restoredMessage(restore, step);
@@ -330,6 +321,17 @@ export class TrainingSession {
     this.reports.restore(extra, checkpoint.state.frozen);
     if (extra.presetName) this.presetName = extra.presetName;
     this.checkpoints.adopt(saved);
+  }
+
+  /** The background measurement's choice, applied between steps (this runs on the queue): see pageSchedule.ts. */
+  private async applyMeasuredKernels(ctx: GpuContext, result: AutotuneResult): Promise<void> {
+    if (this.device.backend?.kind !== 'webgpu' || this.device.backend.ctx !== ctx) return;
+    const config = this.engine?.config;
+    this.loop.forgetInFlight();
+    const create = () => (this.options.createGpuEngine ?? ((c, cfg) => Study.create(c, cfg)))(ctx, config!);
+    const applied = await applyKernelChoice(ctx, result, this.engine, this.reports, create, (engine) => { this.engine = engine; });
+    this.device.kernels = applied.kernels;
+    this.post({ type: 'kernels', ...applied });
   }
 
   private disposeEngine(): void {

@@ -19,6 +19,8 @@ const session = new TrainingSession({
   }),
   // IndexedDB (a Worker has it): checkpoints survive a reload of the page.
   checkpointStore: defaultCheckpointStore(),
+  // Start is usable as soon as the adapter is found; the kernel measurement runs beside the study.
+  tuneKernelsInBackground: true,
 });
 
 self.onmessage = (event: MessageEvent<ToTrainer>) => {

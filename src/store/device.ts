@@ -29,6 +29,10 @@ export interface DeviceState {
   message: string;
   /** WebGPU only: the kernel variants chosen by measurement at start-up. */
   kernels: KernelChoiceReport | null;
+  /** WebGPU: whether the kernel measurement still runs in the background (the default guess or cached choice is in use). */
+  measuringKernels: boolean;
+  /** The step at which the measured choice replaced the one the study started with (null: no switch). */
+  kernelsSwitchedAtStep: number | null;
   selfTest: SelfTestState;
 }
 
@@ -41,6 +45,8 @@ export const useDevice = create<DeviceState>()(() => ({
   notice: null,
   message: '',
   kernels: null,
+  measuringKernels: false,
+  kernelsSwitchedAtStep: null,
   selfTest: idleSelfTest,
 }));
 
@@ -61,7 +67,11 @@ export function receiveDeviceMessage(message: FromTrainer): boolean {
       set({
         status: message.engine === 'webgpu' ? 'ready' : 'cpu', engine: message.engine,
         adapter: message.adapter, notice: message.notice, message: '', kernels: message.kernels ?? null,
+        measuringKernels: message.engine === 'webgpu' && !message.kernels, kernelsSwitchedAtStep: null,
       });
+      return true;
+    case 'kernels':
+      set({ kernels: message.kernels, measuringKernels: false, kernelsSwitchedAtStep: message.switchedAtStep });
       return true;
     case 'check':
       set({ selfTest: { ...s.selfTest, checks: [...s.selfTest.checks, message.check] } });

@@ -16,6 +16,7 @@ import { loadPreset, startUrlSync, useConfig } from './config';
 import { sameConfig } from './configCodec';
 import { connectCheckpoints, receiveCheckpointMessage } from './checkpoints';
 import { useSession, type SessionState } from './sessionState';
+import { receiveProgressMessage } from './progress';
 
 
 /**
@@ -28,7 +29,8 @@ const SOFTWARE_ADAPTER_PRESET = 'quick';
 function configure(then: SessionState['then'] = null): void {
   const { presetName, config } = useConfig.getState();
   useSession.setState({ requested: { presetName, config: structuredClone(config) }, then });
-  sendToTrainer({ type: 'configure', config: structuredClone(config), presetName });
+  // The page's schedule: an evaluation at step 0, early evaluations and a timed step (the CLI has none).
+  sendToTrainer({ type: 'configure', config: structuredClone(config), presetName, pageSchedule: true });
 }
 
 /** Whether the controls hold edits the current study was not built with. */
@@ -109,6 +111,7 @@ function onBuilt(message: Extract<FromTrainer, { type: 'built' }>): void {
 
 function route(message: FromTrainer): void {
   receiveCheckpointMessage(message);
+  receiveProgressMessage(message);
   switch (message.type) {
     case 'engine': onEngine(message); break;
     case 'built': onBuilt(message); break;

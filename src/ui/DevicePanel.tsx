@@ -32,7 +32,7 @@ export function EnableWebGpuHelp() {
 
 /** The engine the training Worker found: adapter facts, or the CPU fallback and how to get WebGPU. */
 export function DevicePanel() {
-  const { status, engine, adapter, notice, message, kernels } = useDevice();
+  const { status, engine, adapter, notice, message, kernels, measuringKernels, kernelsSwitchedAtStep } = useDevice();
   return (
     <section className="panel device" aria-labelledby="device-title" data-testid="device-panel" data-status={status}>
       <h2 id="device-title">Device</h2>
@@ -63,7 +63,11 @@ export function DevicePanel() {
                   <dt>Features</dt>
                   <dd data-testid="adapter-features" className="features">{adapter.features.join(', ') || 'none'}</dd>
                   <dt>Kernels</dt>
-                  <dd data-testid="kernel-choice">{kernels ? describeKernels(kernels) : 'default guess for this adapter'}</dd>
+                  <dd data-testid="kernel-choice" data-measuring={measuringKernels ? 'yes' : 'no'}>
+                    {kernels ? describeKernels(kernels) : 'default guess for this adapter'}
+                    {measuringKernels && ' — measuring the variants in the background; the fastest is applied between steps'}
+                    {kernelsSwitchedAtStep !== null && ` — applied from step ${kernelsSwitchedAtStep} (results continue within the variants' tested tolerance)`}
+                  </dd>
                   {LIMITS_SHOWN.map((name) => (
                     <div key={name} className="fact-row">
                       <dt>{name}</dt>

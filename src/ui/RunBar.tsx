@@ -5,6 +5,8 @@ import { commands } from '../store/session';
 import { changedFields, configToQuery, sameConfig } from '../store/configCodec';
 import { armLabel } from '../util/palette';
 import { useSession } from '../store/sessionState';
+import { secondsLeft, useProgress } from '../store/progress';
+import { formatDuration, formatMs } from './format';
 
 const STATE_TEXT: Record<string, string> = {
   idle: 'ready', building: 'building the study…', running: 'training', paused: 'paused', done: 'finished', failed: 'stopped',
@@ -29,13 +31,22 @@ export function RunBar() {
   const started = step > 0;
   const totalSteps = study?.config.steps ?? config.steps;
   const waiting = useSession((s) => s.requested !== null);
+  const startQueued = useSession((s) => s.then === 'start');
   const busy = state === 'building' || waiting;
 
   let primary: { label: string; action: () => void; disabled: boolean };
   if (state === 'running') primary = { label: 'Pause', action: commands.pause, disabled: false };
   else if (state === 'paused') primary = { label: 'Resume', action: commands.start, disabled: !engineReady };
   else if (state === 'done') primary = { label: 'Run again', action: commands.runAgain, disabled: !engineReady };
-  else primary = { label: 'Start', action: commands.start, disabled: !engineReady || busy };
+  // Start is usable while the study builds: it starts as soon as the build is done.
+  else primary = { label: 'Start', action: commands.start, disabled: !engineReady };
+  const { stepTimeMs, samples } = useProgress();
+  const secondsToGo = secondsLeft(samples, stepTimeMs, step, totalSteps);
+  const estimate = !Number.isFinite(secondsToGo) || state === 'done' || state === 'failed' ? null
+    : state === 'running' ? `about ${formatDuration(secondsToGo)} left`
+      : stepTimeMs !== null && step === 0 && applied && !pending
+        ? `about ${formatDuration(secondsToGo)} for ${totalSteps.toLocaleString('en-US')} steps (${formatMs(stepTimeMs)} per step measured here; evaluations add to it)`
+        : null;
 
   const canStep = engineReady && !busy && state !== 'running' && state !== 'done';
   const canReset = engineReady && !busy && (started || pending || state === 'done' || state === 'failed');
@@ -60,11 +71,12 @@ export function RunBar() {
       <div className="runbar-status">
         <div className="runbar-line">
           <span className={`state-dot state-${state}`} aria-hidden="true" />
-          <span data-testid="run-state">{STATE_TEXT[state] ?? state}</span>
+          <span data-testid="run-state">{state === 'building' && startQueued ? 'building, then starting…' : STATE_TEXT[state] ?? state}</span>
           <span className="muted"> · </span>
           <span>step <strong data-testid="step-count">{step.toLocaleString('en-US')}</strong> / {totalSteps.toLocaleString('en-US')}</span>
           {study && <span className="muted"> · {study.runs.length} runs</span>}
           {!engineReady && deviceStatus === 'probing' && <span className="muted"> · looking for a GPU…</span>}
+          {estimate && <span className="muted" data-testid="time-estimate"> · {estimate}</span>}
         </div>
         <div className="progress" role="progressbar" aria-label="Training progress" aria-valuemin={0} aria-valuemax={totalSteps} aria-valuenow={step}>
           <div className="progress-fill" style={{ width: `${(progress * 100).toFixed(2)}%` }} />

@@ -3,6 +3,7 @@ import type uPlot from 'uplot';
 import { useRuns } from '../../store/runs';
 import { formatBytes, formatCount, formatDuration, formatMs } from '../format';
 import { ChartCard } from './ChartCard';
+import { secondsLeft, useProgress } from '../../store/progress';
 import type { ChartSpec } from './LiveChart';
 
 const SPEC: ChartSpec = {
@@ -33,7 +34,9 @@ export function SpeedPanel() {
   const data = useMemo(() => [speed.steps, speed.tokensPerSecond, speed.msPerStep] as uPlot.AlignedData, [speed]);
   const n = speed.steps.length;
   const latest = n > 0 ? { tps: speed.tokensPerSecond[n - 1], ms: speed.msPerStep[n - 1], sps: speed.stepsPerSecond[n - 1] } : null;
-  const remaining = study && latest && state === 'running' ? (study.config.steps - step) / latest.sps : NaN;
+  const { samples, stepTimeMs } = useProgress();
+  // Wall time over the last minute (evaluations included), not the latest interval: a steady estimate.
+  const remaining = study && state === 'running' ? secondsLeft(samples, stepTimeMs, step, study.config.steps) : NaN;
   const R = study?.runs.length ?? 0;
   return (
     <ChartCard id="speed" title="Speed" spec={SPEC} data={data} height={160} wide
