@@ -1,10 +1,13 @@
 /**
- * The PyTorch twin draws exactly the engine's streams: for each ported task and three seeds (and the mask
+ * The PyTorch twin draws exactly the engine's streams: for every task (needle, recall, multidoc, text) and three seeds (and the mask
  * options), the first batches, masks, AdamW hyper rows, the evaluation set and the initial weights equal the
  * engine's RunPlan, token for token and bit for bit.
  */
 import { describe, expect, it } from 'vitest';
 import { preset, type StudyConfig } from '../src/config/presets';
+import { DEFAULT_ALPHABET } from '../src/data/charTokenizer';
+import { generateCorpus } from '../src/data/corpus';
+import type { TextSource } from '../src/data/task';
 import { RunPlan } from '../src/engine/runPlan';
 import { ADAMW_HYPER_STRIDE, AdamWHyperSlot } from '../src/kernels/adamw';
 import { parameterLayout } from '../src/model/layout';
@@ -17,6 +20,17 @@ interface TwinDraws {
 }
 
 const STEPS = 3;
+
+function textStudyOf(source: TextSource, options: Partial<StudyConfig>): StudyConfig {
+  const base = preset('tiny');
+  return {
+    ...base, task: 'text', taskOptions: { alphabet: DEFAULT_ALPHABET, source }, model: { ...base.model, vocabSize: 79 },
+    arms: [0, 0.15, 0.3], seedsPerArm: 3, evaluation: { ...base.evaluation, count: 24, buckets: 1 }, ...options,
+  } as StudyConfig;
+}
+
+/** A user text exercising normalisation: CR LF, a tab, a byte-order mark, a decomposed é (NFC), characters outside the alphabet. */
+const USER_TEXT = '\uFEFF' + Array.from({ length: 12 }, (_, i) => `Line ${i}:\tcafe\u0301 — naïve 😀 text.\r\n`).join('');
 
 function studyOf(task: 'needle' | 'recall' | 'multidoc', options: Partial<StudyConfig>): StudyConfig {
   const base = preset('tiny');
@@ -47,9 +61,17 @@ for (const task of ['needle', 'recall', 'multidoc'] as const) {
   cases.push([`${task} shared mask`, studyOf(task, { sharedMask: true })]);
   cases.push([`${task} protect query`, studyOf(task, { protectQuery: true, baseSeed: 5 })]);
 }
+for (const baseSeed of [1, 7, 123456789]) {
+  cases.push([`text (generated corpus) baseSeed ${baseSeed}`, textStudyOf({ kind: 'generated', seed: baseSeed, documents: 30 }, { baseSeed })]);
+}
+cases.push(['text (user text) shared mask', textStudyOf({ kind: 'user', text: USER_TEXT }, { sharedMask: true })]);
 
 describe('PyTorch twin: data streams', () => {
   it('has python3 with torch', () => assertTorchAvailable());
+
+  it('generates the text corpus document for document (every sentence kind, names, ages)', () => {
+    for (const seed of [1, 99]) expect(runTwin<string[]>('parity', ['corpus', seed, 300])).toEqual(generateCorpus(seed, 300));
+  });
 
   it.each(cases)('%s: batches, masks, hyper rows, evaluation set and init equal the engine', (_, config) => {
     const twin = runTwin<TwinDraws>('parity', ['draws', 'CONFIG', STEPS], config);

@@ -1,10 +1,12 @@
 """What the parity tests (test/torchTwin.test.ts) compare with the engine, as JSON on stdout:
   python -m meap_torch.parity draws CONFIG.json STEPS       -> first batches and masks, the evaluation set
-  python -m meap_torch.parity train CONFIG.json STEPS DTYPE -> per-step losses, final weights, evaluation"""
+  python -m meap_torch.parity train CONFIG.json STEPS DTYPE -> per-step losses, final weights, evaluation
+  python -m meap_torch.parity corpus SEED DOCUMENTS         -> the generated corpus's documents"""
 import json
 import sys
 
 from .run_plan import RunPlan
+from .study_record import json_safe
 
 
 def draws(config: dict, steps: int) -> dict:
@@ -34,11 +36,15 @@ def train(config: dict, steps: int, dtype_name: str) -> dict:
 
 
 def main(argv) -> None:
+    if argv[0] == "corpus":
+        from .corpus import generate_corpus
+        json.dump(generate_corpus(int(argv[1]), int(argv[2])), sys.stdout)
+        return
     mode, path, steps = argv[0], argv[1], int(argv[2])
     with open(path) as f:
         config = json.load(f)
     result = draws(config, steps) if mode == "draws" else train(config, steps, argv[3])
-    json.dump(result, sys.stdout)
+    json.dump(json_safe(result), sys.stdout, allow_nan=False)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,8 @@
-"""Port of src/data/task.ts createTask for the retrieval tasks (needle, recall, multidoc).
-
-The text task (character corpus) is not ported yet: create_task names it and refuses.
-"""
+"""Port of src/data/task.ts createTask: needle, recall, multidoc and text."""
 from dataclasses import dataclass
 from typing import Callable, List
 
-from . import needle, retrieval
+from . import needle, retrieval, text_task
 from .rng import Rng
 from .vocab import needle_vocab
 
@@ -39,8 +36,10 @@ def _retrieval_eval(make, count: int, T: int, buckets: int, seed: int) -> EvalSe
 
 
 def create_task(name: str, options: dict) -> Task:
+    if name == "text":
+        return _text_task(options)
     if name not in ("needle", "recall", "multidoc"):
-        raise NotImplementedError(f"the {name} task is not ported to meap_torch yet (needle, recall, multidoc are)")
+        raise ValueError(f"unknown task {name!r}")
     vocab = needle_vocab(options["fillerWords"], options["keys"], options["values"])
     if name == "needle":
         return Task("needle", vocab.size, vocab.mask_id, 2,
@@ -54,3 +53,16 @@ def create_task(name: str, options: dict) -> Task:
                 lambda count, T, buckets, seed: _retrieval_eval(
                     lambda c, t, k, rng: retrieval.retrieval_eval_set(write, vocab, n, c, t, k, rng),
                     count, T, buckets, seed))
+
+
+def _text_task(options: dict) -> Task:
+    tokenizer = text_task.CharTokenizer(options["alphabet"])
+    train, held_out = text_task.text_streams(options, tokenizer)
+
+    def eval_set(count: int, T: int, _buckets: int, seed: int) -> EvalSet:
+        tokens = text_task.text_eval_windows(held_out, count, T, seed)
+        answers = [tokens[i * (T + 1) + T] for i in range(count)]
+        return EvalSet(count, T, tokens, [T - 1] * count, answers, [0] * count, 1, False)
+
+    return Task("text", tokenizer.size, text_task.MASK, 0,
+                lambda rng, B, T: text_task.text_training_batch(train, B, T, rng), eval_set)
