@@ -15,7 +15,7 @@ import {
   hasRetrievalScore, pageDefinition, pageStudyRecord, PLAYGROUND_STUDY, recordStep, trainingMs, type PageRecordInput,
 } from '../src/study/pageRecord';
 import { studyRecordIssue } from '../src/study/renderRecord';
-import { buildReport, receiveReportMessage, replacesSeries, useReport } from '../src/store/report';
+import { buildReport, canComputeReport, currentRecordInput, receiveReportMessage, replacesSeries, useReport } from '../src/store/report';
 import { useRuns } from '../src/store/runs';
 import { shownFigures } from '../src/ui/report/ReportFigures';
 import type { AttentionRecord } from '../src/study/runner';
@@ -237,6 +237,17 @@ describe('the report store\'s pure parts', () => {
     useReport.setState({ attention: pending });
     receiveReportMessage({ type: 'crashed', message: 'The training worker failed' });
     expect(useReport.getState().attention).toMatchObject({ status: 'failed', error: 'The training worker failed' });
+  });
+
+  it("counts the study's regular evaluations only, not the page's early ones (step 0, 4, 8)", () => {
+    const config = { ...presetConfig('tiny'), steps: 25 };
+    const study = { runs: runInfos(config), config, parameterCount: 1, memoryBytes: 1, task: TASK_VIEW };
+    const point = (step: number): HistoryPoint => ({ step, trainLoss: 1, valLoss: 1, retrievalAcc: 0, accByDepth: [0, 0], tokensPerSec: 1 });
+    const at = (steps: number[]) => ({ study, evals: { steps, points: runInfos(config).map(() => steps.map(point)) } });
+    expect(canComputeReport(at([0, 4, 8]))).toBe(false);
+    expect(canComputeReport(at([0, 4, 8, 10]))).toBe(true);
+    useRuns.setState(at([0, 4, 8, 10, 20, 25]));
+    expect(currentRecordInput(null)?.points.map((run) => run.map((p) => p.step))).toEqual(runInfos(config).map(() => [10, 20, 25]));
   });
 
   it('sums the training time over the speed intervals', () => {

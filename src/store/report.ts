@@ -8,7 +8,7 @@
  * (its request id no longer matches), so stale numbers never show for another study.
  */
 import { create } from 'zustand';
-import type { FromTrainer, TrainingState, AttentionRecord } from '../session/protocol';
+import type { FromTrainer, TrainingState, AttentionRecord, HistoryPoint } from '../session/protocol';
 import { analyseStudy, figures, renderMarkdown, type StudyRecord, type StudySummary } from '../study/report';
 import { hasRetrievalScore, pageDefinition, pageStudyRecord, recordStep, trainingMs, type PageRecordInput } from '../study/pageRecord';
 import { useRuns, type RunsState } from './runs';
@@ -61,18 +61,30 @@ export function clearReport(): void {
   useReport.setState({ status: 'idle', report: null, error: null, attention: idleAttention() });
 }
 
+/**
+ * The evaluations the report counts: the study's regular ones (every `evaluation.every` steps and the last),
+ * as `npm run reproduce` records them. The page's early evaluations (step 0, 4, 8…) are for the charts only,
+ * so a page record and a CLI record of one study have the same evaluation steps.
+ */
+function regularEvaluations(runs: Pick<RunsState, 'study' | 'evals'>): HistoryPoint[][] {
+  const config = runs.study?.config;
+  if (!config) return [];
+  const keep = runs.evals.steps.map((step) => step > 0 && (step % config.evaluation.every === 0 || step === config.steps));
+  return runs.evals.points.map((points) => points.filter((_, k) => keep[k]));
+}
+
 /** What the report is computed from: the runs store, the adapter, the built study's preset name. */
 export function currentRecordInput(attention: readonly AttentionRecord[] | null): PageRecordInput | null {
   const runs = useRuns.getState();
   const applied = useSession.getState().applied;
-  if (!runs.study || runs.evals.steps.length === 0) return null;
+  if (!runs.study || !canComputeReport(runs)) return null;
   const device = useDevice.getState();
   return {
     presetName: applied?.presetName ?? '',
     config: runs.study.config,
     bucketLabel: runs.study.task.bucketLabel,
     runs: runs.study.runs,
-    points: runs.evals.points,
+    points: regularEvaluations(runs),
     engine: device.engine,
     adapter: device.adapter,
     attention,
@@ -102,7 +114,7 @@ export function buildReport(input: PageRecordInput, trainingState: TrainingState
 
 /** Whether the study has an evaluation to report on. */
 export function canComputeReport(runs: Pick<RunsState, 'study' | 'evals'>): boolean {
-  return runs.study !== null && runs.evals.steps.length > 0;
+  return runs.study !== null && (regularEvaluations(runs)[0]?.length ?? 0) > 0;
 }
 
 function computeNow(): void {
