@@ -11,7 +11,9 @@ import type { StudyConfig } from '../config/presets';
 import type { FromTrainer } from './protocol';
 import { assertCpuSized } from '../engine/cpuStudy';
 import { decodeStudyCheckpoint, encodeStudyCheckpoint, type StudyCheckpoint, type StudyState } from '../engine/checkpoint';
-import { type CheckpointReason, type CheckpointRecord, type CheckpointStore, type CheckpointSummary } from './checkpointStore';
+import {
+  type CheckpointListing, type CheckpointReason, type CheckpointRecord, type CheckpointStore, type CheckpointSummary,
+} from './checkpointStore';
 import { readSessionExtra, type SessionExtra } from './checkpointExtra';
 import { errorMessage } from '../util/errorMessage';
 import { checkpointKey, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS } from './checkpointKeys';
@@ -166,14 +168,17 @@ export class CheckpointKeeper {
 
   async list(): Promise<void> {
     await this.writes;
-    let list: CheckpointSummary[] = [];
+    let listing: CheckpointListing = { summaries: [], unreadable: [] };
     let problem: string | null = null;
     try {
-      list = await this.store.list();
+      listing = await this.store.listAll();
     } catch (error) {
       problem = `Saved checkpoints cannot be read in this browser (${errorMessage(error)}).`;
     }
-    this.options.post({ type: 'checkpoints', list, store: this.store.kind, problem, everySteps: this.every, maxIntervalMs: this.maxIntervalMs });
+    this.options.post({
+      type: 'checkpoints', list: listing.summaries, unreadable: listing.unreadable, store: this.store.kind, problem,
+      everySteps: this.every, maxIntervalMs: this.maxIntervalMs,
+    });
   }
 
   async delete(key: string): Promise<void> {

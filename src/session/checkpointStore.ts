@@ -11,26 +11,19 @@
  *
  * IndexedDB layout (database `meap-playground`, version 1): object store `summaries` (key → summary,
  * listed without touching the data) and `data` (key → Uint8Array), written together in one transaction.
+ * Whatever is read back is checked like an upload (src/session/checkpointSummary.ts): an entry that is not a
+ * readable checkpoint is listed as unreadable (with its key, so it can be deleted), never returned as one.
  */
-import type { StudyConfig } from '../config/presets';
-import type { EngineKind } from '../engine/types';
+import {
+  readCheckpointSummaries, readCheckpointSummary, storageKeyText, type CheckpointSummary, type UnreadableCheckpoint,
+} from './checkpointSummary';
 
-/** Why a checkpoint was written. */
-export type CheckpointReason = 'auto' | 'manual' | 'hidden' | 'done';
+export type { CheckpointReason, CheckpointSummary, UnreadableCheckpoint } from './checkpointSummary';
 
-/** What the page lists: everything about a stored checkpoint except its bytes. */
-export interface CheckpointSummary {
-  key: string;
-  engine: EngineKind;
-  config: StudyConfig;
-  /** The page's name for the config (the preset it started from), for display and to restore the controls. */
-  presetName: string;
-  step: number;
-  /** Date.now() of the save. */
-  savedAt: number;
-  /** Size of the encoded checkpoint in bytes. */
-  bytes: number;
-  reason: CheckpointReason;
+/** Everything the store holds: the readable summaries (most recent first) and the entries that are not. */
+export interface CheckpointListing {
+  summaries: CheckpointSummary[];
+  unreadable: UnreadableCheckpoint[];
 }
 
 export interface CheckpointRecord extends CheckpointSummary {
@@ -42,9 +35,13 @@ export interface CheckpointStore {
   readonly kind: 'indexeddb' | 'memory';
   /** Stores (or replaces) the record under `record.key`, then drops the oldest beyond the limit. */
   put(record: CheckpointRecord): Promise<void>;
+  /** The record of `key` (undefined when none); rejects with one line when the stored entry is unreadable. */
   get(key: string): Promise<CheckpointRecord | undefined>;
-  /** Every stored checkpoint, most recently saved first. */
+  /** Every readable stored checkpoint, most recently saved first. */
   list(): Promise<CheckpointSummary[]>;
+  /** The same, and every stored entry that is not a readable checkpoint (checked like an upload). */
+  listAll(): Promise<CheckpointListing>;
+  /** Deletes `key` (a readable checkpoint's key or an unreadable entry's `key`). */
   delete(key: string): Promise<void>;
 }
 
@@ -55,32 +52,38 @@ function summaryOf(record: CheckpointRecord): CheckpointSummary {
   return structuredClone(summary);
 }
 
-function newestFirst(list: CheckpointSummary[]): CheckpointSummary[] {
-  return list.sort((a, b) => b.savedAt - a.savedAt);
-}
-
 /** A store that lives as long as the object (Node tests, and the fallback where IndexedDB is missing). */
 export function memoryCheckpointStore(): CheckpointStore {
   const records = new Map<string, CheckpointRecord>();
+  // Checked on the way out like IndexedDB's entries: a test (or a caller) can put anything here.
+  const listAll = async (): Promise<CheckpointListing> => readCheckpointSummaries([...records].map(([key, r]) => [key, summaryOf(r)]));
   return {
     kind: 'memory',
     async put(record) {
       // A copy, as a real store would keep: later changes to the caller's bytes do not leak in.
       records.set(record.key, { ...summaryOf(record), data: record.data.slice() });
-      const others = newestFirst([...records.values()].filter((r) => r.key !== record.key).map(summaryOf));
+      const others = (await listAll()).summaries.filter((r) => r.key !== record.key);
       for (const old of others.slice(MAX_STORED_CHECKPOINTS - 1)) records.delete(old.key);
     },
     async get(key) {
       const record = records.get(key);
-      return record && { ...summaryOf(record), data: record.data.slice() };
+      return record && { ...checkedSummary(key, summaryOf(record)), data: record.data.slice() };
     },
     async list() {
-      return newestFirst([...records.values()].map(summaryOf));
+      return (await listAll()).summaries;
     },
+    listAll,
     async delete(key) {
       records.delete(key);
     },
   };
+}
+
+/** The summary stored under `key`, checked; an unreadable one rejects the read with one line. */
+function checkedSummary(key: unknown, value: unknown): CheckpointSummary {
+  const read = readCheckpointSummary(value, key);
+  if ('unreadable' in read) throw new Error(`the stored checkpoint is unreadable: ${read.unreadable.problem}`);
+  return read.summary;
 }
 
 const DB_NAME = 'meap-playground';
@@ -121,15 +124,39 @@ export function indexedDbCheckpointStore(factory: IDBFactory = indexedDB, name =
     opened.catch(() => { opened = undefined; });
     return opened;
   };
-  const list = async (): Promise<CheckpointSummary[]> => {
-    const tx = (await db()).transaction(SUMMARIES, 'readonly');
-    return newestFirst(await request(tx.objectStore(SUMMARIES).getAll() as IDBRequest<CheckpointSummary[]>));
+  // Entries stored under a key that is not text (never written by us) are listed under a text; deleting
+  // that text deletes them.
+  const foreignKeys = new Map<string, IDBValidKey>();
+  const listAll = async (): Promise<CheckpointListing> => {
+    const tx = (await db()).transaction([SUMMARIES, DATA], 'readonly');
+    const [keys, values, dataKeys] = await Promise.all([
+      request(tx.objectStore(SUMMARIES).getAllKeys()),
+      request(tx.objectStore(SUMMARIES).getAll() as IDBRequest<unknown[]>),
+      request(tx.objectStore(DATA).getAllKeys()),
+    ]);
+    foreignKeys.clear();
+    const keyText = (key: unknown): string => {
+      if (typeof key === 'string') return key;
+      for (const [text, k] of foreignKeys) if (factory.cmp(k, key as IDBValidKey) === 0) return text;
+      const text = storageKeyText(key, foreignKeys.size + 1);
+      foreignKeys.set(text, key as IDBValidKey);
+      return text;
+    };
+    const listing = readCheckpointSummaries(keys.map((key, i) => [key, values[i]]), keyText);
+    const withData = new Set(dataKeys.filter((k) => typeof k === 'string'));
+    const missing = listing.summaries.filter((s) => !withData.has(s.key));
+    listing.summaries = listing.summaries.filter((s) => withData.has(s.key));
+    listing.unreadable.push(...missing.map((s) => ({ key: s.key, problem: `its data (step ${s.step}) is missing` })));
+    // Data left without a summary is invisible otherwise, and takes space.
+    const summarized = new Set(keys.map(keyText));
+    for (const key of dataKeys) if (!summarized.has(keyText(key))) listing.unreadable.push({ key: keyText(key), problem: 'its summary is missing' });
+    return listing;
   };
   return {
     kind: 'indexeddb',
     async put(record) {
       const database = await db();
-      const existing = await list();
+      const existing = (await listAll()).summaries;
       const keep = new Set([record.key, ...existing.filter((s) => s.key !== record.key).slice(0, MAX_STORED_CHECKPOINTS - 1).map((s) => s.key)]);
       const tx = database.transaction([SUMMARIES, DATA], 'readwrite');
       const finished = done(tx);
@@ -145,14 +172,20 @@ export function indexedDbCheckpointStore(factory: IDBFactory = indexedDB, name =
     async get(key) {
       const tx = (await db()).transaction([SUMMARIES, DATA], 'readonly');
       const [summary, data] = await Promise.all([
-        request(tx.objectStore(SUMMARIES).get(key) as IDBRequest<CheckpointSummary | undefined>),
+        request(tx.objectStore(SUMMARIES).get(key) as IDBRequest<unknown>),
         request(tx.objectStore(DATA).get(key) as IDBRequest<unknown>),
       ]);
-      if (!summary || !(data instanceof Uint8Array)) return undefined;
-      return { ...summary, data };
+      if (summary === undefined) return undefined;
+      const checked = checkedSummary(key, summary);
+      if (!(data instanceof Uint8Array)) throw new Error(`the stored checkpoint is unreadable: its data is ${data === undefined ? 'missing' : 'not bytes'}`);
+      return { ...checked, data };
     },
-    list,
-    async delete(key) {
+    async list() {
+      return (await listAll()).summaries;
+    },
+    listAll,
+    async delete(text) {
+      const key = foreignKeys.get(text) ?? text;
       const tx = (await db()).transaction([SUMMARIES, DATA], 'readwrite');
       const finished = done(tx);
       tx.objectStore(SUMMARIES).delete(key);
@@ -161,7 +194,6 @@ export function indexedDbCheckpointStore(factory: IDBFactory = indexedDB, name =
     },
   };
 }
-
 /** IndexedDB where the environment has it, else memory (then checkpoints last only as long as the Worker). */
 export function defaultCheckpointStore(): CheckpointStore {
   return typeof indexedDB !== 'undefined' ? indexedDbCheckpointStore(indexedDB) : memoryCheckpointStore();

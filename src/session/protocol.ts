@@ -3,7 +3,7 @@
  * page only sends commands and renders what comes back. Large arrays travel as transferables.
  */
 import type { StudyConfig } from '../config/presets';
-import type { CheckpointReason, CheckpointSummary } from './checkpointStore';
+import type { CheckpointReason, CheckpointSummary, UnreadableCheckpoint } from './checkpointStore';
 import type { MetricHistory } from './checkpointExtra';
 import type { EngineKind, HistoryPoint, RunInfo } from '../engine/types';
 import type { AdapterReport } from '../gpu/context';
@@ -197,6 +197,8 @@ export type FromTrainer =
   | { type: 'checkpointNotSaved'; reason: CheckpointReason; message: string }
   | {
     type: 'checkpoints'; list: CheckpointSummary[]; store: 'indexeddb' | 'memory'; problem: string | null;
+    /** Stored entries that could not be read as a checkpoint summary (shown with a delete button). */
+    unreadable: UnreadableCheckpoint[];
     everySteps: number; maxIntervalMs: number;
   }
   /**
@@ -214,4 +216,4 @@ export type FromTrainer =
 
 // The engine's types the page needs, re-exported so that ui/ and store/ import them from the protocol only.
 export type { EngineKind, HistoryPoint, RunInfo } from '../engine/types';
-export type { AdapterReport, KernelChoiceReport, KernelCheck, ModelConfig, CheckpointSummary, AttentionRecord };
+export type { AdapterReport, KernelChoiceReport, KernelCheck, ModelConfig, CheckpointSummary, UnreadableCheckpoint, AttentionRecord };

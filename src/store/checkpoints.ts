@@ -20,6 +20,7 @@ import { useRuns } from './runs';
 import { isKnownPresetName } from './configCodec';
 import { checkpointKey, DEFAULT_CHECKPOINT_EVERY } from '../session/checkpointKeys';
 import { useSession } from './sessionState';
+import { readCheckpointSummaries, type UnreadableCheckpoint } from '../session/checkpointSummary';
 
 export interface RecoveryInfo {
   phase: 'recovering' | 'recovered' | 'failed';
@@ -31,6 +32,8 @@ export interface CheckpointsState {
   store: 'indexeddb' | 'memory' | null;
   /** What the store holds, most recent first. */
   saved: CheckpointSummary[];
+  /** Stored entries that are not readable checkpoints (listed with a delete button). */
+  unreadable: UnreadableCheckpoint[];
   /** The checkpoint offered for resuming (null: nothing to offer). */
   offer: CheckpointSummary | null;
   /** The last checkpoint of the study on screen, and whether it reached the browser's storage. */
@@ -57,7 +60,7 @@ function everyFromUrl(): number {
 }
 
 export const useCheckpoints = create<CheckpointsState>()(() => ({
-  store: null, saved: [], offer: null, last: null, lastStored: false, problem: null, everySteps: everyFromUrl(),
+  store: null, saved: [], unreadable: [], offer: null, last: null, lastStored: false, problem: null, everySteps: everyFromUrl(),
   resuming: null, notice: null, recovery: null, crash: null,
 }));
 
@@ -180,10 +183,16 @@ export function receiveCheckpointMessage(message: FromTrainer): void {
       sendSettings();
       sendToTrainer({ type: 'listCheckpoints' });
       break;
-    case 'checkpoints':
-      set({ store: message.store, saved: message.list, problem: message.problem ?? s.problem });
+    case 'checkpoints': {
+      // Checked again here: no panel renders a summary that was not (src/session/checkpointSummary.ts).
+      const listing = readCheckpointSummaries(message.list.map((summary) => [summary?.key, summary]));
+      set({
+        store: message.store, saved: listing.summaries, unreadable: [...(message.unreadable ?? []), ...listing.unreadable],
+        problem: message.problem ?? s.problem,
+      });
       refreshOffer();
       break;
+    }
     case 'checkpointSaved': {
       // Only what reached the store joins the list (one kept in memory does not replace a stored one).
       const saved = message.stored ? [message.summary, ...s.saved.filter((x) => x.key !== message.summary.key)] : s.saved;

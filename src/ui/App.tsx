@@ -8,7 +8,9 @@ import { EngineBanner, Notices } from './Notices';
 import { RunBar } from './RunBar';
 import { CheckpointPanel } from './CheckpointPanel';
 import { ModelFilesPanel } from './ModelFiles';
+import { PanelBoundary } from './PanelBoundary';
 
+/** The page. Each panel renders inside its own PanelBoundary, so one failing view never blanks the page. */
 export function App() {
   return (
     <div className="app">
@@ -25,21 +27,21 @@ export function App() {
           <a href="https://github.com/scitix/MEAP" target="_blank" rel="noreferrer">Reference code</a>
         </nav>
       </header>
-      <EngineBanner />
-      <Notices />
-      <RunBar />
-      <CheckpointPanel />
+      <PanelBoundary name="Engine"><EngineBanner /></PanelBoundary>
+      <PanelBoundary name="Notices"><Notices /></PanelBoundary>
+      <PanelBoundary name="Run"><RunBar /></PanelBoundary>
+      <PanelBoundary name="Checkpoints"><CheckpointPanel /></PanelBoundary>
       <div className="layout">
         <aside className="sidebar">
-          <ControlsPanel />
+          <PanelBoundary name="Controls"><ControlsPanel /></PanelBoundary>
         </aside>
         <main className="main">
-          <ChartsPanel />
-          <ReportPanel />
-          <AttentionPanel />
-          <TryModelsPanel />
-          <ModelFilesPanel />
-          <DevicePanel />
+          <PanelBoundary name="Charts"><ChartsPanel /></PanelBoundary>
+          <PanelBoundary name="Report"><ReportPanel /></PanelBoundary>
+          <PanelBoundary name="Attention"><AttentionPanel /></PanelBoundary>
+          <PanelBoundary name="Try the models"><TryModelsPanel /></PanelBoundary>
+          <PanelBoundary name="Model files"><ModelFilesPanel /></PanelBoundary>
+          <PanelBoundary name="Device"><DevicePanel /></PanelBoundary>
         </main>
       </div>
       <footer className="app-footer">

@@ -1,13 +1,13 @@
 import { useState } from 'react';
 import {
-  dismissCrash, dismissOffer, dismissRecovery, resumeCheckpoint, saveCheckpointNow, setCheckpointEvery, useCheckpoints,
+  deleteCheckpoint, dismissCrash, dismissOffer, dismissRecovery, resumeCheckpoint, saveCheckpointNow, setCheckpointEvery, useCheckpoints,
 } from '../store/checkpoints';
 import { useRuns } from '../store/runs';
 import { useDevice } from '../store/device';
 import { useConfig } from '../store/config';
 import { formatBytes } from './format';
 import './checkpoints.css';
-import type { CheckpointSummary } from '../session/protocol';
+import type { CheckpointSummary, UnreadableCheckpoint } from '../session/protocol';
 import { canonicalJson } from '../util/canonicalJson';
 import { useSession } from '../store/sessionState';
 
@@ -43,12 +43,24 @@ function ResumeOffer({ offer }: { offer: CheckpointSummary }) {
   );
 }
 
+/** A stored entry that is not a readable checkpoint: said so, with its reason, and deletable. */
+function UnreadableEntry({ entry }: { entry: UnreadableCheckpoint }) {
+  return (
+    <div className="notice notice-warn" role="status" data-testid="unreadable-checkpoint">
+      <span><strong>Unreadable checkpoint</strong> in this browser's storage ({entry.problem}). It cannot be resumed.</span>
+      <button type="button" className="secondary small" data-testid="delete-unreadable-checkpoint" onClick={() => deleteCheckpoint(entry.key)}>
+        Delete it
+      </button>
+    </div>
+  );
+}
+
 /**
  * Checkpoints of the comparison (autosaved by the Worker every N steps, on demand and when the tab is
  * hidden), the resume offer after a reload, and what happened on a device loss or a Worker crash.
  */
 export function CheckpointPanel() {
-  const { offer, last, lastStored, problem, everySteps, store, notice, recovery, crash, resuming } = useCheckpoints();
+  const { offer, last, lastStored, problem, everySteps, store, notice, recovery, crash, resuming, unreadable } = useCheckpoints();
   const { state, step } = useRuns();
   const engineReady = useDevice((s) => s.status === 'ready' || s.status === 'cpu');
   const [everyText, setEveryText] = useState(String(everySteps));
@@ -87,6 +99,7 @@ export function CheckpointPanel() {
           {recovery.phase !== 'recovering' && <button type="button" className="link" aria-label="Dismiss" onClick={dismissRecovery}>×</button>}
         </div>
       )}
+      {unreadable.map((entry, i) => <UnreadableEntry key={`${i}:${entry.key}`} entry={entry} />)}
       {offer && <ResumeOffer offer={offer} />}
       {resuming && <div className="notice notice-info" role="status" data-testid="resuming">Resuming from step {resuming.step.toLocaleString('en-US')}…</div>}
       {notice && !resuming && <div className="muted checkpoint-notice" data-testid="checkpoint-notice">{notice}</div>}
