@@ -1,6 +1,6 @@
 /**
  * The PyTorch twin draws exactly the engine's streams: for every task (needle, recall, multidoc, text) and three seeds (and the mask
- * options), the first batches, masks, AdamW hyper rows, the evaluation set and the initial weights equal the
+ * options), the first batches, masks, AdamW hyper rows, the evaluation set (with its segment labels) and the initial weights equal the
  * engine's RunPlan, token for token and bit for bit.
  */
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { assertTorchAvailable, runTwin } from './torchTwinSupport';
 
 interface TwinDraws {
   steps: { tokens: number[][]; masks: number[][]; lr: number; bc1: number; bc2: number }[];
-  eval: { tokens: number[]; answers: number[]; buckets: number[]; answerPositions: number[] };
+  eval: { tokens: number[]; segments: number[]; answers: number[]; buckets: number[]; answerPositions: number[] };
   init: Record<string, Record<string, number[]>>;
 }
 
@@ -90,6 +90,7 @@ describe('PyTorch twin: data streams', () => {
     });
     const ev = plan.evalSet;
     expect(twin.eval.tokens).toEqual(Array.from(ev.tokens));
+    expect(twin.eval.segments, 'evaluation segment labels').toEqual(Array.from(ev.segments));
     expect(twin.eval.answers).toEqual(Array.from(ev.answers));
     expect(twin.eval.buckets).toEqual(Array.from(ev.buckets));
     expect(twin.eval.answerPositions).toEqual(Array.from(ev.answerPositions));

@@ -1,6 +1,6 @@
 /**
  * export-study → `python -m meap_torch.train` → `reproduce --from`: the export holds the engine's initial weights,
- * the twin's study record (float64) matches the CPU engine's histories evaluation by evaluation, two ranks give the
+ * the twin's study record (float64) matches the CPU engine's histories evaluation by evaluation and its attention analyses, two ranks give the
  * same record as one (timings aside), and the record renders into a report.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { readSafetensors } from '../src/export/safetensors';
 import { CpuStudy } from '../src/engine/cpuStudy';
 import { RunPlan } from '../src/engine/runPlan';
 import { trainToEnd } from '../src/engine/trainingLoop';
+import { analyseAttention } from '../src/engine/modelAnalysis';
 import { parameterLayout } from '../src/model/layout';
 import { renderRecordFile } from '../src/study/renderRecord';
 import type { StudyRecord } from '../src/study/report';
@@ -25,6 +26,22 @@ let exportDir: string;
 function twinTrain(args: string[]): StudyRecord {
   runPython(['-m', 'meap_torch.train', ...args]);
   return JSON.parse(readFileSync(join(args[args.indexOf('--out') + 1], 'study.json'), 'utf8')) as StudyRecord;
+}
+
+/** Every number of `ours` within 1e-9 (relative above 1) of the engine's, the same structure and names. */
+function expectClose(ours: unknown, engine: unknown, where: string): void {
+  if (typeof engine === 'number') {
+    expect(typeof ours, where).toBe('number');
+    expect(Math.abs((ours as number) - engine) / Math.max(1, Math.abs(engine)), where).toBeLessThan(1e-9);
+  } else if (Array.isArray(engine)) {
+    expect((ours as unknown[]).length, where).toBe(engine.length);
+    engine.forEach((e, i) => expectClose((ours as unknown[])[i], e, `${where}[${i}]`));
+  } else if (engine !== null && typeof engine === 'object') {
+    expect(Object.keys(ours as object).sort(), where).toEqual(Object.keys(engine).sort());
+    for (const [k, e] of Object.entries(engine)) expectClose((ours as Record<string, unknown>)[k], e, `${where}.${k}`);
+  } else {
+    expect(ours, where).toEqual(engine);
+  }
 }
 
 /** The record's numbers without wall-clock fields (tokens/s, dates, adapter, command). */
@@ -56,10 +73,11 @@ describe('PyTorch twin: export-study, train, reproduce --from', () => {
     });
   });
 
-  it('float64 twin: every evaluation of unit 0 matches the CPU engine; 2 ranks equal 1; the record renders', async () => {
+  it('float64 twin: every evaluation and the attention analyses of unit 0 match the CPU engine; 2 ranks equal 1; the record renders', async () => {
     const one = twinTrain([exportDir, '--float64', '--threads', '1', '--out', join(exportDir, 'one')]);
     const study = CpuStudy.create(unitConfig(definition, 0));
     const engine = await trainToEnd(study);
+    const attention = await analyseAttention(study, null, definition.attentionExamples);
     one.units[0].runs.forEach((run, r) => {
       expect(run.history.map((p) => p.step)).toEqual(engine[r].map((p) => p.step));
       run.history.forEach((p, i) => {
@@ -69,6 +87,7 @@ describe('PyTorch twin: export-study, train, reproduce --from', () => {
         expect(p.retrievalAcc).toBe(e.retrievalAcc);
         expect(p.accByDepth).toEqual(e.accByDepth);
       });
+      expectClose(run.attention, attention[r], `run ${r} attention`);
     });
 
     // torchrun --nproc_per_node 2 stand-in (Debian's torchrun crashes on Python 3.11): the same environment per rank.

@@ -18,7 +18,7 @@ def draws(config: dict, steps: int) -> dict:
                     "bc1": hyper.bias_correction1, "bc2": hyper.bias_correction2})
     ev = plan.eval_set
     init = {s: plan.initial_parameters(s) for s in range(config["seedsPerArm"])}
-    return {"steps": out, "eval": {"tokens": ev.tokens, "answers": ev.answers, "buckets": ev.buckets,
+    return {"steps": out, "eval": {"tokens": ev.tokens, "segments": ev.segments, "answers": ev.answers, "buckets": ev.buckets,
                                    "answerPositions": ev.answer_positions}, "init": init}
 
 

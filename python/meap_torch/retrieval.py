@@ -1,6 +1,7 @@
 """Ports of src/data/recallTask.ts and src/data/multidocTask.ts (with src/data/retrievalLayout.ts)."""
 import math
 
+from .needle import AFTER, ANSWER, BEFORE, NEEDLE, QUERY_SEGMENT
 from .vocab import COLON, DOC, QUERY
 
 
@@ -40,7 +41,7 @@ def min_multidoc_context(documents: int) -> int:
     return 4 * documents + 3 - 1
 
 
-def write_recall(tokens: list, vocab, pairs: int, rng, T: int, q: int) -> None:
+def write_recall(tokens: list, segments: list, vocab, pairs: int, rng, T: int, q: int) -> None:
     filler_total = T + 1 - (3 * pairs + 3)
     items = filler_total + pairs
     is_pair = [False] * items
@@ -49,43 +50,51 @@ def write_recall(tokens: list, vocab, pairs: int, rng, T: int, q: int) -> None:
     keys, values = draw_facts(rng, vocab, pairs)
     ordinal = 0
     for item in range(items):
+        segment = BEFORE if ordinal <= q else AFTER
         if not is_pair[item]:
             tokens.append(_filler(rng, vocab))
+            segments.append(segment)
             continue
         tokens += [keys[ordinal], COLON, values[ordinal]]
+        segments += [NEEDLE if ordinal == q else segment] * 3
         ordinal += 1
     tokens += [QUERY, keys[q], values[q]]
+    segments += [QUERY_SEGMENT, QUERY_SEGMENT, ANSWER]
 
 
-def write_multidoc(tokens: list, vocab, documents: int, rng, T: int, answer_doc: int) -> None:
+def write_multidoc(tokens: list, segments: list, vocab, documents: int, rng, T: int, answer_doc: int) -> None:
     filler_total = T + 1 - (4 * documents + 3)
     keys, values = draw_facts(rng, vocab, documents)
     for d in range(documents):
         words = ((d + 1) * filler_total) // documents - (d * filler_total) // documents
         lead = rng.int(words + 1)
+        early = BEFORE if d <= answer_doc else AFTER
+        late = BEFORE if d < answer_doc else AFTER
         tokens.append(DOC)
         for _ in range(lead):
             tokens.append(_filler(rng, vocab))
         tokens += [keys[d], COLON, values[d]]
         for _ in range(lead, words):
             tokens.append(_filler(rng, vocab))
+        segments += [early] * (1 + lead) + [NEEDLE if d == answer_doc else late] * 3 + [late] * (words - lead)
     tokens += [QUERY, keys[answer_doc], values[answer_doc]]
+    segments += [QUERY_SEGMENT, QUERY_SEGMENT, ANSWER]
 
 
 def retrieval_training_batch(write, vocab, n: int, B: int, T: int, rng) -> list:
     tokens = []
     for _ in range(B):
         q = rng.int(n)  # drawn before the example, as the engine's argument order does
-        write(tokens, vocab, n, rng, T, q)
+        write(tokens, [], vocab, n, rng, T, q)
     return tokens
 
 
 def retrieval_eval_set(write, vocab, n: int, count: int, T: int, buckets: int, rng) -> tuple:
     if not (1 <= buckets <= n):
         raise ValueError(f"evaluation buckets must be in 1..{n}, got {buckets}")
-    tokens, bucket_of = [], []
+    tokens, segments, bucket_of = [], [], []
     for b in range(count):
         q = ordinal_for_bucket(rng, b % buckets, n, buckets)
-        write(tokens, vocab, n, rng, T, q)
+        write(tokens, segments, vocab, n, rng, T, q)
         bucket_of.append(ordinal_bucket(q, n, buckets))
-    return tokens, bucket_of
+    return tokens, segments, bucket_of

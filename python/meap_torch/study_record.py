@@ -18,19 +18,19 @@ def json_safe(value):
 
 
 def unit_record(export: dict, unit: dict, parts: list, adapter: str, software: bool) -> dict:
-    """One unit's record from the parts the ranks trained (each: run index -> history)."""
+    """One unit's record from the parts the ranks trained (each: run index -> history and attention)."""
     config = unit["config"]
     seeds, seeds_per_unit = config["seedsPerArm"], export["definition"]["seedsPerUnit"]
-    histories = {}
+    results = {}
     for part in parts:
-        histories.update({int(r): h for r, h in part["histories"].items()})
+        results.update({int(r): result for r, result in part["runs"].items()})
     runs = []
     for arm, ratio in enumerate(config["arms"]):
         for seed in range(seeds):
             r = arm * seeds + seed
             runs.append({"arm": arm, "maskRatio": ratio, "objective": "ntp" if ratio == 0 else "meap",
                          "seed": unit["unit"] * seeds_per_unit + seed, "unit": unit["unit"], "unitSeed": seed,
-                         "history": histories[r], "attention": None})
+                         "history": results[r]["history"], "attention": results[r]["attention"]})
     return json_safe({
         "format": UNIT_FORMAT, "study": export["study"], "quick": export["quick"], "unit": unit["unit"],
         "key": unit["key"], "config": config, "adapter": adapter, "softwareAdapter": software,

@@ -12,6 +12,7 @@ class EvalSet:
     count: int
     T: int
     tokens: List[int]            # [count * (T + 1)]
+    segments: List[int]          # [count * (T + 1)] segment labels (needle.py); all 0 for text
     answer_positions: List[int]  # input position whose prediction is the answer
     answers: List[int]
     buckets: List[int]
@@ -30,9 +31,9 @@ class Task:
 
 
 def _retrieval_eval(make, count: int, T: int, buckets: int, seed: int) -> EvalSet:
-    tokens, bucket_of = make(count, T, buckets, Rng(seed))
+    tokens, segments, bucket_of = make(count, T, buckets, Rng(seed))
     answers = [tokens[i * (T + 1) + T] for i in range(count)]
-    return EvalSet(count, T, tokens, [T - 1] * count, answers, bucket_of, buckets, True)
+    return EvalSet(count, T, tokens, segments, [T - 1] * count, answers, bucket_of, buckets, True)
 
 
 def create_task(name: str, options: dict) -> Task:
@@ -62,7 +63,7 @@ def _text_task(options: dict) -> Task:
     def eval_set(count: int, T: int, _buckets: int, seed: int) -> EvalSet:
         tokens = text_task.text_eval_windows(held_out, count, T, seed)
         answers = [tokens[i * (T + 1) + T] for i in range(count)]
-        return EvalSet(count, T, tokens, [T - 1] * count, answers, [0] * count, 1, False)
+        return EvalSet(count, T, tokens, [0] * len(tokens), [T - 1] * count, answers, [0] * count, 1, False)
 
     return Task("text", tokenizer.size, text_task.MASK, 0,
                 lambda rng, B, T: text_task.text_training_batch(train, B, T, rng), eval_set)

@@ -47,8 +47,9 @@ def main(argv) -> int:
         if not owned:
             continue
         started, t0 = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
-        histories = train_unit_runs(args.export_dir, unit, owned, device, dtype, args.bf16)
-        mine.append({"unit": unit["unit"], "histories": histories, "startedAt": started.isoformat(),
+        results = train_unit_runs(args.export_dir, unit, owned, device, dtype, args.bf16,
+                                  export["definition"]["attentionExamples"])
+        mine.append({"unit": unit["unit"], "runs": results, "startedAt": started.isoformat(),
                      "finishedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                      "wallMs": round((time.perf_counter() - t0) * 1000)})
     gathered = world.gather(mine)

@@ -5,6 +5,7 @@ from contextlib import nullcontext
 
 import torch
 
+from .attention import analyse_attention
 from .evaluation import evaluate_run
 from .model import MeapLlama, masked_inputs, next_token_loss
 from .optim import EngineAdamW
@@ -56,6 +57,12 @@ class StudyTrainer:
     def evaluate(self) -> dict:
         """run index -> {valLoss, retrievalAcc, accByDepth} on the clean evaluation set."""
         return {r: evaluate_run(self.models[r], self.plan.eval_set, self.config["batch"], self.device)
+                for r in self.owned}
+
+    def analyse_attention(self, count: int) -> dict:
+        """run index -> AttentionRecord on the first `count` evaluation examples (clean and paired-masked)."""
+        seed = self.config["evaluation"]["seed"]
+        return {r: analyse_attention(self.models[r], self.plan.eval_set, count, seed, self.plan.task.mask_id, self.device)
                 for r in self.owned}
 
     def weights(self, r: int) -> dict:

@@ -11,8 +11,8 @@ def is_evaluation_step(config: dict, step: int) -> bool:
     return step % config["evaluation"]["every"] == 0 or step == config["steps"]
 
 
-def train_unit_runs(export_dir: str, unit: dict, runs: list, device: str, dtype, bf16: bool) -> dict:
-    """run index -> list of history points, for the given runs of the unit."""
+def train_unit_runs(export_dir: str, unit: dict, runs: list, device: str, dtype, bf16: bool, attention_examples: int) -> dict:
+    """run index -> {history: [points], attention: AttentionRecord or None}, for the given runs of the unit."""
     config = unit["config"]
     initial = {s: read_safetensors(os.path.join(export_dir, path))[0] for s, path in enumerate(unit["initial"])}
     trainer = StudyTrainer(config, runs=runs, dtype=dtype, device=device, bf16=bf16, initial=initial)
@@ -34,4 +34,5 @@ def train_unit_runs(export_dir: str, unit: dict, runs: list, device: str, dtype,
                                  "tokensPerSec": tokens_per_sec})
             interval[r] = []
         clock, steps_in_interval = time.perf_counter(), 0
-    return histories
+    attention = trainer.analyse_attention(attention_examples) if attention_examples > 0 else {}
+    return {r: {"history": histories[r], "attention": attention.get(r)} for r in runs}

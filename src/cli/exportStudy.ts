@@ -37,7 +37,7 @@ function definitionOfConfig(config: StudyConfig, name: string): StudyDefinition 
   return {
     name, title: `${name}: a study config exported for the PyTorch twin`,
     question: `Does MEAP (mask ratios ${config.arms.filter((p) => p > 0).join(', ')}) differ from NTP on the ${config.task} task?`,
-    config, seedsPerUnit: config.seedsPerArm, learnedThreshold: 0.5, attentionExamples: 0,
+    config, seedsPerUnit: config.seedsPerArm, learnedThreshold: 0.5, attentionExamples: 8,
     bucketLabel: createTask(config.task, config.taskOptions).bucketLabel, seedsForClaim: SEEDS_FOR_CLAIM,
   };
 }
@@ -109,8 +109,8 @@ Needs Python 3 with PyTorch (1.13 or 2.x) and the \`python/\` folder of the play
     PYTHONPATH=path/to/playground/python torchrun --nproc_per_node 2 -m meap_torch.train .      # runs spread over ranks
     PYTHONPATH=path/to/playground/python python3 -m meap_torch.train . --device cuda [--bf16]    # on a GPU
 
-It writes \`result/units/unit-UU.json\` and \`result/study.json\` (the engine's study record; the twin does not run the
-attention analyses, so their fields are null). Render the report with the playground:
+It writes \`result/units/unit-UU.json\` and \`result/study.json\` (the engine's study record, with the attention
+analyses of each trained model). Render the report with the playground:
 
     npm run reproduce -- --from result/study.json --out reports-twin
 `;
@@ -141,7 +141,7 @@ function main(argv: string[]): number {
       writeFileSync(join(args.out, path), writeSafetensors(config.model, params, { study: config }));
       return path;
     });
-    // The twin's units carry their own key: they are not the engine's units (no attention analyses).
+    // The twin's units carry their own key: PyTorch computed them, not the engine, so reproduce never reuses one as its own.
     const key = JSON.stringify({ format: UNIT_FORMAT, engine: 'meap-torch', study: d.name, quick: args.quick, unit: u, config });
     return { unit: u, key, config, initial };
   });

@@ -1,0 +1,118 @@
+"""The report's attention analyses (src/engine/modelAnalysis.ts analyseAttention with src/analysis/attention*.ts):
+from the answer-generating position, the attention mass by segment; on clean vs paired-masked input, the mean
+attention on the masked keys ("score decay") and the variance over the unmasked keys; head entropy. Computed in
+float64 from the model's attention probabilities of one example at a time, as the engine's probe gives them."""
+import math
+
+import torch
+
+from .mask_policy import mask_count, sample_positions
+from .rng import Rng, derive_seed
+
+PAIRED_MASK_RATIO = 0.15
+ATTENTION_SEGMENTS = ["context before", "needle", "context after", "query"]
+
+
+def query_positions(segments, answer_position: int, T: int) -> set:
+    query = {answer_position}
+    if answer_position < 0 or answer_position >= T:
+        return query
+    run, t = [], answer_position
+    while t >= 0 and segments[t] == segments[answer_position]:
+        run.append(t)
+        t -= 1
+    if len(run) < T / 2:
+        query.update(run)
+    return query
+
+
+def paired_mask_positions(segments, answer_position: int, T: int, seed: int) -> list:
+    query = query_positions(segments, answer_position, T)
+    candidates = [t for t in range(min(T - 2, answer_position) + 1) if t not in query]
+    k = min(len(candidates), mask_count(PAIRED_MASK_RATIO, T))
+    return [candidates[i] for i in sample_positions(Rng(seed), len(candidates), k)]
+
+
+@torch.no_grad()
+def attention_stack(model, tokens, masked: list, mask_id: int, device) -> torch.Tensor:
+    """[L, H, T, T] attention of one example with `masked` inputs replaced by [MASK], rounded to float32 as both
+    engines' probes return it, then analysed in float64."""
+    ids = torch.tensor(tokens[:-1], dtype=torch.long, device=device).view(1, -1)
+    if masked:
+        ids[0, masked] = mask_id
+    model(ids)
+    return torch.stack([layer.self_attn.last_probs[0] for layer in model.model.layers]).float().double().cpu()
+
+
+def _on_keys(layer, keys: list) -> float:
+    H, T = layer.shape[0], layer.shape[1]
+    total = sum(float(layer[:, j:, j].sum()) for j in keys)
+    count = H * sum(T - j for j in keys)
+    return math.nan if count == 0 else total / count
+
+
+def _unmasked_variance(layer, masked: list) -> float:
+    H, T = layer.shape[0], layer.shape[1]
+    keep = torch.ones(T, dtype=torch.bool)
+    keep[[p for p in masked if 0 <= p < T]] = False
+    causal = torch.ones(T, T, dtype=torch.bool).tril() & keep.view(1, T)
+    n = causal.sum(1).double()                          # unmasked keys per row
+    weights = causal.double()
+    mean = (layer * weights).sum(-1) / n.clamp(min=1)
+    var = (((layer - mean.unsqueeze(-1)) ** 2) * weights).sum(-1) / n.clamp(min=1)  # population variance, [H, T]
+    rows = (n >= 2).expand(H, T)
+    return math.nan if int(rows.sum()) == 0 else float(var[rows].sum()) / int(rows.sum())
+
+
+def _entropy(layer) -> list:
+    p = layer
+    terms = torch.where(p > 0, -p * torch.log(p.clamp(min=1e-300)), torch.zeros_like(p))
+    return (terms.sum(-1).mean(-1)).tolist()  # per head: mean over rows
+
+
+def _mean_rows(rows: list) -> list:
+    return [sum(r[k] for r in rows) / len(rows) for k in range(len(rows[0]))]
+
+
+def relative_change(before: float, after: float) -> float:
+    return (after - before) / before if before != 0 else math.nan
+
+
+def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id: int, device) -> dict:
+    """One run's AttentionRecord (src/engine/modelAnalysis.ts) on the first `count` evaluation examples."""
+    T = eval_set.T
+    examples = list(range(min(count, eval_set.count)))
+    mass, on_clean, on_masked, var_clean, var_masked, entropy = [], [], [], [], [], []
+    for index in examples:
+        tokens = eval_set.tokens[index * (T + 1):(index + 1) * (T + 1)]
+        segments = eval_set.segments[index * (T + 1):index * (T + 1) + T]
+        answer = eval_set.answer_positions[index]
+        masked = paired_mask_positions(segments, answer, T, derive_seed(evaluation_seed, index, "report-mask"))
+        clean = attention_stack(model, tokens, [], mask_id, device)
+        with_mask = attention_stack(model, tokens, masked, mask_id, device)
+        seg = torch.tensor(segments)
+        by_layer = []
+        for layer in clean:
+            row = layer[:, answer, :answer + 1]               # [H, keys]
+            per_head = [[float(row[h][seg[:answer + 1] == s].sum()) for s in range(len(ATTENTION_SEGMENTS))]
+                        for h in range(row.shape[0])]
+            by_layer.append(_mean_rows(per_head))
+        mass.append(by_layer)
+        L = clean.shape[0]
+        on_clean.append(sum(_on_keys(clean[l], masked) for l in range(L)) / L)
+        on_masked.append(sum(_on_keys(with_mask[l], masked) for l in range(L)) / L)
+        var_clean.append(sum(_unmasked_variance(clean[l], masked) for l in range(L)) / L)
+        var_masked.append(sum(_unmasked_variance(with_mask[l], masked) for l in range(L)) / L)
+        entropy.append([_entropy(clean[l]) for l in range(L)])
+    avg = lambda xs: sum(xs) / len(xs)
+    L = len(mass[0])
+    by_layer = [_mean_rows([m[l] for m in mass]) for l in range(L)]
+    oc, om, vc, vm = avg(on_clean), avg(on_masked), avg(var_clean), avg(var_masked)
+    return {
+        "examples": examples, "segmentNames": list(ATTENTION_SEGMENTS),
+        "segmentMassByLayer": by_layer, "segmentMass": _mean_rows(by_layer),
+        "onMaskedClean": oc, "onMaskedMasked": om, "scoreDecay": relative_change(oc, om),
+        "varianceClean": vc, "varianceMasked": vm, "varianceIncrease": relative_change(vc, vm),
+        "headEntropy": [_mean_rows([e[l] for e in entropy]) for l in range(L)],
+        "uniformEntropy": sum(math.log(i + 1) for i in range(T)) / T,
+    }
