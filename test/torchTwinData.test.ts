@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { preset, type StudyConfig } from '../src/config/presets';
 import { DEFAULT_ALPHABET } from '../src/data/charTokenizer';
 import { generateCorpus } from '../src/data/corpus';
+import { probeSetFor } from '../src/engine/modelAnalysis';
+import { quickDefinition, studyDefinition } from '../src/study/studies';
 import type { TextSource } from '../src/data/task';
 import { RunPlan } from '../src/engine/runPlan';
 import { ADAMW_HYPER_STRIDE, AdamWHyperSlot } from '../src/kernels/adamw';
@@ -68,6 +70,18 @@ cases.push(['text (user text) shared mask', textStudyOf({ kind: 'user', text: US
 
 describe('PyTorch twin: data streams', () => {
   it('has python3 with torch', () => assertTorchAvailable());
+
+  it('writes the zero-shot text probe prompt for prompt (pretrain-then-probe and its quick version)', () => {
+    const base = studyDefinition('pretrain-then-probe');
+    for (const config of [base.config, quickDefinition(base).config]) {
+      const twin = runTwin<{ tokens: number[]; segments: number[]; answerStart: number[]; buckets: number[] }>('parity', ['probe', 'CONFIG'], config);
+      const engine = probeSetFor(config)!;
+      expect(twin.tokens).toEqual(Array.from(engine.tokens));
+      expect(twin.segments).toEqual(Array.from(engine.segments));
+      expect(twin.answerStart).toEqual(Array.from(engine.answerStart));
+      expect(twin.buckets).toEqual(Array.from(engine.buckets));
+    }
+  });
 
   it('generates the text corpus document for document (every sentence kind, names, ages)', () => {
     for (const seed of [1, 99]) expect(runTwin<string[]>('parity', ['corpus', seed, 300])).toEqual(generateCorpus(seed, 300));

@@ -1,7 +1,8 @@
 """What the parity tests (test/torchTwin.test.ts) compare with the engine, as JSON on stdout:
   python -m meap_torch.parity draws CONFIG.json STEPS       -> first batches and masks, the evaluation set
   python -m meap_torch.parity train CONFIG.json STEPS DTYPE -> per-step losses, final weights, evaluation
-  python -m meap_torch.parity corpus SEED DOCUMENTS         -> the generated corpus's documents"""
+  python -m meap_torch.parity corpus SEED DOCUMENTS         -> the generated corpus's documents
+  python -m meap_torch.parity probe CONFIG.json             -> the zero-shot text probe's prompts"""
 import json
 import sys
 
@@ -39,6 +40,15 @@ def main(argv) -> None:
     if argv[0] == "corpus":
         from .corpus import generate_corpus
         json.dump(generate_corpus(int(argv[1]), int(argv[2])), sys.stdout)
+        return
+    if argv[0] == "probe":
+        from .text_probe import text_probe_set
+        with open(argv[1]) as f:
+            c = json.load(f)
+        p = c["zeroShotProbe"]
+        s = text_probe_set(c["taskOptions"]["alphabet"], p["count"], c["model"]["context"], p["buckets"], p["seed"], c["batch"])
+        json.dump({"tokens": s.tokens, "segments": s.segments, "answerStart": [a + 1 for a in s.answer_positions],
+                   "buckets": s.buckets}, sys.stdout)
         return
     mode, path, steps = argv[0], argv[1], int(argv[2])
     with open(path) as f:

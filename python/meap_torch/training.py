@@ -10,6 +10,7 @@ from .evaluation import evaluate_run
 from .model import MeapLlama, masked_inputs, next_token_loss
 from .optim import EngineAdamW
 from .run_plan import RunPlan
+from .text_probe import text_probe_set, zero_shot_retrieval
 
 
 class StudyTrainer:
@@ -21,6 +22,10 @@ class StudyTrainer:
         self.device = torch.device(device)
         self.bf16 = bf16
         self.owned = list(range(len(self.plan.runs))) if runs is None else list(runs)
+        probe = config.get("zeroShotProbe")
+        # The pretrain-then-probe study scores retrieval on zero-shot text prompts instead (modelAnalysis.ts).
+        self.probe_set = text_probe_set(config["taskOptions"]["alphabet"], probe["count"], config["model"]["context"],
+                                        probe["buckets"], probe["seed"], config["batch"]) if probe else None
         self.models, self.optimizers = {}, {}
         for r in self.owned:
             seed = self.plan.runs[r].seed
@@ -55,14 +60,20 @@ class StudyTrainer:
         return losses
 
     def evaluate(self) -> dict:
-        """run index -> {valLoss, retrievalAcc, accByDepth} on the clean evaluation set."""
-        return {r: evaluate_run(self.models[r], self.plan.eval_set, self.config["batch"], self.device)
-                for r in self.owned}
+        """run index -> {valLoss, retrievalAcc, accByDepth} on the clean evaluation set (retrieval from the
+        zero-shot probe when the config has one, as the engine's evaluateRuns)."""
+        out = {}
+        for r in self.owned:
+            out[r] = evaluate_run(self.models[r], self.plan.eval_set, self.config["batch"], self.device)
+            if self.probe_set is not None:
+                out[r]["retrievalAcc"], out[r]["accByDepth"] = zero_shot_retrieval(self.models[r], self.probe_set, self.device)
+        return out
 
     def analyse_attention(self, count: int) -> dict:
         """run index -> AttentionRecord on the first `count` evaluation examples (clean and paired-masked)."""
         seed = self.config["evaluation"]["seed"]
-        return {r: analyse_attention(self.models[r], self.plan.eval_set, count, seed, self.plan.task.mask_id, self.device)
+        examples = self.probe_set if self.probe_set is not None else self.plan.eval_set
+        return {r: analyse_attention(self.models[r], examples, count, seed, self.plan.task.mask_id, self.device)
                 for r in self.owned}
 
     def weights(self, r: int) -> dict:
