@@ -8,7 +8,7 @@
  * first and then start (or step) it. So the curves on screen always belong to one config: the one in
  * `useSession.applied`, which the Worker echoed back when it built the study.
  */
-import type { FromTrainer } from '../session/protocol';
+import type { FromTrainer, TrainingState } from '../session/protocol';
 import { sendToTrainer, subscribeToTrainer } from './trainer';
 import { receiveDeviceMessage, selfTestStarted } from './device';
 import { receiveRunsMessage, useRuns } from './runs';
@@ -109,6 +109,19 @@ function onBuilt(message: Extract<FromTrainer, { type: 'built' }>): void {
   if (then === 'step') sendToTrainer({ type: 'step' });
 }
 
+/**
+ * Start (or Step) pressed after 'built' but before the Worker finished the build's last part (the timed
+ * step) waits in `then` until the study is idle: nothing else would send it.
+ */
+function onState(state: TrainingState): void {
+  const { requested, then } = useSession.getState();
+  if (state === 'failed') useSession.setState({ requested: null, then: null });
+  else if (state === 'idle' && requested === null && then !== null) {
+    useSession.setState({ then: null });
+    sendToTrainer({ type: then });
+  }
+}
+
 function route(message: FromTrainer): void {
   receiveCheckpointMessage(message);
   receiveProgressMessage(message);
@@ -117,7 +130,7 @@ function route(message: FromTrainer): void {
     case 'built': onBuilt(message); break;
     // A refused config (error while not building) or a failed build: nothing waits for it any more.
     case 'error': if (useRuns.getState().state !== 'building') useSession.setState({ requested: null, then: null }); break;
-    case 'state': if (message.state === 'failed') useSession.setState({ requested: null, then: null }); break;
+    case 'state': onState(message.state); break;
     // The Worker is gone; a new one is started (src/store/checkpoints.ts) and nothing waits any more.
     case 'crashed': useSession.setState({ requested: null, then: null }); break;
     default: break;

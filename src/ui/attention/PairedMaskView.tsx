@@ -41,6 +41,7 @@ export const PairedMaskView = memo(function PairedMaskView({ compared }: { compa
         spread out the scores on the other keys are (“variance increase”), mean over layers and heads.
       </p>
       {!any ? <p className="att-placeholder">No attention snapshot yet.</p> : (
+        <div className="att-table-wrap">
         <table className="att-table">
           <thead>
             <tr>
@@ -65,6 +66,7 @@ export const PairedMaskView = memo(function PairedMaskView({ compared }: { compa
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );

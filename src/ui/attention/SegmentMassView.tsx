@@ -161,6 +161,7 @@ export const SegmentMassView = memo(function SegmentMassView({ compared, massSer
           <div className="att-mini-row">
             {segments.inputs.map((segment) => <SegmentChart key={segment} segment={segment} name={segments.names[segment]} lines={lines} maxStep={maxStep} />)}
           </div>
+          <div className="att-table-wrap">
           <table className="att-table" data-testid="segment-mass-table">
             <thead>
               <tr><th scope="col">latest</th><th scope="col" aria-label="split" />{segments.inputs.map((s) => <th key={s} scope="col" className="num">{segments.names[s]}</th>)}</tr>
@@ -179,6 +180,7 @@ export const SegmentMassView = memo(function SegmentMassView({ compared, massSer
               <PaperRows segments={segments} />
             </tbody>
           </table>
+          </div>
         </>
       )}
     </section>

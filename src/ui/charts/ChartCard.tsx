@@ -43,7 +43,9 @@ export function ChartCard({ id, title, caption, spec, data, empty = 'Press Start
         {points === 0 && <div className="chart-empty">{empty}</div>}
       </div>
       <figcaption>{caption}</figcaption>
-      <table className="sr-only" data-testid={`summary-${id}`}>
+      {/* The clipping box is a div: a table grows to its content whatever its width, and overflowed the page. */}
+      <div className="sr-only">
+      <table data-testid={`summary-${id}`}>
         <caption>{title}: first and latest value of each line ({points} points)</caption>
         <thead><tr><th scope="col">line</th><th scope="col">first</th><th scope="col">latest</th><th scope="col">points</th></tr></thead>
         <tbody>
@@ -57,6 +59,7 @@ export function ChartCard({ id, title, caption, spec, data, empty = 'Press Start
           ))}
         </tbody>
       </table>
+      </div>
       {children}
     </figure>
   );

@@ -1,0 +1,40 @@
+import { expect, test, type Page } from '@playwright/test';
+
+/**
+ * The page on a phone (390 × 844) and its small layout faults (issue 16 item 7): nothing wider than the
+ * screen — report tables, attention views and the visually hidden chart tables included.
+ */
+
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  return errors;
+}
+
+/** Elements whose right edge passes the viewport (for the failure message). */
+const overflowing = (page: Page) => page.evaluate(() => {
+  const width = document.documentElement.clientWidth;
+  const clipped = (e: Element) => {
+    for (let a = e.parentElement; a; a = a.parentElement) if (getComputedStyle(a).overflowX !== 'visible') return true;
+    return false;
+  };
+  return [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > width + 0.5 && !clipped(e))
+    .slice(0, 25).map((e) => `${e.tagName.toLowerCase()}.${(e.className || '').toString().replace(/\s+/g, '.')}[${e.getAttribute('data-testid') ?? ''}] → ${Math.round(e.getBoundingClientRect().right)}`);
+});
+
+test('at 390 × 844 nothing overflows: trained study, report and attention views', async ({ page }, testInfo) => {
+  const errors = watchErrors(page);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/?preset=tiny&steps=20&evalEvery=10');
+  await expect(page.getByTestId('runbar')).not.toHaveAttribute('data-applied', '', { timeout: 60_000 });
+  await page.getByTestId('primary-button').click();
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  await page.getByRole('button', { name: 'Compute report' }).click();
+  await expect(page.getByTestId('report-body')).toBeVisible({ timeout: 30_000 });
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: testInfo.outputPath('phone.png'), fullPage: true });
+  const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(scrollWidth, (await overflowing(page)).join('\n')).toBeLessThanOrEqual(390);
+  expect(errors).toEqual([]);
+});
