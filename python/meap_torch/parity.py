@@ -24,16 +24,23 @@ def draws(config: dict, steps: int) -> dict:
 
 
 def train(config: dict, steps: int, dtype_name: str) -> dict:
+    """Under a launcher (WORLD_SIZE > 1) every rank trains every run data-parallel; rank 0 answers."""
+    import os
     import torch
+    from .distributed import World
     from .training import StudyTrainer
     torch.manual_seed(0)
-    trainer = StudyTrainer(config, dtype=getattr(torch, dtype_name))
+    world = World("cpu")
+    trainer = StudyTrainer(config, dtype=getattr(torch, dtype_name),
+                           data_parallel=(world.rank, world.size) if world.size > 1 else None)
     losses = [[] for _ in trainer.owned]
     for _ in range(steps):
         for r, loss in trainer.step().items():
             losses[r].append(loss)
     weights = {r: {n: t.double().flatten().tolist() for n, t in trainer.weights(r).items()} for r in trainer.owned}
-    return {"losses": losses, "weights": weights, "evaluation": trainer.evaluate()}
+    result = {"losses": losses, "weights": weights, "evaluation": trainer.evaluate()}
+    world.close()
+    return result if world.rank == 0 else None
 
 
 def main(argv) -> None:
@@ -54,7 +61,8 @@ def main(argv) -> None:
     with open(path) as f:
         config = json.load(f)
     result = draws(config, steps) if mode == "draws" else train(config, steps, argv[3])
-    json.dump(json_safe(result), sys.stdout, allow_nan=False)
+    if result is not None:
+        json.dump(json_safe(result), sys.stdout, allow_nan=False)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""python -m meap_torch.train EXPORT_DIR [--device cpu|cuda] [--bf16] [--float64] [--threads N]
+"""python -m meap_torch.train EXPORT_DIR [--device cpu|cuda] [--bf16] [--float64] [--threads N] [--data-parallel]
 
 Trains a study exported by `npm run export-study` and writes the engine's study record (EXPORT_DIR/result:
 units/unit-UU.json and study.json) for `npm run reproduce -- --from`. Under torchrun (or meap_torch.launch)
 the study's runs are spread over the ranks, run i of the study (units in order) on rank i mod WORLD_SIZE;
-every rank draws every data and mask stream, so a run's numbers do not depend on where it trains."""
+every rank draws every data and mask stream, so a run's numbers do not depend on where it trains. With
+--data-parallel (a model too big to train many runs per device) every rank trains every run on its slice of each
+batch under DistributedDataParallel: the same numbers up to the order of the gradient sums."""
 import argparse
 import datetime
 import json
@@ -25,6 +27,8 @@ def parse(argv):
     p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass (large models on GPU)")
     p.add_argument("--float64", action="store_true", help="train in float64 (as the playground's CPU engine)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads per rank (0: torch's default)")
+    p.add_argument("--data-parallel", action="store_true",
+                   help="every rank trains every run on a slice of each batch (DistributedDataParallel)")
     p.add_argument("--out", default=None, help="where to write the record (default EXPORT_DIR/result)")
     return p.parse_args(argv)
 
@@ -42,20 +46,22 @@ def main(argv) -> int:
     item = 0
     for unit in export["units"]:
         R = len(unit["config"]["arms"]) * unit["config"]["seedsPerArm"]
-        owned = [r for r in range(R) if world.owns(item + r)]
+        owned = list(range(R)) if args.data_parallel else [r for r in range(R) if world.owns(item + r)]
         item += R
         if not owned:
             continue
         started, t0 = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
         results = train_unit_runs(args.export_dir, unit, owned, device, dtype, args.bf16,
-                                  export["definition"]["attentionExamples"])
+                                  export["definition"]["attentionExamples"],
+                                  (world.rank, world.size) if args.data_parallel and world.size > 1 else None)
         mine.append({"unit": unit["unit"], "runs": results, "startedAt": started.isoformat(),
                      "finishedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                      "wallMs": round((time.perf_counter() - t0) * 1000)})
-    gathered = world.gather(mine)
+    # Data-parallel ranks hold the same runs; rank 0's copy is the record.
+    gathered = [mine] if args.data_parallel else world.gather(mine)
     if world.rank == 0:
         adapter = f"PyTorch {torch.__version__} ({args.device}{', bf16' if args.bf16 else ''}" \
-                  f"{', float64' if args.float64 else ''}; {world.size} rank(s))"
+                  f"{', float64' if args.float64 else ''}; {world.size} rank(s){', data-parallel' if args.data_parallel else ''})"
         parts = [part for rank_parts in gathered for part in rank_parts]
         units = [unit_record(export, unit, [p for p in parts if p["unit"] == unit["unit"]], adapter, args.device == "cpu")
                  for unit in export["units"]]

@@ -1,5 +1,7 @@
 """One study's runs trained in lockstep on the run plan: every process draws every stream (cheap), and trains
-the runs it owns, so the same run gets the same batches, masks and updates wherever it runs."""
+the runs it owns, so the same run gets the same batches, masks and updates wherever it runs. With data parallelism
+every rank trains every run on its slice of each batch under DistributedDataParallel, whose averaged gradient is the
+full batch's (equal slices), so clipping and AdamW see the same gradient as on one device, up to summation order."""
 import math
 from contextlib import nullcontext
 
@@ -14,9 +16,11 @@ from .text_probe import text_probe_set, zero_shot_retrieval
 
 
 class StudyTrainer:
-    def __init__(self, config: dict, runs=None, dtype=torch.float32, device="cpu", bf16=False, initial=None):
+    def __init__(self, config: dict, runs=None, dtype=torch.float32, device="cpu", bf16=False, initial=None,
+                 data_parallel=None):
         """`runs`: the run indices this process trains (all by default); `initial`: seed -> name -> values
-        (the export's safetensors) instead of re-deriving the engine's init."""
+        (the export's safetensors) instead of re-deriving the engine's init; `data_parallel`: (rank, world size)
+        to train each run on this rank's slice of every batch (the process group must be initialised)."""
         self.plan = RunPlan(config)
         self.config = config
         self.device = torch.device(device)
@@ -33,6 +37,16 @@ class StudyTrainer:
             model.load_flat(initial[seed] if initial is not None else self.plan.initial_parameters(seed))
             self.models[r] = model.to(self.device)
             self.optimizers[r] = EngineAdamW(self.models[r], config["optimizer"]["maxGradNorm"])
+        self.shard = None
+        self.forwards = dict(self.models)
+        if data_parallel is not None:
+            rank, world = data_parallel
+            B = config["batch"]
+            if B % world != 0:
+                raise ValueError(f"data parallelism splits the batch evenly: batch {B} is not a multiple of {world} ranks")
+            self.shard = (rank * B // world, (rank + 1) * B // world, world)
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.forwards = {r: torch.nn.parallel.DistributedDataParallel(m, device_ids=ids) for r, m in self.models.items()}
 
     def _autocast(self):
         if not self.bf16:
@@ -48,14 +62,17 @@ class StudyTrainer:
             run = self.plan.runs[r]
             tokens = torch.tensor(by_seed[run.seed], dtype=torch.long, device=self.device).view(B, T + 1)
             mask = torch.tensor(masks[r], dtype=torch.long, device=self.device).view(B, T)
-            model = self.models[r]
-            model.zero_grad(set_to_none=True)
+            if self.shard is not None:
+                tokens, mask = tokens[self.shard[0]:self.shard[1]], mask[self.shard[0]:self.shard[1]]
+            self.models[r].zero_grad(set_to_none=True)
             with self._autocast():
-                logits = model(masked_inputs(tokens, mask, self.plan.task.mask_id))
+                logits = self.forwards[r](masked_inputs(tokens, mask, self.plan.task.mask_id))
             loss = next_token_loss(logits.float() if self.bf16 else logits, tokens)
             loss.backward()
             norm = self.optimizers[r].step(hyper)
             value = float(loss)
+            if self.shard is not None:
+                value = _mean_over_ranks(value, self.shard[2])
             losses[r] = value if math.isfinite(value) and math.isfinite(norm) else float("nan")
         return losses
 
@@ -78,3 +95,11 @@ class StudyTrainer:
 
     def weights(self, r: int) -> dict:
         return {name: p.detach().cpu() for name, p in self.models[r].named_parameters()}
+
+
+def _mean_over_ranks(value: float, world: int) -> float:
+    """The full batch's mean loss from equal slices' means."""
+    import torch.distributed as dist
+    t = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(t)
+    return float(t) / world

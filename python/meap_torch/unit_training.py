@@ -11,14 +11,17 @@ def is_evaluation_step(config: dict, step: int) -> bool:
     return step % config["evaluation"]["every"] == 0 or step == config["steps"]
 
 
-def train_unit_runs(export_dir: str, unit: dict, runs: list, device: str, dtype, bf16: bool, attention_examples: int) -> dict:
+def train_unit_runs(export_dir: str, unit: dict, runs: list, device: str, dtype, bf16: bool, attention_examples: int,
+                    data_parallel=None) -> dict:
     """run index -> {history: [points], attention: AttentionRecord or None}, for the given runs of the unit."""
     config = unit["config"]
     initial = {s: read_safetensors(os.path.join(export_dir, path))[0] for s, path in enumerate(unit["initial"])}
-    trainer = StudyTrainer(config, runs=runs, dtype=dtype, device=device, bf16=bf16, initial=initial)
+    trainer = StudyTrainer(config, runs=runs, dtype=dtype, device=device, bf16=bf16, initial=initial,
+                           data_parallel=data_parallel)
     histories = {r: [] for r in runs}
     interval = {r: [] for r in runs}
-    tokens_per_step = config["batch"] * config["model"]["context"] * len(runs)
+    share = 1 if data_parallel is None else data_parallel[1]
+    tokens_per_step = config["batch"] * config["model"]["context"] * len(runs) // share
     clock, steps_in_interval = time.perf_counter(), 0
     for step in range(1, config["steps"] + 1):
         for r, loss in trainer.step().items():
