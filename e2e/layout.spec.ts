@@ -38,3 +38,30 @@ test('at 390 × 844 nothing overflows: trained study, report and attention views
   expect(scrollWidth, (await overflowing(page)).join('\n')).toBeLessThanOrEqual(390);
   expect(errors).toEqual([]);
 });
+
+test('the sticky run bar never covers the sidebar, even with the pending-edits notice', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto('/?preset=tiny&steps=40&evalEvery=10');
+  await expect(page.getByTestId('runbar')).not.toHaveAttribute('data-applied', '', { timeout: 60_000 });
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await page.getByTestId('step-button').click();
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-step', '1', { timeout: 30_000 });
+  await page.getByTestId('input-steps').fill('60');
+  await expect(page.getByTestId('pending-edits')).toBeVisible();
+  await page.mouse.wheel(0, 1500);
+  await page.waitForTimeout(300);
+  const bar = await page.getByTestId('runbar').boundingBox();
+  const sidebar = await page.locator('.sidebar').boundingBox();
+  expect(bar && sidebar).toBeTruthy();
+  expect(sidebar!.y, 'the sidebar starts below the run bar').toBeGreaterThanOrEqual(bar!.y + bar!.height);
+  expect(errors).toEqual([]);
+});
+
+test('no second "no WebGPU" message: the banner alone (a software adapter gets the preset notice only)', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('device-panel')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await expect(page.getByTestId('engine-banner')).toHaveCount(0);
+  await expect(page.getByTestId('notice')).toHaveCount(1);
+  await expect(page.getByTestId('notice')).toContainText('quick preset');
+});

@@ -147,9 +147,8 @@ function onEngine(message: Extract<FromTrainer, { type: 'engine' }>): void {
   if (small !== null && !config.fromLink && config.presetName !== small) {
     try {
       loadPreset(small);
-      config.addNotice(message.engine === 'cpu'
-        ? 'No WebGPU here: training runs on the CPU reference, so the page chose the tiny preset.'
-        : 'This adapter is a software renderer (slow), so the page chose the quick preset. Pick a larger one at will.');
+      // Without WebGPU the engine banner already says so and names the tiny preset: one message, not two.
+      if (message.engine !== 'cpu') config.addNotice('This adapter is a software renderer (slow), so the page chose the quick preset. Pick a larger one at will.');
     } catch {
       // No tiny preset: keep the default.
     }

@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'react';
 import { useConfig } from '../store/config';
 import { useDevice } from '../store/device';
 import { useRuns } from '../store/runs';
@@ -18,10 +19,31 @@ const FIELD_NAMES: Record<string, string> = {
 };
 
 /**
+ * Publishes the run bar's height as --runbar-height, so the sticky sidebar starts below it whatever the bar
+ * holds (the pending-edits notice, errors): a fixed offset let the bar cover the sidebar.
+ */
+function useRunBarHeight() {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const bar = ref.current;
+    if (!bar || typeof ResizeObserver === 'undefined') return;
+    const root = document.documentElement;
+    const observer = new ResizeObserver(() => root.style.setProperty('--runbar-height', `${Math.ceil(bar.getBoundingClientRect().height)}px`));
+    observer.observe(bar);
+    return () => {
+      observer.disconnect();
+      root.style.removeProperty('--runbar-height');
+    };
+  }, []);
+  return ref;
+}
+
+/**
  * Start / Pause / Resume, Step and Reset, the study's progress, and — when the controls hold edits the
  * running study was not built with — the choice to apply them (Reset) or discard them.
  */
 export function RunBar() {
+  const barRef = useRunBarHeight();
   const deviceStatus = useDevice((s) => s.status);
   const { state, step, study, error, failures } = useRuns();
   const applied = useSession((s) => s.applied);
@@ -54,7 +76,7 @@ export function RunBar() {
   const progress = totalSteps > 0 ? Math.min(1, step / totalSteps) : 0;
 
   return (
-    <div className="runbar" data-testid="runbar" data-state={state} data-step={step}
+    <div className="runbar" ref={barRef} data-testid="runbar" data-state={state} data-step={step}
       data-applied={applied ? configToQuery(applied.presetName, applied.config) : ''}>
       <div className="runbar-buttons">
         <button type="button" className={`primary${state === 'running' ? ' is-running' : ''}`} data-testid="primary-button"
