@@ -65,3 +65,52 @@ test('no second "no WebGPU" message: the banner alone (a software adapter gets t
   await expect(page.getByTestId('notice')).toHaveCount(1);
   await expect(page.getByTestId('notice')).toContainText('quick preset');
 });
+
+/** Text elements whose colour on their background is under WCAG AA (4.5:1; 3:1 for large text). */
+const lowContrast = (page: Page) => page.evaluate(() => {
+  const parse = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+  const luminance = ([r, g, b]: number[]) => {
+    const f = (v: number) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  /** The background under an element: its ancestors' colours composited (opaque white below all). */
+  const background = (e: Element): number[] => {
+    const layers: number[][] = [];
+    for (let a: Element | null = e; a; a = a.parentElement) {
+      const c = parse(getComputedStyle(a).backgroundColor);
+      if (c.length >= 3 && (c[3] ?? 1) > 0) { layers.push(c); if ((c[3] ?? 1) >= 1) break; }
+    }
+    let rgb = [255, 255, 255];
+    for (const c of layers.reverse()) { const alpha = c[3] ?? 1; rgb = rgb.map((v, i) => alpha * c[i] + (1 - alpha) * v); }
+    return rgb;
+  };
+  const bad: string[] = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const own = [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && (n.textContent ?? '').trim() !== '');
+    if (!own || e.closest('.sr-only, [aria-hidden="true"]')) continue;
+    const style = getComputedStyle(e);
+    if (style.visibility === 'hidden' || style.display === 'none' || (e as HTMLElement).offsetParent === null) continue;
+    const fg = parse(style.color);
+    const bg = background(e);
+    const alpha = fg[3] ?? 1;
+    const text = fg.slice(0, 3).map((v, i) => alpha * v + (1 - alpha) * bg[i]);
+    const [l1, l2] = [luminance(text), luminance(bg)].sort((a, b) => b - a);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5) && !(e as HTMLButtonElement).disabled && !e.closest('button:disabled')) {
+      bad.push(`${e.tagName.toLowerCase()}.${e.className} "${(e.textContent ?? '').trim().slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+    }
+  }
+  return bad;
+});
+
+test('text meets WCAG AA contrast on the trained page', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto('/?preset=tiny&steps=20&evalEvery=10');
+  await expect(page.getByTestId('runbar')).not.toHaveAttribute('data-applied', '', { timeout: 60_000 });
+  await page.getByTestId('primary-button').click();
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  const bad = await lowContrast(page);
+  expect(bad, bad.join('\n')).toEqual([]);
+});

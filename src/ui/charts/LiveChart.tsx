@@ -38,7 +38,7 @@ export interface ChartSpec {
   xIncrement?: number;
 }
 
-const AXIS = { stroke: '#6b7280', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1 } };
+const AXIS = { stroke: '#4b5563', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1 } };
 
 function options(spec: ChartSpec, width: number, height: number): uPlot.Options {
   const series: uPlot.Series[] = [{ label: spec.xLabel }];
