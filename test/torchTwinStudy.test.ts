@@ -16,7 +16,9 @@ import { analyseAttention } from '../src/engine/modelAnalysis';
 import { parameterLayout } from '../src/model/layout';
 import { renderRecordFile } from '../src/study/renderRecord';
 import type { StudyRecord } from '../src/study/report';
-import { quickDefinition, studyDefinition, unitConfig } from '../src/study/studies';
+import { computeEstimate, quickDefinition, studyDefinition, unitConfig } from '../src/study/studies';
+import { SCALE_STUDIES } from '../src/cli/scaleStudies';
+import { validateStudyConfig } from '../src/config/validate';
 import { assertTorchAvailable, runPython } from './torchTwinSupport';
 
 const ROOT = resolve(__dirname, '..');
@@ -100,5 +102,27 @@ describe('PyTorch twin: export-study, train, reproduce --from', () => {
     const rendered = renderRecordFile(join(exportDir, 'one', 'study.json'), join(exportDir, 'reports'));
     expect(existsSync(join(rendered.dir, 'report.md'))).toBe(true);
     expect(rendered.record.units).toHaveLength(2);
+  });
+
+  it('GPU-sized studies: valid, listed with FLOPs, the twin builds their models with the engine\'s parameter counts, --quick exports', () => {
+    const list = spawnSync('npx', ['vite-node', 'src/cli/exportStudy.ts', '--', '--list'], { cwd: ROOT, encoding: 'utf8' });
+    expect(list.status, list.stderr).toBe(0);
+    const names = Object.keys(SCALE_STUDIES);
+    expect(names).toEqual(['scale-needle-1m', 'scale-text-1m', 'scale-needle-10m', 'scale-text-10m', 'scale-needle-50m', 'scale-text-50m']);
+    const definitions = names.map((name) => SCALE_STUDIES[name]());
+    for (const d of definitions) {
+      expect(() => validateStudyConfig(d.config)).not.toThrow();
+      expect(list.stdout).toContain(`${d.name}: ${d.config.arms.length * d.config.seedsPerArm} runs`);
+    }
+    // One interpreter for all six (meta tensors would be faster but are newer than torch 1.13's nn.Module init).
+    const counted = runPython(['-c', `import json, sys
+from meap_torch.model import MeapLlama
+print(json.dumps([sum(p.numel() for p in MeapLlama(m).parameters()) for m in json.loads(sys.argv[1])]))`,
+    JSON.stringify(definitions.map((d) => d.config.model))]);
+    expect(JSON.parse(counted)).toEqual(definitions.map((d) => computeEstimate(d).parameters));
+    const out = join(mkdtempSync(join(tmpdir(), 'meap-scale-')), 'x');
+    const quick = spawnSync('npx', ['vite-node', 'src/cli/exportStudy.ts', '--', '--study', 'scale-text-10m', '--quick', '--out', out], { cwd: ROOT, encoding: 'utf8' });
+    expect(quick.status, quick.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'export.json'), 'utf8')).study).toBe('scale-text-10m');
   });
 });

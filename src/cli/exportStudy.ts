@@ -14,17 +14,23 @@ import { parameterCount, parameterLayout } from '../model/layout';
 import { checkedStudyConfig } from '../config/validate';
 import type { StudyConfig } from '../config/presets';
 import {
-  computeEstimate, quickDefinition, SEEDS_FOR_CLAIM, STUDY_NAMES, studyDefinition, unitConfig, unitCount, type StudyDefinition,
+  checkDefinition, computeEstimate, quickDefinition, SEEDS_FOR_CLAIM, STUDY_NAMES, studyDefinition, unitConfig, unitCount,
+  type StudyDefinition,
 } from '../study/studies';
+import { validateStudyConfig } from '../config/validate';
+import { SCALE_STUDIES, scaleStudyLine } from './scaleStudies';
 import { UNIT_FORMAT } from '../study/records';
 import { deriveSeed } from '../util/seeds';
 
 export const EXPORT_FORMAT = 'meap-torch-export/1';
 
-const USAGE = `usage: npm run export-study -- --study ${STUDY_NAMES.join('|')} [--quick] --out DIR
+const USAGE = `usage: npm run export-study -- --study NAME [--quick] --out DIR
        npm run export-study -- --config study.json [--name NAME] --out DIR
+       npm run export-study -- --list
 
-  --study NAME   a named study of npm run reproduce (--quick: its one-minute version)
+  --study NAME   a named study of npm run reproduce (${STUDY_NAMES.join(', ')}), or a study sized for a GPU
+                 (${Object.keys(SCALE_STUDIES).join(', ')}); --quick: its one-minute version
+  --list         the GPU-sized studies with their parameters, FLOPs and an estimated H200 wall time
   --config FILE  a StudyConfig (JSON, e.g. the page's config): one unit holding all its seeds
   --name NAME    the study's name for --config (letters, digits, dashes; default: custom)
   --out DIR      an empty or new folder: export.json, init/, README.md`;
@@ -42,13 +48,23 @@ function definitionOfConfig(config: StudyConfig, name: string): StudyDefinition 
   };
 }
 
-function parse(argv: string[]): Args | null {
+/** A named study: the engine's (studies.ts) or a GPU-sized one (scaleStudies.ts), checked. */
+function namedDefinition(name: string): StudyDefinition {
+  const scale = Object.hasOwn(SCALE_STUDIES, name) ? SCALE_STUDIES[name] : undefined;
+  if (!scale) return studyDefinition(name);
+  const d = scale();
+  validateStudyConfig(d.config);
+  checkDefinition(d);
+  return d;
+}
+
+function parse(argv: string[]): Args | 'list' | null {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv.filter((a) => a !== '--'),
       options: { study: { type: 'string' }, quick: { type: 'boolean' }, config: { type: 'string' }, name: { type: 'string' },
-        out: { type: 'string' }, help: { type: 'boolean' } },
+        out: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean' } },
       strict: true, allowPositionals: false,
     });
   } catch (error) {
@@ -56,6 +72,7 @@ function parse(argv: string[]): Args | null {
   }
   const v = parsed.values;
   if (v.help) return null;
+  if (v.list) return 'list';
   if ((v.study === undefined) === (v.config === undefined)) throw new UsageError('give exactly one of --study NAME or --config FILE');
   if (!v.out || v.out.trim() === '') throw new UsageError('--out DIR is required');
   if (existsSync(v.out) && readdirSync(v.out).length > 0) throw new UsageError(`--out "${v.out}" is not empty`);
@@ -64,7 +81,7 @@ function parse(argv: string[]): Args | null {
   if (v.study !== undefined) {
     if (v.name !== undefined) throw new UsageError('--name goes with --config; a named study keeps its name');
     try {
-      const base = studyDefinition(v.study);
+      const base = namedDefinition(v.study);
       definition = quick ? quickDefinition(base) : base;
     } catch (error) {
       throw new UsageError(`--study: ${(error as Error).message}`);
@@ -96,7 +113,7 @@ ${d.question}
 Exported by \`${a.command}\` for the PyTorch twin of the MEAP playground (python/meap_torch in the playground's
 repository): ${c.arms.length} arms (mask ratios ${c.arms.join(', ')}; 0 = NTP) × ${c.seedsPerArm} seeds in ${units} unit(s),
 ${c.steps} steps of batch ${c.batch} × context ${c.model.context}, ${parameters.toLocaleString('en-US')} parameters per model;
-≈ ${(est.trainFlops / 1e12).toFixed(3)} TFLOP of training in all.
+≈ ${(est.trainFlops / 1e12).toFixed(3)} TFLOP of training in all${Object.hasOwn(SCALE_STUDIES, d.name) && !a.quick ? ` (${scaleStudyLine(d).split(', ').slice(-1)[0]})` : ''}.
 
 - \`export.json\`: the study definition and each unit's config (unit u trains every arm × its seeds with baseSeed + u).
 - \`init/unit-UU/seed-S.safetensors\`: the engine's initial weights of each unit seed (HF LLaMA tensor names, float32).
@@ -117,7 +134,7 @@ analyses of each trained model). Render the report with the playground:
 }
 
 function main(argv: string[]): number {
-  let args: Args | null;
+  let args: Args | 'list' | null;
   try {
     args = parse(argv);
   } catch (error) {
@@ -127,6 +144,10 @@ function main(argv: string[]): number {
   }
   if (args === null) {
     console.log(USAGE);
+    return 0;
+  }
+  if (args === 'list') {
+    for (const name of Object.keys(SCALE_STUDIES)) console.log(scaleStudyLine(namedDefinition(name)));
     return 0;
   }
   const d = args.definition;
