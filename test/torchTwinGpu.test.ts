@@ -1,13 +1,19 @@
 /**
  * The float32 PyTorch twin against the WebGPU engine (Study, here on SwiftShader) for the quick preset, NTP and
  * MEAP: the first 20 training losses and the weights after those 20 steps, from the same init and batches.
- * Both compute in float32, in different orders, so they agree to float32 rounding carried through 20 steps.
+ * Both compute in float32, in different orders, so they agree to float32 rounding carried through 20 steps. Then the
+ * engine's trained models, saved as safetensors, evaluate in the twin as in the engine (loss, greedy accuracy).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { preset } from '../src/config/presets';
 import { Study } from '../src/engine/gpuStudy';
 import { testContext } from './gpuContext';
-import { assertTorchAvailable, runTwin } from './torchTwinSupport';
+import { writeSafetensors } from '../src/export/safetensors';
+import type { RunEvaluation } from '../src/engine/types';
+import { assertTorchAvailable, runPython, runTwin } from './torchTwinSupport';
 
 const STEPS = 20;
 /** Measured 2026-12-04 on SwiftShader: losses 6.0e-7, weights 8.5e-6 (vs a 0.02 floor); room for other adapters' rounding. */
@@ -17,7 +23,7 @@ const WEIGHT_TOLERANCE = 1e-4;
 interface TwinTraining { losses: number[][]; weights: Record<string, Record<string, number[]>> }
 
 describe('PyTorch twin (float32) vs the WebGPU engine: quick preset, NTP and MEAP', () => {
-  it('first 20 losses and the weights after them agree', async () => {
+  it('first 20 losses and the weights after them agree; the saved models evaluate alike', async () => {
     assertTorchAvailable();
     const config = preset('quick');
     expect(config.arms).toEqual([0, 0.15]);
@@ -48,6 +54,23 @@ describe('PyTorch twin (float32) vs the WebGPU engine: quick preset, NTP and MEA
         `max |Δw| / max(|w|, 0.02) ${weightError.toExponential(2)} at ${where}`);
       expect(lossError).toBeLessThan(LOSS_TOLERANCE);
       expect(weightError, where).toBeLessThan(WEIGHT_TOLERANCE);
+
+      // The saved models (safetensors, as the page and compare --save write them) evaluate alike in the twin.
+      const dir = mkdtempSync(join(tmpdir(), 'meap-saved-'));
+      const paths = Array.from({ length: study.R }, (_, r) => {
+        const path = join(dir, `run-${r}.safetensors`);
+        writeFileSync(path, writeSafetensors(config.model, params.slice(r * P, (r + 1) * P), { study: config }));
+        return path;
+      });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+      const twinEvaluation = JSON.parse(runPython(['-m', 'meap_torch.evaluate', join(dir, 'config.json'), ...paths])) as RunEvaluation[];
+      const engineEvaluation = await study.evaluate();
+      twinEvaluation.forEach((e, r) => {
+        console.log(`saved run ${r}: twin valLoss ${e.valLoss}, engine ${engineEvaluation[r].valLoss}; accuracy ${e.retrievalAcc} vs ${engineEvaluation[r].retrievalAcc}`);
+        expect(Math.abs(e.valLoss - engineEvaluation[r].valLoss) / engineEvaluation[r].valLoss).toBeLessThan(LOSS_TOLERANCE);
+        expect(e.retrievalAcc).toBe(engineEvaluation[r].retrievalAcc);
+        expect(e.accByDepth).toEqual(engineEvaluation[r].accByDepth);
+      });
     } finally {
       study.dispose();
     }
