@@ -6,6 +6,25 @@ import { AccuracyChart, DepthChart, LearnedChart } from './RetrievalCharts';
 import { DiffChart, TrainLossChart, ValLossChart } from './LossCharts';
 import { SpeedPanel } from './SpeedPanel';
 import { useGroups } from './useGroups';
+import { curvesCsv, curvesJson } from '../../store/curves';
+import { saveFile } from '../report/download';
+
+/** Downloads every curve of the study on screen, as the runs store holds it (store/curves.ts). */
+function CurveExport() {
+  const empty = useRuns((s) => s.train.steps.length === 0 && s.evals.steps.length === 0);
+  const save = (format: 'csv' | 'json') => {
+    const runs = useRuns.getState();
+    if (format === 'csv') saveFile(curvesCsv(runs), 'curves.csv', 'text/csv');
+    else saveFile(curvesJson(runs), 'curves.json', 'application/json');
+  };
+  return (
+    <span className="curve-export">
+      <span className="muted">Curves:</span>
+      <button type="button" className="secondary small" data-testid="export-curves-csv" disabled={empty} onClick={() => save('csv')}>CSV</button>
+      <button type="button" className="secondary small" data-testid="export-curves-json" disabled={empty} onClick={() => save('json')}>JSON</button>
+    </span>
+  );
+}
 
 interface TaskFacts { retrieval: boolean; bucketLabel: string }
 
@@ -37,6 +56,7 @@ export function ChartsPanel() {
           ))}
           {seeds > 1 && <li className="legend-note">bold: mean of {seeds} seeds · thin: each seed · band: min–max</li>}
         </ul>
+        <CurveExport />
       </div>
       <div className="chart-grid">
         <TrainLossChart groups={groups} />

@@ -12,6 +12,8 @@ export interface LineSpec {
   stepped?: boolean;
   points?: boolean;
   dash?: number[];
+  /** Diameter of its dots (default 6). */
+  pointSize?: number;
 }
 
 export interface ChartSpec {
@@ -38,6 +40,23 @@ export interface ChartSpec {
   xIncrement?: number;
 }
 
+/**
+ * Tick labels that tell the ticks apart: the fewest decimals (up to 8) at which no two labels repeat (a flat
+ * line's auto range is a few thousandths wide: "4.156" four times), and never "-0".
+ */
+export function tickLabels(splits: readonly number[]): string[] {
+  const distinct = new Set(splits).size;
+  let labels: string[] = [];
+  for (let decimals = 0; decimals <= 8; decimals++) {
+    labels = splits.map((v) => v.toFixed(decimals));
+    if (new Set(labels).size === distinct) break;
+  }
+  return labels.map((label) => (/^-0(\.0*)?$/.test(label) ? label.slice(1) : label));
+}
+
+/** Whole-number tick spacings for step axes (uPlot's defaults include fractions: "step 0.5"). */
+export const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10_000, 20_000, 50_000, 100_000];
+
 const AXIS = { stroke: '#4b5563', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1 } };
 
 function options(spec: ChartSpec, width: number, height: number): uPlot.Options {
@@ -47,7 +66,11 @@ function options(spec: ChartSpec, width: number, height: number): uPlot.Options 
       label: line.label, scale: line.scale ?? 'y', spanGaps: true,
       stroke: line.role === 'bound' ? 'transparent' : line.color,
       width: line.role === 'mean' ? 2.25 : line.role === 'seed' ? 0.9 : line.role === 'ref' ? 1 : 0,
-      points: { show: line.points ?? false, size: 6, fill: line.color, stroke: line.color },
+      // Points: where asked for, and on lines (not bounds) wherever there is only one point to draw.
+      points: {
+        show: (u: uPlot, seriesIndex: number) => line.points ?? (line.role !== 'bound' && definedCount(u.data[seriesIndex]) === 1),
+        size: line.pointSize ?? 6, fill: line.color, stroke: line.color,
+      },
     };
     if (line.dash) s.dash = line.dash;
     if (line.role === 'seed') s.alpha = 0.55;
@@ -57,16 +80,21 @@ function options(spec: ChartSpec, width: number, height: number): uPlot.Options 
   const axes: uPlot.Axis[] = [
     { ...AXIS, label: spec.xLabel, labelSize: 18, size: 32,
       ...(spec.xTicks ? { values: (_u: uPlot, splits: number[]) => splits.map(spec.xTicks!) } : {}),
-      ...(spec.xIncrement ? { incrs: [spec.xIncrement] } : {}) },
-    { ...AXIS, label: spec.yLabel, labelSize: 18, size: 52, scale: 'y' },
+      ...(spec.xIncrement ? { incrs: [spec.xIncrement] } : spec.xTicks ? {} : { incrs: STEP_INCREMENTS }) },
+    { ...AXIS, label: spec.yLabel, labelSize: 18, size: 52, scale: 'y', values: (_u: uPlot, splits: number[]) => tickLabels(splits) },
   ];
-  if (spec.y2Label) axes.push({ ...AXIS, label: spec.y2Label, labelSize: 18, size: 52, scale: 'y2', side: 1, grid: { show: false } });
+  if (spec.y2Label) {
+    axes.push({ ...AXIS, label: spec.y2Label, labelSize: 18, size: 52, scale: 'y2', side: 1, grid: { show: false },
+      values: (_u: uPlot, splits: number[]) => tickLabels(splits) });
+  }
   return {
     width, height,
     legend: { show: false },
     cursor: { drag: { x: true, y: false }, points: { size: 6 } },
     scales: {
-      x: spec.xRange ? { time: false, range: spec.xRange } : { time: false },
+      // One x value (the first evaluation): half a step either side, so its point has a place to be drawn.
+      x: spec.xRange ? { time: false, range: spec.xRange }
+        : { time: false, range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => (min === max ? [min - 0.5, max + 0.5] : [min, max]) },
       y: spec.yRange ? { range: spec.yRange } : { auto: true },
       ...(spec.y2Label ? { y2: { auto: true } } : {}),
     },
@@ -74,6 +102,12 @@ function options(spec: ChartSpec, width: number, height: number): uPlot.Options 
     bands: (spec.bands ?? []).map(([upper, lower, fill]) => ({ series: [upper + 1, lower + 1] as [number, number], fill })),
     axes,
   };
+}
+
+function definedCount(values: ArrayLike<number | null | undefined> | undefined): number {
+  let n = 0;
+  for (let i = 0; i < (values?.length ?? 0); i++) if (values![i] !== null && values![i] !== undefined && Number.isFinite(values![i]!)) n++;
+  return n;
 }
 
 /** "step 120 · NTP 2.310 · MEAP 15% 2.281" at data index `idx` (the latest point when idx is null). */

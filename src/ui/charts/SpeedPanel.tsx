@@ -10,7 +10,7 @@ const SPEC: ChartSpec = {
   key: 'speed',
   lines: [
     { label: 'tokens/s', color: '#374151', role: 'mean' },
-    { label: 'ms/step', color: '#9ca3af', role: 'mean', scale: 'y2', dash: [5, 3] },
+    { label: 'ms/step', color: '#6b7280', role: 'mean', scale: 'y2', dash: [5, 3] },
   ],
   xLabel: 'step', yLabel: 'tokens/s', y2Label: 'ms per step',
   format: formatCount, format2: formatMs,
@@ -41,7 +41,12 @@ export function SpeedPanel() {
   return (
     <ChartCard id="speed" title="Speed" spec={SPEC} data={data} height={160} wide
       empty="Throughput appears with the first reported steps."
-      caption={<>Tokens per second over all {R || ''} runs together (each run processes batch × context tokens per step)
+      caption={<>
+        <span className="speed-key" data-testid="speed-key">
+          <span><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" stroke="#374151" strokeWidth="2.25" /></svg> tokens/s (left axis)</span>
+          <span><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" stroke="#6b7280" strokeWidth="2.25" strokeDasharray="5 3" /></svg> ms per step (right axis)</span>
+        </span>
+        Tokens per second over all {R || ''} runs together (each run processes batch × context tokens per step)
         and wall time per training step, measured in the Worker.</>}>
       <div className="tiles">
         <Tile label="tokens/s" testId="speed-tokens" value={latest ? formatCount(latest.tps) : '—'} />

@@ -36,6 +36,9 @@ export function stats(values: readonly (number | null | undefined)[]): Stats {
   return count === 0 ? { mean: null, min: null, max: null } : { mean: sum / count, min, max };
 }
 
+/** Dash pattern of each arm's mean line, in arm order (the first, usually NTP, solid). */
+export const ARM_DASHES: (number[] | null)[] = [null, [8, 4], [2, 3], [12, 3, 3, 3], [5, 5]];
+
 /**
  * Lines of an arm chart: per arm [mean, (upper, lower, seed…) when it has several seeds], in arm order.
  * `bandKey` lets the caller include the seed count in the chart key.
@@ -43,8 +46,10 @@ export function stats(values: readonly (number | null | undefined)[]): Stats {
 export function armLines(groups: readonly ArmGroup[]): { lines: LineSpec[]; bands: [number, number, string][] } {
   const lines: LineSpec[] = [];
   const bands: [number, number, string][] = [];
-  for (const g of groups) {
-    lines.push({ label: g.label, color: g.color, role: 'mean' });
+  groups.forEach((g, i) => {
+    // Arms often coincide (step 0: same weights): a dash pattern per arm and shrinking dots keep each visible.
+    const dash = ARM_DASHES[i % ARM_DASHES.length];
+    lines.push({ label: g.label, color: g.color, role: 'mean', pointSize: Math.max(4, 11 - 3 * i), ...(dash ? { dash } : {}) });
     if (g.runs.length > 1) {
       const upper = lines.length;
       lines.push({ label: `${g.label} max`, color: g.color, role: 'bound' });
@@ -52,7 +57,7 @@ export function armLines(groups: readonly ArmGroup[]): { lines: LineSpec[]; band
       bands.push([upper, upper + 1, withAlpha(g.color, 0.14)]);
       g.runs.forEach((_, seed) => lines.push({ label: `${g.label} seed ${seed}`, color: g.color, role: 'seed' }));
     }
-  }
+  });
   return { lines, bands };
 }
 

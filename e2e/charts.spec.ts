@@ -1,0 +1,71 @@
+import { expect, test, type Page } from '@playwright/test';
+import { readFile } from 'node:fs/promises';
+
+/** The live charts (issue 16 item 2): a single point is drawn; every curve can be downloaded as CSV. */
+
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  return errors;
+}
+
+async function openTiny(page: Page, query: string): Promise<void> {
+  await page.goto(`/?${query}`);
+  await expect(page.getByTestId('runbar')).not.toHaveAttribute('data-applied', '', { timeout: 60_000 });
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+}
+
+/** Pixels of the chart's plot canvas in (about) this colour. */
+const pixelsOf = (page: Page, id: string, rgb: [number, number, number]) => page.getByTestId(`chart-${id}`).locator('canvas').evaluate((canvas, colour) => {
+  const c = canvas as HTMLCanvasElement;
+  const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (Math.abs(data[i] - colour[0]) < 40 && Math.abs(data[i + 1] - colour[1]) < 40 && Math.abs(data[i + 2] - colour[2]) < 40 && data[i + 3] > 200) n++;
+  }
+  return n;
+}, rgb);
+
+interface SummaryRow { line: string; last: number; points: number }
+const summary = (page: Page, id: string): Promise<SummaryRow[]> => page.getByTestId(`summary-${id}`).locator('tbody tr').evaluateAll((rows) => rows.map((row) => ({
+  line: row.getAttribute('data-line') ?? '', last: Number(row.getAttribute('data-last')), points: Number(row.getAttribute('data-points')),
+})));
+
+test('a chart with one evaluation draws its point', async ({ page }) => {
+  const errors = watchErrors(page);
+  await openTiny(page, 'preset=tiny&steps=40&evalEvery=10');
+  await page.getByTestId('step-button').click();
+  await expect(page.getByTestId('chart-val-loss')).toHaveAttribute('data-points', '1', { timeout: 30_000 });
+  await page.waitForTimeout(300);
+  // At step 0 both arms have the same weights, so the same point: NTP (#2563eb) is the larger dot under
+  // MEAP 15 % (#ea580c), and both show.
+  expect(await pixelsOf(page, 'val-loss', [0x25, 0x63, 0xeb])).toBeGreaterThan(10);
+  expect(await pixelsOf(page, 'val-loss', [0xea, 0x58, 0x0c])).toBeGreaterThan(10);
+  await expect(page.getByTestId('speed-key')).toContainText('tokens/s (left axis)');
+  await expect(page.getByTestId('speed-key')).toContainText('ms per step (right axis)');
+  expect(errors).toEqual([]);
+});
+
+test('every curve downloads as CSV, matching what the charts show', async ({ page }) => {
+  const errors = watchErrors(page);
+  await openTiny(page, 'preset=tiny&steps=20&evalEvery=10');
+  await page.getByTestId('primary-button').click();
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-curves-csv').click()]);
+  expect(download.suggestedFilename()).toBe('curves.csv');
+  const text = await readFile((await download.path())!, 'utf8');
+  const [head, ...lines] = text.trimEnd().split('\n');
+  expect(head).toBe('series,step,run,arm,maskRatio,seed,value');
+  const rows = lines.map((l) => l.split(',')).map(([series, step, run, arm, , , value]) => ({ series, step: Number(step), run, arm, value }));
+  // One seed per arm: each arm's line is its run; the CSV's rows are its points and its latest value the chart's.
+  for (const [chart, series] of [['train-loss', 'train_loss'], ['val-loss', 'val_loss']] as const) {
+    for (const line of await summary(page, chart)) {
+      const mine = rows.filter((r) => r.series === series && r.arm === line.line);
+      expect(mine, `${series} ${line.line}`).toHaveLength(line.points);
+      expect(Number(mine[mine.length - 1].value), `${series} ${line.line} latest`).toBeCloseTo(line.last, 12);
+    }
+  }
+  expect(rows.some((r) => r.series === 'retrieval_acc')).toBe(true);
+  expect(errors).toEqual([]);
+});

@@ -1,0 +1,66 @@
+/**
+ * Every curve on the page as data (issue 16: CSV/JSON export): each run's training loss, validation loss,
+ * retrieval accuracy and accuracy per evaluation bucket, and the study's speed, exactly as the runs store
+ * holds them (numbers written with full precision; a missing value is empty in CSV and null in JSON). One
+ * row per (series, run, step): the charts' means and bands are computed from these.
+ */
+import type { RunsState } from './runs';
+import { armLabel } from '../util/palette';
+
+export interface CurveRow {
+  series: string;
+  step: number;
+  /** The run (study order), or null for series of the whole study (speed). */
+  run: number | null;
+  arm: string;
+  maskRatio: number | null;
+  seed: number | null;
+  value: number | null;
+}
+
+type CurveSource = Pick<RunsState, 'study' | 'train' | 'evals' | 'speed'>;
+
+const finite = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
+
+export function curveRows(s: CurveSource): CurveRow[] {
+  const runs = s.study?.runs ?? [];
+  const rows: CurveRow[] = [];
+  const push = (series: string, r: number, step: number, value: number | null | undefined) => {
+    const run = runs[r];
+    rows.push({ series, step, run: r, arm: run ? armLabel(run.maskRatio) : `run ${r}`, maskRatio: run?.maskRatio ?? null, seed: run?.seed ?? null, value: finite(value) });
+  };
+  s.train.loss.forEach((losses, r) => s.train.steps.forEach((step, k) => push('train_loss', r, step, losses[k])));
+  s.evals.points.forEach((points, r) => s.evals.steps.forEach((step, k) => {
+    const p = points[k];
+    if (!p) return;
+    push('val_loss', r, step, p.valLoss);
+    if (s.study?.task.bucketLabel !== '') {
+      push('retrieval_acc', r, step, p.retrievalAcc);
+      p.accByDepth.forEach((acc, b) => push(`acc_bucket_${b}`, r, step, acc));
+    }
+  }));
+  s.speed.steps.forEach((step, k) => {
+    for (const [series, values] of [['tokens_per_s', s.speed.tokensPerSecond], ['ms_per_step', s.speed.msPerStep]] as const) {
+      rows.push({ series, step, run: null, arm: 'all runs', maskRatio: null, seed: null, value: finite(values[k]) });
+    }
+  });
+  return rows;
+}
+
+const COLUMNS: (keyof CurveRow)[] = ['series', 'step', 'run', 'arm', 'maskRatio', 'seed', 'value'];
+
+function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function curvesCsv(s: CurveSource): string {
+  const lines = [COLUMNS.join(',')];
+  for (const row of curveRows(s)) lines.push(COLUMNS.map((c) => csvField(row[c])).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+export function curvesJson(s: CurveSource): string {
+  return `${JSON.stringify({ config: s.study?.config ?? null, runs: s.study?.runs ?? [], bucketLabel: s.study?.task.bucketLabel ?? '', rows: curveRows(s) })}\n`;
+}
