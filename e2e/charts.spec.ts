@@ -67,5 +67,8 @@ test('every curve downloads as CSV, matching what the charts show', async ({ pag
     }
   }
   expect(rows.some((r) => r.series === 'retrieval_acc')).toBe(true);
+  // Accuracy is read against its prompt count and chance (tiny: 40 prompts, 8 values).
+  await expect(page.getByTestId('accuracy-prompts')).toHaveText('40 held-out prompts');
+  await expect(page.getByTestId('accuracy-chance')).toContainText('chance (12.5%');
   expect(errors).toEqual([]);
 });

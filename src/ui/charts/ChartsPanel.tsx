@@ -64,7 +64,7 @@ export function ChartsPanel() {
         <DiffChart groups={groups} retrieval={facts.retrieval} />
         {facts.retrieval ? (
           <>
-            <AccuracyChart groups={groups} />
+            <AccuracyChart groups={groups} config={source} />
             <DepthChart groups={groups} task={source.task} bucketLabel={facts.bucketLabel} />
             <LearnedChart groups={groups} threshold={threshold} onThreshold={setThreshold} />
           </>

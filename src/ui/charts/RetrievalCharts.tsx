@@ -6,21 +6,55 @@ import { formatPercentValue } from '../format';
 import { ChartCard } from './ChartCard';
 import { armChartSpec, armData, type ArmGroup } from './series';
 import type { ChartSpec } from './LiveChart';
+import { chanceAccuracy, wilsonInterval } from './binomial';
+import { withAlpha } from '../../util/palette';
+import type { StudyConfig } from '../../config/presets';
 
-export function AccuracyChart({ groups }: { groups: ArmGroup[] }) {
+/**
+ * Retrieval accuracy per arm with what it can be read against: the chance level (a random answer among the
+ * task's value tokens), the number of prompts behind each point, and a 95 % binomial (Wilson) band around each
+ * arm's mean over all its prompts (n prompts × seeds) — at 40 prompts ±15 points is noise.
+ */
+export function AccuracyChart({ groups, config }: { groups: ArmGroup[]; config: StudyConfig }) {
   const evals = useRuns((s) => s.evals);
-  const spec = useMemo(() => armChartSpec('acc', groups, {
-    xLabel: 'step', yLabel: 'accuracy (%)', yRange: [0, 100], format: formatPercentValue,
-  }), [groups]);
-  const data = useMemo(() => armData(evals.steps, groups, (r, k) => {
-    const p = evals.points[r]?.[k];
-    return p ? p.retrievalAcc * 100 : null;
-  }), [evals, groups]);
+  const n = config.evaluation.count;
+  const chance = config.task === 'text' ? null : chanceAccuracy(config.taskOptions);
+  const spec = useMemo(() => {
+    const base = armChartSpec('acc', groups, { xLabel: 'step', yLabel: 'accuracy (%)', yRange: [0, 100], format: formatPercentValue });
+    const lines = [...base.lines];
+    const bands = [...(base.bands ?? [])];
+    for (const g of groups) {
+      lines.push({ label: `${g.label} 95% high`, color: g.color, role: 'bound' }, { label: `${g.label} 95% low`, color: g.color, role: 'bound' });
+      bands.push([lines.length - 2, lines.length - 1, withAlpha(g.color, 0.1)]);
+    }
+    if (chance !== null) lines.push({ label: 'chance', color: '#4b5563', role: 'ref', dash: [2, 4] });
+    return { ...base, key: `${base.key}:binomial${n}:${chance ?? ''}`, lines, bands };
+  }, [groups, n, chance]);
+  const data = useMemo(() => {
+    const value = (r: number, k: number) => {
+      const p = evals.points[r]?.[k];
+      return p ? p.retrievalAcc * 100 : null;
+    };
+    const columns = armData(evals.steps, groups, value).slice(1) as (number | null)[][];
+    for (const g of groups) {
+      const band = evals.steps.map((_, k) => {
+        const values = g.runs.map((r) => value(r, k)).filter((v): v is number => v !== null && Number.isFinite(v));
+        if (values.length === 0) return [null, null];
+        const mean = values.reduce((a, b) => a + b, 0) / values.length / 100;
+        return wilsonInterval(mean, n * values.length).map((v) => v * 100);
+      });
+      columns.push(band.map((b) => b[1]), band.map((b) => b[0]));
+    }
+    if (chance !== null) columns.push(evals.steps.map(() => chance * 100));
+    return [evals.steps, ...columns] as uPlot.AlignedData;
+  }, [evals, groups, n, chance]);
   return (
     <ChartCard id="accuracy" title="Retrieval accuracy" spec={spec} data={data}
       empty="Greedy answers on the held-out retrieval prompts, every few evaluation steps."
-      caption={<>Share of held-out prompts whose answer token is the model&apos;s greedy prediction. At this scale it
-        usually jumps from chance to high once a seed discovers retrieval.</>} />
+      caption={<>Share of the <strong data-testid="accuracy-prompts">{n} held-out prompts</strong> (per seed) whose answer token is the
+        model&apos;s greedy prediction; the shaded band is each arm&apos;s 95 % binomial interval
+        {chance !== null && <>, the dotted line <span data-testid="accuracy-chance">chance ({formatPercentValue(chance * 100)}: one of the task&apos;s values at random)</span></>}.
+        At this scale it usually jumps from chance to high once a seed discovers retrieval.</>} />
   );
 }
 
