@@ -11,6 +11,10 @@ class World:
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         if self.size > 1:
+            if device_type == "cuda":
+                # nccl and gather_object use the current device: one GPU per rank.
+                import torch
+                torch.cuda.set_device(self.local_rank)
             dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
 
     def owns(self, item: int) -> bool:
