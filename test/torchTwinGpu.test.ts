@@ -1,5 +1,5 @@
 /**
- * The float32 PyTorch twin against the WebGPU engine (Study, here on SwiftShader) for the quick preset, NTP and
+ * The float32 PyTorch twin against the WebGPU engine (Study, here on SwiftShader) for the tiny and quick presets, NTP and
  * MEAP: the first 20 training losses and the weights after those 20 steps, from the same init and batches.
  * Both compute in float32, in different orders, so they agree to float32 rounding carried through 20 steps. Then the
  * engine's trained models, saved as safetensors, evaluate in the twin as in the engine (loss, greedy accuracy).
@@ -16,16 +16,20 @@ import type { RunEvaluation } from '../src/engine/types';
 import { assertTorchAvailable, runPython, runTwin } from './torchTwinSupport';
 
 const STEPS = 20;
-/** Measured 2026-12-04 on SwiftShader: losses 6.0e-7, weights 8.5e-6 (vs a 0.02 floor); room for other adapters' rounding. */
+/**
+ * Measured 2026-12-04 on SwiftShader: losses 9.2e-7 (tiny) and 6.0e-7 (quick); weights 4.9e-4 (tiny) and 8.5e-6 (quick)
+ * relative to max(|w|, 0.02). tiny's peak learning rate (1e-2, batch 8) lets AdamW amplify float32 rounding more than
+ * quick's (3e-3, batch 32). The bounds leave room for other adapters' rounding.
+ */
 const LOSS_TOLERANCE = 1e-5;
-const WEIGHT_TOLERANCE = 1e-4;
+const WEIGHT_TOLERANCE: Record<string, number> = { tiny: 2e-3, quick: 1e-4 };
 
 interface TwinTraining { losses: number[][]; weights: Record<string, Record<string, number[]>> }
 
-describe('PyTorch twin (float32) vs the WebGPU engine: quick preset, NTP and MEAP', () => {
-  it('first 20 losses and the weights after them agree; the saved models evaluate alike', async () => {
+describe('PyTorch twin (float32) vs the WebGPU engine: tiny and quick presets, NTP and MEAP', () => {
+  it.each(['tiny', 'quick'])('%s: first 20 losses and the weights after them agree; the saved models evaluate alike', async (name) => {
     assertTorchAvailable();
-    const config = preset('quick');
+    const config = preset(name);
     expect(config.arms).toEqual([0, 0.15]);
     const twin = runTwin<TwinTraining>('parity', ['train', 'CONFIG', STEPS, 'float32'], config);
     const study = await Study.create(await testContext(), config);
@@ -50,10 +54,10 @@ describe('PyTorch twin (float32) vs the WebGPU engine: quick preset, NTP and MEA
           });
         }
       }
-      console.log(`float32 twin vs WebGPU engine (quick, ${STEPS} steps): max relative loss error ${lossError.toExponential(2)}, ` +
+      console.log(`float32 twin vs WebGPU engine (${name}, ${STEPS} steps): max relative loss error ${lossError.toExponential(2)}, ` +
         `max |Δw| / max(|w|, 0.02) ${weightError.toExponential(2)} at ${where}`);
       expect(lossError).toBeLessThan(LOSS_TOLERANCE);
-      expect(weightError, where).toBeLessThan(WEIGHT_TOLERANCE);
+      expect(weightError, where).toBeLessThan(WEIGHT_TOLERANCE[name]);
 
       // The saved models (safetensors, as the page and compare --save write them) evaluate alike in the twin.
       const dir = mkdtempSync(join(tmpdir(), 'meap-saved-'));
