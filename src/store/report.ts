@@ -101,7 +101,8 @@ export function buildReport(input: PageRecordInput, trainingState: TrainingState
   let figs: Record<string, string> = {};
   let figureError: string | null = null;
   try {
-    figs = figures(record, summary);
+    // The page's view: curves up to the latest evaluation (mid-run), MEAP − NTP symmetric around zero.
+    figs = figures(record, summary, { latestStep: recordStep(record), symmetricDifferences: true });
   } catch (error) {
     figureError = error instanceof Error ? error.message : String(error);
   }

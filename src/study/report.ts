@@ -14,7 +14,7 @@ export {
   type StudySummary, type Verdict,
 } from './reportStatistics';
 export {
-  formatLoss, formatLossEstimate, formatP, formatPercent, formatPercentEstimate, formatPoints, formatPointsInterval,
+  formatLoss, formatLossEstimate, formatP, formatPercent, formatPercentEstimate, formatPoints, formatPointsInterval, NEEDS_SEEDS,
 } from './reportFormat';
 export { figures } from './reportFigures';
 export { renderMarkdown } from './reportMarkdown';

@@ -4,8 +4,8 @@
  * from analyseStudy's summary (reportStatistics.ts).
  */
 import { finite, type Estimate } from './stats';
-import { barChart, lineChart, stripChart, type BandSeries, type LineSeries } from './svg';
-import { bucketName, formatP, formatPercent } from './reportFormat';
+import { barChart, lineChart, niceTicks, stripChart, tickLabel, type BandSeries, type LineSeries } from './svg';
+import { bucketName, formatP, formatPercent, formatPoints, NEEDS_SEEDS } from './reportFormat';
 import {
   allRuns, attentionOfEveryArm, attentionRecordOf, num, PAPER, type ArmSummary, type StudyRecord, type StudySummary,
 } from './reportStatistics';
@@ -21,12 +21,43 @@ function zoomed(values: number[]): { min: number; max: number } | undefined {
   return { min: lo - margin, max: hi + margin };
 }
 
+/**
+ * How the page's report draws (the CLI's files keep the default, so committed reports re-render byte for byte):
+ * - `latestStep`: curves end at the latest evaluated step (a study still running), not at the planned last;
+ * - `symmetricDifferences`: MEAP − NTP on an axis symmetric around zero, at least ±5 points wide, with tick
+ *   labels in the decimals their spacing needs, and each difference written out ("−0.8 pts") — a small
+ *   difference is not blown up to the full height.
+ */
+export interface FigureView {
+  latestStep?: number;
+  symmetricDifferences?: boolean;
+}
+
+/** The smallest half-height of a difference axis in accuracy (5 points): noise does not fill the figure. */
+const MIN_DIFFERENCE_EXTENT = 0.05;
+
+/** A y domain symmetric around 0 that holds every value, on round ticks; the labels in points. */
+function symmetricPoints(values: readonly number[]): { yDomain: { min: number; max: number }; yFormat: (v: number) => string } {
+  const extent = Math.max(MIN_DIFFERENCE_EXTENT, ...finite([...values]).map(Math.abs));
+  // Grow the top to a tick of its own axis (barChart ticks the domain with count 5), so both ends are labelled.
+  let top = extent;
+  for (let i = 0; i < 10; i++) {
+    const ticks = niceTicks(-top, top, 5);
+    const step = ticks.length > 1 ? ticks[1] - ticks[0] : top;
+    const next = Number((Math.ceil(top / step - 1e-9) * step).toPrecision(12));
+    if (next === top) break;
+    top = next;
+  }
+  const pointTicks = niceTicks(-top, top, 5).map((t) => t * 100);
+  return { yDomain: { min: -top, max: top }, yFormat: (v) => tickLabel(v * 100, pointTicks).replace(/^-(0\.?0*)$/, '$1') };
+}
+
 /** The report's SVG figures by file name (figures/NAME), composed from the summary and the raw runs. */
-export function figures(record: StudyRecord, s: StudySummary): Record<string, string> {
+export function figures(record: StudyRecord, s: StudySummary, view: FigureView = {}): Record<string, string> {
   const d = record.definition;
   const runs = allRuns(record);
   const out: Record<string, string> = {};
-  const steps = d.config.steps;
+  const steps = view.latestStep !== undefined && view.latestStep > 0 ? Math.min(view.latestStep, d.config.steps) : d.config.steps;
 
   const thin: LineSeries[] = runs.map((r) => ({
     label: `seed ${r.seed}`, colour: s.arms[r.arm].colour, width: 1, opacity: 0.35, hideInLegend: true,
@@ -85,8 +116,14 @@ export function figures(record: StudyRecord, s: StudySummary): Record<string, st
       { label: 'final accuracy', colour: '#d97706', values: accDiffs.map((c) => c.diff.estimate), lo: accDiffs.map((c) => c.diff.lo), hi: accDiffs.map((c) => c.diff.hi) },
       { label: 'mean over training', colour: '#9ca3af', values: aucDiffs.map((c) => c.diff.estimate), lo: aucDiffs.map((c) => c.diff.lo), hi: aucDiffs.map((c) => c.diff.hi) },
     ],
-    yFormat: (v) => `${Math.round(v * 100)}`,
-    notes: accDiffs.map((c) => `${c.label}: p = ${formatP(c.test.p)}`),
+    ...(view.symmetricDifferences
+      ? symmetricPoints([...accDiffs, ...aucDiffs].flatMap((c) => [c.diff.estimate, c.diff.lo, c.diff.hi]))
+      : { yFormat: (v: number) => `${Math.round(v * 100)}` }),
+    notes: accDiffs.map((c) => {
+      if (!view.symmetricDifferences) return `${c.label}: p = ${formatP(c.test.p)}`;
+      const p = c.n.some((k) => k < 2) ? `p ${NEEDS_SEEDS}` : `p = ${formatP(c.test.p)}`;
+      return `${c.label}: final ${formatPoints(c.diff.estimate)}, over training ${formatPoints(aucDiffs.find((k) => k.arm === c.arm)?.diff.estimate ?? Number.NaN)}, ${p}`;
+    }),
   });
 
   const buckets = s.arms[0].depth.length;

@@ -24,17 +24,33 @@ export function signedLoss(x: number): string {
   return Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(4)}` : 'n/a';
 }
 
-export function formatP(p: number): string {
+/**
+ * Said instead of an interval or a p-value that fewer than two seeds stand behind: the bootstrap of one value
+ * is that value ("CI [10.0%, 10.0%]") and a permutation test of one pair is p = 1 — numbers that say nothing.
+ */
+export const NEEDS_SEEDS = 'needs ≥ 2 seeds';
+
+/** Whether a statistic over seeds is degenerate (`n`: seeds per group). */
+function tooFewSeeds(n: number | readonly number[] | undefined): boolean {
+  if (n === undefined) return false;
+  return (typeof n === 'number' ? [n] : n).some((k) => k < 2);
+}
+
+/** A permutation test's p-value; with fewer than 2 seeds in either group (`n`), NEEDS_SEEDS. */
+export function formatP(p: number, n?: readonly number[]): string {
+  if (tooFewSeeds(n)) return NEEDS_SEEDS;
   if (!Number.isFinite(p)) return 'n/a';
   return p < 0.0001 ? '< 0.0001' : p.toFixed(4);
 }
 
 /** "43.8% [31.2%, 56.3%]". */
-export function formatPercentEstimate(e: { mean: number; lo: number; hi: number }): string {
+export function formatPercentEstimate(e: { mean: number; lo: number; hi: number; n?: number }): string {
+  if (tooFewSeeds(e.n)) return `${formatPercent(e.mean)} (CI ${NEEDS_SEEDS})`;
   return `${formatPercent(e.mean)} [${formatPercent(e.lo)}, ${formatPercent(e.hi)}]`;
 }
 
-export function formatLossEstimate(e: { mean: number; lo: number; hi: number }): string {
+export function formatLossEstimate(e: { mean: number; lo: number; hi: number; n?: number }): string {
+  if (tooFewSeeds(e.n)) return `${formatLoss(e.mean)} (CI ${NEEDS_SEEDS})`;
   return `${formatLoss(e.mean)} [${formatLoss(e.lo)}, ${formatLoss(e.hi)}]`;
 }
 
@@ -42,14 +58,16 @@ export function formatPointsInterval(i: Interval): string {
   return `[${formatPoints(i.lo)}, ${formatPoints(i.hi)}]`;
 }
 
-/** A difference with its interval: in accuracy points, or signed loss. */
-export function formatDiff(unit: 'pct' | 'loss', i: Interval): string {
+/** A difference with its interval: in accuracy points, or signed loss; `n`: seeds of the two groups. */
+export function formatDiff(unit: 'pct' | 'loss', i: Interval, n?: readonly number[]): string {
+  if (tooFewSeeds(n)) return `${unit === 'pct' ? formatPoints(i.estimate) : signedLoss(i.estimate)} (CI ${NEEDS_SEEDS} per arm)`;
   return unit === 'pct'
     ? `${formatPoints(i.estimate)} ${formatPointsInterval(i)}`
     : `${signedLoss(i.estimate)} [${signedLoss(i.lo)}, ${signedLoss(i.hi)}]`;
 }
 
 export function formatEntropy(e: Estimate): string {
+  if (tooFewSeeds(e.n)) return `${e.mean.toFixed(3)} (CI ${NEEDS_SEEDS})`;
   return `${e.mean.toFixed(3)} [${e.lo.toFixed(3)}, ${e.hi.toFixed(3)}]`;
 }
 

@@ -139,7 +139,7 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
   lines.push('Difference of means (MEAP arm − NTP) with its 95% bootstrap CI and a two-sided permutation-test p-value; ' +
     `a verdict needs p < 0.05, a CI excluding 0 and ≥ ${d.seedsForClaim} seeds per arm. For the loss, lower is better.`, '');
   lines.push(table(['arm', 'metric', 'difference [95% CI]', 'p', 'test', 'verdict'], s.comparisons.map((c) => [
-    c.label, METRICS[c.metric].title, formatDiff(METRICS[c.metric].unit, c.diff), formatP(c.test.p),
+    c.label, METRICS[c.metric].title, formatDiff(METRICS[c.metric].unit, c.diff, c.n), formatP(c.test.p, c.n),
     c.test.exact ? `exact (${c.test.permutations} relabellings)` : `Monte Carlo (${c.test.permutations})`, c.verdict,
   ])), '');
   lines.push('![MEAP − NTP](figures/difference.svg)', '');

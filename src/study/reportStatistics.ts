@@ -10,7 +10,7 @@ import {
   bootstrapDiffCI, bootstrapMeanCI, estimate, finite, learnedSummary, mean, permutationTest,
   type Estimate, type Interval, type LearnedSummary, type PermutationResult,
 } from './stats';
-import { formatP, formatPoints, formatPointsInterval } from './reportFormat';
+import { formatP, formatPoints, formatPointsInterval, NEEDS_SEEDS } from './reportFormat';
 import type { StudyDefinition } from './studies';
 import type { RunRecord, UnitRecord } from './records';
 import type { HistoryPoint } from '../engine/types';
@@ -209,6 +209,10 @@ export function analyseStudy(record: StudyRecord): StudySummary {
   }
   const verdictLines = comparisons.filter((c) => c.metric === 'finalAcc').map((c) => {
     const speed = comparisons.find((k) => k.arm === c.arm && k.metric === 'meanAcc')!;
+    if (c.n.some((k) => k < 2)) {
+      return `${c.label} vs NTP: final retrieval accuracy ${formatPoints(c.diff.estimate)}, mean accuracy over training ` +
+        `${formatPoints(speed.diff.estimate)} (CI and p ${NEEDS_SEEDS} per arm) → **${c.verdict}**.`;
+    }
     return `${c.label} vs NTP: final retrieval accuracy ${formatPoints(c.diff.estimate)} ${formatPointsInterval(c.diff)}, p = ${formatP(c.test.p)} → **${c.verdict}**; ` +
       `mean accuracy over training ${formatPoints(speed.diff.estimate)} ${formatPointsInterval(speed.diff)}, p = ${formatP(speed.test.p)} → ${speed.verdict}.`;
   });

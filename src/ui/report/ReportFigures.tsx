@@ -1,3 +1,5 @@
+import { useRef, useState } from 'react';
+
 /** Figures that plot retrieval accuracy: meaningless for a task without retrieval answers. */
 const RETRIEVAL_FIGURES = new Set(['accuracy.svg', 'learned-share.svg', 'learned-steps.svg', 'final-accuracy.svg', 'difference.svg', 'depth.svg']);
 
@@ -20,18 +22,34 @@ export function shownFigures(figures: Record<string, string>, retrieval: boolean
 
 /**
  * The report's SVG figures (src/study/svg.ts, the same files `npm run reproduce` writes), shown as images:
- * an <img> never runs what it displays, so nothing in a figure can act on the page.
+ * an <img> never runs what it displays, so nothing in a figure can act on the page. Each uses the panel's
+ * width; a click opens it enlarged in a dialog (Escape or the button closes it).
  */
 export function ReportFigures({ figures, retrieval, attention }: { figures: Record<string, string>; retrieval: boolean; attention: boolean }) {
   const shown = shownFigures(figures, retrieval, attention);
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [enlarged, setEnlarged] = useState<string | null>(null);
   if (shown.length === 0) return null;
+  const source = (svg: string) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+  const open = (name: string) => {
+    setEnlarged(name);
+    dialog.current?.showModal();
+  };
   return (
     <div className="report-figures" data-testid="report-figures">
       {shown.map(([name, svg]) => (
         <figure key={name} className="report-figure" data-figure={name}>
-          <img src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`} alt={DESCRIPTIONS[name] ?? name} />
+          <button type="button" className="figure-open" onClick={() => open(name)} aria-label={`Enlarge: ${DESCRIPTIONS[name] ?? name}`}>
+            <img src={source(svg)} alt={DESCRIPTIONS[name] ?? name} />
+          </button>
         </figure>
       ))}
+      <dialog ref={dialog} className="figure-dialog" data-testid="figure-dialog" onClose={() => setEnlarged(null)}>
+        {enlarged !== null && figures[enlarged] !== undefined && (
+          <img src={source(figures[enlarged])} alt={DESCRIPTIONS[enlarged] ?? enlarged} data-figure={enlarged} />
+        )}
+        <form method="dialog"><button type="submit" data-testid="figure-close">Close</button></form>
+      </dialog>
     </div>
   );
 }

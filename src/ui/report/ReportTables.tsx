@@ -53,8 +53,8 @@ export function ComparisonsTable({ summary, retrieval, seedsForClaim }: { summar
         <tr key={`${c.arm}:${c.metric}`} data-arm={c.label} data-metric={c.metric}>
           <th scope="row">{c.label}</th>
           <td>{METRICS[c.metric].title}</td>
-          <td className="num">{formatDifference(c.metric, c.diff)}</td>
-          <td className="num">{formatP(c.test.p)}</td>
+          <td className="num" data-testid="difference">{formatDifference(c.metric, c.diff, c.n)}</td>
+          <td className="num" data-testid="p-value">{formatP(c.test.p, c.n)}</td>
           <td>{c.test.exact ? `exact (${c.test.permutations} relabellings)` : `Monte Carlo (${c.test.permutations})`}</td>
           <td data-testid="verdict" className={`verdict verdict-${c.verdict.replace(/\s+/g, '-')}`}>{c.verdict}</td>
         </tr>
