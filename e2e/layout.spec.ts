@@ -114,3 +114,19 @@ test('text meets WCAG AA contrast on the trained page', async ({ page }) => {
   const bad = await lowContrast(page);
   expect(bad, bad.join('\n')).toEqual([]);
 });
+
+test('the text task shows only its own charts: no retrieval or per-segment charts', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('/?preset=tiny&task=text&steps=20&evalEvery=10');
+  await expect(page.getByTestId('runbar')).not.toHaveAttribute('data-applied', '', { timeout: 60_000 });
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await page.getByTestId('step-button').click();
+  await expect(page.getByTestId('chart-val-loss')).toHaveAttribute('data-points', '1', { timeout: 30_000 });
+  await expect(page.getByTestId('no-retrieval')).toBeVisible();
+  for (const id of ['accuracy', 'depth', 'learned']) await expect(page.getByTestId(`chart-${id}`)).toHaveCount(0);
+  // Once a snapshot shows the example has one segment, the segment-mass view says so and draws no charts.
+  await expect(page.getByTestId('segment-mass')).toContainText('no segments', { timeout: 30_000 });
+  await expect(page.getByTestId('segment-mass').locator('.att-mini')).toHaveCount(0);
+  await expect(page.getByTestId('segment-mass-table')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

@@ -156,7 +156,8 @@ export const SegmentMassView = memo(function SegmentMassView({ compared, massSer
         </select>
       </label>
       {!hasSegments && <p className="att-placeholder">This task's examples have no segments (plain text): every key counts as context.</p>}
-      {!anyPoint ? <p className="att-placeholder">No attention snapshot yet: the series grows with every evaluation.</p> : (
+      {/* A task without segments (plain text) gets no per-segment charts: they would be empty "needle", "query"… */}
+      {!hasSegments ? null : !anyPoint ? <p className="att-placeholder">No attention snapshot yet: the series grows with every evaluation.</p> : (
         <>
           <div className="att-mini-row">
             {segments.inputs.map((segment) => <SegmentChart key={segment} segment={segment} name={segments.names[segment]} lines={lines} maxStep={maxStep} />)}
