@@ -3,6 +3,7 @@ import { useAttention } from '../../store/attention';
 import { AttentionControls } from './AttentionControls';
 import { ExampleTokens } from './ExampleTokens';
 import { HeadEntropyView } from './HeadEntropyView';
+import { AttentionGrid } from './AttentionGrid';
 import { HeatmapView } from './HeatmapView';
 import { PairedMaskView } from './PairedMaskView';
 import { ScoreHistogram } from './ScoreHistogram';
@@ -38,6 +39,7 @@ export function AttentionPanel() {
       <ExampleTokens snapshot={compared.find((c) => c.snapshot)?.snapshot} input={input} />
       <div className="att-views">
         <HeatmapView compared={compared} />
+        <AttentionGrid compared={compared} />
         <SegmentMassView compared={compared} massSeries={massSeries} />
         <ScoreHistogram compared={compared} />
         <PairedMaskView compared={compared} />

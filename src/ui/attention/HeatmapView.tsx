@@ -2,6 +2,7 @@ import { memo } from 'react';
 import { useAttention } from '../../store/attention';
 import { AttentionHeatmap } from './AttentionHeatmap';
 import { SegmentLegend } from './SegmentLegend';
+import { ColourScale } from './AttentionGrid';
 import type { ComparedRun } from './useCompared';
 
 /** The compared runs' heatmaps side by side on the same example, layer and head. */
@@ -20,6 +21,7 @@ export const HeatmapView = memo(function HeatmapView({ compared }: { compared: C
       <div className="att-heatmap-row">
         {compared.map((entry) => <AttentionHeatmap key={entry.run} entry={entry} layer={layer} head={head} input={input} />)}
       </div>
+      <div className="att-grid-head">{compared.map((entry) => <ColourScale key={entry.run} colour={entry.colour} />)}</div>
       <SegmentLegend withMask />
     </section>
   );

@@ -1,0 +1,39 @@
+import { expect, test, type Page } from '@playwright/test';
+
+/** Every layer × head with the tokens on both axes (issue 16 item 4), and the heatmaps' colour scale. */
+
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  return errors;
+}
+
+test('the attention grid shows every layer × head of both runs with token labels; a click focuses the heatmaps', async ({ page }, testInfo) => {
+  const errors = watchErrors(page);
+  await page.goto('/?preset=tiny&steps=40&evalEvery=10');
+  await expect(page.getByTestId('runbar')).not.toHaveAttribute('data-applied', '', { timeout: 60_000 });
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await page.getByTestId('step-button').click(); // the step-0 evaluation brings the first snapshots
+  const runs = page.getByTestId('attention-grid-run');
+  await expect(runs).toHaveCount(2, { timeout: 30_000 });
+  const tokens = (await page.getByTestId('example-tokens').locator('.att-token').allTextContents());
+  expect(tokens).toHaveLength(16); // tiny: T = 16
+  for (const run of await runs.all()) {
+    const multiples = run.getByTestId('attention-multiple');
+    await expect(multiples).toHaveCount(2 * 2); // tiny: 2 layers × 2 heads
+    const cells = await multiples.evaluateAll((all) => all.map((m) => `${m.getAttribute('data-layer')}:${m.getAttribute('data-head')}`));
+    expect(cells.sort()).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    for (const multiple of await multiples.all()) {
+      expect(await multiple.getByTestId('key-labels').locator('span').allTextContents()).toEqual(tokens);
+      expect(await multiple.getByTestId('query-labels').locator('span').allTextContents()).toEqual(tokens);
+    }
+    await expect(run.getByTestId('colour-scale')).toBeVisible();
+  }
+  await expect(page.getByTestId('heatmap-view').getByTestId('colour-scale')).toHaveCount(2);
+  await page.getByTestId('attention-grid').screenshot({ path: testInfo.outputPath('attention-grid.png') });
+  await runs.first().locator('[data-layer="1"][data-head="1"]').click();
+  await expect(page.getByTestId('heatmap-view')).toContainText('layer 1, head 1');
+  await expect(runs.first().locator('[data-layer="1"][data-head="1"]')).toHaveAttribute('aria-pressed', 'true');
+  expect(errors).toEqual([]);
+});
