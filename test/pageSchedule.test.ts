@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TrainingSession } from '../src/session/session';
-import { applyKernelChoice, isEarlyEvaluationStep, timeTrainingStep } from '../src/session/pageSchedule';
+import { applyKernelChoice, isEarlyEvaluationStep, lastBatchOf, timeTrainingStep } from '../src/session/pageSchedule';
 import { TrainingReports } from '../src/session/reports';
 import { Study } from '../src/engine/gpuStudy';
 import { preset, type StudyConfig } from '../src/config/presets';
@@ -102,12 +102,16 @@ describe('a kernel choice applied between steps', () => {
       let engine = await Study.create(ctx, config);
       reports.startStudy(engine.R, null);
       for (let s = 0; s < 4; s++) await reports.clock.step(engine);
+      const batchBefore = engine.lastBatch()!;
       const same = await applyKernelChoice(ctx, choice('serial', 'blocked'), engine, reports, () => Study.create(ctx, config), (e) => { engine = e as Study; });
       expect(same.switchedAtStep).toBeNull();
       const switched = await applyKernelChoice(ctx, choice('workgroup', 'tiled'), engine, reports, () => Study.create(ctx, config), (e) => { if (e) engine = e as Study; });
       expect(switched.switchedAtStep).toBe(4);
       expect(ctx.preferences).toEqual({ rows: 'workgroup', matmul: 'tiled' });
       expect(engine.step).toBe(4);
+      // The batch viewer still shows step 4's batch on the rebuilt engine.
+      expect(engine.lastBatch()).toBeNull();
+      expect(Array.from(lastBatchOf(engine)!.mask)).toEqual(Array.from(batchBefore.mask));
       for (let s = 0; s < 4; s++) engine.trainStep();
       const switchedState = await engine.saveState();
       engine.dispose();

@@ -283,6 +283,7 @@ describe('TrainingSession on WebGPU', () => {
         get step() { return real.step; },
         parameterCount: real.parameterCount, memoryBytes: real.memoryBytes,
         trainStep: () => real.trainStep(),
+        lastBatch: () => real.lastBatch(),
         flush: () => real.flush(),
         intervalReport,
         intervalLosses: async () => (await intervalReport()).losses,

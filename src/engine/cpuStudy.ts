@@ -12,7 +12,7 @@ import { referenceBackward, referenceForward } from '../reference/model';
 import type { EvalSet, Task } from '../data/task';
 import { PRESETS, type StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
-import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './studyEngine';
+import { batchCopy, probeSequences, type IntervalReport, type ProbeResult, type StudyEngine, type TrainingBatch } from './studyEngine';
 import type { StudyState } from './checkpoint';
 import { EvaluationTally } from './evaluationTally';
 import { RunPlan } from './runPlan';
@@ -51,6 +51,8 @@ export class CpuStudy implements StudyEngine {
   private readonly state: AdamWState[];
   private readonly decay: Float32Array;
   private readonly tokens: Uint32Array;
+  /** The step whose batch `tokens` and `mask` hold (0: none since the build or a restore). */
+  private batchStep = 0;
   private readonly mask: Uint32Array;
   /** Per-run loss of each step since the last interval report. */
   private stepLosses: number[][] = [];
@@ -107,6 +109,10 @@ export class CpuStudy implements StudyEngine {
     return this.plan.isFrozen(r);
   }
 
+  lastBatch(): TrainingBatch | null {
+    return batchCopy(this.step, this.batchStep, this.config.batch, this.config.model.context, this.tokens, this.mask);
+  }
+
   flush(): Promise<void> {
     return Promise.resolve();
   }
@@ -116,6 +122,7 @@ export class CpuStudy implements StudyEngine {
     const B = config.batch, T = config.model.context;
     const o = config.optimizer;
     this.plan.nextStep(this.tokens, this.mask);
+    this.batchStep = this.step;
     if (this.stepLosses.length === 0) this.intervalFirstStep = this.step;
     const losses: number[] = [];
     const finite: boolean[] = [];
@@ -205,6 +212,7 @@ export class CpuStudy implements StudyEngine {
   }
 
   restoreState(state: StudyState): void {
+    this.batchStep = 0;
     const P = this.layout.P;
     this.plan.restoreState(state, 'float64', this.R * P);
     for (let r = 0; r < this.R; r++) {

@@ -11,7 +11,7 @@ import type { EvalSet, Task } from '../data/task';
 import type { StudyState } from './checkpoint';
 import type { StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
-import { probeSequences, type IntervalReport, type ProbeResult, type StudyEngine } from './studyEngine';
+import { batchCopy, probeSequences, type IntervalReport, type ProbeResult, type StudyEngine, type TrainingBatch } from './studyEngine';
 import { EvaluationTally } from './evaluationTally';
 import { RunPlan } from './runPlan';
 import type { RunEvaluation, RunInfo } from './types';
@@ -24,6 +24,8 @@ export class Study implements StudyEngine {
   readonly task: Task;
   readonly evalSet: EvalSet;
   private readonly tokens: Uint32Array;
+  /** The step whose batch `tokens` and `mask` hold (0: none since the build or a restore). */
+  private batchStep = 0;
   private readonly mask: Uint32Array;
   private readonly evalTokens: Uint32Array;
   private readonly zeroMask: Uint32Array;
@@ -101,6 +103,7 @@ export class Study implements StudyEngine {
   /** Encodes and submits one training step for every run (no readback). */
   trainStep(): void {
     this.plan.nextStep(this.tokens, this.mask);
+    this.batchStep = this.step;
     this.model.writeBatch(this.tokens, this.mask);
     this.model.writeHyper(this.plan.hyper);
     const encoder = this.ctx.device.createCommandEncoder({ label: 'train-step' });
@@ -228,6 +231,10 @@ export class Study implements StudyEngine {
     return { probs, logits };
   }
 
+  lastBatch(): TrainingBatch | null {
+    return batchCopy(this.step, this.batchStep, this.config.batch, this.config.model.context, this.tokens, this.mask);
+  }
+
   /** The full training state (waits for the GPU); see src/engine/checkpoint.ts. */
   async saveState(): Promise<StudyState> {
     return this.plan.saveState(await this.model.readOptimizerState());
@@ -235,6 +242,7 @@ export class Study implements StudyEngine {
 
   /** Continues from a saved state of the same config: the next step is bit-identical to an uninterrupted run. */
   restoreState(state: StudyState): void {
+    this.batchStep = 0;
     this.plan.restoreState(state, 'float32', this.R * this.model.layout.P);
     this.model.writeOptimizerState(state as { params: Float32Array; m: Float32Array; v: Float32Array });
     this.lossLogFilled = 0;

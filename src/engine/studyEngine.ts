@@ -28,6 +28,20 @@ export interface ProbeResult {
   logits: Float32Array;
 }
 
+/** The batch of one training step as the engine wrote it: clean tokens [R, B, T+1] and MEAP mask [R, B, T] (1 = masked input). */
+export interface TrainingBatch {
+  step: number;
+  B: number;
+  T: number;
+  tokens: Uint32Array;
+  mask: Uint32Array;
+}
+
+/** A copy of the engine's batch arrays of `step`, or null when no step was taken since the build or a restore. */
+export function batchCopy(step: number, batchStep: number, B: number, T: number, tokens: Uint32Array, mask: Uint32Array): TrainingBatch | null {
+  return batchStep > 0 && batchStep === step ? { step, B, T, tokens: tokens.slice(), mask: mask.slice() } : null;
+}
+
 export interface StudyEngine {
   readonly kind: EngineKind;
   readonly config: StudyConfig;
@@ -43,6 +57,8 @@ export interface StudyEngine {
   readonly memoryBytes: number;
   /** Takes one training step for every run that is not frozen. The GPU engine only submits it. */
   trainStep(): void;
+  /** The batch the last step trained on (what the page's batch viewer shows); null before a step since the build or a restore. */
+  lastBatch(): TrainingBatch | null;
   /** Resolves when every step taken so far has finished (the GPU queue drained up to now). */
   flush(): Promise<void>;
   /** Training losses since the previous call, then starts a new interval. */

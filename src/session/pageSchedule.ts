@@ -11,7 +11,7 @@
  * The CLI (`npm run compare` / `reproduce`) never sets the page's schedule, so its histories stay as they are.
  */
 import type { StudyConfig } from '../config/presets';
-import type { StudyEngine } from '../engine/studyEngine';
+import type { StudyEngine, TrainingBatch } from '../engine/studyEngine';
 import type { TrainingReports } from './reports';
 import type { GpuContext } from '../gpu/context';
 import { kernelChoiceReport, preferencesOf, type AutotuneResult, type KernelChoiceReport } from '../tuning/autotune';
@@ -72,6 +72,7 @@ export async function rebuildFromState(
 ): Promise<StudyEngine> {
   if (reports.stepsSinceReport > 0) await reports.reportTrainLoss(engine);
   const state = await engine.saveState();
+  const batch = lastBatchOf(engine);
   engine.dispose();
   let next: StudyEngine;
   try {
@@ -80,5 +81,15 @@ export async function rebuildFromState(
     next = await fallback();
   }
   next.restoreState(state);
+  if (batch) carriedBatches.set(next, batch);
   return next;
+}
+
+/** The last batch of an engine that was rebuilt before it took a step of its own (the batch viewer's). */
+const carriedBatches = new WeakMap<StudyEngine, TrainingBatch>();
+
+/** The batch the study's last step trained on, also across a rebuild under new kernels. */
+export function lastBatchOf(engine: StudyEngine): TrainingBatch | null {
+  const carried = carriedBatches.get(engine);
+  return engine.lastBatch() ?? (carried && carried.step === engine.step ? carried : null);
 }

@@ -13,6 +13,7 @@ import { argmax } from '../util/argmax';
 import { errorMessage } from '../util/errorMessage';
 import { analyseAttention, type AttentionRecord } from '../engine/modelAnalysis';
 import type { TextProbeSet } from '../data/textProbe';
+import { lastBatchOf } from './pageSchedule';
 
 type Post = (message: FromTrainer, transfer?: Transferable[]) => void;
 
@@ -138,4 +139,17 @@ export async function answerGeneration(engine: StudyEngine, post: Post, requestI
   const generated = await generateContinuations(engine, requestId, prompt, maxTokens);
   if ('problem' in generated) return post({ type: 'error', message: `Cannot generate: ${generated.problem}.` });
   post({ type: 'generation', result: generated.result });
+}
+
+/**
+ * The batch the engine trained on at its last step (the page's batch viewer): every run's clean tokens and
+ * MEAP mask, as the engine wrote them for its kernels. Null (with the reason) before the first step since
+ * the study was built or restored.
+ */
+export function answerBatch(engine: StudyEngine | undefined, post: Post, requestId: number): void {
+  const last = engine ? lastBatchOf(engine) : null;
+  // A copy to transfer: a batch carried across a rebuild is answered again on the next request.
+  const batch = last && { ...last, tokens: last.tokens.slice(), mask: last.mask.slice() };
+  const error = !engine ? 'No study is built.' : batch ? null : 'No training step since the study was built or restored: take a step first.';
+  post({ type: 'batch', requestId, batch, error }, batch ? [batch.tokens.buffer, batch.mask.buffer] : []);
 }

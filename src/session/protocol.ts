@@ -11,6 +11,7 @@ import type { KernelChoiceReport } from '../tuning/autotune';
 import type { KernelCheck } from '../selftest/harness';
 import type { ModelConfig } from '../model/config';
 import type { AttentionRecord } from '../engine/modelAnalysis';
+import type { TrainingBatch } from '../engine/studyEngine';
 
 
 export type TrainingState = 'idle' | 'building' | 'running' | 'paused' | 'done' | 'failed';
@@ -45,6 +46,8 @@ export type ToTrainer =
   | { type: 'analyseAttention'; requestId: number; examples: number }
   /** Greedy continuation and top next-token probabilities of every run for a prompt of token ids. */
   | { type: 'generate'; requestId: number; prompt: number[]; maxTokens: number }
+  /** The batch of the last training step, every run (answered by 'batch'): what the batch viewer shows. */
+  | { type: 'batch'; requestId: number }
   | { type: 'selftest' }
   /** Save a checkpoint of the study now ('hidden': the tab was hidden; nothing is said when nothing is new). */
   | { type: 'checkpoint'; reason?: 'manual' | 'hidden' }
@@ -186,6 +189,8 @@ export type FromTrainer =
   /** Answer to 'analyseAttention': one record per run (study order) at `step`, or null and the reason. */
   | { type: 'attentionAnalysis'; requestId: number; step: number; records: AttentionRecord[] | null; error: string | null }
   | { type: 'generation'; result: GenerationResult }
+  /** Answer to 'batch': clean tokens [R, B, T+1] and mask [R, B, T] (1 = the input there was [MASK]) of `batch.step`. */
+  | { type: 'batch'; requestId: number; batch: TrainingBatch | null; error: string | null }
   /** A run stopped (e.g. non-finite loss); the others go on. */
   | { type: 'runFailed'; run: number; step: number; message: string }
   | { type: 'check'; check: KernelCheck }
@@ -216,4 +221,4 @@ export type FromTrainer =
 
 // The engine's types the page needs, re-exported so that ui/ and store/ import them from the protocol only.
 export type { EngineKind, HistoryPoint, RunInfo } from '../engine/types';
-export type { AdapterReport, KernelChoiceReport, KernelCheck, ModelConfig, CheckpointSummary, UnreadableCheckpoint, AttentionRecord };
+export type { AdapterReport, KernelChoiceReport, KernelCheck, ModelConfig, CheckpointSummary, UnreadableCheckpoint, AttentionRecord, TrainingBatch };

@@ -30,7 +30,7 @@ import { memoryCheckpointStore, type CheckpointReason } from './checkpointStore'
 import { CheckpointKeeper, restoredMessage, type Restore, type SavedStudy } from './checkpointKeeper';
 import { TrainingReports } from './reports';
 import { TrainingLoop } from './loop';
-import { answerAnalysis, answerGeneration, answerProbe } from './probes';
+import { answerAnalysis, answerBatch, answerGeneration, answerProbe } from './probes';
 import { exportModel, loadModel, readModel } from './modelFiles';
 import { refusedWhileLost, SessionDevice, selfTestBackend } from './device';
 import { taskView } from './taskView';
@@ -187,6 +187,7 @@ export class TrainingSession {
         const engine = this.requireEngine('probe');
         return engine && answerProbe(engine, (m, transfer) => this.post(m, transfer), message.run, message.example);
       }
+      case 'batch': return answerBatch(this.engine, (m, transfer) => this.post(m, transfer), message.requestId);
       case 'analyseAttention': return answerAnalysis(this.engine, this.reports.probeSet, (m) => this.post(m), message.requestId, message.examples);
       case 'generate': {
         const engine = this.requireEngine('generate');

@@ -4,6 +4,7 @@ import { AttentionControls } from './AttentionControls';
 import { ExampleTokens } from './ExampleTokens';
 import { HeadEntropyView } from './HeadEntropyView';
 import { AttentionGrid } from './AttentionGrid';
+import { BatchViewer } from './BatchViewer';
 import { HeatmapView } from './HeatmapView';
 import { PairedMaskView } from './PairedMaskView';
 import { ScoreHistogram } from './ScoreHistogram';
@@ -38,6 +39,7 @@ export function AttentionPanel() {
       <AttentionControls />
       <ExampleTokens snapshot={compared.find((c) => c.snapshot)?.snapshot} input={input} />
       <div className="att-views">
+        <BatchViewer />
         <HeatmapView compared={compared} />
         <AttentionGrid compared={compared} />
         <SegmentMassView compared={compared} massSeries={massSeries} />
