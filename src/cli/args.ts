@@ -1,6 +1,6 @@
 /** Shared parsing of study options for the Node CLIs; every invalid argument becomes a one-line reason. */
 import { parseArgs } from 'node:util';
-import { readFileSync, statSync } from 'node:fs';
+import { FileGuardError, readFileBounded } from '../util/safeFiles';
 import { isTaskName, TASK_NAMES } from '../data/task';
 import { MAX_TEXT_BYTES, userTextFromBytes } from '../data/textTask';
 import { DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type StudyConfig } from '../config/presets';
@@ -33,30 +33,35 @@ const studyOptions = {
   help: { type: 'boolean' },
 } as const;
 
+/**
+ * Number syntax of the flags, strict on purpose: JavaScript's Number() also takes "0x10", "0o7", "0b1",
+ * " 5 ", "+5" and "" (as 0), so a typo could silently become another study. A flag's number is decimal
+ * notation only: an optional minus sign, digits with an optional fraction, an optional exponent (`--lr 3e-4`,
+ * `--steps 1e6`); integer flags must then hold an integer. Anything else is refused naming the flag.
+ */
+const DECIMAL_SYNTAX = /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+
 function number(name: string, text: string | undefined, integer: boolean): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'}, got "${text}"`);
+  if (!DECIMAL_SYNTAX.test(text) || !Number.isFinite(value) || (integer && !Number.isSafeInteger(value))) {
+    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
   }
   return value;
 }
 
-/** A user text file for --text-file (UTF-8); its content is validated with the study config. */
+/**
+ * A user text file for --text-file (UTF-8); its content is validated with the study config. Read through a
+ * byte-counting loop that stops at MAX_TEXT_BYTES whatever `stat` says, and only from a regular file (a FIFO
+ * or a device like /dev/zero would otherwise be read without end).
+ */
 function readTextFile(path: string): string {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (error) {
-    throw new UsageError(`--text-file: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  // Refused by its size before it is read (MAX_TEXT_BYTES, the limit userTextFromBytes applies to any text file).
-  if (size > MAX_TEXT_BYTES) throw new UsageError(`--text-file: "${path}" has ${size} bytes; at most ${MAX_TEXT_BYTES} are accepted`);
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readFileBounded(path, MAX_TEXT_BYTES);
   } catch (error) {
-    throw new UsageError(`--text-file: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    if (error instanceof FileGuardError) throw new UsageError(`--text-file: ${error.message}`);
+    throw error;
   }
   try {
     return userTextFromBytes(bytes, `--text-file "${path}"`);
@@ -83,6 +88,8 @@ export interface CompareArgs {
   json: string | undefined;
   /** Directory for each run's model.safetensors + config.json. */
   save: string | undefined;
+  /** --text-file: an input, which no output may overwrite. */
+  textFile: string | undefined;
   help: boolean;
 }
 
@@ -140,22 +147,27 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
     const flag = error instanceof ConfigError ? flagFor(error.path, v) : undefined;
     throw new UsageError(flag === undefined ? (error as Error).message : `${flag}: ${(error as Error).message}`);
   }
-  return { config, json: v.json, save: v.save, help: v.help === true };
+  return { config, json: v.json, save: v.save, textFile: v['text-file'], help: v.help === true };
 }
 
 export const COMPARE_USAGE = `usage: npm run compare -- [--task needle|recall|multidoc|text] [--text-file FILE]
        [--preset tiny|needle-s|needle-long|recall-s|multidoc-s|text-s] [--steps N]
        [--seeds S] [--mask-ratio P | --mask-ratios 0,0.05,0.15 | --paper-grid] [--shared-mask] [--protect-query]
-       [--batch B] [--lr LR] [--base-seed N] [--eval-every E] [--eval-count C] [--json FILE] [--save DIR]`;
+       [--batch B] [--lr LR] [--base-seed N] [--eval-every E] [--eval-count C] [--json FILE] [--save DIR]
+Numbers are decimal notation only (digits, optional fraction and exponent: 3e-4, 1e6; no 0x / 0o / 0b,
+spaces or +). --json and --save are checked before training: they may
+not be a directory, FIFO or device, an input, or a committed file.`;
 
 /**
  * `ntp` / `meap` for the default comparison (one NTP arm, one MEAP arm, one seed); with more arms the
- * mask ratio is added (`meap-p0.05`), with more seeds the seed (`ntp-seed1`).
+ * mask ratio is added (`meap-p0.05`), with more seeds the seed (`ntp-seed1`). When a ratio is given twice
+ * (`--mask-ratios 0,0.15,0.15`) its arms get their index (`meap-p0.15-arm1`), so no two runs share a folder.
  */
 export function runDirectoryName(run: RunInfo, config: StudyConfig): string {
   const meapArms = config.arms.filter((p) => p > 0).length;
   let name = run.objective;
   if (run.objective === 'meap' && meapArms > 1) name += `-p${run.maskRatio}`;
+  if (config.arms.filter((p) => p === run.maskRatio).length > 1) name += `-arm${run.arm}`;
   if (config.seedsPerArm > 1) name += `-seed${run.seed}`;
   return name;
 }

@@ -2,12 +2,12 @@
  * `npm run compare -- …`: trains NTP and MEAP arms (× seeds) side by side on this machine's WebGPU
  * adapter, prints a table at every evaluation and optionally writes the whole history as JSON.
  */
-import { writeFileSync } from 'node:fs';
 import { createGpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
 import { runStudy } from '../engine/trainingLoop';
-import { COMPARE_USAGE, UsageError, parseCompareArgs, runDirectoryName } from './args';
-import { join } from 'node:path';
+import { COMPARE_USAGE, UsageError, parseCompareArgs } from './args';
+import { planCompareOutputs } from './compareOutputs';
+import { writeFileAtomic } from '../util/safeFiles';
 import { writeCheckpointDir } from '../export/checkpointFiles';
 import type { HistoryPoint, RunInfo } from '../engine/types';
 
@@ -40,6 +40,17 @@ async function main(argv: string[]): Promise<number> {
     console.log(COMPARE_USAGE);
     return 0;
   }
+  let outputs;
+  try {
+    // Every output is checked (and --save created) before the adapter is even asked for.
+    outputs = planCompareOutputs(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`compare: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
   const { config } = args;
   const ctx = await createGpuContext({ gpu: await nodeGpu(), profile: false });
   const a = ctx.adapter;
@@ -47,26 +58,40 @@ async function main(argv: string[]): Promise<number> {
     `${config.steps} steps, batch ${config.batch}, T=${config.model.context} on ${a.description || a.architecture}` +
     `${a.isFallbackAdapter ? ' (software)' : ''}; means over seeds`);
   console.log('  step  arm            trainLoss   valLoss  retrieval   tokens/s');
+  let trained: { params: Float32Array; P: number } | undefined;
   const result = await runStudy(ctx, config, {
     onEvaluation: (step, points, runs) => printEvaluation(step, points, runs, config.arms),
-    onFinished: args.save === undefined ? undefined : async (study) => {
-      const params = await study.model.readParams();
-      const P = study.model.layout.P;
-      study.runs.forEach((run, r) => {
-        const dir = join(args.save!, runDirectoryName(run, config));
-        writeCheckpointDir(dir, config.model, params.slice(r * P, (r + 1) * P), { study: config });
-        console.log(`saved ${dir}`);
-      });
+    // The weights are kept and written after the history, so a save that fails cannot take the history with it.
+    onFinished: outputs.runDirs === undefined ? undefined : async (study) => {
+      trained = { params: await study.model.readParams(), P: study.model.layout.P };
     },
   });
-  if (args.json) {
-    writeFileSync(args.json, JSON.stringify({
-      config: result.config,
-      runs: result.runs.map((r) => ({ objective: r.objective, maskRatio: r.maskRatio, seed: r.seed, history: r.history })),
-    }, null, 1));
+  ctx.destroy();
+  if (outputs.json) {
+    try {
+      writeFileAtomic(outputs.json, JSON.stringify({
+        config: result.config,
+        runs: result.runs.map((r) => ({ objective: r.objective, maskRatio: r.maskRatio, seed: r.seed, history: r.history })),
+      }, null, 1));
+    } catch (error) {
+      console.error(`compare: --json: cannot write "${args.json}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      return 1;
+    }
     console.log(`wrote ${args.json}`);
   }
-  ctx.destroy();
+  if (outputs.runDirs && trained) {
+    const { params, P } = trained;
+    for (const [r, dir] of outputs.runDirs.entries()) {
+      try {
+        writeCheckpointDir(dir, config.model, params.slice(r * P, (r + 1) * P), { study: config });
+      } catch (error) {
+        console.error(`compare: --save: cannot write "${dir}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` +
+          `${outputs.json ? `; the history is in ${args.json}` : ''}`);
+        return 1;
+      }
+      console.log(`saved ${dir}`);
+    }
+  }
   return 0;
 }
 

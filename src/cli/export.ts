@@ -4,9 +4,10 @@
  * Every invalid argument or file exits non-zero with a one-line reason.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { readCheckpoint } from '../export/checkpointFiles';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { HF_CONFIG_FILE, SAFETENSORS_FILE, readCheckpoint } from '../export/checkpointFiles';
+import { checkOutputFile, FileGuardError, writeFileAtomic } from '../util/safeFiles';
 import { CheckpointError } from '../export/safetensors';
 import { exportOnnx, inputIdsFrom, ONNX_INPUT, ONNX_LOGITS, ONNX_OPSET } from '../export/onnx';
 import type { ParameterLayout } from '../model/layout';
@@ -46,11 +47,16 @@ function parse(argv: string[]): ExportArgs {
   if (!help) {
     if (!v.checkpoint) throw new UsageError('--checkpoint DIR is required (a directory with model.safetensors)');
     if (!v.out) throw new UsageError('--out FILE is required (where to write the .onnx)');
-    if (existsSync(v.out) && statSync(v.out).isDirectory()) throw new UsageError(`--out "${v.out}" is a directory; give a file name`);
-    const parent = dirname(v.out);
-    if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new UsageError(`--out: the directory "${parent}" does not exist`);
   }
   return { checkpoint: v.checkpoint ?? '', out: v.out ?? '', attention: v.attention ?? false, verify: v.verify ?? false, help };
+}
+
+/** The files readCheckpoint reads for `path` (a folder's model.safetensors and config.json, or a file and its folder's config.json). */
+function checkpointInputs(path: string): string[] {
+  let isDirectory = false;
+  try { isDirectory = statSync(path).isDirectory(); } catch { /* missing: readCheckpoint says so */ }
+  const folder = isDirectory ? path : dirname(path);
+  return [isDirectory ? join(path, SAFETENSORS_FILE) : path, join(folder, HF_CONFIG_FILE)];
 }
 
 /** Max |Δlogits| between onnxruntime-web (wasm) and the CPU reference on a random [2, context] batch. */
@@ -84,6 +90,18 @@ async function main(argv: string[]): Promise<number> {
     console.log(EXPORT_USAGE);
     return 0;
   }
+  let out: string;
+  try {
+    // Before anything is read or computed: --out is writable, and it is not a file this command reads (an
+    // --out of the checkpoint's own model.safetensors would replace the trained weights by the ONNX model).
+    out = checkOutputFile(args.out, { inputs: checkpointInputs(args.checkpoint) });
+  } catch (error) {
+    if (error instanceof FileGuardError) {
+      console.error(`export: --out: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
   let checkpoint;
   try {
     checkpoint = readCheckpoint(args.checkpoint);
@@ -97,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
   const { config, layout, params } = checkpoint;
   const bytes = exportOnnx(config, params, { attentionProbs: args.attention });
   try {
-    writeFileSync(args.out, bytes);
+    writeFileAtomic(out, bytes);
   } catch (error) {
     console.error(`export: cannot write "${args.out}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     return 1;

@@ -5,10 +5,11 @@
  */
 import { createGpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
-import { reproduce } from '../study/reproduce';
+import { reproduce, studyDir } from '../study/reproduce';
+import { FileGuardError, prepareOutputDir } from '../util/safeFiles';
 import { REPRODUCE_USAGE, parseReproduceArgs, type ReproduceArgs } from './reproduceArgs';
 import { UsageError } from './args';
-import { renderRecordFile, StudyRecordError } from '../study/renderRecord';
+import { renderRecordFile, ReportFolderError, StudyRecordError } from '../study/renderRecord';
 
 async function main(argv: string[]): Promise<number> {
   let args: ReproduceArgs;
@@ -27,17 +28,32 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.from !== undefined) {
     try {
-      const { dir, summary } = renderRecordFile(args.from, args.out);
+      const { dir, summary, partial } = renderRecordFile(args.from, args.out, { force: args.force });
+      if (partial) console.log(`note: ${partial}`);
       console.log(`wrote ${dir}/report.md`);
       console.log(`answer: ${summary.overall}`);
       return 0;
     } catch (error) {
+      if (error instanceof ReportFolderError) {
+        console.error(`reproduce: ${error.message}`);
+        return 2;
+      }
       if (error instanceof StudyRecordError) {
         console.error(`reproduce: ${error.message}`);
         return 1;
       }
       throw error;
     }
+  }
+  try {
+    // The study's folder (its saved units are what a rerun resumes from) is created and probed before training.
+    prepareOutputDir(studyDir(args.out, args.study, args.quick));
+  } catch (error) {
+    if (error instanceof FileGuardError) {
+      console.error(`reproduce: --out: ${error.message}`);
+      return 2;
+    }
+    throw error;
   }
   const ctx = await createGpuContext({ gpu: await nodeGpu(), profile: false });
   try {

@@ -4,11 +4,13 @@ import { UsageError } from './args';
 import { STUDY_NAMES } from '../study/studies';
 
 export const REPRODUCE_USAGE = `usage: npm run reproduce -- [--study ${STUDY_NAMES.join('|')}] [--quick] [--out DIR]
-       npm run reproduce -- --from FILE [--out DIR]
+       npm run reproduce -- --from FILE [--out DIR] [--force DIR]
   --study NAME  the study to run (default needle-s)
   --quick       the one-minute version (tiny model, 2 seeds, few steps): a pipeline check, not evidence
   --from FILE   train nothing: render a study.json (e.g. the playground's "Download study.json") into a report
-  --out DIR     root folder of the reports (default reports); the study goes to DIR/NAME or DIR/NAME-quick`;
+  --out DIR     root folder of the reports (default reports); the study goes to DIR/NAME or DIR/NAME-quick
+  --force DIR   with --from: replace the report in DIR, an existing folder (without it, an existing report
+                folder such as a committed reports/NAME is refused)`;
 
 export interface ReproduceArgs {
   study: string;
@@ -17,6 +19,8 @@ export interface ReproduceArgs {
   help: boolean;
   /** --from: the study record to render (nothing is trained). */
   from?: string;
+  /** --force: the existing report folder --from may replace. */
+  force?: string;
   /** The canonical command line, recorded in the report. */
   command: string;
 }
@@ -26,7 +30,7 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
   try {
     parsed = parseArgs({
       args: argv.filter((a) => a !== '--'),
-      options: { study: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, from: { type: 'string' }, help: { type: 'boolean' } },
+      options: { study: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, from: { type: 'string' }, force: { type: 'string' }, help: { type: 'boolean' } },
       strict: true,
       allowPositionals: false,
     });
@@ -38,13 +42,15 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
     if (v.study !== undefined || v.quick) throw new UsageError('--from renders a saved study; it takes no --study or --quick');
     if (v.from.trim() === '') throw new UsageError('--from needs a study.json file, got an empty string');
   }
+  if (v.force !== undefined && v.from === undefined) throw new UsageError('--force replaces the report --from renders; it needs --from');
+  if (v.force !== undefined && v.force.trim() === '') throw new UsageError('--force needs the report folder to replace, got an empty string');
   const study = v.study ?? 'needle-s';
   if (!STUDY_NAMES.includes(study)) throw new UsageError(`--study must be one of ${STUDY_NAMES.join(', ')}, got "${study}"`);
   if (v.out !== undefined && v.out.trim() === '') throw new UsageError('--out needs a folder, got an empty string');
   const out = v.out ?? 'reports';
   if (v.from !== undefined) {
     const command = ['npm run reproduce --', '--from', JSON.stringify(v.from), ...(v.out !== undefined ? ['--out', JSON.stringify(out)] : [])].join(' ');
-    return { study, quick: false, out, help: v.help === true, from: v.from, command };
+    return { study, quick: false, out, help: v.help === true, from: v.from, force: v.force, command };
   }
   const command = ['npm run reproduce --', '--study', study, ...(v.quick ? ['--quick'] : []), ...(v.out !== undefined ? ['--out', JSON.stringify(out)] : [])].join(' ');
   return { study, quick: v.quick === true, out, help: v.help === true, command };

@@ -3,7 +3,8 @@
  * `DIR/config.json` (what `LlamaForCausalLM.from_pretrained(DIR)` reads). For `npm run compare -- --save`
  * and `npm run export`.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { FileGuardError, readFileBounded } from '../util/safeFiles';
 import { dirname, join } from 'node:path';
 import { hfConfigJson, modelConfigFromHf } from './hfConfig';
 import { CheckpointError, readSafetensors, writeSafetensors, type ParsedCheckpoint, type WriteOptions } from './safetensors';
@@ -13,6 +14,8 @@ export const SAFETENSORS_FILE = 'model.safetensors';
 export const HF_CONFIG_FILE = 'config.json';
 /** Larger files cannot become one ONNX file (protobuf's 2 GiB) and are not playground models. */
 export const MAX_CHECKPOINT_BYTES = 2 ** 31;
+/** A Hugging Face config.json is a few hundred bytes. */
+const MAX_CONFIG_JSON_BYTES = 2 ** 20;
 
 /** Writes DIR/model.safetensors and DIR/config.json (creating DIR); returns the two paths. */
 export function writeCheckpointDir(dir: string, config: ModelConfig, params: Float32Array, options: WriteOptions = {}): string[] {
@@ -48,12 +51,19 @@ export function readCheckpoint(path: string): ParsedCheckpoint & { file: string 
   let config: ModelConfig | undefined;
   if (existsSync(configFile)) {
     try {
-      config = modelConfigFromHf(JSON.parse(readFileSync(configFile, 'utf8')));
+      config = modelConfigFromHf(JSON.parse(new TextDecoder().decode(readFileBounded(configFile, MAX_CONFIG_JSON_BYTES))));
     } catch (error) {
       throw new CheckpointError(`"${configFile}": ${(error as Error).message.replace(/^config\.json: /, '')}`);
     }
   }
-  const bytes = readFileSync(file);
+  // Counted as read, from a regular file only: `stat` says nothing of a FIFO's or a device's size.
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileBounded(file, MAX_CHECKPOINT_BYTES);
+  } catch (error) {
+    if (error instanceof FileGuardError) throw new CheckpointError(error.message);
+    throw error;
+  }
   try {
     return { ...readSafetensors(bytes, { config }), file };
   } catch (error) {

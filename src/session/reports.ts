@@ -27,10 +27,18 @@ export class TrainingReports {
   /** Everything the session posted about the current study (trainLoss, evaluation, runFailed), for checkpoints. */
   history: MetricHistory = emptyHistory();
   readonly failedRuns = new Set<number>();
+  /** Runs whose weights an upload replaced, with the step it happened at: the first suspect if they diverge. */
+  readonly uploadedRuns = new Map<number, number>();
   /** The study's zero-shot probe prompts (config.zeroShotProbe), which replace the task's retrieval score. */
   probeSet: TextProbeSet | null = null;
 
   constructor(private readonly hooks: ReportHooks) {}
+
+  /** An upload replaced run `run`'s weights at `step`: it trains again, and is the first suspect if it diverges. */
+  uploadedInto(run: number, step: number): void {
+    this.failedRuns.delete(run);
+    this.uploadedRuns.set(run, step);
+  }
 
   get stepsSinceReport(): number {
     return this.clock.steps;
@@ -40,6 +48,7 @@ export class TrainingReports {
   startStudy(R: number, probeSet: TextProbeSet | null): void {
     this.probeSet = probeSet;
     this.failedRuns.clear();
+    this.uploadedRuns.clear();
     this.clock.reset();
     this.lastReportAt = performance.now();
     this.lastTokensPerSecond = 0;
@@ -99,10 +108,15 @@ export class TrainingReports {
       const run = engine.runs[r];
       const step = firstNonFiniteStep[r] ?? engine.step;
       const name = run.objective === 'ntp' ? 'NTP' : `MEAP (mask ratio ${run.maskRatio})`;
+      const lr = engine.config.optimizer.lr;
+      const uploadedAt = this.uploadedRuns.get(r);
+      // What happened to this run decides the likely cause: weights from elsewhere first, else the step size.
+      const cause = uploadedAt !== undefined
+        ? `The likely cause is the model uploaded into this run at step ${uploadedAt}: weights trained with other settings or ` +
+          `data can diverge under this study's learning rate (optimizer.lr = ${lr}); upload another model or lower the learning rate.`
+        : `The likely cause is a learning rate too high (optimizer.lr = ${lr}); lower it, lengthen the warm-up or clip gradients harder.`;
       const message = `Run ${r} — ${name}, seed ${run.seed} — stopped at step ${step}: its training loss or gradient is not finite (NaN or ∞). ` +
-        `The likely cause is a learning rate too high (optimizer.lr = ${engine.config.optimizer.lr}); lower it, ` +
-        'lengthen the warm-up or clip gradients harder. Its weights are kept as they were (and its last good ' +
-        'checkpoint); the other runs go on.';
+        `${cause} Its weights are kept as they were (and its last good checkpoint); the other runs go on.`;
       this.history.failures.push({ run: r, step, message });
       this.hooks.post({ type: 'runFailed', run: r, step, message });
     });

@@ -207,7 +207,7 @@ export class TrainingSession {
       case 'loadModel': return loadModel(this.engine, {
         post: (m) => this.post(m),
         reportPending: (engine) => (this.reports.stepsSinceReport > 0 ? this.reports.reportTrainLoss(engine) : undefined),
-        revive: (run) => this.reports.failedRuns.delete(run),
+        revive: (run) => this.reports.uploadedInto(run, this.engine?.step ?? 0),
       }, message.requestId, message.run, message.upload);
       case 'simulateDeviceLoss':
         if (this.device.backend?.kind === 'webgpu') {

@@ -17,7 +17,7 @@ import { restartTrainer, sendToTrainer } from './trainer';
 import { useConfig } from './config';
 import { useDevice } from './device';
 import { useRuns } from './runs';
-import { isKnownPresetName } from './configCodec';
+import { isKnownPresetName, quoteRaw } from './configCodec';
 import { checkpointKey, DEFAULT_CHECKPOINT_EVERY } from '../session/checkpointKeys';
 import { useSession } from './sessionState';
 import { readCheckpointSummaries, type UnreadableCheckpoint } from '../session/checkpointSummary';
@@ -52,11 +52,24 @@ export interface CheckpointsState {
 
 const URL_PARAM = 'checkpointEvery';
 
+/** The autosave interval a link sets; a value that is not one is ignored with a notice, like the config's. */
+export function everyFromQuery(search: string): { every: number; notice: string | null } {
+  const raw = new URLSearchParams(search).get(URL_PARAM);
+  if (raw === null) return { every: DEFAULT_CHECKPOINT_EVERY, notice: null };
+  // Digits only, as the config's link values: Number() would also read "0x10", "1e2" or " 7 ".
+  const value = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (value >= 1 && value <= 1_000_000) return { every: value, notice: null };
+  return {
+    every: DEFAULT_CHECKPOINT_EVERY,
+    notice: `Ignored ${URL_PARAM}=${quoteRaw(raw)} from the link: a whole number of steps from 1 to 1,000,000 (checkpoints every ${DEFAULT_CHECKPOINT_EVERY} steps).`,
+  };
+}
+
 function everyFromUrl(): number {
   if (typeof location === 'undefined') return DEFAULT_CHECKPOINT_EVERY;
-  const raw = new URLSearchParams(location.search).get(URL_PARAM);
-  const value = raw === null ? Number.NaN : Number(raw);
-  return Number.isInteger(value) && value >= 1 && value <= 1_000_000 ? value : DEFAULT_CHECKPOINT_EVERY;
+  const { every, notice } = everyFromQuery(location.search);
+  if (notice) useConfig.getState().addNotice(notice);
+  return every;
 }
 
 export const useCheckpoints = create<CheckpointsState>()(() => ({
