@@ -7,9 +7,9 @@
  * Spawned commands run with a timeout: a command that waits on a FIFO fails the test instead of hanging it.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
-  cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync,
+  cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,44 @@ describe('compare: outputs checked before training', () => {
       expect(result.stdout).not.toMatch(/trainLoss/); // refused before the adapter was asked for
     }
     expect(readFileSync(text, 'utf8')).toMatch(/^A plain text file/);
+  });
+
+  it('a save that fails after training keeps the JSON history (written first) and says where it is', async () => {
+    const dir = fresh('compare-failed-save');
+    const json = join(dir, 'history.json');
+    const save = join(dir, 'runs');
+    const child = spawn('node_modules/.bin/vite-node', ['src/cli/compare.ts', '--', '--steps', '120', '--eval-every', '60',
+      '--eval-count', '8', '--json', json, '--save', save], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    let swapped = false;
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      // Training has started (the outputs were checked): the --save folder is replaced by a file, so the save fails.
+      if (!swapped && stdout.includes('trainLoss')) {
+        swapped = true;
+        rmSync(save, { recursive: true, force: true });
+        writeFileSync(save, 'not a folder');
+      }
+    });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(swapped).toBe(true);
+    expect(status).toBe(1);
+    const reasons = stderr.trim().split('\n').filter((l) => l.startsWith('compare:'));
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(new RegExp(`^compare: --save: cannot write ".*ntp" \\(\\w+\\); the history is in ${json.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    const history = JSON.parse(readFileSync(json, 'utf8'));
+    expect(history.runs.map((r: { history: unknown[] }) => r.history.length)).toEqual([2, 2]);
+  }, 300_000);
+
+  it('reproduce --out that cannot hold the study folder: exit 2 before training', () => {
+    const dir = fresh('reproduce-out');
+    writeFileSync(join(dir, 'file'), 'x');
+    const result = cli('reproduce', ['--study', 'needle-quick', '--quick', '--out', join(dir, 'file')], 120_000);
+    expect(result.status).toBe(2);
+    expect(result.reasons).toHaveLength(1);
+    expect(result.reasons[0]).toMatch(/^reproduce: --out: /);
+    expect(result.seconds).toBeLessThan(60);
   });
 
   it('--save with a repeated mask ratio gives every run its own folder (arm index in the name)', () => {
