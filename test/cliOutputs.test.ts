@@ -95,6 +95,13 @@ describe('compare: outputs checked before training', () => {
     expect(history.runs.map((r: { history: unknown[] }) => r.history.length)).toEqual([2, 2]);
   }, 300_000);
 
+  it('bench --json into a directory: exit 2 before the browser starts', () => {
+    const dir = fresh('bench-json');
+    const result = cli('bench', ['--quick', '--json', dir], 60_000);
+    expect(result.status).toBe(2);
+    expect(result.reasons).toEqual([`bench: --json: "${dir}" is a directory; give a file name`]);
+  });
+
   it('reproduce --out that cannot hold the study folder: exit 2 before training', () => {
     const dir = fresh('reproduce-out');
     writeFileSync(join(dir, 'file'), 'x');

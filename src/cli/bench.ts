@@ -11,7 +11,7 @@
  * `disable_robustness,disable_workgroup_init` (faster on SwiftShader, for every contender alike).
  * Environment: CHROMIUM_PATH overrides /usr/bin/chromium.
  */
-import { writeFileSync } from 'node:fs';
+import { checkOutputFile, FileGuardError, writeFileAtomic } from '../util/safeFiles';
 import { createServer as createNetServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,17 @@ async function main(argv: string[]): Promise<number> {
     console.error(`bench: unknown section "${unknown}" in --only (known: ${BENCH_SECTIONS.join(', ')})\n${USAGE}`);
     return 2;
   }
+  let json: string | undefined;
+  try {
+    // Checked before the browser starts: a bench run takes minutes, and its results are lost if --json fails then.
+    json = args.json === undefined ? undefined : checkOutputFile(args.json);
+  } catch (error) {
+    if (error instanceof FileGuardError) {
+      console.error(`bench: --json: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
   const options: BenchOptions = { quick: args.quick ?? false, only: only as BenchSection[] | undefined, preset: args.preset };
   const flags = args['dawn-toggles'] ? [...BASE_FLAGS, DAWN_TOGGLES] : BASE_FLAGS;
   const started = performance.now();
@@ -118,8 +129,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(`Date: ${report.date}; ${options.quick ? 'quick' : 'full'} run, ${summary.wallSeconds.toFixed(0)} s\n`);
     console.log(formatTable(report));
     if (args.markdown) console.log(`\n${formatMarkdown(report)}`);
-    if (args.json) {
-      writeFileSync(args.json, `${JSON.stringify(summary, jsonSafe, 2)}\n`);
+    if (json) {
+      writeFileAtomic(json, `${JSON.stringify(summary, jsonSafe, 2)}\n`);
       console.log(`\nwrote ${args.json}`);
     }
     return report.errors.length > 0 ? 1 : 0;
