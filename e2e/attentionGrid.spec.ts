@@ -31,6 +31,12 @@ test('the attention grid shows every layer × head of both runs with token label
     await expect(run.getByTestId('colour-scale')).toBeVisible();
   }
   await expect(page.getByTestId('heatmap-view').getByTestId('colour-scale')).toHaveCount(2);
+  await page.getByTestId('heatmap-view').screenshot({ path: testInfo.outputPath('heatmaps.png') });
+  // The large heatmaps have the tokens on both axes too.
+  for (const heatmap of await page.getByTestId('attention-heatmap').all()) {
+    expect(await heatmap.getByTestId('heatmap-key-labels').locator('span').allTextContents()).toEqual(tokens);
+    expect(await heatmap.getByTestId('heatmap-query-labels').locator('span').allTextContents()).toEqual(tokens);
+  }
   await page.getByTestId('attention-grid').screenshot({ path: testInfo.outputPath('attention-grid.png') });
   await runs.first().locator('[data-layer="1"][data-head="1"]').click();
   await expect(page.getByTestId('heatmap-view')).toContainText('layer 1, head 1');

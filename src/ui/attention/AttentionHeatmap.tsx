@@ -11,6 +11,12 @@ const FUTURE_RGB: [number, number, number] = [243, 244, 246];
 
 interface Cell { query: number; key: number }
 
+/** The positions an axis labels: all of them, or every k-th so that labels stay 10 px apart. */
+function axisPositions(T: number, cell: number): number[] {
+  const every = Math.max(1, Math.ceil(10 / cell));
+  return Array.from({ length: T }, (_, p) => p).filter((p) => p % every === 0);
+}
+
 /** The one-pixel-per-cell grid a heatmap scales up, kept between draws (a new canvas and context per draw is slow). */
 interface Grid { canvas: HTMLCanvasElement; image: ImageData }
 
@@ -137,6 +143,7 @@ export const AttentionHeatmap = memo(function AttentionHeatmap({ entry, layer, h
   const segmentAt = (p: number) => segmentName(segments, snapshot.segments[p]);
   const isMasked = (p: number) => input === 'masked' && snapshot.maskedPositions.includes(p);
   const tokenLabel = (p: number) => (isMasked(p) ? `[MASK] (was ${snapshot.tokenNames[p]})` : snapshot.tokenNames[p]);
+  const axisLabel = (p: number) => (isMasked(p) ? '[M]' : snapshot.tokenNames[p]);
 
   return (
     <figure
@@ -158,6 +165,15 @@ export const AttentionHeatmap = memo(function AttentionHeatmap({ entry, layer, h
         <span className="att-swatch" style={{ background: entry.colour }} /> {entry.label}
         <span className="att-muted"> · seed {entry.info.seed} · step {snapshot.step}</span>
       </figcaption>
+      <div className="att-heatmap-axes">
+      <span className="att-multiple-corner" />
+      {/* The tokens on both axes (every one, or every k-th when cells are under 10 px), as the model saw them. */}
+      <span className="att-axis-keys" data-testid="heatmap-key-labels" style={{ width: layout.size }}>
+        {axisPositions(T, layout.cell).map((p) => <span key={p} style={{ left: layout.margin + (p + 0.5) * layout.cell }}>{axisLabel(p)}</span>)}
+      </span>
+      <span className="att-axis-queries" data-testid="heatmap-query-labels" style={{ height: layout.size }}>
+        {axisPositions(T, layout.cell).map((p) => <span key={p} style={{ top: layout.margin + (p + 0.5) * layout.cell }}>{axisLabel(p)}</span>)}
+      </span>
       <div className="att-canvas-wrap" style={{ width: layout.size, height: layout.size }}>
         <canvas
           ref={canvasRef}
@@ -199,6 +215,7 @@ export const AttentionHeatmap = memo(function AttentionHeatmap({ entry, layer, h
             </div>
           </>
         )}
+      </div>
       </div>
     </figure>
   );
