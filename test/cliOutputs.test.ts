@@ -194,6 +194,24 @@ describe('export never overwrites its checkpoint', () => {
   });
 });
 
+describe('reproduce --study never rewrites a committed report unless --force names it', () => {
+  it('refused (exit 2) before training when the study folder holds a committed report.md', () => {
+    const repo = fresh('committed-report');
+    const folder = join(repo, 'reports', 'needle-quick-quick');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'report.md'), '# committed\n');
+    const git = (...args: string[]) => expect(spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo }).status).toBe(0);
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-q', '-m', 'report');
+    const result = cli('reproduce', ['--study', 'needle-quick', '--quick', '--out', join(repo, 'reports')], 60_000);
+    expect(result.status).toBe(2);
+    expect(result.reasons).toEqual([`reproduce: ${folder} holds a committed report; reproduce into another --out, or pass --force ${folder} to update it`]);
+    expect(readdirSync(folder)).toEqual(['report.md']);
+    expect(readFileSync(join(folder, 'report.md'), 'utf8')).toBe('# committed\n');
+  });
+});
+
 describe('reproduce --from never rewrites an existing report unless --force names it', () => {
   it('a record named like a committed study: refused (exit 2), the folder unchanged; --force with that folder replaces it', () => {
     const root = fresh('from-committed');

@@ -6,7 +6,9 @@
 import { createGpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
 import { reproduce, studyDir } from '../study/reproduce';
-import { FileGuardError, prepareOutputDir } from '../util/safeFiles';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalPath, FileGuardError, isCommittedFile, prepareOutputDir } from '../util/safeFiles';
 import { REPRODUCE_USAGE, parseReproduceArgs, type ReproduceArgs } from './reproduceArgs';
 import { UsageError } from './args';
 import { renderRecordFile, ReportFolderError, StudyRecordError } from '../study/renderRecord';
@@ -45,9 +47,16 @@ async function main(argv: string[]): Promise<number> {
       throw error;
     }
   }
+  const dir = studyDir(args.out, args.study, args.quick);
+  // A committed report is not rewritten by accident (an unfinished study's folder resumes freely).
+  const report = join(dir, 'report.md');
+  if (existsSync(report) && isCommittedFile(canonicalPath(report)) && (args.force === undefined || canonicalPath(args.force) !== canonicalPath(dir))) {
+    console.error(`reproduce: ${dir} holds a committed report; reproduce into another --out, or pass --force ${dir} to update it`);
+    return 2;
+  }
   try {
     // The study's folder (its saved units are what a rerun resumes from) is created and probed before training.
-    prepareOutputDir(studyDir(args.out, args.study, args.quick));
+    prepareOutputDir(dir);
   } catch (error) {
     if (error instanceof FileGuardError) {
       console.error(`reproduce: --out: ${error.message}`);

@@ -3,14 +3,14 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './args';
 import { STUDY_NAMES } from '../study/studies';
 
-export const REPRODUCE_USAGE = `usage: npm run reproduce -- [--study ${STUDY_NAMES.join('|')}] [--quick] [--out DIR]
+export const REPRODUCE_USAGE = `usage: npm run reproduce -- [--study ${STUDY_NAMES.join('|')}] [--quick] [--out DIR] [--force DIR]
        npm run reproduce -- --from FILE [--out DIR] [--force DIR]
   --study NAME  the study to run (default needle-s)
   --quick       the one-minute version (tiny model, 2 seeds, few steps): a pipeline check, not evidence
   --from FILE   train nothing: render a study.json (e.g. the playground's "Download study.json") into a report
   --out DIR     root folder of the reports (default reports); the study goes to DIR/NAME or DIR/NAME-quick
-  --force DIR   with --from: replace the report in DIR, an existing folder (without it, an existing report
-                folder such as a committed reports/NAME is refused)`;
+  --force DIR   replace the report in DIR, an existing folder: without it, --from refuses any existing report
+                folder and --study one holding a committed report (reports/NAME); not part of the recorded command`;
 
 export interface ReproduceArgs {
   study: string;
@@ -19,7 +19,7 @@ export interface ReproduceArgs {
   help: boolean;
   /** --from: the study record to render (nothing is trained). */
   from?: string;
-  /** --force: the existing report folder --from may replace. */
+  /** --force: the existing report folder this run may replace (--from: any; --study: one with a committed report). */
   force?: string;
   /** The canonical command line, recorded in the report. */
   command: string;
@@ -42,7 +42,6 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
     if (v.study !== undefined || v.quick) throw new UsageError('--from renders a saved study; it takes no --study or --quick');
     if (v.from.trim() === '') throw new UsageError('--from needs a study.json file, got an empty string');
   }
-  if (v.force !== undefined && v.from === undefined) throw new UsageError('--force replaces the report --from renders; it needs --from');
   if (v.force !== undefined && v.force.trim() === '') throw new UsageError('--force needs the report folder to replace, got an empty string');
   const study = v.study ?? 'needle-s';
   if (!STUDY_NAMES.includes(study)) throw new UsageError(`--study must be one of ${STUDY_NAMES.join(', ')}, got "${study}"`);
@@ -53,5 +52,5 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
     return { study, quick: false, out, help: v.help === true, from: v.from, force: v.force, command };
   }
   const command = ['npm run reproduce --', '--study', study, ...(v.quick ? ['--quick'] : []), ...(v.out !== undefined ? ['--out', JSON.stringify(out)] : [])].join(' ');
-  return { study, quick: v.quick === true, out, help: v.help === true, command };
+  return { study, quick: v.quick === true, out, help: v.help === true, force: v.force, command };
 }
