@@ -100,3 +100,12 @@ test('a panel that throws while rendering fails alone: the rest of the page keep
   await expect.poll(async () => Number(await page.getByTestId('runbar').getAttribute('data-step')), { timeout: 60_000 }).toBeGreaterThan(2);
   expect(errors).toEqual([]);
 });
+
+test('a link\'s invalid checkpointEvery is ignored with a notice, like every other link value', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('/?preset=tiny&checkpointEvery=0x10');
+  await waitForStudy(page);
+  await expect(page.getByTestId('notices')).toContainText('Ignored checkpointEvery="0x10" from the link');
+  await expect(page.getByTestId('checkpoint-every')).toHaveValue('100');
+  expect(errors).toEqual([]);
+});
