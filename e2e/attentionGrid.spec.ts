@@ -43,3 +43,12 @@ test('the attention grid shows every layer × head of both runs with token label
   await expect(runs.first().locator('[data-layer="1"][data-head="1"]')).toHaveAttribute('aria-pressed', 'true');
   expect(errors).toEqual([]);
 });
+
+test('the paired-mask view names its quantity and explains its sign and how many examples it averages', async ({ page }) => {
+  await page.goto('/?preset=tiny&steps=40&evalEvery=10');
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await page.getByTestId('step-button').click();
+  await expect(page.getByTestId('paired-mask')).toContainText('change of attention on the masked keys, masked vs clean input', { timeout: 30_000 });
+  await expect(page.getByTestId('paired-mask-hint')).toContainText('A negative change means the masked keys get less attention');
+  await expect(page.getByTestId('paired-mask-hint')).toContainText('This one example');
+});

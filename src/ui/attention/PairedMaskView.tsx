@@ -19,10 +19,10 @@ interface Row {
 const ROWS: Row[] = [
   { label: 'attention on the masked keys, clean input', value: (a) => a.onMaskedClean, paper: '' },
   { label: 'attention on the masked keys, masked input', value: (a) => a.onMaskedMasked, paper: '' },
-  { label: 'score decay', value: (a) => a.scoreDecay, change: true, paper: '≈ −53%' },
+  { label: 'change of attention on the masked keys, masked vs clean input (“score decay”)', value: (a) => a.scoreDecay, change: true, paper: '≈ −53%' },
   { label: 'variance over unmasked keys, clean input', value: (a) => a.varianceClean, paper: '' },
   { label: 'variance over unmasked keys, masked input', value: (a) => a.varianceMasked, paper: '' },
-  { label: 'variance increase', value: (a) => a.varianceIncrease, change: true, paper: 'rises' },
+  { label: 'change of the variance over the unmasked keys (“variance increase”)', value: (a) => a.varianceIncrease, change: true, paper: 'rises' },
 ];
 
 /**
@@ -36,9 +36,11 @@ export const PairedMaskView = memo(function PairedMaskView({ compared }: { compa
   return (
     <section className="att-view" aria-labelledby="att-paired-title" data-testid="paired-mask">
       <h3 id="att-paired-title">Clean vs masked input, same model</h3>
-      <p className="hint">
-        Masking positions {masked.length > 0 ? masked.join(', ') : '(a few)'} of the example: mean attention they still get (“score decay”) and how
-        spread out the scores on the other keys are (“variance increase”), mean over layers and heads.
+      <p className="hint" data-testid="paired-mask-hint">
+        This one example (the one picked above), with positions {masked.length > 0 ? masked.join(', ') : '(a few)'} masked: the relative change of the
+        attention those keys get, and of how spread out the scores on the other keys are, mean over layers and heads. A negative change
+        means the masked keys get <em>less</em> attention, as in the paper (−53%); a positive one, more. The Report&apos;s
+        attention analysis averages the same measures over several examples, so its numbers differ.
       </p>
       {!any ? <p className="att-placeholder">No attention snapshot yet.</p> : (
         <div className="att-table-wrap">

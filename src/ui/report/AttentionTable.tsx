@@ -21,8 +21,9 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
         <caption>
           Every model sees the same {examples} {probe ? 'probe prompts' : 'evaluation examples'}. Segment mass: share of attention
           from the answer-generating position, mean over layers and heads (clean input). Paired analysis: the same model with 15% of
-          the context masked (never the query) — score decay is the relative change of attention on the masked keys, variance change
-          that of the variance over the unmasked keys. Mean over seeds [95% bootstrap CI].
+          the context masked (never the query) — score decay is the relative change of attention on the masked keys (negative: they
+          get less attention, as the paper's −53%; positive: more), variance change that of the variance over the unmasked keys.
+          Averaged over the {examples} {probe ? 'prompts' : 'examples'} (the Attention panel shows one). Mean over seeds [95% bootstrap CI].
         </caption>
         <thead>
           <tr>
@@ -41,7 +42,7 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
             </tr>
           ))}
           <tr data-measure="score-decay">
-            <th scope="row">score decay on masked keys (masked vs clean input)</th>
+            <th scope="row">change of attention on masked keys, masked vs clean input (score decay)</th>
             {analysed.map(({ arm, attention }) => <td key={arm.arm} className="num">{formatSignedPercentEstimate(attention.scoreDecay)}</td>)}
             <td className="num paper">—</td><td className="num paper">{signedPaper(PAPER.scoreDecay)}</td>
           </tr>
