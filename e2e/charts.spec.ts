@@ -67,6 +67,12 @@ test('every curve downloads as CSV, matching what the charts show', async ({ pag
     }
   }
   expect(rows.some((r) => r.series === 'retrieval_acc')).toBe(true);
+  // Loss views: smoothing changes the drawn line (not the data: the CSV above is the store's), log scale redraws.
+  const rawLast = (await summary(page, 'train-loss'))[0].last;
+  await page.getByTestId('train-loss-smoothing').selectOption('0.9');
+  await expect.poll(async () => (await summary(page, 'train-loss'))[0].last).not.toBe(rawLast);
+  await page.getByTestId('train-loss-log').check();
+  await expect(page.getByTestId('chart-train-loss').locator('canvas')).toHaveCount(1);
   // Accuracy is read against its prompt count and chance (tiny: 40 prompts, 8 values).
   await expect(page.getByTestId('accuracy-prompts')).toHaveText('40 held-out prompts');
   await expect(page.getByTestId('accuracy-chance')).toContainText('chance (12.5%');

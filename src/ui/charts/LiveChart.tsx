@@ -27,6 +27,8 @@ export interface ChartSpec {
   y2Label?: string;
   /** Fixed y range (e.g. 0–100 %); otherwise auto. */
   yRange?: [number, number];
+  /** A logarithmic y axis (positive values only: losses). */
+  yLog?: boolean;
   /** Fixed x range (e.g. around categorical buckets); otherwise the data's. */
   xRange?: [number, number];
   /** Formats y values in the readout. */
@@ -44,14 +46,17 @@ export interface ChartSpec {
  * Tick labels that tell the ticks apart: the fewest decimals (up to 8) at which no two labels repeat (a flat
  * line's auto range is a few thousandths wide: "4.156" four times), and never "-0".
  */
-export function tickLabels(splits: readonly number[]): string[] {
-  const distinct = new Set(splits).size;
-  let labels: string[] = [];
-  for (let decimals = 0; decimals <= 8; decimals++) {
-    labels = splits.map((v) => v.toFixed(decimals));
-    if (new Set(labels).size === distinct) break;
-  }
-  return labels.map((label) => (/^-0(\.0*)?$/.test(label) ? label.slice(1) : label));
+export function tickLabels(splits: readonly (number | null)[]): string[] {
+  // A log axis hands some splits over as null (ticks it leaves unlabelled).
+  const values = splits.filter((v): v is number => v !== null && Number.isFinite(v));
+  const distinct = new Set(values).size;
+  let decimals = 0;
+  for (; decimals < 8; decimals++) if (new Set(values.map((v) => v.toFixed(decimals))).size === distinct) break;
+  return splits.map((v) => {
+    if (v === null || !Number.isFinite(v)) return '';
+    const label = v.toFixed(decimals);
+    return /^-0(\.0*)?$/.test(label) ? label.slice(1) : label;
+  });
 }
 
 /** Whole-number tick spacings for step axes (uPlot's defaults include fractions: "step 0.5"). */
@@ -95,7 +100,7 @@ function options(spec: ChartSpec, width: number, height: number): uPlot.Options 
       // One x value (the first evaluation): half a step either side, so its point has a place to be drawn.
       x: spec.xRange ? { time: false, range: spec.xRange }
         : { time: false, range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => (min === max ? [min - 0.5, max + 0.5] : [min, max]) },
-      y: spec.yRange ? { range: spec.yRange } : { auto: true },
+      y: spec.yRange ? { range: spec.yRange } : spec.yLog ? { distr: 3, auto: true } : { auto: true },
       ...(spec.y2Label ? { y2: { auto: true } } : {}),
     },
     series,
@@ -111,17 +116,21 @@ function definedCount(values: ArrayLike<number | null | undefined> | undefined):
 }
 
 /** "step 120 · NTP 2.310 · MEAP 15% 2.281" at data index `idx` (the latest point when idx is null). */
-function describe(spec: ChartSpec, data: uPlot.AlignedData, idx: number | null): string {
+export function describe(spec: ChartSpec, data: uPlot.AlignedData, idx: number | null): string {
   const xs = data[0] as ArrayLike<number>;
   if (xs.length === 0) return 'no data yet';
   const i = idx ?? xs.length - 1;
   const x = xs[i];
   const parts: string[] = [spec.xFormat ? spec.xFormat(x) : `step ${x}`];
+  const text = (value: number | null | undefined, format: (v: number) => string) =>
+    (value === null || value === undefined || !Number.isFinite(value) ? '—' : format(value));
   spec.lines.forEach((line, k) => {
     if (line.role !== 'mean') return;
-    const value = (data[k + 1] as ArrayLike<number | null>)[i];
     const format = line.scale === 'y2' && spec.format2 ? spec.format2 : spec.format;
-    parts.push(`${line.label} ${value === null || value === undefined || !Number.isFinite(value) ? '—' : format(value)}`);
+    // Hovering: each seed's value after the mean (the seeds' lines follow their arm's mean in armLines).
+    const seeds = idx === null ? [] : spec.lines.flatMap((l, j) => (l.role === 'seed' && l.label.startsWith(`${line.label} seed`)
+      ? [text((data[j + 1] as ArrayLike<number | null>)[i], format)] : []));
+    parts.push(`${line.label} ${text((data[k + 1] as ArrayLike<number | null>)[i], format)}${seeds.length > 0 ? ` (seeds ${seeds.join(', ')})` : ''}`);
   });
   return (idx === null ? 'latest: ' : '') + parts.join(' · ');
 }

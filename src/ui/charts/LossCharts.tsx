@@ -2,29 +2,59 @@ import { useMemo, useState } from 'react';
 import { useRuns } from '../../store/runs';
 import { formatLoss, formatPoints, formatSignedLoss } from '../format';
 import { ChartCard } from './ChartCard';
-import { armChartSpec, armData, type ArmGroup } from './series';
+import { armChartSpec, armData, smoothed, type ArmGroup } from './series';
 import type { ChartSpec } from './LiveChart';
 import type { HistoryPoint } from '../../session/protocol';
 
+/** Log-scale and smoothing switches of a loss chart. */
+function useLossView(id: string) {
+  const [log, setLog] = useState(false);
+  const [alpha, setAlpha] = useState(0);
+  const tools = (
+    <>
+      <label className="inline-select">
+        <input type="checkbox" checked={log} data-testid={`${id}-log`} onChange={(e) => setLog(e.target.checked)} /> log y
+      </label>
+      <label className="inline-select">
+        smoothing
+        <select value={alpha} data-testid={`${id}-smoothing`} onChange={(e) => setAlpha(Number(e.target.value))}>
+          <option value={0}>none</option>
+          <option value={0.6}>EMA 0.6</option>
+          <option value={0.9}>EMA 0.9</option>
+        </select>
+      </label>
+    </>
+  );
+  return { log, alpha, tools };
+}
+
 export function TrainLossChart({ groups }: { groups: ArmGroup[] }) {
   const train = useRuns((s) => s.train);
-  const spec = useMemo(() => armChartSpec('train', groups, { xLabel: 'step', yLabel: 'loss (nats)', format: formatLoss }), [groups]);
-  const data = useMemo(() => armData(train.steps, groups, (r, k) => train.loss[r]?.[k]), [train, groups]);
+  const view = useLossView('train-loss');
+  const spec = useMemo(() => {
+    const base = armChartSpec('train', groups, { xLabel: 'step', yLabel: 'loss (nats)', format: formatLoss, yLog: view.log });
+    return { ...base, key: `${base.key}:${view.log ? 'log' : 'linear'}` };
+  }, [groups, view.log]);
+  const data = useMemo(() => smoothed(armData(train.steps, groups, (r, k) => train.loss[r]?.[k]), view.alpha), [train, groups, view.alpha]);
   return (
-    <ChartCard id="train-loss" title="Training loss" spec={spec} data={data}
-      caption={<>Mean next-token loss over each reporting interval. MEAP arms see masked inputs here, so their
-        training loss is not directly comparable with NTP's: compare the clean validation loss.</>} />
+    <ChartCard id="train-loss" title="Training loss" spec={spec} data={data} tools={view.tools}
+      caption={<>Mean next-token loss over each reporting interval{view.alpha > 0 ? ` (smoothed: EMA ${view.alpha})` : ''}. MEAP arms see masked
+        inputs here, so their training loss is not directly comparable with NTP&apos;s: compare the clean validation loss.</>} />
   );
 }
 
 export function ValLossChart({ groups }: { groups: ArmGroup[] }) {
   const evals = useRuns((s) => s.evals);
-  const spec = useMemo(() => armChartSpec('val', groups, { xLabel: 'step', yLabel: 'loss (nats)', format: formatLoss }), [groups]);
-  const data = useMemo(() => armData(evals.steps, groups, (r, k) => evals.points[r]?.[k]?.valLoss), [evals, groups]);
+  const view = useLossView('val-loss');
+  const spec = useMemo(() => {
+    const base = armChartSpec('val', groups, { xLabel: 'step', yLabel: 'loss (nats)', format: formatLoss, yLog: view.log });
+    return { ...base, key: `${base.key}:${view.log ? 'log' : 'linear'}` };
+  }, [groups, view.log]);
+  const data = useMemo(() => smoothed(armData(evals.steps, groups, (r, k) => evals.points[r]?.[k]?.valLoss), view.alpha), [evals, groups, view.alpha]);
   return (
-    <ChartCard id="val-loss" title="Validation loss (clean inputs)" spec={spec} data={data}
+    <ChartCard id="val-loss" title="Validation loss (clean inputs)" spec={spec} data={data} tools={view.tools}
       empty="Evaluated on held-out examples without masks, every few steps."
-      caption={<>Every arm on the same held-out examples with no [MASK] tokens, the way the models are used.</>} />
+      caption={<>Every arm on the same held-out examples with no [MASK] tokens, the way the models are used{view.alpha > 0 ? ` (smoothed: EMA ${view.alpha})` : ''}.</>} />
   );
 }
 

@@ -107,3 +107,19 @@ export function armEnds(data: uPlot.AlignedData, spec: ChartSpec): { label: stri
   });
   return out;
 }
+
+/**
+ * Exponential moving average of every series column (x untouched): y'ₖ = α·y'ₖ₋₁ + (1 − α)·yₖ over the
+ * column's finite values, missing points stay missing. α = 0 returns the data as it is.
+ */
+export function smoothed(data: uPlot.AlignedData, alpha: number): uPlot.AlignedData {
+  if (!(alpha > 0)) return data;
+  return [data[0], ...data.slice(1).map((column) => {
+    let previous: number | null = null;
+    return Array.from(column as ArrayLike<number | null>, (v) => {
+      if (v === null || v === undefined || !Number.isFinite(v)) return null;
+      previous = previous === null ? v : alpha * previous + (1 - alpha) * v;
+      return previous;
+    });
+  })] as uPlot.AlignedData;
+}
