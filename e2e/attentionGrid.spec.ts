@@ -31,6 +31,9 @@ test('the attention grid shows every layer × head of both runs with token label
     await expect(run.getByTestId('colour-scale')).toBeVisible();
   }
   await expect(page.getByTestId('heatmap-view').getByTestId('colour-scale')).toHaveCount(2);
+  // NTP − MEAP, cell by cell, beside them.
+  await expect(page.getByTestId('difference-heatmap')).toContainText('NTP − MEAP 15%');
+  await expect(page.getByTestId('difference-heatmap').locator('canvas')).toHaveCount(1);
   await page.getByTestId('heatmap-view').screenshot({ path: testInfo.outputPath('heatmaps.png') });
   // The large heatmaps have the tokens on both axes too.
   for (const heatmap of await page.getByTestId('attention-heatmap').all()) {

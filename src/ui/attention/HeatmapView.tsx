@@ -3,6 +3,7 @@ import { useAttention } from '../../store/attention';
 import { AttentionHeatmap } from './AttentionHeatmap';
 import { SegmentLegend } from './SegmentLegend';
 import { ColourScale } from './AttentionGrid';
+import { DifferenceHeatmap } from './DifferenceHeatmap';
 import type { ComparedRun } from './useCompared';
 
 /** The compared runs' heatmaps side by side on the same example, layer and head. */
@@ -20,6 +21,7 @@ export const HeatmapView = memo(function HeatmapView({ compared }: { compared: C
       {compared.length === 0 && <p className="att-placeholder">Build a study to compare its runs.</p>}
       <div className="att-heatmap-row">
         {compared.map((entry) => <AttentionHeatmap key={entry.run} entry={entry} layer={layer} head={head} input={input} />)}
+        {compared.length === 2 && <DifferenceHeatmap compared={compared} layer={layer} head={head} input={input} />}
       </div>
       <div className="att-grid-head">{compared.map((entry) => <ColourScale key={entry.run} colour={entry.colour} />)}</div>
       <SegmentLegend withMask />
