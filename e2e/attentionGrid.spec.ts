@@ -55,3 +55,20 @@ test('the paired-mask view names its quantity and explains its sign and how many
   await expect(page.getByTestId('paired-mask-hint')).toContainText('A negative change means the masked keys get less attention');
   await expect(page.getByTestId('paired-mask-hint')).toContainText('This one example');
 });
+
+test('one query position is followed through every layer of both runs; rows are attention distributions', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('/?preset=tiny&steps=40&evalEvery=10');
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await page.getByTestId('step-button').click();
+  const view = page.getByTestId('query-row-view');
+  await expect(view).toHaveAttribute('data-query', '15', { timeout: 30_000 }); // the answer position of T = 16
+  await expect(view.getByTestId('query-row')).toHaveCount(2 * 2); // 2 runs × 2 layers
+  const sums = await view.getByTestId('query-row').evaluateAll((rows) => rows.map((row) =>
+    [...row.querySelectorAll('td')].reduce((sum, td) => sum + Number(td.getAttribute('data-probability')), 0)));
+  for (const sum of sums) expect(sum).toBeCloseTo(1, 4);
+  await view.getByTestId('query-row-select').selectOption('5');
+  await expect(view).toHaveAttribute('data-query', '5');
+  expect(await view.getByTestId('query-row').first().locator('td').count()).toBe(6); // keys 0..5
+  expect(errors).toEqual([]);
+});

@@ -5,6 +5,7 @@ import { ExampleTokens } from './ExampleTokens';
 import { HeadEntropyView } from './HeadEntropyView';
 import { AttentionGrid } from './AttentionGrid';
 import { BatchViewer } from './BatchViewer';
+import { QueryRowView } from './QueryRowView';
 import { HeatmapView } from './HeatmapView';
 import { PairedMaskView } from './PairedMaskView';
 import { ScoreHistogram } from './ScoreHistogram';
@@ -42,6 +43,7 @@ export function AttentionPanel() {
         <BatchViewer />
         <HeatmapView compared={compared} />
         <AttentionGrid compared={compared} />
+        <QueryRowView compared={compared} />
         <SegmentMassView compared={compared} massSeries={massSeries} />
         <ScoreHistogram compared={compared} />
         <PairedMaskView compared={compared} />
