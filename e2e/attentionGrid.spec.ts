@@ -35,6 +35,10 @@ test('the attention grid shows every layer × head of both runs with token label
   await expect(page.getByTestId('difference-heatmap')).toContainText('NTP − MEAP 15%');
   await expect(page.getByTestId('difference-heatmap').locator('canvas')).toHaveCount(1);
   await page.getByTestId('heatmap-view').screenshot({ path: testInfo.outputPath('heatmaps.png') });
+  // "large" doubles the heatmaps' cells.
+  const cellBefore = Number(await page.getByTestId('attention-heatmap').first().getAttribute('data-cell'));
+  await page.getByTestId('heatmap-large').check();
+  await expect(page.getByTestId('attention-heatmap').first()).toHaveAttribute('data-cell', String(2 * cellBefore));
   // The large heatmaps have the tokens on both axes too.
   for (const heatmap of await page.getByTestId('attention-heatmap').all()) {
     expect(await heatmap.getByTestId('heatmap-key-labels').locator('span').allTextContents()).toEqual(tokens);

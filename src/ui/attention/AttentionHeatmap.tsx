@@ -88,6 +88,8 @@ interface Props {
   layer: number;
   head: HeadSelection;
   input: InputKind;
+  /** Side of the cell grid to aim for, in CSS pixels (320 by default; the view's "large" doubles it). */
+  target?: number;
 }
 
 /**
@@ -95,14 +97,14 @@ interface Props {
  * rows are queries, columns keys; hover or use the arrow keys for the token pair and its probability.
  * Memoised: the run whose snapshot did not change is neither re-rendered nor redrawn.
  */
-export const AttentionHeatmap = memo(function AttentionHeatmap({ entry, layer, head, input }: Props) {
+export const AttentionHeatmap = memo(function AttentionHeatmap({ entry, layer, head, input, target = 320 }: Props) {
   const { snapshot } = entry;
   const segments = useSegments();
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const gridRef = useRef<Grid | null>(null);
   const [hover, setHover] = useState<Cell | null>(null);
   const T = snapshot?.T ?? 0;
-  const layout = useMemo(() => heatmapLayout(T), [T]);
+  const layout = useMemo(() => heatmapLayout(T, target), [T, target]);
   const matrix = snapshot && hasHead(snapshot, layer, head) ? snapshotMatrix(snapshot, input, layer, head) : null;
   const [drawn, setDrawn] = useState(false);
 
