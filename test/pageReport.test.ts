@@ -33,10 +33,10 @@ function runInfos(config: StudyConfig): RunInfo[] {
   })));
 }
 
-/** Histories from per-run accuracy and validation-loss series (two depth buckets, both the run's accuracy). */
+/** Histories from per-run accuracy and validation-loss series (tiny's four depth buckets, each the run's accuracy). */
 function histories(acc: number[][], loss: number[][]): HistoryPoint[][] {
   return acc.map((series, r) => series.map((a, k) => ({
-    step: STEPS[k], trainLoss: loss[r][k] + 0.1, valLoss: loss[r][k], retrievalAcc: a, accByDepth: [a, a], tokensPerSec: 1000,
+    step: STEPS[k], trainLoss: loss[r][k] + 0.1, valLoss: loss[r][k], retrievalAcc: a, accByDepth: [a, a, a, a], tokensPerSec: 1000,
   })));
 }
 
@@ -92,7 +92,7 @@ describe('pageStudyRecord → analyseStudy', () => {
     expect(meap.finalAcc.mean).toBeCloseTo(0.75, 12);
     expect(ntp.meanAcc.mean).toBeCloseTo(((0.1 + 0.3 + 0.6) / 3 + (0.0 + 0.2 + 0.4) / 3) / 2, 12);
     expect(meap.finalValLoss.mean).toBeCloseTo(2.0, 12);
-    expect(ntp.depth.map((e) => e.mean)).toEqual([ntp.finalAcc.mean, ntp.finalAcc.mean]);
+    expect(ntp.depth.map((e) => e.mean)).toEqual([0, 1, 2, 3].map(() => ntp.finalAcc.mean));
     // Learned (≥ 50%): NTP seed 0 at step 30, seed 1 never; MEAP both at step 20.
     expect(ntp.learned.learnedSteps).toEqual([30, null]);
     expect(ntp.learned.learnedCount).toBe(1);
