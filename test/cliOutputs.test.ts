@@ -148,6 +148,25 @@ describe('inputs read only from regular files, within their limits', () => {
     expect(result.reasons).toEqual([`compare: --text-file: "${join(dir, 'pipe')}" is not a regular file (a FIFO, socket or device); give a file`]);
   });
 
+  it('export-study: a FIFO as --config, or a file as --out, is refused with one line before anything is written', () => {
+    const dir = fresh('export-study-guards');
+    const pipe = fifo(dir);
+    // The command is `export-study`; its file is src/cli/exportStudy.ts.
+    const exportStudy = (argv: string[]) => {
+      const result = spawnSync('node_modules/.bin/vite-node', ['src/cli/exportStudy.ts', '--', ...argv], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+      return { status: result.status, reasons: (result.stderr ?? '').trim().split('\n').filter((l) => l.startsWith('export-study:')) };
+    };
+    const byFifo = exportStudy(['--config', pipe, '--out', join(dir, 'out')]);
+    expect(byFifo.status).toBe(2);
+    expect(byFifo.reasons).toEqual([`export-study: --config: "${pipe}" is not a regular file (a FIFO, socket or device); give a file`]);
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'kept');
+    const byFile = exportStudy(['--study', 'needle-quick', '--quick', '--out', file]);
+    expect(byFile.status).toBe(2);
+    expect(byFile.reasons).toEqual([`export-study: --out: "${file}" exists and is not a directory`]);
+    expect(readFileSync(file, 'utf8')).toBe('kept');
+  });
+
   it('--text-file /dev/zero is refused by what it is, not read until memory runs out', () => {
     expect(() => parseCompareArgs(['--task', 'text', '--text-file', '/dev/zero'])).toThrow(/^--text-file: "\/dev\/zero" is not a regular file/);
   });

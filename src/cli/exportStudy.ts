@@ -5,7 +5,7 @@
  * HF LLaMA names) and a README with the launch line. Every invalid argument exits 2 with a one-line reason.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensors } from '../export/safetensors';
 import { createTask } from '../data/task';
@@ -18,11 +18,15 @@ import {
   type StudyDefinition,
 } from '../study/studies';
 import { validateStudyConfig } from '../config/validate';
+import { prepareOutputDir, readFileBounded } from '../util/safeFiles';
 import { SCALE_STUDIES, scaleStudyLine } from './scaleStudies';
 import { UNIT_FORMAT } from '../study/records';
 import { deriveSeed } from '../util/seeds';
 
 export const EXPORT_FORMAT = 'meap-torch-export/1';
+
+/** A study config with a user text of MAX_TEXT_BYTES fits many times over; a FIFO or /dev/zero is refused, not read. */
+const MAX_CONFIG_BYTES = 64 * 2 ** 20;
 
 const USAGE = `usage: npm run export-study -- --study NAME [--quick] --out DIR
        npm run export-study -- --config study.json [--name NAME] --out DIR
@@ -75,7 +79,13 @@ function parse(argv: string[]): Args | 'list' | null {
   if (v.list) return 'list';
   if ((v.study === undefined) === (v.config === undefined)) throw new UsageError('give exactly one of --study NAME or --config FILE');
   if (!v.out || v.out.trim() === '') throw new UsageError('--out DIR is required');
-  if (existsSync(v.out) && readdirSync(v.out).length > 0) throw new UsageError(`--out "${v.out}" is not empty`);
+  // Created and probed for writing before anything is computed; an empty folder has nothing to overwrite.
+  try {
+    prepareOutputDir(v.out);
+  } catch (error) {
+    throw new UsageError(`--out: ${(error as Error).message}`);
+  }
+  if (readdirSync(v.out).length > 0) throw new UsageError(`--out "${v.out}" is not empty`);
   const quick = v.quick ?? false;
   let definition: StudyDefinition;
   if (v.study !== undefined) {
@@ -92,7 +102,8 @@ function parse(argv: string[]): Args | 'list' | null {
     if (!/^[a-z0-9][a-z0-9-]{0,63}$/i.test(name)) throw new UsageError(`--name must be letters, digits and dashes, got "${name}"`);
     let config: StudyConfig;
     try {
-      config = checkedStudyConfig(JSON.parse(readFileSync(v.config!, 'utf8')) as object);
+      const bytes = readFileBounded(v.config!, MAX_CONFIG_BYTES);
+      config = checkedStudyConfig(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as object);
     } catch (error) {
       throw new UsageError(`--config: ${(error as Error).message.split('\n')[0]}`);
     }
