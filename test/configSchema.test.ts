@@ -224,9 +224,9 @@ describe('every entry point refuses through the schema', () => {
 
   it('the URL codec: a value that is not a number is named as such, not as out of range', () => {
     expect(configFromQuery('?steps=abc&lr=%20&batch=1e999').notices).toEqual([
-      'Ignored steps="abc" from the link: steps must be a number.',
-      'Ignored batch="1e999" from the link: batch must be a number.',
-      'Ignored lr=" " from the link: lr must be a number.',
+      'Ignored steps="abc" from the link: steps must be a number in decimal notation.',
+      'Ignored batch="1e999" from the link: batch must be a number in decimal notation.',
+      'Ignored lr=" " from the link: lr must be a number in decimal notation.',
     ]);
   });
 

@@ -6,6 +6,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseCompareArgs, UsageError } from '../src/cli/args';
+import { configFromQuery } from '../src/store/configCodec';
+import { parseDecimal } from '../src/util/decimal';
 import { TrainingSession } from '../src/session/session';
 import type { FromTrainer } from '../src/session/protocol';
 import { writeSafetensors } from '../src/export/safetensors';
@@ -27,6 +29,28 @@ describe('CLI numbers: decimal notation only', () => {
     expect(parseCompareArgs(['--steps', '1e3', '--lr', '3e-4', '--mask-ratio', '.25', '--seeds', '2']).config)
       .toMatchObject({ steps: 1000, optimizer: { lr: 3e-4 }, arms: [0, 0.25], seedsPerArm: 2 });
     expect(parseCompareArgs(['--base-seed', '007']).config.baseSeed).toBe(7);
+  });
+});
+
+describe('link values: decimal notation only, like the CLI', () => {
+  it.each([['steps', '0x10'], ['batch', '0b100'], ['lr', 'Infinity'], ['seedsPerArm', '+2'], ['arms', '0,0x0'], ['evalEvery', '0o7']])(
+    'ignores %s=%j with a notice instead of reading it as a number', (field, raw) => {
+      const parsed = configFromQuery(`?${field}=${encodeURIComponent(raw)}`);
+      expect(parsed.notices).toHaveLength(1);
+      expect(parsed.notices[0]).toMatch(new RegExp(`^Ignored ${field}=.* must be a number in decimal notation\\.$`));
+      expect(parsed.config).toEqual(configFromQuery('').config);
+    },
+  );
+
+  it('takes fractions and exponents, as the links the page writes', () => {
+    const parsed = configFromQuery('?lr=3e-4&arms=0,.15&steps=1e3');
+    expect(parsed.notices).toEqual([]);
+    expect(parsed.config).toMatchObject({ steps: 1000, optimizer: { lr: 3e-4 }, arms: [0, 0.15] });
+  });
+
+  it('the same rule everywhere a number is typed', () => {
+    for (const text of ['0x10', '+5', '', ' ', 'Infinity', '1e', '.', '1_000']) expect(parseDecimal(text), text).toBeNull();
+    expect([parseDecimal('16'), parseDecimal('-0.5'), parseDecimal('3e-4'), parseDecimal('.25')]).toEqual([16, -0.5, 3e-4, 0.25]);
   });
 });
 

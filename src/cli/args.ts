@@ -7,6 +7,7 @@ import { DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type StudyConfig } fr
 import { validateStudyConfig } from '../config/validate';
 import { ConfigError, parsePresetName } from '../config/schema';
 import type { RunInfo } from '../engine/types';
+import { parseDecimal } from '../util/decimal';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -34,17 +35,13 @@ const studyOptions = {
 } as const;
 
 /**
- * Number syntax of the flags, strict on purpose: JavaScript's Number() also takes "0x10", "0o7", "0b1",
- * " 5 ", "+5" and "" (as 0), so a typo could silently become another study. A flag's number is decimal
- * notation only: an optional minus sign, digits with an optional fraction, an optional exponent (`--lr 3e-4`,
- * `--steps 1e6`); integer flags must then hold an integer. Anything else is refused naming the flag.
+ * A flag's number is decimal notation only (util/decimal.ts: `--lr 3e-4`, `--steps 1e6`; no hex, octal,
+ * binary, spaces, "+" or ""); integer flags must then hold an integer. Anything else is refused naming the flag.
  */
-const DECIMAL_SYNTAX = /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
-
 function number(name: string, text: string | undefined, integer: boolean): number | undefined {
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!DECIMAL_SYNTAX.test(text) || !Number.isFinite(value) || (integer && !Number.isSafeInteger(value))) {
+  const value = parseDecimal(text);
+  if (value === null || (integer && !Number.isSafeInteger(value))) {
     throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`);
   }
   return value;

@@ -9,6 +9,7 @@ import { validateStudyConfig } from '../config/validate';
 import { studyConfigIssue } from '../config/schema';
 import { ConfigEditError, defaultPresetName, firstPresetOfTask, taskNames } from '../config/presetLookup';
 import { presetConfig, withPresetWarmup } from '../study/studyPresets';
+import { parseDecimal } from '../util/decimal';
 
 // The preset lookups the page's controls and stores take from here, with the URL's parts.
 export {
@@ -177,10 +178,10 @@ function formatValue(field: EditableField, value: EditableValues[EditableField])
 
 /** Parses one query value; throws ConfigEditError when it is not of the field's type. */
 function parseValue(field: EditableField, text: string): EditableValues[EditableField] {
+  // Decimal notation only (util/decimal.ts): Number() would read "0x10" as 16 and "" as 0.
   const number = (t: string): number => {
-    const trimmed = t.trim();
-    const value = Number(trimmed);
-    if (trimmed === '' || !Number.isFinite(value)) throw new ConfigEditError(`${field} must be a number`);
+    const value = parseDecimal(t.trim());
+    if (value === null) throw new ConfigEditError(`${field} must be a number in decimal notation`);
     return value;
   };
   switch (field) {

@@ -10,6 +10,7 @@ import './checkpoints.css';
 import type { CheckpointSummary, UnreadableCheckpoint } from '../session/protocol';
 import { canonicalJson } from '../util/canonicalJson';
 import { useSession } from '../store/sessionState';
+import { parseDecimal } from '../util/decimal';
 
 function timeOf(savedAt: number): string {
   return new Date(savedAt).toLocaleString('en-US', { hour: '2-digit', minute: '2-digit', second: '2-digit', month: 'short', day: 'numeric' });
@@ -68,7 +69,8 @@ export function CheckpointPanel() {
   const canSave = engineReady && step > 0 && state !== 'building' && state !== 'failed' && !resuming;
 
   const applyEvery = () => {
-    const error = setCheckpointEvery(Number(everyText));
+    // As strict as a link's value: "0x10" or "" is refused, not read as 16 or 0.
+    const error = setCheckpointEvery(parseDecimal(everyText.trim()) ?? Number.NaN);
     setEveryError(error);
     if (error) setEveryText(String(useCheckpoints.getState().everySteps));
   };
