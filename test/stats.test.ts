@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  binomial, bootstrapDiffCI, bootstrapMeanCI, estimate, finite, learnedSummary, mean, median, permutationTest, quantile, sampleStd,
+  binomial, bootstrapDiffCI, bootstrapMeanCI, chiSquare1UpperTail, clopperPearson, estimate, finite, fisherDetectableDifference, fisherExact,
+  fisherPower, kaplanMeier, learnedSummary, logRank, mean, median, newcombeDifference, normalDetectableDifference, normalUpperTail,
+  permutationTest, quantile, sampleStd,
 } from '../src/study/stats';
 import { Rng } from '../src/util/random';
 
@@ -137,5 +139,115 @@ describe('share of seeds learned by step', () => {
 
   it('refuses histories evaluated at different steps', () => {
     expect(() => learnedSummary([h([0.1, 0.2]), h([0.1])], 0.5)).toThrow(/same steps/);
+  });
+});
+
+// Freireich et al. (1963) leukaemia remission data as printed in Gehan (1965) and in every survival textbook
+// (e.g. Kleinbaum & Klein, "Survival Analysis", 3rd ed., ch. 2; R's MASS::gehan). Weeks; '+' = censored.
+const SIX_MP = '6 6 6 6+ 7 9+ 10 10+ 11+ 13 16 17+ 19+ 20+ 22 23 25+ 32+ 32+ 34+ 35+';
+const PLACEBO = '1 1 2 2 3 4 4 5 5 8 8 8 8 11 11 12 12 15 17 22 23';
+const subjects = (s: string) => s.split(' ').map((t) => ({ time: Number.parseInt(t, 10), event: !t.endsWith('+') }));
+
+describe("Fisher's exact test (two-sided)", () => {
+  it('matches textbook tables', () => {
+    // Fisher's lady tasting tea (Fisher 1935): [[3, 1], [1, 3]], two-sided p = 34/70 (R fisher.test: 0.4857).
+    expect(fisherExact(3, 1, 1, 3).p).toBeCloseTo(34 / 70, 12);
+    // Wikipedia "Fisher's exact test" example (men/women × studying/not): [[1, 9], [11, 3]], two-sided p = 0.002759.
+    expect(fisherExact(1, 9, 11, 3).p).toBeCloseTo(0.0027594561852, 10);
+    // Hand enumeration: [[4, 0], [0, 4]] — only it and its mirror (prob 1/70 each) are as unlikely: p = 2/70.
+    expect(fisherExact(4, 0, 0, 4).p).toBeCloseTo(2 / 70, 14);
+    // [[4, 0], [1, 3]]: hypergeometric probabilities 5, 30, 30, 5 (/70) for a = 1..4; p = 10/70.
+    expect(fisherExact(4, 0, 1, 3).p).toBeCloseTo(10 / 70, 14);
+    expect(fisherExact(2, 2, 2, 2).p).toBeCloseTo(1, 12);
+    expect(() => fisherExact(1.5, 0, 0, 1)).toThrow(/counts/);
+  });
+});
+
+describe('intervals of shares', () => {
+  it('Newcombe hybrid score interval matches Newcombe (1998), Table II, method 10', () => {
+    // 56/70 − 48/80: 0.0524 to 0.3339.
+    const d = newcombeDifference(56, 70, 48, 80);
+    expect(d.estimate).toBeCloseTo(0.2, 12);
+    expect(d.lo).toBeCloseTo(0.0524, 4);
+    expect(d.hi).toBeCloseTo(0.3339, 4);
+  });
+
+  it('Clopper–Pearson matches its closed forms at k = 0 and k = n', () => {
+    // k = 0: hi = 1 − (α/2)^(1/n); k = n: lo = (α/2)^(1/n).
+    expect(clopperPearson(0, 16).hi).toBeCloseTo(1 - 0.025 ** (1 / 16), 10);
+    expect(clopperPearson(16, 16).lo).toBeCloseTo(0.025 ** (1 / 16), 10);
+    expect(clopperPearson(0, 16).lo).toBe(0);
+    // k = 1 of n = 2: lo solves 1 − (1 − p)² = 0.025, hi is its mirror.
+    expect(clopperPearson(1, 2).lo).toBeCloseTo(1 - Math.sqrt(0.975), 10);
+    expect(clopperPearson(1, 2).hi).toBeCloseTo(Math.sqrt(0.975), 10);
+  });
+
+  it('tail functions match tabulated normal and χ² quantiles', () => {
+    expect(normalUpperTail(1.959964)).toBeCloseTo(0.025, 6);
+    expect(normalUpperTail(0)).toBeCloseTo(0.5, 7);
+    expect(chiSquare1UpperTail(3.841459)).toBeCloseTo(0.05, 6);
+    expect(chiSquare1UpperTail(6.634897)).toBeCloseTo(0.01, 6);
+  });
+});
+
+describe('Kaplan–Meier and log-rank (Freireich 6-MP vs placebo)', () => {
+  it('product-limit estimate and Greenwood SE match the textbook table of the 6-MP arm', () => {
+    // Kleinbaum & Klein table / R survfit: S(t) and se at the event times 6, 7, 10, 13, 16, 22, 23.
+    const km = kaplanMeier(subjects(SIX_MP));
+    expect(km.map((s) => s.time)).toEqual([6, 7, 10, 13, 16, 22, 23]);
+    expect(km.map((s) => s.atRisk)).toEqual([21, 17, 15, 12, 11, 7, 6]);
+    const expected = [0.8571, 0.8067, 0.7529, 0.6902, 0.6275, 0.5378, 0.4482];
+    const se = [0.0764, 0.0869, 0.0963, 0.1068, 0.1141, 0.1282, 0.1346];
+    km.forEach((s, k) => {
+      expect(s.survival).toBeCloseTo(expected[k], 4);
+      expect(s.se).toBeCloseTo(se[k], 4);
+    });
+    // Log-log interval at t = 6 by hand: σ = sqrt(3/(21·18)) / |ln(6/7)|, S^exp(∓1.96σ).
+    const sigma = Math.sqrt(3 / (21 * 18)) / Math.abs(Math.log(6 / 7));
+    expect(km[0].lo).toBeCloseTo((6 / 7) ** Math.exp(1.959964 * sigma), 10);
+    expect(km[0].hi).toBeCloseTo((6 / 7) ** Math.exp(-1.959964 * sigma), 10);
+    // R survfit(conf.type = "log-log") at t = 6: 0.6197, 0.9516.
+    expect(km[0].lo).toBeCloseTo(0.6197, 3);
+    expect(km[0].hi).toBeCloseTo(0.9516, 3);
+  });
+
+  it('without censoring the estimate is one minus the plain share', () => {
+    const km = kaplanMeier([{ time: 1, event: true }, { time: 2, event: true }, { time: 3, event: false }, { time: 3, event: false }]);
+    expect(km.map((s) => s.survival)).toEqual([0.75, 0.5]);
+  });
+
+  it('log-rank statistic matches the textbook value (χ² = 16.79, O/E 9/19.25 vs 21/10.75)', () => {
+    // R: survdiff(Surv(time, cens) ~ treat, data = MASS::gehan) → Chisq = 16.8 on 1 df, p = 4.17e-05.
+    const r = logRank(subjects(SIX_MP), subjects(PLACEBO));
+    expect(r.observed).toEqual([9, 21]);
+    expect(r.expected[0]).toBeCloseTo(19.25, 2);
+    expect(r.expected[1]).toBeCloseTo(10.75, 2);
+    expect(r.chiSquare).toBeCloseTo(16.79, 2);
+    expect(r.p).toBeCloseTo(4.17e-5, 6);
+    expect(logRank([{ time: 5, event: false }], [{ time: 5, event: false }]).p).toBeNaN();
+  });
+});
+
+describe('power', () => {
+  it('exact Fisher power at n = 4 per arm: only the two perfect separations are significant (hand enumeration)', () => {
+    // At n = 4 + 4 every other table has p ≥ 10/70, so power(p1, p0) = p1⁴(1 − p0)⁴ + p0⁴(1 − p1)⁴.
+    const p1 = 0.9, p0 = 0.2;
+    expect(fisherPower(p1, 4, p0, 4)).toBeCloseTo(p1 ** 4 * (1 - p0) ** 4 + p0 ** 4 * (1 - p1) ** 4, 12);
+    // From p0 = 0 the smallest difference with 80 % power solves p1⁴ = 0.8.
+    expect(fisherDetectableDifference(0, 4, 4)).toBeCloseTo(0.8 ** 0.25, 6);
+    // At n = 3 per arm no table reaches p < 0.05 (the best is 2/20): no difference is detectable.
+    expect(fisherPower(1, 3, 0, 3)).toBe(0);
+    expect(fisherDetectableDifference(0, 3, 3)).toBeNull();
+  });
+
+  it('the needle-quick case: a doubling from 3/16 is far below 80 % power at 16 seeds per arm', () => {
+    // Computed by the exact enumeration above (the rough "one in three" was optimistic).
+    expect(fisherPower(6 / 16, 16, 3 / 16, 16)).toBeCloseTo(0.1150, 4);
+    expect(fisherDetectableDifference(3 / 16, 16, 16)).toBeGreaterThan(0.5);
+  });
+
+  it('normal-approximation minimal detectable difference: (1.96 + 0.84)·√(s²/n + s²/n)', () => {
+    expect(normalDetectableDifference(0.3, 16, 0.3, 16)).toBeCloseTo(2.801585 * 0.3 * Math.sqrt(2 / 16), 12);
+    expect(normalDetectableDifference(0.3, 1, 0.3, 16)).toBeNaN();
   });
 });

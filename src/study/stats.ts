@@ -255,3 +255,11 @@ export function learnedSummary(histories: readonly (readonly AccuracyPoint[])[],
     medianLearnedStep: learned.length === 0 ? null : median(learned),
   };
 }
+
+// The tests for counts and times, in their own files (this one holds the resampling statistics).
+export {
+  binomialPmf, chiSquare1UpperTail, clopperPearson, erfc, fisherExact, logChoose, newcombeDifference, normalUpperTail, wilson,
+  Z_80, Z_975, type FisherResult, type ShareInterval,
+} from './exactTests';
+export { kaplanMeier, logRank, type KaplanMeierStep, type LogRankResult, type TimeToEvent } from './survival';
+export { fisherDetectableDifference, fisherPower, normalDetectableDifference } from './power';
