@@ -79,29 +79,42 @@ export const useCheckpoints = create<CheckpointsState>()(() => ({
 
 /** Offers dismissed by the user (key@step), for this page load. */
 const dismissed = new Set<string>();
+/**
+ * Whether the user resumed a checkpoint in this page load: they chose what to continue, so other studies'
+ * checkpoints are no longer offered (a second "Resume from step N" stacked under "Resumed from…").
+ */
+let resumedThisLoad = false;
 
 /**
  * The checkpoint to offer: of this engine, not dismissed, not the study on screen's own latest save;
- * the one of the study in the controls first, else the most recent.
+ * the one of the study in the controls first, else the most recent — unless `onlyStudyOnScreen`
+ * (after a resume), when only the study on screen's own checkpoint further along is offered (after a crash).
  */
 export function pickOffer(
   saved: readonly CheckpointSummary[], engine: string | null, currentKey: string | null, last: CheckpointSummary | null, currentStep: number,
+  onlyStudyOnScreen = false,
 ): CheckpointSummary | null {
   const candidates = saved.filter((s) => s.engine === engine && !dismissed.has(`${s.key}@${s.step}`)
     && !(last && last.key === s.key && last.savedAt >= s.savedAt)
     && !(s.key === currentKey && s.step <= currentStep));
-  return candidates.find((s) => s.key === currentKey) ?? candidates[0] ?? null;
+  const own = candidates.find((s) => s.key === currentKey);
+  return own ?? (onlyStudyOnScreen ? null : candidates[0] ?? null);
 }
 
 function refreshOffer(): void {
-  const { saved, last } = useCheckpoints.getState();
+  const { saved, last, resuming } = useCheckpoints.getState();
+  // A resume in flight: the list may arrive before 'restored', and the checkpoint being resumed is not offered again.
+  if (resuming) {
+    useCheckpoints.setState({ offer: null });
+    return;
+  }
   const engine = useDevice.getState().engine;
   const applied = useSession.getState().applied;
   const config = applied?.config ?? useConfig.getState().config;
   const currentKey = engine ? checkpointKey(engine, config) : null;
   // A stopped study (crashed Worker, every run failed) no longer holds its step: its checkpoints are offered.
   const { state, step } = useRuns.getState();
-  useCheckpoints.setState({ offer: pickOffer(saved, engine, currentKey, last, state === 'failed' ? 0 : step) });
+  useCheckpoints.setState({ offer: pickOffer(saved, engine, currentKey, last, state === 'failed' ? 0 : step, resumedThisLoad) });
 }
 
 function sendSettings(): void {
@@ -120,6 +133,7 @@ export function resumeCheckpoint(summary: CheckpointSummary): void {
   const presetName = isKnownPresetName(summary.presetName) ? summary.presetName : useConfig.getState().presetName;
   useSession.setState({ requested: { presetName, config: structuredClone(summary.config) }, then: null });
   useCheckpoints.setState({ resuming: summary, offer: null, notice: null });
+  resumedThisLoad = true;
   sendToTrainer({ type: 'resume', key: summary.key });
 }
 
