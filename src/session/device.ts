@@ -52,6 +52,15 @@ export class SessionDevice {
     this.report();
   }
 
+  /** Test hook: destroys the GPU device, as a driver reset would (the session then recovers). */
+  simulateLoss(): void {
+    if (this.backend?.kind === 'webgpu') {
+      this.backend.ctx.device.destroy();
+      return;
+    }
+    this.hooks.post({ type: 'error', message: 'There is no GPU device to lose: this session trains on the CPU.' });
+  }
+
   report(): void {
     const backend = this.backend;
     if (!backend) return;

@@ -64,6 +64,11 @@ export type ToTrainer =
   | { type: 'readModel'; requestId: number; upload: ModelUpload }
   /** Replace run `run`'s weights by an uploaded model of the study's shape (moments zeroed; answered by 'modelLoaded'). */
   | { type: 'loadModel'; requestId: number; run: number; upload: ModelUpload }
+  /**
+   * Check an uploaded text for the text task as the CLI's --text-file is (answered by 'textChecked'): size,
+   * binary, empty, `alphabet`, long enough for `context`. The page sends the file; only the Worker reads it.
+   */
+  | { type: 'checkText'; requestId: number; file: Blob; name: string; alphabet: string; context: number }
   /** Test hook: destroys the GPU device, as a driver reset would (the session then recovers). */
   | { type: 'simulateDeviceLoss' };
 
@@ -215,6 +220,8 @@ export type FromTrainer =
   | { type: 'deviceLost'; step: number; message: string }
   | { type: 'modelFiles'; requestId: number; files: ModelFiles | null; error: string | null }
   | { type: 'modelRead'; requestId: number; model: UploadedModel | null; error: string | null }
+  /** The answer to 'checkText': the text (null when refused), its length after normalisation, or the one-line reason. */
+  | { type: 'textChecked'; requestId: number; name: string; text: string | null; characters: number; error: string | null }
   | { type: 'modelLoaded'; requestId: number; run: number; step: number; error: string | null }
   /** Made up by the page (src/store/trainer.ts), never sent by the Worker: the Worker threw outside the session or could not load. */
   | { type: 'crashed'; message: string };

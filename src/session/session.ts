@@ -27,6 +27,7 @@ import type { StudyConfig } from '../config/presets';
 import type { FromTrainer, ToTrainer, TrainingState } from './protocol';
 import type { StudyCheckpoint } from '../engine/checkpoint';
 import { memoryCheckpointStore, type CheckpointReason } from './checkpointStore';
+import { checkUserText } from './userText';
 import { CheckpointKeeper, restoredMessage, type Restore, type SavedStudy } from './checkpointKeeper';
 import { TrainingReports } from './reports';
 import { TrainingLoop } from './loop';
@@ -209,12 +210,8 @@ export class TrainingSession {
         reportPending: (engine) => (this.reports.stepsSinceReport > 0 ? this.reports.reportTrainLoss(engine) : undefined),
         revive: (run) => this.reports.uploadedInto(run, this.engine?.step ?? 0),
       }, message.requestId, message.run, message.upload);
-      case 'simulateDeviceLoss':
-        if (this.device.backend?.kind === 'webgpu') {
-          this.device.backend.ctx.device.destroy();
-          return;
-        }
-        return this.post({ type: 'error', message: 'There is no GPU device to lose: this session trains on the CPU.' });
+      case 'checkText': return this.post(await checkUserText(message.file, message.name, message.alphabet, message.context, message.requestId));
+      case 'simulateDeviceLoss': return this.device.simulateLoss();
       default:
         return this.post({ type: 'error', message: `Unknown command ${JSON.stringify((message as { type?: unknown }).type)}` });
     }

@@ -1,4 +1,5 @@
 import { useId, useMemo, useState } from 'react';
+import { TextUpload } from './TextUpload';
 import { useConfig, loadPreset } from '../../store/config';
 import { LIMITS, presetConfig, presetNames, studyOfPreset, studyPresetNames, taskNames } from '../../store/configCodec';
 import type { StudyConfig } from '../../config/presets';
@@ -79,6 +80,7 @@ export function ControlsPanel() {
         </select>
         {taskError && <small className="field-error" role="alert">{taskError}</small>}
       </div>
+      <TextUpload />
 
       <div className="field-row">
         <NumberField field="steps" label="Steps" value={config.steps} min={LIMITS.steps.min} max={LIMITS.steps.max} />
