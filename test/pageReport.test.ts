@@ -129,8 +129,16 @@ describe('pageStudyRecord → analyseStudy', () => {
     expect(record.definition.seedsPerUnit).toBe(8); // the page trains every seed in one unit
     const s = analyseStudy(record);
     const finalAcc = s.comparisons.find((c) => c.metric === 'finalAcc')!;
-    expect(finalAcc.verdict).toBe('helped');
-    expect(s.overall).toMatch(/^MEAP helped retrieval/);
+    expect(finalAcc.verdict).toBe('MEAP better (p < 0.05)');
+    // Primary endpoint: 8 of 8 MEAP seeds vs 0 of 8 NTP seeds reach 50 %; Fisher p = 2 / C(16, 8).
+    expect(s.primary).toHaveLength(2); // MEAP 5 % and 15 %
+    for (const r of s.primary) {
+      expect(r.meap).toEqual({ k: 8, n: 8 });
+      expect(r.ntp).toEqual({ k: 0, n: 8 });
+      expect(r.fisher.p).toBeCloseTo(2 / 12870, 12);
+      expect(r.verdict).toBe('MEAP better (p < 0.05)');
+    }
+    expect(s.overall).toMatch(/^MEAP better on the primary endpoint \(seeds that reach 50\.0% retrieval by step/);
     expect(s.arms[1].learned.learnedCount).toBe(8);
   });
 });

@@ -101,6 +101,12 @@ export function studyRecordIssue(value: unknown): string | null {
   const configIssue = studyConfigIssue(d.config);
   if (configIssue) return `definition.config: ${configIssue.message}`;
   if (!(typeof d.learnedThreshold === 'number' && d.learnedThreshold >= 0 && d.learnedThreshold <= 1)) return 'definition.learnedThreshold must be a number in [0, 1]';
+  const endpoint = d.primaryEndpoint;
+  if (endpoint !== undefined && !(isObject(endpoint) && endpoint.kind === 'learned-by-last-step'
+    && typeof endpoint.threshold === 'number' && endpoint.threshold >= 0 && endpoint.threshold <= 1
+    && typeof endpoint.margin === 'number' && endpoint.margin > 0 && endpoint.margin <= 1)) {
+    return 'definition.primaryEndpoint must be { kind: "learned-by-last-step", threshold in [0, 1], margin in (0, 1] }';
+  }
   for (const key of ['seedsForClaim', 'seedsPerUnit'] as const) {
     if (!(Number.isSafeInteger(d[key]) && (d[key] as number) >= 1)) return `definition.${key} must be a whole number ≥ 1`;
   }

@@ -9,9 +9,9 @@
  * summary), reportFormat.ts (numbers as text), reportFigures.ts (the SVG figures), reportMarkdown.ts (report.md).
  */
 export {
-  allRuns, analyseStudy, attentionOfEveryArm, metricValue, METRICS, PAPER, statSeed, STUDY_FORMAT,
-  type ArmAttention, type ArmSummary, type Comparison, type Metric, type StepBand, type StudyRecord,
-  type StudySummary, type Verdict,
+  allRuns, analyseStudy, attentionOfEveryArm, endpointText, metricMarginText, metricValue, METRICS, PAPER, powerSentence, statSeed, STUDY_FORMAT,
+  type ArmAttention, type ArmSummary, type Comparison, type Metric, type PrimaryResult, type StepBand, type StudyRecord,
+  type StudySummary, type TimeToLearn, type Verdict, type VerdictKind,
 } from './reportStatistics';
 export {
   formatLoss, formatLossEstimate, formatP, formatPercent, formatPercentEstimate, formatPoints, formatPointsInterval, NEEDS_SEEDS,

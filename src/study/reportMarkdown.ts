@@ -8,12 +8,13 @@ import { finite, mean, type Estimate } from './stats';
 import { computeEstimate } from './studies';
 import {
   bucketName, duration, flops, formatDiff, formatEntropy, formatLossEstimate, formatP, formatPercent,
-  formatPercentEstimate, signedPercent, table,
+  formatPercentEstimate, formatPoints, formatPointsInterval, signedPercent, table,
 } from './reportFormat';
 import {
-  allRuns, attentionOfEveryArm, attentionRecordOf, METRICS, num, PAPER, type ArmAttention, type ArmSummary,
-  type StudyRecord, type StudySummary,
+  allRuns, attentionOfEveryArm, attentionRecordOf, endpointText, metricMarginText, METRICS, num, PAPER, powerSentence,
+  type ArmAttention, type ArmSummary, type Metric, type StudyRecord, type StudySummary,
 } from './reportStatistics';
+import { marginText } from './reportPrimary';
 import type { AttentionRecord } from '../engine/modelAnalysis';
 
 function taskLine(c: StudyConfig): string {
@@ -101,6 +102,38 @@ function attentionSection(
   return out;
 }
 
+function detectableText(metric: Metric, d: number): string {
+  if (!Number.isFinite(d)) return 'n/a';
+  return METRICS[metric].unit === 'pct' ? `±${(100 * d).toFixed(1)} pts` : `±${d.toFixed(4)}`;
+}
+
+/** The primary endpoint: its test per MEAP arm, the power statement and the verdict vocabulary. */
+function primarySection(s: StudySummary): string[] {
+  if (s.primary.length === 0) return [];
+  const byStep = s.primary[0].byStep;
+  return [
+    '## Primary endpoint', '',
+    `The study's primary endpoint (definition.primaryEndpoint; studies recorded before issue 17 get the default, chosen after their runs were ` +
+    `seen): **${endpointText(s.endpoint, byStep)}**, MEAP arm vs NTP, Fisher's exact test (two-sided, α = 0.05); ` +
+    `equivalence margin ${marginText(s.endpoint.margin)} of share. Verdicts: "MEAP better / worse (p < 0.05)"; "no difference larger than ` +
+    `${marginText(s.endpoint.margin)}" only when the 95% CI of the difference lies inside the margin; otherwise "underpowered: not measured" — ` +
+    'the study could not tell an effect of the size the CI allows from none.', '',
+    table(['arm', 'MEAP arm', 'NTP', 'difference [Newcombe 95% CI]', 'Fisher p', 'power for the observed difference', '80% power needs', 'verdict'],
+      s.primary.map((r) => {
+        const p0 = r.ntp.k / r.ntp.n;
+        const needs = [r.detectableIncrease === null ? null : `≥ ${formatPercent(p0 + r.detectableIncrease)}`,
+          r.detectableDecrease === null ? null : `≤ ${formatPercent(p0 - r.detectableDecrease)}`].filter((x) => x !== null);
+        return [
+          r.label, `${r.meap.k} of ${r.meap.n}`, `${r.ntp.k} of ${r.ntp.n}`,
+          `${formatPoints(r.difference.estimate)} ${formatPointsInterval(r.difference)}`,
+          formatP(r.fisher.p, [r.meap.n, r.ntp.n]), formatPercent(r.powerAtObserved),
+          needs.length === 0 ? 'unreachable at this n' : `MEAP at ${needs.join(' or ')}`, `**${r.verdict}**`,
+        ];
+      })), '',
+    ...s.primary.map((r) => `- Power (${r.label}): ${powerSentence(r)}.`), '',
+  ];
+}
+
 /** report.md: question, answer, setup, every table and figure reference, method; every number from `s`. */
 export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
   const d = record.definition;
@@ -115,6 +148,7 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
   for (const v of s.verdictLines) lines.push(`- ${v}`);
   lines.push('', `For comparison, the paper (arXiv 2502.07490): ${PAPER.needleAccuracy}; attention mass on the needle 9.4% (NTP) → 34.5% (MEAP).`, '');
 
+  lines.push(...primarySection(s));
   lines.push('## Setup', '', ...configLines(record), '');
 
   lines.push('## Retrieval accuracy over training', '', '![retrieval accuracy vs step](figures/accuracy.svg)', '',
@@ -125,7 +159,14 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
     a.label, `${a.learned.learnedCount} of ${a.learned.total}`, a.learned.medianLearnedStep === null ? '—' : String(a.learned.medianLearnedStep),
     a.learned.learnedSteps.map((x) => (x === null ? 'never' : String(x))).join(', '),
   ])), '');
-  lines.push('![share of seeds learned by step](figures/learned-share.svg)', '', '![learned steps](figures/learned-steps.svg)', '');
+  lines.push('Time to learn: share of seeds that had learned by each evaluated step (Kaplan–Meier; a seed that never learned is censored at ' +
+    'the last step, so with every seed followed to the end the curve is the plain share), with its exact binomial 95% CI per step; ' +
+    'MEAP arm vs NTP by the log-rank test.', '');
+  lines.push(table(['arm', 'log-rank χ² (1 df)', 'p', 'learned: observed / expected under no difference'], s.primary.map((r) => [
+    r.label, Number.isFinite(r.logRank.chiSquare) ? r.logRank.chiSquare.toFixed(3) : 'n/a', formatP(r.logRank.p, [r.meap.n, r.ntp.n]),
+    `${r.logRank.observed[0]} / ${r.logRank.expected[0].toFixed(2)} (MEAP), ${r.logRank.observed[1]} / ${r.logRank.expected[1].toFixed(2)} (NTP)`,
+  ])), '');
+  lines.push('![time to learn (Kaplan–Meier)](figures/time-to-learn.svg)', '', '![learned steps](figures/learned-steps.svg)', '');
 
   lines.push('## Final accuracy and clean validation loss per arm', '');
   lines.push(`Mean over seeds [95% bootstrap CI] at step ${s.arms[0].finalStep}; n = seeds with a finite value.`, '');
@@ -136,15 +177,22 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
   lines.push('![final accuracy](figures/final-accuracy.svg)', '', '![final validation loss](figures/final-valloss.svg)', '');
 
   lines.push('## MEAP − NTP', '');
-  lines.push('Difference of means (MEAP arm − NTP) with its 95% bootstrap CI and a two-sided permutation-test p-value; ' +
-    `a verdict needs p < 0.05, a CI excluding 0 and ≥ ${d.seedsForClaim} seeds per arm. For the loss, lower is better.`, '');
-  lines.push(table(['arm', 'metric', 'difference [95% CI]', 'p', 'test', 'verdict'], s.comparisons.map((c) => [
+  lines.push('Secondary metrics. Difference of means (MEAP arm − NTP) with its 95% bootstrap CI and a two-sided permutation-test p-value; ' +
+    `"MEAP better / worse" needs p < 0.05, a CI excluding 0 and ≥ ${d.seedsForClaim} seeds per arm; "no difference larger than ±X" needs the CI ` +
+    `inside the metric's equivalence margin (${(Object.keys(METRICS) as Metric[]).map((m) => `${metricMarginText(m)} for ${METRICS[m].title.split(' (')[0]}`).join(', ')}); ` +
+    'anything else is "underpowered: not measured". n = seeds (MEAP + NTP) with a finite value. The detectable difference is the one the ' +
+    'comparison would find with 80% power at α = 0.05, from the observed standard deviations by the normal approximation ' +
+    '((1.96 + 0.84)·√(s₁²/n₁ + s₀²/n₀); optimistic at these n). For the loss, lower is better.', '');
+  lines.push(table(['arm', 'metric', 'difference [95% CI]', 'p', 'test', 'verdict', 'n', 'detectable (80% power)'], s.comparisons.map((c) => [
     c.label, METRICS[c.metric].title, formatDiff(METRICS[c.metric].unit, c.diff, c.n), formatP(c.test.p, c.n),
     c.test.exact ? `exact (${c.test.permutations} relabellings)` : `Monte Carlo (${c.test.permutations})`, c.verdict,
+    `${c.n[0]} + ${c.n[1]}`, detectableText(c.metric, c.detectable),
   ])), '');
   lines.push('![MEAP − NTP](figures/difference.svg)', '');
 
   lines.push(`## Accuracy by ${d.bucketLabel}`, '');
+  lines.push(`Final accuracy, mean over seeds (n = ${s.arms.map((a) => `${a.depth[0]?.n ?? 0} ${a.label}`).join(', ')}) [95% bootstrap CI]; ` +
+    `each seed's value is over its share of the ${d.config.zeroShotProbe ? d.config.zeroShotProbe.count : d.config.evaluation.count} evaluation prompts.`, '');
   const buckets = s.arms[0].depth.length;
   lines.push(table([d.bucketLabel, ...s.arms.map((a) => a.label)], Array.from({ length: buckets }, (_, b) => [
     bucketName(b, buckets), ...s.arms.map((a) => formatPercentEstimate(a.depth[b])),
@@ -163,6 +211,10 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
     '(10 000 resamples) and of the difference of two means (each arm resampled on its own). The p-value is a two-sided permutation test of the ' +
     'difference of means (exact over all relabellings when there are at most 200 000, else 20 000 random ones). Every draw comes from a seed ' +
     'derived from (study, measure, arm), so the report is a pure function of study.json (src/study/report.ts).',
+    '- Primary endpoint, declared per study (definition.primaryEndpoint; default: seeds that reach 50% retrieval by the last step, equivalence ' +
+    'margin ±20 points of share): Fisher\'s exact test (two-sided, the tables no more likely than the observed), the difference of shares with ' +
+    'Newcombe\'s hybrid score interval, and the exact power of the test by enumerating every pair of binomial outcomes (src/study/power.ts). ' +
+    'The margins were fixed with issue 17, after the committed studies had been seen: a stated convention, not a blind pre-registration.',
     '- Arms of the same seed share initial weights and batches; the tests above treat arms as independent samples, which is conservative.',
     `- Resuming: the study runs in ${record.units.length} unit(s) of ${d.seedsPerUnit} seed(s) × all arms (units/unit-NN.json, written when a unit ` +
     'finishes); a rerun skips units whose saved configuration matches and retrains the rest. An interrupted unit restarts from step 0.',

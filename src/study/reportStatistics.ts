@@ -7,11 +7,14 @@
 import { deriveSeed } from '../util/seeds';
 import { armColor, armLabel } from '../util/palette';
 import {
-  bootstrapDiffCI, bootstrapMeanCI, estimate, finite, learnedSummary, mean, permutationTest,
+  bootstrapDiffCI, bootstrapMeanCI, estimate, finite, learnedSummary, mean, normalDetectableDifference, permutationTest, sampleStd,
   type Estimate, type Interval, type LearnedSummary, type PermutationResult,
 } from './stats';
-import { formatP, formatPoints, formatPointsInterval, NEEDS_SEEDS } from './reportFormat';
-import type { StudyDefinition } from './studies';
+import { formatP, formatPercent, formatPoints, formatPointsInterval, NEEDS_SEEDS, signedLoss } from './reportFormat';
+import { primaryEndpointOf, type PrimaryEndpoint, type StudyDefinition } from './studies';
+import {
+  judge, marginText, primaryResult, timeToLearn, verdictText, type PrimaryResult, type TimeToLearn, type Verdict, type VerdictKind,
+} from './reportPrimary';
 import type { RunRecord, UnitRecord } from './records';
 import type { HistoryPoint } from '../engine/types';
 import type { AttentionRecord } from '../engine/modelAnalysis';
@@ -43,11 +46,22 @@ export const PAPER = {
 };
 
 export type Metric = 'finalAcc' | 'meanAcc' | 'finalValLoss';
-export const METRICS: Record<Metric, { title: string; higherIsBetter: boolean; unit: 'pct' | 'loss' }> = {
-  finalAcc: { title: 'final retrieval accuracy', higherIsBetter: true, unit: 'pct' },
-  meanAcc: { title: 'mean retrieval accuracy over training (area under the curve: how soon)', higherIsBetter: true, unit: 'pct' },
-  finalValLoss: { title: 'final clean validation loss', higherIsBetter: false, unit: 'loss' },
+/**
+ * The secondary metrics. `margin`: the equivalence margin of "no difference larger than ±margin" (10 accuracy
+ * points; 0.05 nats of loss), fixed in code with issue 17 — after the committed studies were seen, so a
+ * stated convention, not a blind pre-registration.
+ */
+export const METRICS: Record<Metric, { title: string; higherIsBetter: boolean; unit: 'pct' | 'loss'; margin: number }> = {
+  finalAcc: { title: 'final retrieval accuracy', higherIsBetter: true, unit: 'pct', margin: 0.1 },
+  meanAcc: { title: 'mean retrieval accuracy over training (area under the curve: how soon)', higherIsBetter: true, unit: 'pct', margin: 0.1 },
+  finalValLoss: { title: 'final clean validation loss', higherIsBetter: false, unit: 'loss', margin: 0.05 },
 };
+
+/** A metric's equivalence margin as text: "±10 pts", "±0.0500". */
+export function metricMarginText(metric: Metric): string {
+  const m = METRICS[metric];
+  return m.unit === 'pct' ? marginText(m.margin) : `±${signedLoss(m.margin).slice(1)}`;
+}
 
 /** Seed of every bootstrap / permutation draw in the report: a function of (study, what, arm). */
 export function statSeed(study: string, what: string, arm: number): number {
@@ -84,6 +98,8 @@ export interface ArmSummary {
   meanAcc: Estimate;
   finalValLoss: Estimate;
   learned: LearnedSummary;
+  /** Share of seeds learned by each step (Kaplan–Meier) with exact 95 % bands. */
+  timeToLearn: TimeToLearn;
   accuracyBySteps: StepBand[];
   valLossBySteps: StepBand[];
   /** Final accuracy per depth bucket. */
@@ -92,7 +108,7 @@ export interface ArmSummary {
   attention: ArmAttention | null;
 }
 
-export type Verdict = 'helped' | 'hurt' | 'no detectable difference' | 'too few seeds for a claim';
+export type { Verdict, VerdictKind, PrimaryResult, TimeToLearn };
 
 export interface Comparison {
   arm: number;
@@ -102,6 +118,9 @@ export interface Comparison {
   diff: Interval;
   test: PermutationResult;
   n: [number, number];
+  /** Minimal detectable difference with 80 % power at α = 0.05 (normal approximation, observed SDs). */
+  detectable: number;
+  verdictKind: VerdictKind;
   verdict: Verdict;
 }
 
@@ -109,6 +128,9 @@ export interface StudySummary {
   study: string;
   quick: boolean;
   arms: ArmSummary[];
+  /** The pre-declared primary endpoint and its result per MEAP arm (empty without an NTP arm). */
+  endpoint: PrimaryEndpoint;
+  primary: PrimaryResult[];
   comparisons: Comparison[];
   /** One sentence per MEAP arm and the overall answer. */
   verdictLines: string[];
@@ -157,12 +179,10 @@ export function metricValue(run: RunRecord, metric: Metric): number {
   }
 }
 
-function verdictOf(metric: Metric, diff: Interval, test: PermutationResult, n: [number, number], seedsForClaim: number): Verdict {
-  if (n[0] < seedsForClaim || n[1] < seedsForClaim) return 'too few seeds for a claim';
-  const better = METRICS[metric].higherIsBetter ? diff.estimate : -diff.estimate;
+function verdictOf(metric: Metric, diff: Interval, test: PermutationResult, n: [number, number], seedsForClaim: number): VerdictKind {
+  const better = METRICS[metric].higherIsBetter ? diff.estimate > 0 : diff.estimate < 0;
   const excludesZero = diff.lo > 0 || diff.hi < 0;
-  if (test.p < 0.05 && excludesZero) return better > 0 ? 'helped' : 'hurt';
-  return 'no detectable difference';
+  return judge(n, seedsForClaim, test.p < 0.05 && excludesZero, better, diff, METRICS[metric].margin);
 }
 
 /** All statistics of the report, from the raw record alone. */
@@ -170,11 +190,13 @@ export function analyseStudy(record: StudyRecord): StudySummary {
   const d = record.definition;
   const study = record.study;
   const runs = allRuns(record);
+  const endpoint = primaryEndpointOf(d);
   const ratios = d.config.arms;
   const arms: ArmSummary[] = ratios.map((maskRatio, arm) => {
     const mine = runs.filter((r) => r.arm === arm);
     if (mine.length === 0) throw new RangeError(`study ${study}: arm ${arm} has no runs`);
     const histories = mine.map((r) => r.history);
+    const learned = learnedSummary(histories.map((h) => h.map((p) => ({ step: p.step, retrievalAcc: num(p.retrievalAcc) }))), endpoint.threshold);
     const buckets = mine[0].history[mine[0].history.length - 1]?.accByDepth.length ?? 0;
     return {
       arm, maskRatio, label: armLabel(maskRatio), colour: armColor(maskRatio, ratios),
@@ -183,7 +205,7 @@ export function analyseStudy(record: StudyRecord): StudySummary {
       finalAcc: estimate(mine.map((r) => metricValue(r, 'finalAcc')), statSeed(study, 'finalAcc', arm)),
       meanAcc: estimate(mine.map((r) => metricValue(r, 'meanAcc')), statSeed(study, 'meanAcc', arm)),
       finalValLoss: estimate(mine.map((r) => metricValue(r, 'finalValLoss')), statSeed(study, 'finalValLoss', arm)),
-      learned: learnedSummary(histories.map((h) => h.map((p) => ({ step: p.step, retrievalAcc: num(p.retrievalAcc) }))), d.learnedThreshold),
+      learned, timeToLearn: timeToLearn(learned.learnedSteps, learned.steps),
       accuracyBySteps: stepBands(study, 'acc', arm, histories, (p) => p.retrievalAcc),
       valLossBySteps: stepBands(study, 'valLoss', arm, histories, (p) => p.valLoss),
       depth: Array.from({ length: buckets }, (_, b) => estimate(mine.map((r) => num(r.history[r.history.length - 1].accByDepth[b])), statSeed(study, `depth${b}`, arm))),
@@ -203,41 +225,86 @@ export function analyseStudy(record: StudyRecord): StudySummary {
         const diff = bootstrapDiffCI(x, y, { seed: statSeed(study, `diff:${metric}`, a.arm) });
         const test = permutationTest(x, y, { seed: statSeed(study, `perm:${metric}`, a.arm) });
         const n: [number, number] = [x.length, y.length];
-        comparisons.push({ arm: a.arm, label: a.label, metric, diff, test, n, verdict: verdictOf(metric, diff, test, n, d.seedsForClaim) });
+        const kind = verdictOf(metric, diff, test, n, d.seedsForClaim);
+        comparisons.push({
+          arm: a.arm, label: a.label, metric, diff, test, n, detectable: normalDetectableDifference(sampleStd(x), x.length, sampleStd(y), y.length),
+          verdictKind: kind, verdict: verdictText(kind, metricMarginText(metric)),
+        });
       }
     }
   }
-  const verdictLines = comparisons.filter((c) => c.metric === 'finalAcc').map((c) => {
+  const primary = ntp
+    ? arms.filter((a) => a !== ntp).map((a) => primaryResult(
+      { arm: a.arm, label: a.label, learnedSteps: a.learned.learnedSteps }, { learnedSteps: ntp.learned.learnedSteps },
+      endpoint, ntp.finalStep, d.seedsForClaim))
+    : [];
+  const verdictLines = comparisons.filter((c) => c.metric === 'finalAcc').flatMap((c) => {
     const speed = comparisons.find((k) => k.arm === c.arm && k.metric === 'meanAcc')!;
+    const first = primary.find((r) => r.arm === c.arm);
+    const primaryLine = first ? [primarySentence(first)] : [];
     if (c.n.some((k) => k < 2)) {
-      return `${c.label} vs NTP: final retrieval accuracy ${formatPoints(c.diff.estimate)}, mean accuracy over training ` +
-        `${formatPoints(speed.diff.estimate)} (CI and p ${NEEDS_SEEDS} per arm) → **${c.verdict}**.`;
+      return [...primaryLine, `${c.label} vs NTP: final retrieval accuracy ${formatPoints(c.diff.estimate)}, mean accuracy over training ` +
+        `${formatPoints(speed.diff.estimate)} (CI and p ${NEEDS_SEEDS} per arm) → **${c.verdict}**.`];
     }
-    return `${c.label} vs NTP: final retrieval accuracy ${formatPoints(c.diff.estimate)} ${formatPointsInterval(c.diff)}, p = ${formatP(c.test.p)} → **${c.verdict}**; ` +
-      `mean accuracy over training ${formatPoints(speed.diff.estimate)} ${formatPointsInterval(speed.diff)}, p = ${formatP(speed.test.p)} → ${speed.verdict}.`;
+    return [...primaryLine, `${c.label} vs NTP (secondary, n = ${c.n[0]} + ${c.n[1]}): final retrieval accuracy ${formatPoints(c.diff.estimate)} ${formatPointsInterval(c.diff)}, ` +
+      `p = ${formatP(c.test.p)} → **${c.verdict}**; mean accuracy over training ${formatPoints(speed.diff.estimate)} ${formatPointsInterval(speed.diff)}, ` +
+      `p = ${formatP(speed.test.p)} → ${speed.verdict}.`];
   });
-  return { study, quick: record.quick, arms, comparisons, verdictLines, overall: overallAnswer(record, comparisons) };
+  return { study, quick: record.quick, arms, endpoint, primary, comparisons, verdictLines, overall: overallAnswer(record, primary, ntp?.finalStep ?? 0) };
 }
 
-function overallAnswer(record: StudyRecord, comparisons: Comparison[]): string {
+/** "seeds that reach 50% retrieval by step 800". */
+export function endpointText(endpoint: PrimaryEndpoint, byStep: number): string {
+  return `seeds that reach ${formatPercent(endpoint.threshold)} retrieval by step ${byStep}`;
+}
+
+/** The power statement of a primary result: what 80 % power needs, from NTP's observed share. */
+export function powerSentence(r: PrimaryResult): string {
+  const p0 = r.ntp.k / r.ntp.n;
+  const reach = (d: number | null, sign: 1 | -1) => (d === null ? null : formatPercent(p0 + sign * d));
+  const up = reach(r.detectableIncrease, 1), down = reach(r.detectableDecrease, -1);
+  const bounds = [up && `MEAP at ≥ ${up}`, down && `MEAP at ≤ ${down}`].filter(Boolean).join(' or ');
+  const needs = bounds === '' ? 'no difference of any size reaches 80% power' : `80% power needs ${bounds}`;
+  return `with ${r.meap.n} + ${r.ntp.n} seeds and NTP at ${formatPercent(p0)}, Fisher's test (α = 0.05) ${needs}; ` +
+    `its power for the difference observed here is ${formatPercent(r.powerAtObserved)} (exact enumeration)`;
+}
+
+function primarySentence(r: PrimaryResult): string {
+  return `${r.label} vs NTP, primary endpoint (${endpointText(r.endpoint, r.byStep)}): ${r.meap.k} of ${r.meap.n} vs ${r.ntp.k} of ${r.ntp.n}, ` +
+    `${formatPoints(r.difference.estimate)} ${formatPointsInterval(r.difference)}, Fisher p = ${formatP(r.fisher.p, [r.meap.n, r.ntp.n])} → **${r.verdict}**; ` +
+    `time to learn: log-rank p = ${formatP(r.logRank.p, [r.meap.n, r.ntp.n])}.`;
+}
+
+function overallAnswer(record: StudyRecord, primary: PrimaryResult[], byStep: number): string {
   const d = record.definition;
   const seeds = d.config.seedsPerArm;
-  const primary = comparisons.filter((c) => c.metric === 'finalAcc' || c.metric === 'meanAcc');
   if (record.quick) {
     return `Quick run (${seeds} seeds per arm, ${d.config.steps} steps, the tiny model): a smoke test of the pipeline. ` +
       'Its numbers carry no evidence either way; run the study without --quick for an answer.';
   }
   if (primary.length === 0) return 'The study has no NTP arm to compare with.';
-  if (primary.some((c) => c.verdict === 'too few seeds for a claim')) {
+  if (primary.some((r) => r.verdictKind === 'too few seeds')) {
     return `Too few seeds for a claim (${seeds} per arm; at least ${d.seedsForClaim} are needed): the numbers are shown, not judged.`;
   }
-  const helped = [...new Set(primary.filter((c) => c.verdict === 'helped').map((c) => c.label))];
-  const hurt = [...new Set(primary.filter((c) => c.verdict === 'hurt').map((c) => c.label))];
+  const endpoint = `${endpointText(primary[0].endpoint, byStep)}, Fisher's exact test`;
   const scale = `at this scale (${seeds} seeds per arm, ${d.config.steps} steps)`;
-  if (helped.length > 0 && hurt.length === 0) return `MEAP helped retrieval ${scale}: ${helped.join(', ')} beat NTP (p < 0.05, 95% CI excluding 0).`;
-  if (hurt.length > 0 && helped.length === 0) return `MEAP hurt retrieval ${scale}: ${hurt.join(', ')} fell behind NTP (p < 0.05, 95% CI excluding 0).`;
-  if (helped.length > 0 && hurt.length > 0) return `Mixed ${scale}: ${helped.join(', ')} helped, ${hurt.join(', ')} hurt (p < 0.05 each).`;
-  return `MEAP did nothing detectable for retrieval ${scale}: no arm differs from NTP in final or mean accuracy (all p ≥ 0.05 or 95% CIs including 0).`;
+  const of = (kind: string) => primary.filter((r) => r.verdictKind === kind).map((r) => r.label);
+  const better = of('better'), worse = of('worse'), equivalent = of('equivalent'), underpowered = of('underpowered');
+  if (better.length === primary.length) return `MEAP better on the primary endpoint (${endpoint}) ${scale}: ${better.join(', ')} (p < 0.05).`;
+  if (worse.length === primary.length) return `MEAP worse on the primary endpoint (${endpoint}) ${scale}: ${worse.join(', ')} (p < 0.05).`;
+  if (equivalent.length === primary.length) {
+    return `No difference larger than ${marginText(primary[0].endpoint.margin)} on the primary endpoint (${endpoint}) ${scale}: ` +
+      'the 95% CI of every MEAP arm\'s difference lies inside the margin.';
+  }
+  const parts = [
+    better.length > 0 ? `better: ${better.join(', ')}` : '', worse.length > 0 ? `worse: ${worse.join(', ')}` : '',
+    equivalent.length > 0 ? `no difference larger than ${marginText(primary[0].endpoint.margin)}: ${equivalent.join(', ')}` : '',
+    underpowered.length > 0 ? `underpowered, not measured: ${underpowered.join(', ')}` : '',
+  ].filter((x) => x !== '');
+  const power = underpowered.length > 0
+    ? ` Not measured is not "no effect": ${powerSentence(primary.find((r) => r.verdictKind === 'underpowered')!)}.`
+    : '';
+  return `Not decided on the primary endpoint (${endpoint}) ${scale}: ${parts.join('; ')}.${power}`;
 }
 
 /** Every arm with its attention summary, or null unless every arm's attention was analysed. */

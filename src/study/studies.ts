@@ -28,6 +28,29 @@ export interface StudyDefinition {
   bucketLabel: string;
   /** Smallest number of seeds per arm for a claim (issue 8: 8). */
   seedsForClaim: number;
+  /**
+   * The pre-declared primary endpoint (issue 17): absent in records written before it existed, which get
+   * DEFAULT_PRIMARY_ENDPOINT with their own learnedThreshold (primaryEndpointOf).
+   */
+  primaryEndpoint?: PrimaryEndpoint;
+}
+
+/**
+ * The one question a study is judged on: the share of seeds whose retrieval accuracy reaches `threshold` at
+ * an evaluation up to the last step, MEAP arm vs NTP, by Fisher's exact test. `margin` is the equivalence
+ * margin: "no difference larger than ±margin" is said only when the 95 % CI of the difference lies inside it.
+ */
+export interface PrimaryEndpoint {
+  kind: 'learned-by-last-step';
+  threshold: number;
+  margin: number;
+}
+
+/** Seeds that reach 50 % retrieval by the last step; equivalence within ±20 points of share. */
+export const DEFAULT_PRIMARY_ENDPOINT: PrimaryEndpoint = { kind: 'learned-by-last-step', threshold: 0.5, margin: 0.2 };
+
+export function primaryEndpointOf(d: Pick<StudyDefinition, 'primaryEndpoint' | 'learnedThreshold'>): PrimaryEndpoint {
+  return d.primaryEndpoint ?? { ...DEFAULT_PRIMARY_ENDPOINT, threshold: d.learnedThreshold };
 }
 
 export const SEEDS_FOR_CLAIM = 8;

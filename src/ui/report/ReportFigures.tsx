@@ -1,12 +1,12 @@
 import { useRef, useState } from 'react';
 
 /** Figures that plot retrieval accuracy: meaningless for a task without retrieval answers. */
-const RETRIEVAL_FIGURES = new Set(['accuracy.svg', 'learned-share.svg', 'learned-steps.svg', 'final-accuracy.svg', 'difference.svg', 'depth.svg']);
+const RETRIEVAL_FIGURES = new Set(['accuracy.svg', 'time-to-learn.svg', 'learned-steps.svg', 'final-accuracy.svg', 'difference.svg', 'depth.svg']);
 
 const DESCRIPTIONS: Record<string, string> = {
   'accuracy.svg': 'Retrieval accuracy vs step per arm: each seed thin, the mean bold, the 95% band shaded',
   'valloss.svg': 'Clean validation loss vs step per arm, mean over seeds with its 95% band',
-  'learned-share.svg': 'Share of seeds that learned retrieval by each step, per arm',
+  'time-to-learn.svg': 'Time to learn: share of seeds that learned retrieval by each step (Kaplan–Meier), per arm, with exact 95% bands and the log-rank p',
   'learned-steps.svg': 'Step at which each seed learned retrieval, per arm',
   'final-accuracy.svg': 'Final retrieval accuracy per arm with 95% confidence intervals',
   'final-valloss.svg': 'Final clean validation loss per arm with 95% confidence intervals',

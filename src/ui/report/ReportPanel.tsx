@@ -3,7 +3,7 @@ import { useRuns } from '../../store/runs';
 import { analyseAttention, computeReport, connectReport, useReport, type ComputedReport } from '../../store/report';
 import { allRuns } from '../../study/report';
 import { PLAYGROUND_STUDY } from '../../study/pageRecord';
-import { ArmsTable, ComparisonsTable, DepthTable, LearnedTable } from './ReportTables';
+import { ArmsTable, ComparisonsTable, DepthTable, LearnedTable, PrimaryTable } from './ReportTables';
 import { AttentionTable } from './AttentionTable';
 import { ReportFigures } from './ReportFigures';
 import { saveFile } from './download';
@@ -59,6 +59,7 @@ function ReportBody({ report, currentStep }: { report: ComputedReport; currentSt
           clean validation loss only (pretrain-then-probe adds a zero-shot retrieval probe to the text task).
         </p>
       )}
+      {retrieval && <PrimaryTable summary={summary} />}
       <ArmsTable summary={summary} retrieval={retrieval} />
       <ComparisonsTable summary={summary} retrieval={retrieval} seedsForClaim={d.seedsForClaim} />
       {retrieval && <LearnedTable summary={summary} threshold={d.learnedThreshold} />}

@@ -1,8 +1,17 @@
 import type { ReactNode } from 'react';
 import {
-  formatLossEstimate, formatP, formatPercentEstimate, METRICS, type ArmSummary, type StudySummary,
+  endpointText, formatLossEstimate, formatP, formatPercentEstimate, formatPoints, formatPointsInterval, METRICS, powerSentence,
+  type ArmSummary, type StudySummary, type VerdictKind,
 } from '../../study/report';
 import { formatDifference } from './format';
+
+/** The verdict's CSS class: the names styles.css already colours (verdict-helped / -hurt / -too-few-seeds-for-a-claim). */
+function verdictClass(kind: VerdictKind): string {
+  const names: Record<VerdictKind, string> = {
+    better: 'helped', worse: 'hurt', equivalent: 'equivalent', underpowered: 'underpowered', 'too few seeds': 'too-few-seeds-for-a-claim',
+  };
+  return `verdict verdict-${names[kind]}`;
+}
 
 function ArmName({ arm }: { arm: ArmSummary }) {
   return <><span className="swatch" style={{ background: arm.colour }} />{arm.label}</>;
@@ -41,14 +50,49 @@ export function ArmsTable({ summary, retrieval }: { summary: StudySummary; retri
   );
 }
 
+/**
+ * The primary endpoint per MEAP arm (issue 17): seeds that met it, the difference with Newcombe's CI,
+ * Fisher's p, the log-rank p of time to learn, the verdict and the power statement — n beside every number.
+ */
+export function PrimaryTable({ summary }: { summary: StudySummary }) {
+  if (summary.primary.length === 0) return null;
+  const byStep = summary.primary[0].byStep;
+  return (
+    <>
+      <Table testId="report-primary" head={['arm', 'MEAP arm', 'NTP', 'difference [95% CI]', 'Fisher p', 'log-rank p', 'verdict']}
+        caption={<>Primary endpoint: {endpointText(summary.endpoint, byStep)}, Fisher&apos;s exact test (two-sided); time to learn by the
+          log-rank test. &ldquo;No difference larger than ±X&rdquo; only when the CI lies inside ±X; otherwise &ldquo;underpowered: not
+          measured&rdquo;.</>}>
+        {summary.primary.map((r) => {
+          const n = [r.meap.n, r.ntp.n];
+          return (
+            <tr key={r.arm} data-arm={r.label}>
+              <th scope="row">{r.label}</th>
+              <td className="num">{r.meap.k} of {r.meap.n}</td>
+              <td className="num">{r.ntp.k} of {r.ntp.n}</td>
+              <td className="num">{formatPoints(r.difference.estimate)} {formatPointsInterval(r.difference)}</td>
+              <td className="num" data-testid="fisher-p">{formatP(r.fisher.p, n)}</td>
+              <td className="num">{formatP(r.logRank.p, n)}</td>
+              <td data-testid="primary-verdict" className={verdictClass(r.verdictKind)}>{r.verdict}</td>
+            </tr>
+          );
+        })}
+      </Table>
+      <ul className="hint" data-testid="report-power">
+        {summary.primary.map((r) => <li key={r.arm}>Power ({r.label}): {powerSentence(r)}.</li>)}
+      </ul>
+    </>
+  );
+}
+
 /** MEAP − NTP per MEAP arm and metric: difference [95% CI], permutation p-value, verdict. */
 export function ComparisonsTable({ summary, retrieval, seedsForClaim }: { summary: StudySummary; retrieval: boolean; seedsForClaim: number }) {
   const rows = summary.comparisons.filter((c) => retrieval || METRICS[c.metric].unit === 'loss');
   if (rows.length === 0) return <p className="hint" data-testid="report-no-comparison">The study has no NTP arm (mask ratio 0) to compare with.</p>;
   return (
-    <Table testId="report-comparisons" head={['arm', 'metric', 'difference [95% CI]', 'p', 'test', 'verdict']}
-      caption={<>MEAP arm − NTP, difference of means with its bootstrap 95% CI and a two-sided permutation test. A verdict needs
-        p &lt; 0.05, a CI excluding 0 and at least {seedsForClaim} seeds per arm; for the loss, lower is better.</>}>
+    <Table testId="report-comparisons" head={['arm', 'metric', 'difference [95% CI]', 'p', 'test', 'verdict', 'n']}
+      caption={<>MEAP arm − NTP, difference of means with its bootstrap 95% CI and a two-sided permutation test. &ldquo;Better / worse&rdquo;
+        needs p &lt; 0.05, a CI excluding 0 and at least {seedsForClaim} seeds per arm; for the loss, lower is better.</>}>
       {rows.map((c) => (
         <tr key={`${c.arm}:${c.metric}`} data-arm={c.label} data-metric={c.metric}>
           <th scope="row">{c.label}</th>
@@ -56,7 +100,8 @@ export function ComparisonsTable({ summary, retrieval, seedsForClaim }: { summar
           <td className="num" data-testid="difference">{formatDifference(c.metric, c.diff, c.n)}</td>
           <td className="num" data-testid="p-value">{formatP(c.test.p, c.n)}</td>
           <td>{c.test.exact ? `exact (${c.test.permutations} relabellings)` : `Monte Carlo (${c.test.permutations})`}</td>
-          <td data-testid="verdict" className={`verdict verdict-${c.verdict.replace(/\s+/g, '-')}`}>{c.verdict}</td>
+          <td data-testid="verdict" className={verdictClass(c.verdictKind)}>{c.verdict}</td>
+          <td className="num">{c.n[0]} + {c.n[1]}</td>
         </tr>
       ))}
     </Table>
