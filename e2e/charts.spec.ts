@@ -78,3 +78,24 @@ test('every curve downloads as CSV, matching what the charts show', async ({ pag
   await expect(page.getByTestId('accuracy-chance')).toContainText('chance (12.5%');
   expect(errors).toEqual([]);
 });
+
+test('gradient norm, learning rate and weight norm are charted per arm', async ({ page }) => {
+  const errors = watchErrors(page);
+  await openTiny(page, 'preset=tiny&steps=40&evalEvery=10');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await expect.poll(async () => Number(await page.getByTestId('runbar').getAttribute('data-step')), { timeout: 60_000 }).toBeGreaterThanOrEqual(12);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'paused');
+  for (const id of ['grad-norm', 'learning-rate', 'weight-norm']) {
+    const rows = await summary(page, id);
+    expect(rows.map((r) => r.line), id).toEqual(['NTP', 'MEAP 15%']);
+    for (const row of rows) {
+      expect(row.points, `${id} ${row.line}`).toBeGreaterThan(1);
+      expect(row.last, `${id} ${row.line}`).toBeGreaterThan(0);
+    }
+  }
+  // One schedule: every arm reads the same learning rate.
+  const lr = await summary(page, 'learning-rate');
+  expect(lr[0].last).toBe(lr[1].last);
+  expect(errors).toEqual([]);
+});

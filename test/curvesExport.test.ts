@@ -20,6 +20,7 @@ function trainedStore(): RunsState {
   const empty: RunsState = {
     state: 'idle', step: 0, study: null, error: null, train: { steps: [], loss: [] }, evals: { steps: [], points: [] },
     speed: { steps: [], stepsPerSecond: [], tokensPerSecond: [], msPerStep: [] }, failures: [],
+    optim: { gradNorm: [], learningRate: [], weightNorm: [] },
   };
   const messages: FromTrainer[] = [
     { type: 'built', runs, parameterCount: 10, memoryBytes: 100, config: presetConfig('tiny'), task },

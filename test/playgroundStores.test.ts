@@ -88,6 +88,7 @@ function emptyRuns(): RunsState {
     state: 'idle', step: 0, study: null, error: null,
     train: { steps: [], loss: [] }, evals: { steps: [], points: [] },
     speed: { steps: [], stepsPerSecond: [], tokensPerSecond: [], msPerStep: [] }, failures: [],
+    optim: { gradNorm: [], learningRate: [], weightNorm: [] },
   }, []);
 }
 

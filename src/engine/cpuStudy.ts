@@ -12,7 +12,7 @@ import { referenceBackward, referenceForward } from '../reference/model';
 import type { EvalSet, Task } from '../data/task';
 import { PRESETS, type StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
-import { batchCopy, probeSequences, type IntervalReport, type ProbeResult, type StudyEngine, type TrainingBatch } from './studyEngine';
+import { batchCopy, l2Norm, probeSequences, type IntervalReport, type ProbeResult, type StudyEngine, type TrainingBatch } from './studyEngine';
 import type { StudyState } from './checkpoint';
 import { EvaluationTally } from './evaluationTally';
 import { RunPlan } from './runPlan';
@@ -58,6 +58,8 @@ export class CpuStudy implements StudyEngine {
   private stepLosses: number[][] = [];
   /** Per-run: whether each step's loss and gradient norm were finite, since the last interval report. */
   private stepFinite: boolean[][] = [];
+  /** Each step's gradient norms (before clipping), per run: read with the losses. */
+  private stepGradNorms: number[][] = [];
   private intervalFirstStep = 1;
 
   private constructor(readonly config: StudyConfig) {
@@ -126,10 +128,12 @@ export class CpuStudy implements StudyEngine {
     if (this.stepLosses.length === 0) this.intervalFirstStep = this.step;
     const losses: number[] = [];
     const finite: boolean[] = [];
+    const gradNorms: number[] = [];
     for (let r = 0; r < R; r++) {
       if (this.isFrozen(r)) {
         losses.push(Number.NaN);
         finite.push(true);
+        gradNorms.push(Number.NaN);
         continue;
       }
       const batch = { B, tokens: this.tokens.subarray(r * B * (T + 1), (r + 1) * B * (T + 1)), mask: this.mask.subarray(r * B * T, (r + 1) * B * T) };
@@ -141,17 +145,27 @@ export class CpuStudy implements StudyEngine {
         hyper: this.plan.hyper.subarray(r * ADAMW_HYPER_STRIDE, (r + 1) * ADAMW_HYPER_STRIDE), stats, R: 1, P: this.layout.P });
       losses.push(forward.loss);
       finite.push(Number.isFinite(forward.loss) && Number.isFinite(stats[0]));
+      gradNorms.push(stats[0]);
     }
     this.stepLosses.push(losses);
     this.stepFinite.push(finite);
+    this.stepGradNorms.push(gradNorms);
   }
 
   async intervalReport(): Promise<IntervalReport> {
     const logged = this.stepLosses;
     const finite = this.stepFinite;
+    const gradNorms = this.stepGradNorms;
     this.stepLosses = [];
     this.stepFinite = [];
-    return this.plan.intervalReport(this.intervalFirstStep, logged.length, (s, r) => logged[s][r], (s, r) => finite[s][r]);
+    this.stepGradNorms = [];
+    return this.plan.intervalReport(this.intervalFirstStep, logged.length, (s, r) => logged[s][r], (s, r) => finite[s][r],
+      (s, r) => gradNorms[s][r]);
+  }
+
+  /** Each run's parameter L2 norm. */
+  async weightNorms(): Promise<number[]> {
+    return this.state.map((s) => l2Norm(s.params));
   }
 
   async intervalLosses(): Promise<number[]> {
@@ -224,10 +238,12 @@ export class CpuStudy implements StudyEngine {
     }
     this.stepLosses = [];
     this.stepFinite = [];
+    this.stepGradNorms = [];
   }
 
   dispose(): void {
     this.stepLosses = [];
     this.stepFinite = [];
+    this.stepGradNorms = [];
   }
 }

@@ -11,7 +11,7 @@ import type { EvalSet, Task } from '../data/task';
 import type { StudyState } from './checkpoint';
 import type { StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
-import { batchCopy, probeSequences, type IntervalReport, type ProbeResult, type StudyEngine, type TrainingBatch } from './studyEngine';
+import { batchCopy, l2Norm, probeSequences, type IntervalReport, type ProbeResult, type StudyEngine, type TrainingBatch } from './studyEngine';
 import { EvaluationTally } from './evaluationTally';
 import { RunPlan } from './runPlan';
 import type { RunEvaluation, RunInfo } from './types';
@@ -131,14 +131,25 @@ export class Study implements StudyEngine {
    */
   async intervalReport(): Promise<IntervalReport> {
     const filled = this.lossLogFilled;
-    if (filled === 0) return { losses: this.runs.map(() => Number.NaN), steps: 0, firstNonFiniteStep: this.runs.map(() => null) };
+    if (filled === 0) {
+      return { losses: this.runs.map(() => Number.NaN), steps: 0, firstNonFiniteStep: this.runs.map(() => null),
+        gradNorms: this.runs.map(() => Number.NaN), learningRate: this.plan.learningRateAt(this.step) };
+    }
     const [lossData, normData] = await Promise.all([
       readBuffer(this.ctx.device, this.lossLog, 4 * this.R * filled), readBuffer(this.ctx.device, this.normLog, 8 * this.R * filled)]);
     const data = new Float32Array(lossData);
     const norms = new Float32Array(normData);
     this.lossLogFilled = 0;
     return this.plan.intervalReport(this.lossLogFirstStep, filled, (step, r) => data[step * this.R + r],
-      (step, r) => Number.isFinite(data[step * this.R + r]) && Number.isFinite(norms[(step * this.R + r) * 2]));
+      (step, r) => Number.isFinite(data[step * this.R + r]) && Number.isFinite(norms[(step * this.R + r) * 2]),
+      (step, r) => norms[(step * this.R + r) * 2]);
+  }
+
+  /** Each run's parameter L2 norm (one readback of the weights: evaluations only). */
+  async weightNorms(): Promise<number[]> {
+    const params = await this.model.readParams();
+    const P = this.model.layout.P; // the per-run stride (its padding holds zeros)
+    return this.runs.map((_, r) => l2Norm(params.subarray(r * P, (r + 1) * P)));
   }
 
   /** Mean training loss of each run at the last step (waits for the GPU: call it only when reporting). */

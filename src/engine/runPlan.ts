@@ -78,8 +78,7 @@ export class RunPlan {
       fillMask(mask.subarray(r * B * T, (r + 1) * B * T), B, T, { ...policy, ratio: run.maskRatio }, this.maskRngs[r]);
     }
     this.step++;
-    const o = config.optimizer;
-    const lr = learningRate({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: config.steps, minRatio: o.minLrRatio }, this.step);
+    const lr = this.learningRateAt(this.step);
     for (const s of this.settings) s.lr = lr;
     // Both engines use these f32-rounded rows (the GPU reads them), so the two track each other.
     adamwHyper(this.settings, this.step, this.hyper);
@@ -100,7 +99,7 @@ export class RunPlan {
    * norm finite) of its `steps` steps, the first being `firstStep`. Frozen runs read NaN and null.
    */
   intervalReport(firstStep: number, steps: number, loss: (s: number, r: number) => number,
-    finite: (s: number, r: number) => boolean): IntervalReport {
+    finite: (s: number, r: number) => boolean, gradNorm: (s: number, r: number) => number = () => Number.NaN): IntervalReport {
     const firstNonFiniteStep = this.runs.map((_, r) => {
       if (this.isFrozen(r)) return null;
       for (let s = 0; s < steps; s++) if (!finite(s, r)) return firstStep + s;
@@ -112,7 +111,22 @@ export class RunPlan {
       for (let s = 0; s < steps; s++) sum += loss(s, r);
       return sum / steps;
     });
-    return { losses, steps, firstNonFiniteStep };
+    const gradNorms = this.runs.map((_, r) => {
+      if (this.isFrozen(r)) return Number.NaN;
+      let sum = 0, n = 0;
+      for (let s = 0; s < steps; s++) {
+        const norm = gradNorm(s, r);
+        if (Number.isFinite(norm)) { sum += norm; n++; }
+      }
+      return n > 0 ? sum / n : Number.NaN;
+    });
+    return { losses, steps, firstNonFiniteStep, gradNorms, learningRate: this.learningRateAt(this.step) };
+  }
+
+  /** The schedule's learning rate at `step` (what nextStep sets for that step). */
+  learningRateAt(step: number): number {
+    const o = this.config.optimizer;
+    return learningRate({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: this.config.steps, minRatio: o.minLrRatio }, step);
   }
 
   /** The full training state around the engine's arrays (see src/engine/checkpoint.ts). */

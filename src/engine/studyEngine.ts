@@ -19,6 +19,13 @@ export interface IntervalReport {
    * skips such a step, so the run has stalled), or null.
    */
   firstNonFiniteStep: (number | null)[];
+  /**
+   * Per run: the mean gradient norm (before clipping) over the interval's steps whose norm was finite; NaN for
+   * a frozen run or none finite. Read with the losses, so it costs no extra readback.
+   */
+  gradNorms: number[];
+  /** The learning rate of the interval's last step (one schedule for every run). */
+  learningRate: number;
 }
 
 export interface ProbeResult {
@@ -65,6 +72,8 @@ export interface StudyEngine {
   intervalReport(): Promise<IntervalReport>;
   /** Mean training loss of each run since the previous call (`intervalReport().losses`). */
   intervalLosses(): Promise<number[]>;
+  /** Each run's parameter L2 norm (reads the weights back: call it at evaluations only). */
+  weightNorms?(): Promise<number[]>;
   /** Clean validation loss and greedy retrieval accuracy of every run on the evaluation set. */
   evaluate(): Promise<RunEvaluation[]>;
   /**
@@ -108,4 +117,11 @@ export function probeSequences(
 
 function isSequenceList(tokens: ArrayLike<number> | readonly ArrayLike<number>[]): tokens is readonly ArrayLike<number>[] {
   return tokens.length > 0 && typeof tokens[0] === 'object';
+}
+
+/** L2 norm, summed in float64. */
+export function l2Norm(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
+  return Math.sqrt(sum);
 }

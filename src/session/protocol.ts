@@ -187,9 +187,13 @@ export type FromTrainer =
   | { type: 'kernels'; kernels: KernelChoiceReport; switchedAtStep: number | null }
   | { type: 'state'; state: TrainingState; step: number }
   /** Training loss of every run, averaged over the steps since the last message (sent every few steps). */
-  | { type: 'trainLoss'; step: number; losses: number[]; stepsPerSecond: number; tokensPerSecond: number }
-  /** Evaluation of every run on the held-out set (clean inputs). */
-  | { type: 'evaluation'; step: number; points: HistoryPoint[] }
+  | {
+    type: 'trainLoss'; step: number; losses: number[]; stepsPerSecond: number; tokensPerSecond: number;
+    /** Per run: mean gradient norm before clipping over the interval (NaN: frozen, or none finite); the learning rate at `step`. */
+    gradNorms?: number[]; learningRate?: number;
+  }
+  /** Evaluation of every run on the held-out set (clean inputs), with each run's parameter L2 norm. */
+  | { type: 'evaluation'; step: number; points: HistoryPoint[]; weightNorms?: number[] }
   | { type: 'attention'; snapshot: AttentionSnapshot }
   /** Answer to 'analyseAttention': one record per run (study order) at `step`, or null and the reason. */
   | { type: 'attentionAnalysis'; requestId: number; step: number; records: AttentionRecord[] | null; error: string | null }

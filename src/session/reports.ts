@@ -81,7 +81,10 @@ export class TrainingReports {
     report.losses.forEach((loss, r) => { this.evalLossSum[r] += loss * report.steps; });
     this.evalLossSteps += report.steps;
     this.lastReportAt = performance.now();
-    this.hooks.post({ type: 'trainLoss', step: engine.step, losses: report.losses, stepsPerSecond, tokensPerSecond });
+    this.hooks.post({
+      type: 'trainLoss', step: engine.step, losses: report.losses, stepsPerSecond, tokensPerSecond,
+      gradNorms: report.gradNorms, learningRate: report.learningRate,
+    });
     const h = this.history;
     if (h.train.steps.length === 0 || engine.step > h.train.steps[h.train.steps.length - 1]) {
       h.train.steps.push(engine.step);
@@ -132,6 +135,8 @@ export class TrainingReports {
   async reportEvaluation(engine: StudyEngine): Promise<void> {
     const trainLoss = engine.runs.map((_, r) => (this.evalLossSteps > 0 ? this.evalLossSum[r] / this.evalLossSteps : Number.NaN));
     const points = await evaluationPoints(engine, this.probeSet, trainLoss, this.lastTokensPerSecond);
+    // The weights are read back here only, at evaluations (never per step).
+    const weightNorms = await engine.weightNorms?.();
     this.evalLossSum.fill(0);
     this.evalLossSteps = 0;
     const h = this.history;
@@ -139,6 +144,6 @@ export class TrainingReports {
       h.evals.steps.push(engine.step);
       h.evals.points.push(structuredClone(points));
     }
-    this.hooks.post({ type: 'evaluation', step: engine.step, points });
+    this.hooks.post({ type: 'evaluation', step: engine.step, points, ...(weightNorms ? { weightNorms } : {}) });
   }
 }

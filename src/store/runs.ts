@@ -6,6 +6,10 @@
  * Series are column-oriented and aligned across runs (the Worker reports every run together):
  * `train.loss[r][k]` is run r's mean training loss over the interval ending at `train.steps[k]`;
  * `evals.points[r][k]` is run r's evaluation at `evals.steps[k]`. Arrays are replaced, never mutated.
+ * The optimisation series ride along: `optim.gradNorm[r][k]` (mean gradient norm before clipping over the
+ * interval ending at `train.steps[k]`), `optim.learningRate[k]`, and `optim.weightNorm[r][k]` (parameter L2 norm
+ * at `evals.steps[k]`, read at evaluations only). A checkpoint's history does not carry them: after a resume
+ * they are empty (null) up to the checkpoint's step.
  */
 import { create } from 'zustand';
 import type { FromTrainer, TrainingState, HistoryPoint, RunInfo, TaskView } from '../session/protocol';
@@ -27,6 +31,15 @@ export interface SpeedSeries {
   msPerStep: number[];
 }
 
+export interface OptimSeries {
+  /** Per run, aligned with train.steps. */
+  gradNorm: (number | null)[][];
+  /** Aligned with train.steps (one schedule for every run). */
+  learningRate: (number | null)[];
+  /** Per run, aligned with evals.steps. */
+  weightNorm: (number | null)[][];
+}
+
 export interface RunFailure { run: number; step: number; message: string }
 
 export interface RunsState {
@@ -36,6 +49,7 @@ export interface RunsState {
   study: StudyInfo | null;
   train: { steps: number[]; loss: (number | null)[][] };
   evals: { steps: number[]; points: HistoryPoint[][] };
+  optim: OptimSeries;
   speed: SpeedSeries;
   failures: RunFailure[];
   /** The last error the Worker reported about training (build refused, device lost…). */
@@ -44,8 +58,9 @@ export interface RunsState {
 
 const FLUSH_MS = 100;
 
-function emptySeries(runs: number): Pick<RunsState, 'train' | 'evals' | 'speed' | 'failures'> {
+function emptySeries(runs: number): Pick<RunsState, 'train' | 'evals' | 'speed' | 'failures' | 'optim'> {
   return {
+    optim: { gradNorm: Array.from({ length: runs }, () => []), learningRate: [], weightNorm: Array.from({ length: runs }, () => []) },
     train: { steps: [], loss: Array.from({ length: runs }, () => []) },
     evals: { steps: [], points: Array.from({ length: runs }, () => []) },
     speed: { steps: [], stepsPerSecond: [], tokensPerSecond: [], msPerStep: [] },
@@ -61,6 +76,10 @@ export const useRuns = create<RunsState>()(() => ({
   ...emptySeries(0),
 }));
 
+function finiteOrNull(value: number | undefined): number | null {
+  return value !== undefined && Number.isFinite(value) ? value : null;
+}
+
 let queue: FromTrainer[] = [];
 let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -68,11 +87,19 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 export function applyMessages(current: RunsState, messages: readonly FromTrainer[]): RunsState {
   let s: RunsState = current;
   // Copy-on-first-write per batch, so a batch of N points costs one copy of each array.
-  let trainCopied = false, evalsCopied = false, speedCopied = false;
+  let trainCopied = false, evalsCopied = false, speedCopied = false, optimCopied = false;
+  const optim = (): OptimSeries => {
+    if (!optimCopied) {
+      const o = s.optim ?? emptySeries(0).optim;
+      s = { ...s, optim: { gradNorm: o.gradNorm.map((g) => [...g]), learningRate: [...o.learningRate], weightNorm: o.weightNorm.map((w) => [...w]) } };
+      optimCopied = true;
+    }
+    return s.optim;
+  };
   const runCount = () => s.study?.runs.length ?? 0;
   const clear = () => {
     s = { ...s, ...emptySeries(runCount()) };
-    trainCopied = evalsCopied = speedCopied = true;
+    trainCopied = evalsCopied = speedCopied = optimCopied = true;
   };
   for (const m of messages) {
     switch (m.type) {
@@ -95,6 +122,11 @@ export function applyMessages(current: RunsState, messages: readonly FromTrainer
         const runs = Math.max(runCount(), m.losses.length);
         while (s.train.loss.length < runs) s.train.loss.push(new Array(s.train.steps.length - 1).fill(null));
         m.losses.forEach((loss, r) => s.train.loss[r].push(Number.isFinite(loss) ? loss : null));
+        const o = optim();
+        while (o.gradNorm.length < runs) o.gradNorm.push([]);
+        o.gradNorm.forEach((g, r) => { while (g.length < s.train.steps.length - 1) g.push(null); g.push(finiteOrNull(m.gradNorms?.[r])); });
+        while (o.learningRate.length < s.train.steps.length - 1) o.learningRate.push(null);
+        o.learningRate.push(finiteOrNull(m.learningRate));
         if (!speedCopied) {
           s = { ...s, speed: { steps: [...s.speed.steps], stepsPerSecond: [...s.speed.stepsPerSecond],
             tokensPerSecond: [...s.speed.tokensPerSecond], msPerStep: [...s.speed.msPerStep] } };
@@ -119,6 +151,9 @@ export function applyMessages(current: RunsState, messages: readonly FromTrainer
         s.evals.steps.push(m.step);
         while (s.evals.points.length < m.points.length) s.evals.points.push([]);
         m.points.forEach((point, r) => s.evals.points[r].push(point));
+        const o = optim();
+        while (o.weightNorm.length < m.points.length) o.weightNorm.push([]);
+        o.weightNorm.forEach((w, r) => { while (w.length < s.evals.steps.length - 1) w.push(null); w.push(finiteOrNull(m.weightNorms?.[r])); });
         if (m.step > s.step) s = { ...s, step: m.step };
         break;
       }
@@ -141,8 +176,12 @@ export function applyMessages(current: RunsState, messages: readonly FromTrainer
             msPerStep: h.speed.stepsPerSecond.map((v) => 1000 / v),
           },
           failures: h.failures.map((f) => ({ ...f })),
+          optim: {
+            gradNorm: Array.from({ length: runs }, () => h.train.steps.map(() => null)), learningRate: h.train.steps.map(() => null),
+            weightNorm: Array.from({ length: runs }, () => h.evals.steps.map(() => null)),
+          },
         };
-        trainCopied = evalsCopied = speedCopied = true;
+        trainCopied = evalsCopied = speedCopied = optimCopied = true;
         break;
       }
       case 'crashed':

@@ -5,6 +5,7 @@ import type { StudyConfig } from '../../config/presets';
 import { AccuracyChart, DepthChart, LearnedChart } from './RetrievalCharts';
 import { DiffChart, TrainLossChart, ValLossChart } from './LossCharts';
 import { SpeedPanel } from './SpeedPanel';
+import { OptimCharts } from './OptimCharts';
 import { useGroups } from './useGroups';
 import { curvesCsv, curvesJson } from '../../store/curves';
 import { saveFile } from '../report/download';
@@ -74,6 +75,7 @@ export function ChartsPanel() {
               so compare the validation loss and its MEAP − NTP difference.</p>
           </div>
         )}
+        <OptimCharts groups={groups} />
         <SpeedPanel />
       </div>
     </section>
