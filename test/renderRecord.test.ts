@@ -53,6 +53,7 @@ describe('reproduce --from', () => {
       [{ ...record(), definition: { ...record().definition, config: { ...record().definition.config, batch: -1 } } }, /definition\.config: batch/],
       [{ ...record(), definition: { ...record().definition, primaryEndpoint: { kind: 'x', threshold: 0.5, margin: 0.2 } } }, /primaryEndpoint/],
       [{ ...record(), definition: { ...record().definition, primaryEndpoint: { kind: 'learned-by-last-step', threshold: 2, margin: 0.2 } } }, /primaryEndpoint/],
+      [{ ...record(), definition: { ...record().definition, sequential: { maxSeedsPerArm: 16, alpha: 0.05, spending: 'pocock' } } }, /sequential/],
       [{ ...record(), units: [] }, /no units/],
       [{ ...record(), units: [{ ...record().units[0], runs: [{ ...record().units[0].runs[0], arm: 9 }] }] }, /arm must be 0\.\.1/],
       [{ ...record(), units: [{ ...record().units[0], runs: [{ ...record().units[0].runs[0], history: [] }] }] }, /has no evaluations/],

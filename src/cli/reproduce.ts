@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const ctx = await createGpuContext({ gpu: await nodeGpu(), profile: false });
   try {
-    const result = await reproduce({ study: args.study, quick: args.quick, out: args.out, command: args.command, ctx, log: (line) => console.log(line) });
+    const result = await reproduce({ study: args.study, quick: args.quick, out: args.out, command: args.command, ctx, log: (line) => console.log(line), seedsUntilDecided: args.seedsUntilDecided });
     console.log(`done in ${(result.wallMs / 1000).toFixed(1)} s (trained ${result.trainedUnits.length} unit(s), reused ${result.skippedUnits.length})`);
     return 0;
   } finally {

@@ -1,16 +1,20 @@
 /** Arguments of `npm run reproduce` (src/cli/reproduce.ts); every invalid one becomes a one-line reason. */
 import { parseArgs } from 'node:util';
 import { UsageError } from './args';
-import { STUDY_NAMES } from '../study/studies';
+import { quickDefinition, studyDefinition, STUDY_NAMES } from '../study/studies';
+import { seedsUntilDecidedIssue } from '../study/reproduce';
+import { parseDecimal } from '../util/decimal';
 
-export const REPRODUCE_USAGE = `usage: npm run reproduce -- [--study ${STUDY_NAMES.join('|')}] [--quick] [--out DIR] [--force DIR]
+export const REPRODUCE_USAGE = `usage: npm run reproduce -- [--study ${STUDY_NAMES.join('|')}] [--quick] [--out DIR] [--force DIR] [--seeds-until-decided MAX]
        npm run reproduce -- --from FILE [--out DIR] [--force DIR]
   --study NAME  the study to run (default needle-s)
   --quick       the one-minute version (tiny model, 2 seeds, few steps): a pipeline check, not evidence
   --from FILE   train nothing: render a study.json (e.g. the playground's "Download study.json") into a report
   --out DIR     root folder of the reports (default reports); the study goes to DIR/NAME or DIR/NAME-quick
   --force DIR   replace the report in DIR, an existing folder: without it, --from refuses any existing report
-                folder and --study one holding a committed report (reports/NAME); not part of the recorded command`;
+                folder and --study one holding a committed report (reports/NAME); not part of the recorded command
+  --seeds-until-decided MAX  grow the seeds unit by unit (resumable) until the primary endpoint is decided or MAX
+                seeds per arm are spent; α = 0.05 spent over the looks (O'Brien–Fleming type), written in the report`;
 
 export interface ReproduceArgs {
   study: string;
@@ -21,6 +25,8 @@ export interface ReproduceArgs {
   from?: string;
   /** --force: the existing report folder this run may replace (--from: any; --study: one with a committed report). */
   force?: string;
+  /** --seeds-until-decided MAX: the most seeds per arm a sequential study may spend. */
+  seedsUntilDecided?: number;
   /** The canonical command line, recorded in the report. */
   command: string;
 }
@@ -30,7 +36,8 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
   try {
     parsed = parseArgs({
       args: argv.filter((a) => a !== '--'),
-      options: { study: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, from: { type: 'string' }, force: { type: 'string' }, help: { type: 'boolean' } },
+      options: { study: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, from: { type: 'string' }, force: { type: 'string' }, help: { type: 'boolean' },
+        'seeds-until-decided': { type: 'string' } },
       strict: true,
       allowPositionals: false,
     });
@@ -51,6 +58,14 @@ export function parseReproduceArgs(argv: string[]): ReproduceArgs {
     const command = ['npm run reproduce --', '--from', JSON.stringify(v.from), ...(v.out !== undefined ? ['--out', JSON.stringify(out)] : [])].join(' ');
     return { study, quick: false, out, help: v.help === true, from: v.from, force: v.force, command };
   }
-  const command = ['npm run reproduce --', '--study', study, ...(v.quick ? ['--quick'] : []), ...(v.out !== undefined ? ['--out', JSON.stringify(out)] : [])].join(' ');
-  return { study, quick: v.quick === true, out, help: v.help === true, force: v.force, command };
+  let seedsUntilDecided: number | undefined;
+  if (v['seeds-until-decided'] !== undefined) {
+    seedsUntilDecided = parseDecimal(v['seeds-until-decided']) ?? Number.NaN;
+    const base = studyDefinition(study);
+    const issue = seedsUntilDecidedIssue(v.quick ? quickDefinition(base) : base, seedsUntilDecided);
+    if (issue) throw new UsageError(issue);
+  }
+  const command = ['npm run reproduce --', '--study', study, ...(v.quick ? ['--quick'] : []), ...(v.out !== undefined ? ['--out', JSON.stringify(out)] : []),
+    ...(seedsUntilDecided !== undefined ? ['--seeds-until-decided', String(seedsUntilDecided)] : [])].join(' ');
+  return { study, quick: v.quick === true, out, help: v.help === true, force: v.force, seedsUntilDecided, command };
 }

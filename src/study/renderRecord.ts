@@ -107,6 +107,11 @@ export function studyRecordIssue(value: unknown): string | null {
     && typeof endpoint.margin === 'number' && endpoint.margin > 0 && endpoint.margin <= 1)) {
     return 'definition.primaryEndpoint must be { kind: "learned-by-last-step", threshold in [0, 1], margin in (0, 1] }';
   }
+  const rule = d.sequential;
+  if (rule !== undefined && !(isObject(rule) && rule.spending === 'obrien-fleming' && Number.isSafeInteger(rule.maxSeedsPerArm)
+    && (rule.maxSeedsPerArm as number) >= 1 && typeof rule.alpha === 'number' && rule.alpha > 0 && rule.alpha < 1)) {
+    return 'definition.sequential must be { maxSeedsPerArm: a whole number ≥ 1, alpha in (0, 1), spending: "obrien-fleming" }';
+  }
   for (const key of ['seedsForClaim', 'seedsPerUnit'] as const) {
     if (!(Number.isSafeInteger(d[key]) && (d[key] as number) >= 1)) return `definition.${key} must be a whole number ≥ 1`;
   }

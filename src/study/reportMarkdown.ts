@@ -134,6 +134,32 @@ function primarySection(s: StudySummary): string[] {
   ];
 }
 
+/** A study grown until decided: the rule and every look, replayed from the units. */
+function sequentialSection(s: StudySummary): string[] {
+  if (!s.sequential) return [];
+  const { rule, outcome } = s.sequential;
+  const looks = outcome.looks;
+  const last = looks[looks.length - 1];
+  const ending = outcome.decidedAt !== null
+    ? `decided at look ${outcome.decidedAt + 1} (${looks[outcome.decidedAt].seedsPerArm} seeds per arm): Fisher p = ${formatP(looks[outcome.decidedAt].p)} ` +
+      `< its level ${looks[outcome.decidedAt].level.toExponential(2)}`
+    : outcome.exhausted
+      ? `not decided after the maximum of ${rule.maxSeedsPerArm} seeds per arm`
+      : `stopped at ${last?.seedsPerArm ?? 0} of at most ${rule.maxSeedsPerArm} seeds per arm without a decision (rerun the command to continue)`;
+  return [
+    '## Sequential design', '',
+    `Seeds were grown unit by unit until the primary endpoint was decided or ${rule.maxSeedsPerArm} seeds per arm were spent ` +
+    `(\`--seeds-until-decided ${rule.maxSeedsPerArm}\`), with a look after every unit. Overall α = ${rule.alpha}, spent by the Lan–DeMets ` +
+    'O\'Brien–Fleming-type function α(t) = 2 − 2Φ(z₁₋α/₂ / √t), t = seeds per arm / maximum; each look tests Fisher\'s p against the α spent ' +
+    'since the previous look (a Bonferroni split over the looks: conservative, the chance of a false decision stays ≤ α). Only "better / ' +
+    'worse" stops early; the primary verdict above is the rule\'s, not p < 0.05 on the last look. ' + `Outcome: **${ending}**.`, '',
+    table(['look', 'seeds per arm', 'MEAP arm', 'NTP', 'Fisher p', 'α spent so far', 'level of this look', 'decided'], looks.map((l, k) => [
+      String(k + 1), String(l.seedsPerArm), `${l.meap.k} of ${l.meap.n}`, `${l.ntp.k} of ${l.ntp.n}`, formatP(l.p),
+      l.spent.toExponential(2), l.level.toExponential(2), l.decided ? 'yes' : 'no',
+    ])), '',
+  ];
+}
+
 /** report.md: question, answer, setup, every table and figure reference, method; every number from `s`. */
 export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
   const d = record.definition;
@@ -148,7 +174,7 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
   for (const v of s.verdictLines) lines.push(`- ${v}`);
   lines.push('', `For comparison, the paper (arXiv 2502.07490): ${PAPER.needleAccuracy}; attention mass on the needle 9.4% (NTP) → 34.5% (MEAP).`, '');
 
-  lines.push(...primarySection(s));
+  lines.push(...primarySection(s), ...sequentialSection(s));
   lines.push('## Setup', '', ...configLines(record), '');
 
   lines.push('## Retrieval accuracy over training', '', '![retrieval accuracy vs step](figures/accuracy.svg)', '',

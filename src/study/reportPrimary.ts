@@ -106,14 +106,16 @@ export function marginText(margin: number): string {
 
 export function primaryResult(
   arm: { arm: number; label: string; learnedSteps: readonly (number | null)[] }, ntp: { learnedSteps: readonly (number | null)[] },
-  endpoint: PrimaryEndpoint, byStep: number, seedsForClaim: number,
+  endpoint: PrimaryEndpoint, byStep: number, seedsForClaim: number, sequentialDecision?: boolean,
 ): PrimaryResult {
   const count = (xs: readonly (number | null)[]) => ({ k: xs.filter((s) => s !== null).length, n: xs.length });
   const meap = count(arm.learnedSteps), base = count(ntp.learnedSteps);
   const fisher = fisherExact(meap.k, meap.n - meap.k, base.k, base.n - base.k);
   const difference = newcombeDifference(meap.k, meap.n, base.k, base.n);
   const p0 = base.k / base.n;
-  const kind = judge([meap.n, base.n], seedsForClaim, fisher.p < 0.05, difference.estimate > 0, difference, endpoint.margin);
+  // Grown until decided: significance is the sequential rule's (its looks' levels), not p < 0.05 on the last look.
+  const significant = sequentialDecision ?? fisher.p < 0.05;
+  const kind = judge([meap.n, base.n], seedsForClaim, significant, difference.estimate > 0, difference, endpoint.margin);
   return {
     arm: arm.arm, label: arm.label, endpoint, byStep, meap, ntp: base, fisher, difference,
     logRank: timeToLearnLogRank(arm.learnedSteps, ntp.learnedSteps, byStep),

@@ -15,6 +15,7 @@ import { primaryEndpointOf, type PrimaryEndpoint, type StudyDefinition } from '.
 import {
   judge, marginText, primaryResult, timeToLearn, verdictText, type PrimaryResult, type TimeToLearn, type Verdict, type VerdictKind,
 } from './reportPrimary';
+import { sequentialOfUnits, type SequentialOutcome, type SequentialRule } from './sequential';
 import type { RunRecord, UnitRecord } from './records';
 import type { HistoryPoint } from '../engine/types';
 import type { AttentionRecord } from '../engine/modelAnalysis';
@@ -131,6 +132,8 @@ export interface StudySummary {
   /** The pre-declared primary endpoint and its result per MEAP arm (empty without an NTP arm). */
   endpoint: PrimaryEndpoint;
   primary: PrimaryResult[];
+  /** A study grown until decided: its rule and the looks replayed from the units (null otherwise). */
+  sequential: { rule: SequentialRule; outcome: SequentialOutcome } | null;
   comparisons: Comparison[];
   /** One sentence per MEAP arm and the overall answer. */
   verdictLines: string[];
@@ -233,10 +236,15 @@ export function analyseStudy(record: StudyRecord): StudySummary {
       }
     }
   }
+  const meapArms = ntp ? arms.filter((a) => a !== ntp) : [];
+  // The rule covers a study of one MEAP arm against NTP (reproduce refuses it for more arms).
+  const sequential = d.sequential && ntp && meapArms.length === 1
+    ? { rule: d.sequential, outcome: sequentialOfUnits(record.units, meapArms[0].arm, ntp.arm, endpoint.threshold, d.sequential) }
+    : null;
   const primary = ntp
-    ? arms.filter((a) => a !== ntp).map((a) => primaryResult(
+    ? meapArms.map((a) => primaryResult(
       { arm: a.arm, label: a.label, learnedSteps: a.learned.learnedSteps }, { learnedSteps: ntp.learned.learnedSteps },
-      endpoint, ntp.finalStep, d.seedsForClaim))
+      endpoint, ntp.finalStep, d.seedsForClaim, sequential ? sequential.outcome.decidedAt !== null : undefined))
     : [];
   const verdictLines = comparisons.filter((c) => c.metric === 'finalAcc').flatMap((c) => {
     const speed = comparisons.find((k) => k.arm === c.arm && k.metric === 'meanAcc')!;
@@ -250,7 +258,7 @@ export function analyseStudy(record: StudyRecord): StudySummary {
       `p = ${formatP(c.test.p)} → **${c.verdict}**; mean accuracy over training ${formatPoints(speed.diff.estimate)} ${formatPointsInterval(speed.diff)}, ` +
       `p = ${formatP(speed.test.p)} → ${speed.verdict}.`];
   });
-  return { study, quick: record.quick, arms, endpoint, primary, comparisons, verdictLines, overall: overallAnswer(record, primary, ntp?.finalStep ?? 0) };
+  return { study, quick: record.quick, arms, endpoint, primary, sequential, comparisons, verdictLines, overall: overallAnswer(record, primary, ntp?.finalStep ?? 0) };
 }
 
 /** "seeds that reach 50% retrieval by step 800". */

@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { GpuContext } from '../gpu/context';
 import { armLabel } from '../util/palette';
-import { computeEstimate, quickDefinition, studyDefinition, unitCount, type StudyDefinition } from './studies';
+import { computeEstimate, primaryEndpointOf, quickDefinition, studyDefinition, unitCount, type StudyDefinition } from './studies';
+import { sequentialOfUnits, type SequentialRule } from './sequential';
 import { trainUnit, unitKey, UNIT_FORMAT, type UnitProgress, type UnitRecord } from './runner';
 import { STUDY_FORMAT, type StudyRecord, type StudySummary } from './report';
 import { writeReport } from './reportFiles';
@@ -26,6 +27,20 @@ export interface ReproduceOptions {
   command: string;
   ctx: GpuContext;
   log?: (line: string) => void;
+  /**
+   * Grow the seeds unit by unit until the primary endpoint is decided or this many seeds per arm are spent
+   * (sequential.ts: O'Brien–Fleming-type α spending); replaces the study's own seedsPerArm.
+   */
+  seedsUntilDecided?: number;
+}
+
+/** Why --seeds-until-decided cannot run on a study, or null (one MEAP arm against NTP; whole units). */
+export function seedsUntilDecidedIssue(d: StudyDefinition, max: number): string | null {
+  if (d.config.arms.length !== 2 || d.config.arms[0] !== 0) return `--seeds-until-decided needs a study of NTP and one MEAP arm; ${d.name} has arms ${d.config.arms.join(', ')}`;
+  if (!(Number.isSafeInteger(max) && max >= d.seedsPerUnit && max % d.seedsPerUnit === 0)) {
+    return `--seeds-until-decided must be a whole multiple of the study's ${d.seedsPerUnit} seed(s) per unit, got ${max}`;
+  }
+  return null;
 }
 
 export interface ReproduceResult {
@@ -80,11 +95,28 @@ function progressLine(p: UnitProgress, units: number, arms: number[], startedMs:
     `${Math.round(p.points[0].tokensPerSec)} tok/s; about ${left} left)`;
 }
 
+/** The look after a unit: logs it and says whether the primary endpoint is decided. */
+function lookDecides(units: UnitRecord[], d: StudyDefinition, rule: SequentialRule, log: (line: string) => void): boolean {
+  const outcome = sequentialOfUnits(units, 1, 0, primaryEndpointOf(d).threshold, rule);
+  const look = outcome.looks[outcome.looks.length - 1];
+  log(`look ${outcome.looks.length}: ${look.seedsPerArm} seeds per arm, MEAP ${look.meap.k}/${look.meap.n} vs NTP ${look.ntp.k}/${look.ntp.n}, ` +
+    `Fisher p = ${look.p.toPrecision(3)} vs this look's level ${look.level.toExponential(2)} → ${look.decided ? 'decided: stopping' : 'not decided'}`);
+  return look.decided;
+}
+
 export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
   const base = studyDefinition(o.study);
-  const d = o.quick ? quickDefinition(base) : base;
+  const planned = o.quick ? quickDefinition(base) : base;
+  let rule: SequentialRule | undefined;
+  if (o.seedsUntilDecided !== undefined) {
+    const issue = seedsUntilDecidedIssue(planned, o.seedsUntilDecided);
+    if (issue) throw new RangeError(issue);
+    rule = { maxSeedsPerArm: o.seedsUntilDecided, alpha: 0.05, spending: 'obrien-fleming' };
+  }
+  // With a sequential rule the study plans its maximum; the record keeps the seeds actually trained.
+  let d: StudyDefinition = rule ? { ...planned, config: { ...planned.config, seedsPerArm: rule.maxSeedsPerArm }, sequential: rule } : planned;
   const dir = studyDir(o.out, d.name, o.quick);
   mkdirSync(join(dir, 'units'), { recursive: true });
   const n = unitCount(d);
@@ -104,6 +136,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       log(`unit ${u + 1}/${n}: done earlier (${path}), skipped`);
       units.push(unit);
       skippedUnits.push(u);
+      if (rule && lookDecides(units, d, rule, log)) break;
       continue;
     }
     log(`unit ${u + 1}/${n}: ${reason}; training seeds ${u * d.seedsPerUnit}..${(u + 1) * d.seedsPerUnit - 1}`);
@@ -113,7 +146,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     log(`unit ${u + 1}/${n}: finished in ${(record.wallMs / 1000).toFixed(1)} s → ${path}`);
     units.push(record);
     trainedUnits.push(u);
+    if (rule && lookDecides(units, d, rule, log)) break;
   }
+  if (rule) d = { ...d, config: { ...d.config, seedsPerArm: units.length * d.seedsPerUnit } };
   const assembled: StudyRecord = {
     format: STUDY_FORMAT, study: d.name, quick: o.quick, command: o.command, generatedAt: new Date().toISOString(), definition: d, units,
   };

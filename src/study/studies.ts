@@ -11,6 +11,7 @@
 import { PAPER_MASK_GRID, preset, type StudyConfig } from '../config/presets';
 export type { ZeroShotProbe } from '../config/presets';
 import { parameterCount, parameterLayout } from '../model/layout';
+import type { SequentialRule } from './sequential';
 
 export interface StudyDefinition {
   name: string;
@@ -33,6 +34,8 @@ export interface StudyDefinition {
    * DEFAULT_PRIMARY_ENDPOINT with their own learnedThreshold (primaryEndpointOf).
    */
   primaryEndpoint?: PrimaryEndpoint;
+  /** Set when the seeds were grown until decided (`reproduce --seeds-until-decided MAX`): the report replays the looks. */
+  sequential?: SequentialRule;
 }
 
 /**
