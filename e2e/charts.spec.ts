@@ -59,7 +59,7 @@ test('every curve downloads as CSV, matching what the charts show', async ({ pag
   expect(head).toBe('series,step,run,arm,maskRatio,seed,value');
   const rows = lines.map((l) => l.split(',')).map(([series, step, run, arm, , , value]) => ({ series, step: Number(step), run, arm, value }));
   // One seed per arm: each arm's line is its run; the CSV's rows are its points and its latest value the chart's.
-  for (const [chart, series] of [['train-loss', 'train_loss'], ['val-loss', 'val_loss']] as const) {
+  for (const [chart, series] of [['train-loss', 'train_loss'], ['val-loss', 'val_loss'], ['grad-norm', 'grad_norm'], ['weight-norm', 'weight_norm']] as const) {
     for (const line of await summary(page, chart)) {
       const mine = rows.filter((r) => r.series === series && r.arm === line.line);
       expect(mine, `${series} ${line.line}`).toHaveLength(line.points);
@@ -67,6 +67,9 @@ test('every curve downloads as CSV, matching what the charts show', async ({ pag
     }
   }
   expect(rows.some((r) => r.series === 'retrieval_acc')).toBe(true);
+  // The learning rate is one schedule for the study: one row per reported step, the chart's points.
+  const lr = rows.filter((r) => r.series === 'learning_rate');
+  expect(lr).toHaveLength((await summary(page, 'learning-rate'))[0].points);
   // Loss views: smoothing changes the drawn line (not the data: the CSV above is the store's), log scale redraws.
   const rawLast = (await summary(page, 'train-loss'))[0].last;
   await page.getByTestId('train-loss-smoothing').selectOption('0.9');

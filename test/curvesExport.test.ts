@@ -26,8 +26,8 @@ function trainedStore(): RunsState {
     { type: 'built', runs, parameterCount: 10, memoryBytes: 100, config: presetConfig('tiny'), task },
     { type: 'evaluation', step: 0, points: [point(0, 0), point(0, 1)] },
     { type: 'trainLoss', step: 3, losses: [3.1234567890123, Number.NaN], stepsPerSecond: 7, tokensPerSecond: 1234.5 },
-    { type: 'trainLoss', step: 10, losses: [2.5, 2.75], stepsPerSecond: 8, tokensPerSecond: 1300 },
-    { type: 'evaluation', step: 10, points: [point(10, 0), point(10, 1)] },
+    { type: 'trainLoss', step: 10, losses: [2.5, 2.75], stepsPerSecond: 8, tokensPerSecond: 1300, gradNorms: [0.75, Number.NaN], learningRate: 3e-4 },
+    { type: 'evaluation', step: 10, points: [point(10, 0), point(10, 1)], weightNorms: [41.5, 42.25] },
   ];
   return applyMessages(empty, messages);
 }
@@ -63,7 +63,14 @@ describe('curve export', () => {
       expect(Number(value('tokens_per_s', '', step))).toBe(store.speed.tokensPerSecond[k]);
       expect(Number(value('ms_per_step', '', step))).toBe(store.speed.msPerStep[k]);
     });
-    const expected = 2 * 2 /* train */ + 2 * 2 * (2 + 2) /* evals: val, acc, 2 buckets */ + 2 * 2 /* speed */;
+    // Gradient norm, learning rate and weight norm where they were measured (step 3's message has none).
+    expect(value('grad_norm', '0', 10)).toBe('0.75');
+    expect(value('grad_norm', '1', 10)).toBeUndefined(); // not finite: no row
+    expect(value('learning_rate', '', 10)).toBe('0.0003');
+    expect(value('weight_norm', '0', 10)).toBe('41.5');
+    expect(value('weight_norm', '1', 10)).toBe('42.25');
+    expect(value('weight_norm', '0', 0)).toBeUndefined();
+    const expected = 2 * 2 /* train */ + 2 * 2 * (2 + 2) /* evals: val, acc, 2 buckets */ + 2 * 2 /* speed */ + 1 + 1 + 2 /* optim */;
     expect(rows).toHaveLength(expected);
     expect(rows.find((r) => r.run === '1')).toMatchObject({ arm: 'MEAP 15%', maskRatio: '0.15', seed: '0' });
   });

@@ -1,8 +1,10 @@
 /**
  * Every curve on the page as data (issue 16: CSV/JSON export): each run's training loss, validation loss,
- * retrieval accuracy and accuracy per evaluation bucket, and the study's speed, exactly as the runs store
+ * retrieval accuracy and accuracy per evaluation bucket, gradient and weight norms, and the study's learning
+ * rate and speed, exactly as the runs store
  * holds them (numbers written with full precision; a missing value is empty in CSV and null in JSON). One
- * row per (series, run, step): the charts' means and bands are computed from these.
+ * row per (series, run, step): the charts' means and bands are computed from these. The optimisation series
+ * have rows only where they were measured (an older Worker, or the steps before a resume, have none).
  */
 import type { RunsState } from './runs';
 import { armLabel } from '../util/palette';
@@ -18,7 +20,7 @@ export interface CurveRow {
   value: number | null;
 }
 
-type CurveSource = Pick<RunsState, 'study' | 'train' | 'evals' | 'speed'>;
+type CurveSource = Pick<RunsState, 'study' | 'train' | 'evals' | 'speed'> & Partial<Pick<RunsState, 'optim'>>;
 
 const finite = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
 
@@ -39,6 +41,16 @@ export function curveRows(s: CurveSource): CurveRow[] {
       p.accByDepth.forEach((acc, b) => push(`acc_bucket_${b}`, r, step, acc));
     }
   }));
+  s.optim?.gradNorm.forEach((norms, r) => s.train.steps.forEach((step, k) => {
+    if (finite(norms[k]) !== null) push('grad_norm', r, step, norms[k]);
+  }));
+  s.optim?.weightNorm.forEach((norms, r) => s.evals.steps.forEach((step, k) => {
+    if (finite(norms[k]) !== null) push('weight_norm', r, step, norms[k]);
+  }));
+  s.train.steps.forEach((step, k) => {
+    const lr = finite(s.optim?.learningRate[k]);
+    if (lr !== null) rows.push({ series: 'learning_rate', step, run: null, arm: 'all runs', maskRatio: null, seed: null, value: lr });
+  });
   s.speed.steps.forEach((step, k) => {
     for (const [series, values] of [['tokens_per_s', s.speed.tokensPerSecond], ['ms_per_step', s.speed.msPerStep]] as const) {
       rows.push({ series, step, run: null, arm: 'all runs', maskRatio: null, seed: null, value: finite(values[k]) });
