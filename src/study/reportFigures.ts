@@ -80,15 +80,19 @@ export function figures(record: StudyRecord, s: StudySummary, view: FigureView =
 
   // Kaplan–Meier time to learn: a step function, and its band stepped the same way (each value held to the next step).
   const stepped = (points: { x: number; lo: number; hi: number }[]) => points.flatMap((p, k) => (k === 0 ? [p] : [{ ...points[k - 1], x: p.x }, p]));
-  const logRankNotes = s.primary.map((r) => `${r.label} vs NTP: log-rank p = ${formatP(r.logRank.p, [r.meap.n, r.ntp.n])}, ` +
-    `by step ${r.byStep} ${r.meap.k}/${r.meap.n} vs ${r.ntp.k}/${r.ntp.n} (Fisher p = ${formatP(r.fisher.p, [r.meap.n, r.ntp.n])})`);
+  // Notes are short: the figure's side column holds about 24 characters.
+  const logRankNotes = s.primary.flatMap((r) => {
+    const n = [r.meap.n, r.ntp.n];
+    const who = s.primary.length > 1 ? `${r.label}: ` : '';
+    return [`${who}log-rank p = ${formatP(r.logRank.p, n)}`, `${who}Fisher p = ${formatP(r.fisher.p, n)}`];
+  });
   out['time-to-learn.svg'] = lineChart({
     title: `${record.study}: time to learn retrieval (accuracy ≥ ${formatPercent(s.endpoint.threshold)}), Kaplan–Meier`,
     xLabel: 'training step', yLabel: 'share of seeds learned',
     series: s.arms.map((a) => ({ label: `${a.label} (n = ${a.timeToLearn.n})`, colour: a.colour, width: 2.5, step: true, points: a.timeToLearn.points.map((p) => ({ x: p.step, y: p.share })) })),
     bands: s.arms.map((a) => ({ colour: a.colour, points: stepped(a.timeToLearn.points.map((p) => ({ x: p.step, lo: p.lo, hi: p.hi }))) })),
     xDomain: { min: 0, max: steps }, yDomain: { min: 0, max: 1 }, yFormat: pctAxis,
-    notes: ['band: exact binomial 95% CI per step', ...logRankNotes],
+    notes: ['band: exact 95% CI', ...logRankNotes],
   });
 
   out['learned-steps.svg'] = stripChart({
