@@ -63,6 +63,11 @@ test('autosave every N steps; reload mid-run offers "Resume from step N", which 
   // The curves up to the checkpoint came back with it: the page's early evaluations (0, 4, 8), then one every 10 steps.
   await expect(page.getByTestId('chart-val-loss')).toHaveAttribute('data-points', String(3 + Math.floor(offered / 10)));
   await expect(page.getByTestId('checkpoint-panel')).toHaveAttribute('data-last-step', String(offered));
+  // So did the gradient norms, learning rates and weight norms (every point of the curves, none missing).
+  const linePoints = (id: string) => page.getByTestId(`summary-${id}`).locator('tbody tr').first().getAttribute('data-points');
+  expect(await linePoints('grad-norm')).toBe(await linePoints('train-loss'));
+  expect(await linePoints('learning-rate')).toBe(await linePoints('train-loss'));
+  expect(await linePoints('weight-norm')).toBe(await linePoints('val-loss'));
 
   await page.getByRole('button', { name: 'Resume' }).click();
   await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'running');

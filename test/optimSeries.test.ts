@@ -12,6 +12,7 @@ import { learningRate } from '../src/engine/schedule';
 import { TrainingReports } from '../src/session/reports';
 import type { FromTrainer } from '../src/session/protocol';
 import { applyMessages, type RunsState } from '../src/store/runs';
+import { emptyHistory, readSessionExtra, type SessionExtra } from '../src/session/checkpointExtra';
 import { testContext } from './gpuContext';
 
 const config: StudyConfig = { ...preset('tiny'), steps: 20, evaluation: { every: 4, count: 8, buckets: 2, seed: 5 } };
@@ -51,6 +52,11 @@ describe('the engines report gradient norm, learning rate and weight norm', () =
       expect(trainLoss.gradNorms!.every((n) => n > 0)).toBe(true);
       const evaluation = posted.find((m) => m.type === 'evaluation') as Extract<FromTrainer, { type: 'evaluation' }>;
       expect(evaluation.weightNorms).toEqual(await cpu.weightNorms());
+
+      // A checkpoint's history carries them, aligned with its steps, and reads back as written.
+      const extra = reports.extra('tiny', cpu.step);
+      expect(extra.history.optim).toEqual({ gradNorms: [trainLoss.gradNorms], learningRates: [lrAt(4)], weightNorms: [evaluation.weightNorms] });
+      expect(readSessionExtra(JSON.parse(JSON.stringify(extra)), cpu.R, cpu.step).history.optim).toEqual(extra.history.optim);
     } finally {
       gpu.dispose();
     }
@@ -63,6 +69,36 @@ describe('the engines report gradient norm, learning rate and weight norm', () =
     const report = await cpu.intervalReport();
     expect(report.gradNorms[0]).toBeNaN();
     expect(report.gradNorms[1]).toBeGreaterThan(0);
+  });
+});
+
+describe('checkpoints saved before they were reported', () => {
+  const R = 2;
+  const oldExtra = (): SessionExtra => {
+    const history = emptyHistory();
+    history.train = { steps: [2], losses: [[3, 3]] };
+    return { format: 'meap-session', version: 1, presetName: 'tiny', history, accounting: { evalLossSum: [0, 0], evalLossSteps: 0, lastTokensPerSecond: 0 } };
+  };
+
+  it('read without them; a resumed session reports them aligned with its steps (NaN before)', async () => {
+    const extra = readSessionExtra(JSON.parse(JSON.stringify(oldExtra())), R, 2);
+    expect(extra.history.optim).toBeUndefined();
+    const cpu = CpuStudy.create(config);
+    const reports = new TrainingReports({ post: () => undefined, everyRunFailed: () => undefined });
+    reports.startStudy(R, null);
+    reports.restore(extra, [false, false]);
+    for (let i = 0; i < 3; i++) await reports.clock.step(cpu);
+    await reports.reportTrainLoss(cpu);
+    const optim = reports.history.optim!;
+    expect(optim.learningRates).toEqual([Number.NaN, lrAt(3)]);
+    expect(optim.gradNorms[0]).toEqual([Number.NaN, Number.NaN]);
+    expect(optim.gradNorms[1].every((n) => n > 0)).toBe(true);
+  });
+
+  it('a malformed series refuses the checkpoint', () => {
+    const extra = JSON.parse(JSON.stringify(oldExtra()));
+    extra.history.optim = { gradNorms: [], learningRates: [1], weightNorms: [] };
+    expect(() => readSessionExtra(extra, R, 2)).toThrow(/metric history is malformed/);
   });
 });
 
@@ -83,5 +119,13 @@ describe('the runs store keeps them aligned with the steps', () => {
     expect(s.optim.learningRate).toEqual([null, 2e-4]);
     expect(s.optim.weightNorm).toEqual([[40], [41]]);
     expect(s.train.steps).toEqual([2, 4]);
+
+    // A resume brings them back from the checkpoint's history (NaN: null).
+    const history = emptyHistory();
+    history.train = { steps: [4], losses: [[3, 3]] };
+    history.evals = { steps: [4], points: [[point(4), point(4)]] };
+    history.optim = { gradNorms: [[1.5, Number.NaN]], learningRates: [2e-4], weightNorms: [[40, 41]] };
+    const resumed = applyMessages(s, [{ type: 'restored', reason: 'resume', step: 4, history, lostSteps: 0, message: '' }]);
+    expect(resumed.optim).toEqual({ gradNorm: [[1.5], [null]], learningRate: [2e-4], weightNorm: [[40], [41]] });
   });
 });

@@ -14,6 +14,20 @@ export interface MetricHistory {
   evals: { steps: number[]; points: HistoryPoint[][] };
   speed: { steps: number[]; stepsPerSecond: number[]; tokensPerSecond: number[] };
   failures: { run: number; step: number; message: string }[];
+  /**
+   * gradNorms[k][r] and learningRates[k] at train.steps[k]; weightNorms[k][r] at evals.steps[k] (NaN: not
+   * measured). Absent in checkpoints saved before they were reported.
+   */
+  optim?: { gradNorms: number[][]; learningRates: number[]; weightNorms: number[][] };
+}
+
+/** The history with its optimisation series, NaN where an older checkpoint's history has none. */
+export function withOptim(history: MetricHistory, R: number): MetricHistory & { optim: NonNullable<MetricHistory['optim']> } {
+  const nan = () => new Array<number>(R).fill(Number.NaN);
+  const optim = history.optim ?? {
+    gradNorms: history.train.steps.map(nan), learningRates: history.train.steps.map(() => Number.NaN), weightNorms: history.evals.steps.map(nan),
+  };
+  return { ...history, optim };
 }
 
 export interface LossAccounting {
@@ -44,6 +58,9 @@ export function historyUpTo(history: MetricHistory, step: number): MetricHistory
     evals: { steps: history.evals.steps.slice(0, e), points: history.evals.points.slice(0, e) },
     speed: { steps: history.speed.steps.slice(0, s), stepsPerSecond: history.speed.stepsPerSecond.slice(0, s), tokensPerSecond: history.speed.tokensPerSecond.slice(0, s) },
     failures: history.failures.filter((f) => f.step <= step),
+    ...(history.optim ? {
+      optim: { gradNorms: history.optim.gradNorms.slice(0, t), learningRates: history.optim.learningRates.slice(0, t), weightNorms: history.optim.weightNorms.slice(0, e) },
+    } : {}),
   });
 }
 
@@ -106,6 +123,14 @@ export function readSessionExtra(extra: unknown, R: number, step: number): Sessi
         return { run, step: at, message: r.message };
       }),
     };
+    if (h.optim !== undefined) {
+      const o = record(h.optim);
+      history.optim = {
+        gradNorms: list(o.gradNorms, trainSteps.length).map((row) => list(row, R).map(num)),
+        learningRates: list(o.learningRates, trainSteps.length).map(num),
+        weightNorms: list(o.weightNorms, evalSteps.length).map((row) => list(row, R).map(num)),
+      };
+    }
     const a = record(e.accounting);
     const accounting: LossAccounting = {
       evalLossSum: list(a.evalLossSum, R).map(num), evalLossSteps: num(a.evalLossSteps), lastTokensPerSecond: num(a.lastTokensPerSecond),

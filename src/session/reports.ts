@@ -6,7 +6,7 @@
  */
 import type { StudyEngine } from '../engine/studyEngine';
 import type { FromTrainer } from './protocol';
-import { emptyHistory, historyUpTo, type MetricHistory, type SessionExtra } from './checkpointExtra';
+import { emptyHistory, historyUpTo, withOptim, type MetricHistory, type SessionExtra } from './checkpointExtra';
 import { evaluationPoints, IntervalClock } from '../engine/trainingLoop';
 import type { TextProbeSet } from '../data/textProbe';
 
@@ -54,12 +54,12 @@ export class TrainingReports {
     this.lastTokensPerSecond = 0;
     this.evalLossSum = new Float64Array(R);
     this.evalLossSteps = 0;
-    this.history = emptyHistory();
+    this.history = withOptim(emptyHistory(), R);
   }
 
   /** Takes the history, accounting and stopped runs of a checkpoint's study. */
   restore(extra: SessionExtra, frozen: boolean[]): void {
-    this.history = structuredClone(extra.history);
+    this.history = withOptim(structuredClone(extra.history), frozen.length);
     this.evalLossSum = Float64Array.from(extra.accounting.evalLossSum);
     this.evalLossSteps = extra.accounting.evalLossSteps;
     this.lastTokensPerSecond = extra.accounting.lastTokensPerSecond;
@@ -89,6 +89,10 @@ export class TrainingReports {
     if (h.train.steps.length === 0 || engine.step > h.train.steps[h.train.steps.length - 1]) {
       h.train.steps.push(engine.step);
       h.train.losses.push([...report.losses]);
+      const o = withOptim(h, engine.R).optim;
+      h.optim = o;
+      o.gradNorms.push([...report.gradNorms]);
+      o.learningRates.push(report.learningRate);
       if (stepsPerSecond > 0 && Number.isFinite(stepsPerSecond)) {
         h.speed.steps.push(engine.step);
         h.speed.stepsPerSecond.push(stepsPerSecond);
@@ -143,6 +147,9 @@ export class TrainingReports {
     if (h.evals.steps.length === 0 || engine.step > h.evals.steps[h.evals.steps.length - 1]) {
       h.evals.steps.push(engine.step);
       h.evals.points.push(structuredClone(points));
+      const o = withOptim(h, engine.R).optim;
+      h.optim = o;
+      o.weightNorms.push(weightNorms ? [...weightNorms] : engine.runs.map(() => Number.NaN));
     }
     this.hooks.post({ type: 'evaluation', step: engine.step, points, ...(weightNorms ? { weightNorms } : {}) });
   }

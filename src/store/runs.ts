@@ -8,8 +8,8 @@
  * `evals.points[r][k]` is run r's evaluation at `evals.steps[k]`. Arrays are replaced, never mutated.
  * The optimisation series ride along: `optim.gradNorm[r][k]` (mean gradient norm before clipping over the
  * interval ending at `train.steps[k]`), `optim.learningRate[k]`, and `optim.weightNorm[r][k]` (parameter L2 norm
- * at `evals.steps[k]`, read at evaluations only). A checkpoint's history does not carry them: after a resume
- * they are empty (null) up to the checkpoint's step.
+ * at `evals.steps[k]`, read at evaluations only). A checkpoint's history carries them (one saved before they
+ * were reported has none: null up to its step).
  */
 import { create } from 'zustand';
 import type { FromTrainer, TrainingState, HistoryPoint, RunInfo, TaskView } from '../session/protocol';
@@ -176,9 +176,11 @@ export function applyMessages(current: RunsState, messages: readonly FromTrainer
             msPerStep: h.speed.stepsPerSecond.map((v) => 1000 / v),
           },
           failures: h.failures.map((f) => ({ ...f })),
+          // A checkpoint saved before these were reported has none: null up to its step.
           optim: {
-            gradNorm: Array.from({ length: runs }, () => h.train.steps.map(() => null)), learningRate: h.train.steps.map(() => null),
-            weightNorm: Array.from({ length: runs }, () => h.evals.steps.map(() => null)),
+            gradNorm: Array.from({ length: runs }, (_, r) => h.train.steps.map((_, k) => finiteOrNull(h.optim?.gradNorms[k]?.[r]))),
+            learningRate: h.train.steps.map((_, k) => finiteOrNull(h.optim?.learningRates[k])),
+            weightNorm: Array.from({ length: runs }, (_, r) => h.evals.steps.map((_, k) => finiteOrNull(h.optim?.weightNorms[k]?.[r]))),
           },
         };
         trainCopied = evalsCopied = speedCopied = optimCopied = true;
