@@ -21,6 +21,7 @@ const { checkUserText } = await import('../src/session/userText');
 const { useConfig } = await import('../src/store/config');
 const { configToQuery } = await import('../src/store/configCodec');
 const { backToGeneratedCorpus, receiveUserTextMessage, uploadUserText, useUserText } = await import('../src/store/userText');
+const { cliCommand } = await import('../src/ui/controls/cliCommand');
 
 const textStudy = preset('text-s') as StudyConfig<'text'>;
 const { alphabet } = textStudy.taskOptions;
@@ -79,6 +80,9 @@ describe("the page's upload", () => {
     expect((config as StudyConfig<'text'>).taskOptions.source).toEqual({ kind: 'user', text: prose });
     expect(useUserText.getState()).toMatchObject({ checking: null, error: null, accepted: { name: 'notes.txt', characters: prose.length } });
     expect(configToQuery(presetName, config)).not.toContain('cat');
+    // The command line for the same study names the text file (else it would train on the generated corpus).
+    expect(cliCommand(presetName, config, 'notes.txt')).toBe(`${cliCommand('text-s', textStudy)} --text-file "notes.txt"`);
+    expect(cliCommand('tiny', config)).toBeNull(); // a text study with tiny's model is no compare preset's
 
     backToGeneratedCorpus();
     expect((useConfig.getState().config as StudyConfig<'text'>).taskOptions.source).toEqual(textStudy.taskOptions.source);

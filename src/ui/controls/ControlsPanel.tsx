@@ -1,4 +1,5 @@
 import { useId, useMemo, useState } from 'react';
+import { useUserText } from '../../store/userText';
 import { TextUpload } from './TextUpload';
 import { useConfig, loadPreset } from '../../store/config';
 import { LIMITS, presetConfig, presetNames, studyOfPreset, studyPresetNames, taskNames } from '../../store/configCodec';
@@ -33,7 +34,8 @@ function presetGroups(): { label: string; presets: { value: string; label: strin
 export function ControlsPanel() {
   const { presetName, config, edit } = useConfig();
   const size = useStudySize(config);
-  const cli = useMemo(() => cliCommand(presetName, config), [presetName, config]);
+  const textFileName = useUserText((s) => s.accepted?.name);
+  const cli = useMemo(() => cliCommand(presetName, config, textFileName), [presetName, config, textFileName]);
   const presetId = useId(), taskId = useId(), sharedId = useId(), protectId = useId();
   const groups = useMemo(presetGroups, []);
   const [copied, setCopied] = useState<string | null>(null);

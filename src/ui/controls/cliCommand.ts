@@ -31,7 +31,24 @@ function comparePresetFor(c: StudyConfig): string | null {
   return presetNames().find((p) => presetConfig(p).task === c.task && sameConfig(compareConfig(p, c) ?? undefined, c)) ?? null;
 }
 
-export function cliCommand(presetName: string, c: StudyConfig): string | null {
+/** The user's text of a text-task study (the CLI's --text-file), or null when it trains on the generated corpus. */
+function userText(c: StudyConfig): string | null {
+  if (c.task !== 'text') return null;
+  const { source } = (c as StudyConfig<'text'>).taskOptions;
+  return source.kind === 'user' ? source.text : null;
+}
+
+/** `textFileName`: the uploaded file a user text came from, named in --text-file (a placeholder when unknown). */
+export function cliCommand(presetName: string, c: StudyConfig, textFileName?: string): string | null {
+  const text = userText(c);
+  if (text !== null) {
+    // The same study on the generated corpus, plus --text-file: the flags cover everything else.
+    const base = presetConfig(presetName) as StudyConfig<'text'>;
+    if (base.task !== 'text') return null;
+    const onCorpus = { ...c, taskOptions: { ...(c as StudyConfig<'text'>).taskOptions, source: base.taskOptions.source } };
+    const command = cliCommand(presetName, onCorpus);
+    return command && !command.includes(' reproduce ') ? `${command} --text-file ${JSON.stringify(textFileName ?? 'your-text.txt')}` : null;
+  }
   const study = studyOfPreset(presetName);
   if (study !== null && isUneditedStudy(presetName, c)) return `npm run reproduce -- --study ${study}`;
   const base = study === null ? presetName : comparePresetFor(c);
