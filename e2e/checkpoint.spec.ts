@@ -79,6 +79,36 @@ test('autosave every N steps; reload mid-run offers "Resume from step N", which 
   expect(errors).toEqual([]);
 });
 
+test('after resuming, no second "Resume from step N" offer (another study\'s) stacks under the notice', async ({ page }) => {
+  const errors = watchErrors(page);
+  const study = (seed: number) => `/?preset=tiny&steps=2000&evalEvery=10&checkpointEvery=10&baseSeed=${seed}`;
+  // Two studies with a stored checkpoint each.
+  for (const seed of [1, 2]) {
+    await page.goto(study(seed));
+    await waitForStudy(page);
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => lastSaved(page), { timeout: 120_000 }).toBeGreaterThanOrEqual(10);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'paused');
+  }
+  await page.goto(study(2));
+  await waitForStudy(page);
+  const offer = page.getByTestId('resume-offer');
+  await expect(offer).toContainText('this study', { timeout: 30_000 });
+  const offered = Number(await offer.getAttribute('data-step'));
+  await page.getByTestId('resume-button').click();
+  await expect(page.getByTestId('checkpoint-notice')).toHaveText(`Resumed from the checkpoint of step ${offered}.`, { timeout: 60_000 });
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'paused');
+  // The other study's checkpoint is not offered now (it was before the resume); training on saves without one.
+  await page.waitForTimeout(500);
+  await expect(offer).toHaveCount(0);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect.poll(() => lastSaved(page), { timeout: 60_000 }).toBeGreaterThan(offered);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(offer).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
 test('a hidden tab saves a checkpoint; Save now saves on demand', async ({ page }) => {
   const errors = watchErrors(page);
   await page.goto('/?preset=tiny&steps=2000&evalEvery=50&checkpointEvery=100000');
