@@ -1,12 +1,5 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
-
-/** Fails the test on any uncaught page error or console error (a broken page must not pass). */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
+import { watchErrors } from './helpers';
 
 interface RecordedSnapshot {
   run: number; step: number; example: number; layers: number; heads: number; T: number;

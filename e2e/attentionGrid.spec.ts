@@ -1,13 +1,7 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { watchErrors } from './helpers';
 
 /** Every layer × head with the tokens on both axes (issue 16 item 4), and the heatmaps' colour scale. */
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
 
 test('the attention grid shows every layer × head of both runs with token labels; a click focuses the heatmaps', async ({ page }, testInfo) => {
   const errors = watchErrors(page);

@@ -1,13 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
+import { watchErrors } from './helpers';
 
 /** The batch viewer (issue 16 item 5): the batch the engine trained on, each arm's masked positions marked. */
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
 
 const rowState = (page: Page) => page.getByTestId('batch-row').evaluateAll((rows) => rows.map((row) => ({
   ratio: Number(row.getAttribute('data-mask-ratio')),

@@ -1,14 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
+import { watchErrors } from './helpers';
 import { readFile } from 'node:fs/promises';
 
 /** The live charts (issue 16 item 2): a single point is drawn; every curve can be downloaded as CSV. */
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
 
 async function openTiny(page: Page, query: string): Promise<void> {
   await page.goto(`/?${query}`);

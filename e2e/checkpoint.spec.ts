@@ -1,24 +1,11 @@
 import { expect, test, type Page, type Worker } from '@playwright/test';
+import { watchErrors, waitForStudy } from './helpers';
 
 /**
  * Checkpoints and faults in the real page (system Chromium, SwiftShader): autosave to IndexedDB, reload
  * mid-run → "Resume from step N" → training continues from N; a hidden tab saves; a lost GPU device is
  * recovered from the last checkpoint; a crashed Worker is replaced and its last checkpoint offered.
  */
-
-function watchErrors(page: Page, allowed: RegExp[] = []): string[] {
-  const errors: string[] = [];
-  const keep = (text: string) => { if (!allowed.some((a) => a.test(text))) errors.push(text); };
-  page.on('pageerror', (error) => keep(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') keep(`console: ${msg.text()}`); });
-  return errors;
-}
-
-async function waitForStudy(page: Page): Promise<void> {
-  await expect(page.getByTestId('device-panel')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
-  await expect(page.getByTestId('runbar')).not.toHaveAttribute('data-applied', '', { timeout: 60_000 });
-  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
-}
 
 const stepOf = async (page: Page) => Number(await page.getByTestId('runbar').getAttribute('data-step'));
 const lastSaved = async (page: Page) => Number(await page.getByTestId('checkpoint-panel').getAttribute('data-last-step') || 0);

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { watchErrors } from './helpers';
 
 /**
  * Time to first insight on this kind of machine (issue 16): a plain visit on a software adapter. Start is
@@ -6,13 +7,6 @@ import { expect, test, type Page } from '@playwright/test';
  * first training-loss and validation points are on screen within 15 s of pressing Start with the default
  * preset. Each test runs in a fresh browser context, so nothing is cached: the measurement really runs.
  */
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
 
 const points = async (page: Page, id: string) => Number(await page.getByTestId(`chart-${id}`).getAttribute('data-points'));
 

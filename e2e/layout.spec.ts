@@ -1,16 +1,10 @@
 import { expect, test, type Page } from '@playwright/test';
+import { watchErrors } from './helpers';
 
 /**
  * The page on a phone (390 × 844) and its small layout faults (issue 16 item 7): nothing wider than the
  * screen — report tables, attention views and the visually hidden chart tables included.
  */
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
 
 /** Elements whose right edge passes the viewport (for the failure message). */
 const overflowing = (page: Page) => page.evaluate(() => {

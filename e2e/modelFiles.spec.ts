@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { expect, test, type Download, type Page } from '@playwright/test';
+import { watchErrors } from './helpers';
 import { readSafetensors } from '../src/export/safetensors';
 import { checkedStudyConfig } from '../src/config/validate';
 import { modelConfigFromHf } from '../src/export/hfConfig';
@@ -10,13 +11,6 @@ import { modelConfigFromHf } from '../src/export/hfConfig';
  * logits matching our WGSL forward, and uploads are validated: a bad or mismatched file is refused with
  * a message and changes nothing; a good one replaces a run's weights.
  */
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
 
 async function trainedStudy(page: Page): Promise<void> {
   await page.goto('/?preset=tiny&steps=20&evalEvery=10');

@@ -1,12 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-
-/** Fails the test on any uncaught page error or console error (a broken page must not pass). */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
+import { expect, test } from '@playwright/test';
+import { watchErrors } from './helpers';
 
 test('the page finds the WebGPU adapter and shows its info', async ({ page }) => {
   const errors = watchErrors(page);

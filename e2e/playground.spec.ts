@@ -1,16 +1,10 @@
 import { expect, test, type Page } from '@playwright/test';
+import { watchErrors } from './helpers';
 
 /**
  * The playground page in system Chromium (SwiftShader when the machine has no GPU): the tiny study, set
  * through the URL, so each test trains for seconds.
  */
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
 
 /** Records the main thread's long tasks (> 50 ms) from page load. */
 async function recordLongTasks(page: Page): Promise<void> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { watchErrors } from './helpers';
 import { analyseStudy, formatLossEstimate, formatPercent, formatPercentEstimate, STUDY_FORMAT, type StudyRecord } from '../src/study/report';
 import { studyDefinition } from '../src/study/studies';
 
@@ -9,13 +10,6 @@ import { studyDefinition } from '../src/study/studies';
  * downloaded study.json (recomputed here by hand and by the same analyseStudy), the downloads parse, and a
  * reset clears it. The named studies are offered as presets with their question and size (not trained here).
  */
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
 
 async function openStudy(page: Page, query: string): Promise<void> {
   await page.goto(`/?${query}`);

@@ -1,13 +1,7 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { watchErrors } from './helpers';
 
 /** The report view (issue 16 item 3): one seed says so; figures use the width and open enlarged. */
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
 
 test('one seed per arm: "needs ≥ 2 seeds", no degenerate CI or p = 1; figures full-width and enlargeable', async ({ page }) => {
   const errors = watchErrors(page);

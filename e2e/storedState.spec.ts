@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { watchErrors, waitForStudy } from './helpers';
 
 /**
  * Hostile stored state in the real page (system Chromium): malformed checkpoint summaries written straight
@@ -6,20 +7,6 @@ import { expect, test, type Page } from '@playwright/test';
  * src/session/checkpointStore.ts keeps them) are listed as "unreadable checkpoint" with a delete button after
  * a reload — the page never blanks — and a panel that throws while rendering fails alone.
  */
-
-function watchErrors(page: Page, allowed: RegExp[] = []): string[] {
-  const errors: string[] = [];
-  const keep = (text: string) => { if (!allowed.some((a) => a.test(text))) errors.push(text); };
-  page.on('pageerror', (error) => keep(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') keep(`console: ${msg.text()}`); });
-  return errors;
-}
-
-async function waitForStudy(page: Page): Promise<void> {
-  await expect(page.getByTestId('device-panel')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
-  await expect(page.getByTestId('runbar')).not.toHaveAttribute('data-applied', '', { timeout: 60_000 });
-  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
-}
 
 /** Puts `summary` (and `data` unless undefined) under `key` in the page's checkpoint database. */
 async function writeStored(page: Page, key: string, summary: unknown, data?: number[]): Promise<void> {

@@ -1,16 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-
-/**
- * A text uploaded in the page for the text task (issue 16 item 6): the Worker refuses a binary file with the
- * CLI's one-line reason; a plain text becomes the study's source (not in the link: the page says so) and the
- * study trains on it.
- */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
-  return errors;
-}
+import { expect, test } from '@playwright/test';
+import { watchErrors } from './helpers';
 
 test('upload a text for the text task: binary refused with its reason, plain text trained on, not put in the link', async ({ page }) => {
   const errors = watchErrors(page);
