@@ -113,8 +113,8 @@ function primarySection(s: StudySummary): string[] {
   const byStep = s.primary[0].byStep;
   return [
     '## Primary endpoint', '',
-    `The study's primary endpoint (definition.primaryEndpoint; studies recorded before issue 17 get the default, chosen after their runs were ` +
-    `seen): **${endpointText(s.endpoint, byStep)}**, MEAP arm vs NTP, Fisher's exact test (two-sided, α = 0.05); ` +
+    `The study's primary endpoint (definition.primaryEndpoint; a study recorded without one gets the default, which was chosen on 2026-12-04, ` +
+    `after the committed studies' runs had been seen): **${endpointText(s.endpoint, byStep)}**, MEAP arm vs NTP, Fisher's exact test (two-sided, α = 0.05); ` +
     `equivalence margin ${marginText(s.endpoint.margin)} of share. Verdicts: "MEAP better / worse (p < 0.05)"; "no difference larger than ` +
     `${marginText(s.endpoint.margin)}" only when the 95% CI of the difference lies inside the margin; otherwise "underpowered: not measured" — ` +
     'the study could not tell an effect of the size the CI allows from none.', '',
@@ -240,7 +240,7 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
     '- Primary endpoint, declared per study (definition.primaryEndpoint; default: seeds that reach 50% retrieval by the last step, equivalence ' +
     'margin ±20 points of share): Fisher\'s exact test (two-sided, the tables no more likely than the observed), the difference of shares with ' +
     'Newcombe\'s hybrid score interval, and the exact power of the test by enumerating every pair of binomial outcomes (src/study/power.ts). ' +
-    'The margins were fixed with issue 17, after the committed studies had been seen: a stated convention, not a blind pre-registration.',
+    'The margins were fixed on 2026-12-04, after the committed studies had been seen: a stated convention, not a blind pre-registration.',
     '- Arms of the same seed share initial weights and batches; the tests above treat arms as independent samples, which is conservative.',
     `- Resuming: the study runs in ${record.units.length} unit(s) of ${d.seedsPerUnit} seed(s) × all arms (units/unit-NN.json, written when a unit ` +
     'finishes); a rerun skips units whose saved configuration matches and retrains the rest. An interrupted unit restarts from step 0.',
