@@ -31,7 +31,7 @@ describe('CpuStudy: the no-WebGPU fallback', () => {
         gpu.trainStep();
         cpu.trainStep();
         gpuLosses.push(Array.from(await gpu.lastLosses()));
-        cpuLosses.push(await cpu.intervalLosses());
+        cpuLosses.push((await cpu.intervalReport()).losses);
       }
       for (let s = 0; s < 3; s++) {
         expect(maxAbsDiff(cpuLosses[s], gpuLosses[s]), `step ${s + 1}`).toBeLessThan(1e-4);

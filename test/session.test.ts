@@ -286,7 +286,6 @@ describe('TrainingSession on WebGPU', () => {
         lastBatch: () => real.lastBatch(),
         flush: () => real.flush(),
         intervalReport,
-        intervalLosses: async () => (await intervalReport()).losses,
         evaluate: () => real.evaluate(),
         probe: (tokens, mask, rows) => real.probe(tokens, mask, rows),
         freezeRun(r) {

@@ -168,10 +168,6 @@ export class CpuStudy implements StudyEngine {
     return this.state.map((s) => l2Norm(s.params));
   }
 
-  async intervalLosses(): Promise<number[]> {
-    return (await this.intervalReport()).losses;
-  }
-
   async evaluate(): Promise<RunEvaluation[]> {
     const { config, R, evalSet } = this;
     const B = config.batch, T = config.model.context, V = config.model.vocabSize;

@@ -118,15 +118,9 @@ export class Study implements StudyEngine {
   }
 
   /**
-   * Mean training loss of each run over the steps since the previous call (at most evaluation.every
-   * steps are logged), then starts a new interval. NaN for a run whose loss was not finite or that is frozen.
-   */
-  async intervalLosses(): Promise<number[]> {
-    return (await this.intervalReport()).losses;
-  }
-
-  /**
-   * `intervalLosses` with the number of steps covered and, per run, the first step whose loss or gradient
+   * Mean training loss of each run over the steps since the previous call (at most evaluation.every steps are
+   * logged; NaN for a run whose loss was not finite or that is frozen), then starts a new interval; with the
+   * number of steps covered and, per run, the first step whose loss or gradient
    * norm was not finite (the optimizer skipped that step); frozen runs read NaN and null.
    */
   async intervalReport(): Promise<IntervalReport> {

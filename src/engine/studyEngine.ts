@@ -70,8 +70,6 @@ export interface StudyEngine {
   flush(): Promise<void>;
   /** Training losses since the previous call, then starts a new interval. */
   intervalReport(): Promise<IntervalReport>;
-  /** Mean training loss of each run since the previous call (`intervalReport().losses`). */
-  intervalLosses(): Promise<number[]>;
   /** Each run's parameter L2 norm (reads the weights back: call it at evaluations only). */
   weightNorms?(): Promise<number[]>;
   /** Clean validation loss and greedy retrieval accuracy of every run on the evaluation set. */
