@@ -21,6 +21,14 @@
 // `mean`: one workgroup per run; strided partial sums + fixed tree, then ÷ N. Deterministic.
 // `meanSerial`: one invocation per run summing n = 0..N-1 in order, then ÷ N. Deterministic.
 //
+// Loss weights (supervised fine-tuning: loss on answer tokens only, or only on masked answer positions):
+// `rowsGradWeighted` / `rowsGradWeightedSerial` read lossWeights [R, N] (0 or 1 per row) and lossScale [R]
+// (1 / Σ_n lossWeights[r, n], 0 for a run without weighted rows, written by the CPU with the batch) and
+// write dLogits = (softmax − onehot) · (lossWeights[r, n] · lossScale[r]): the gradient of the mean over the
+// weighted rows only. `meanWeighted` / `meanWeightedSerial` write lossMean[r] = Σ w·rowLoss / Σ w (0 when
+// Σ w = 0). With every weight 1 and lossScale = 1/N they are bit-identical to the unweighted entry points:
+// 1 · x is exact, the sums run in the same order, and Σ w = N exactly (N < 2²⁴).
+//
 // A target id >= V (invalid tokens; the CPU validates them elsewhere) never reads out of bounds: that
 // row's loss is 0 and its dLogits row is 0.
 
@@ -77,6 +85,8 @@ fn reduceSum(value: f32, lid: u32) -> f32 {
 @group(0) @binding(2) var<storage, read> tokens: array<u32>;
 @group(0) @binding(3) var<storage, read_write> rowLoss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dLogits: array<f32>;
+@group(0) @binding(5) var<storage, read> lossWeights: array<f32>;
+@group(0) @binding(6) var<storage, read> lossScale: array<f32>;
 
 struct Row {
   valid: bool,      // the workgroup's row exists (uniform across the workgroup)
@@ -133,17 +143,11 @@ fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   _ = rowStatsAndLoss(wid, nwg, lid);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn rowsGrad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-            @builtin(local_invocation_index) lid: u32) {
-  let row = rowStatsAndLoss(wid, nwg, lid);
-  if (!row.valid) {
-    return;
-  }
+// dLogits of one row = (softmax − onehot(target)) · scale, v = first, first + stride, … (0 for a target ≥ V).
+fn writeRowGrad(row: Row, scale: f32, first: u32, stride: u32) {
   let V = params.V;
   let base = row.index * V;
-  let scale = params.gradScale;
-  for (var v = lid; v < V; v = v + WORKGROUP_SIZE) {
+  for (var v = first; v < V; v = v + stride) {
     var g = 0.0;
     if (row.tgt < V) {
       g = exp(logits[base + v] - row.rowMax) / row.sumExp;
@@ -153,6 +157,32 @@ fn rowsGrad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     }
     dLogits[base + v] = g * scale;
   }
+}
+
+// The row's share of the weighted mean: lossWeights[r, n] · lossScale[r] (index = r·N + n).
+fn weightedScale(row: Row) -> f32 {
+  let N = params.B * params.T;
+  return lossWeights[row.index] * lossScale[row.index / N];
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rowsGrad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+  let row = rowStatsAndLoss(wid, nwg, lid);
+  if (!row.valid) {
+    return;
+  }
+  writeRowGrad(row, params.gradScale, lid, WORKGROUP_SIZE);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rowsGradWeighted(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+  let row = rowStatsAndLoss(wid, nwg, lid);
+  if (!row.valid) {
+    return;
+  }
+  writeRowGrad(row, weightedScale(row), lid, WORKGROUP_SIZE);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,19 +247,18 @@ fn rowsGradSerial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     return;
   }
   let row = serialStatsAndLoss(first);
-  let V = params.V;
-  let base = row.index * V;
-  let scale = params.gradScale;
-  for (var v = 0u; v < V; v = v + 1u) {
-    var g = 0.0;
-    if (row.tgt < V) {
-      g = exp(logits[base + v] - row.rowMax) / row.sumExp;
-      if (v == row.tgt) {
-        g = g - 1.0;
-      }
-    }
-    dLogits[base + v] = g * scale;
+  writeRowGrad(row, params.gradScale, 0u, 1u);
+}
+
+@compute @workgroup_size(SERIAL_ROWS)
+fn rowsGradWeightedSerial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) lid: u32) {
+  let first = serialRow(wid, nwg, lid);
+  if (!first.valid) {
+    return;
   }
+  let row = serialStatsAndLoss(first);
+  writeRowGrad(row, weightedScale(row), 0u, 1u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,6 +272,7 @@ struct MeanParams {
 @group(0) @binding(0) var<uniform> meanParams: MeanParams;
 @group(0) @binding(1) var<storage, read> meanRowLoss: array<f32>;
 @group(0) @binding(2) var<storage, read_write> lossMean: array<f32>;
+@group(0) @binding(3) var<storage, read> meanWeights: array<f32>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn mean(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -275,4 +305,52 @@ fn meanSerial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     total = total + meanRowLoss[r * N + n];
   }
   lossMean[r] = total / f32(N);
+}
+
+// meanWeighted / meanWeightedSerial: lossMean[r] = Σ_n w·rowLoss / Σ_n w with w = meanWeights[r, n] (0 or 1),
+// in the same order as mean / meanSerial; 0 for a run without weighted rows.
+fn weightedMean(total: f32, count: f32) -> f32 {
+  if (count > 0.0) {
+    return total / count;
+  }
+  return 0.0;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn meanWeighted(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.z;
+  let N = meanParams.N;
+  if (r >= meanParams.R) {
+    return;
+  }
+  var localSum = 0.0;
+  var localCount = 0.0;
+  for (var n = lid; n < N; n = n + WORKGROUP_SIZE) {
+    let w = meanWeights[r * N + n];
+    localSum = localSum + w * meanRowLoss[r * N + n];
+    localCount = localCount + w;
+  }
+  let total = reduceSum(localSum, lid);
+  let count = reduceSum(localCount, lid);
+  if (lid == 0u) {
+    lossMean[r] = weightedMean(total, count);
+  }
+}
+
+@compute @workgroup_size(SERIAL_ROWS)
+fn meanWeightedSerial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+  let r = (wid.x + wid.y * nwg.x) * SERIAL_ROWS + lid;
+  let N = meanParams.N;
+  if (r >= meanParams.R) {
+    return;
+  }
+  var total = 0.0;
+  var count = 0.0;
+  for (var n = 0u; n < N; n = n + 1u) {
+    let w = meanWeights[r * N + n];
+    total = total + w * meanRowLoss[r * N + n];
+    count = count + w;
+  }
+  lossMean[r] = weightedMean(total, count);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
 import {
-  CROSS_ENTROPY_SERIAL_ROWS, crossEntropyMean, crossEntropyRows, type CrossEntropyShape, type RowVariant,
+  CROSS_ENTROPY_SERIAL_ROWS, crossEntropyMean, crossEntropyRows, lossScales, type CrossEntropyShape, type RowVariant,
 } from '../src/kernels/crossEntropy';
 import { crossEntropyReference, nextTokenTargets } from '../src/reference/crossEntropy';
 import { withScope } from '../src/selftest/harness';
@@ -65,7 +65,8 @@ describe.each(CROSS_ENTROPY_VARIANTS)('fused cross-entropy (%s variant) on WebGP
     it(JSON.stringify(shape), async () => {
       const ctx = await testContext();
       const checks = await checkCrossEntropy(ctx, shape, 3, [variant]);
-      expect(checks.map((c) => c.kernel)).toEqual([`crossEntropy.${variant}.loss`, `crossEntropy.${variant}.grad`]);
+      expect(checks.map((c) => c.kernel)).toEqual([`crossEntropy.${variant}.weighted`, `crossEntropy.${variant}.weightedOnes`,
+        `crossEntropy.${variant}.loss`, `crossEntropy.${variant}.grad`]);
       for (const c of checks) expect(c.maxAbsError, `${c.kernel} ${c.shape}`).toBeLessThanOrEqual(c.tolerance);
     });
   }
@@ -233,7 +234,8 @@ describe('cross-entropy row variants', () => {
     const ctx = await testContext();
     const rows = await checkCrossEntropy(ctx, { R: 1, B: 1, T: 2, V: 3 });
     expect(rows.map((r) => r.kernel)).toEqual([
-      'crossEntropy.workgroup.loss', 'crossEntropy.workgroup.grad', 'crossEntropy.serial.loss', 'crossEntropy.serial.grad',
+      'crossEntropy.workgroup.weighted', 'crossEntropy.workgroup.weightedOnes', 'crossEntropy.workgroup.loss', 'crossEntropy.workgroup.grad',
+      'crossEntropy.serial.weighted', 'crossEntropy.serial.weightedOnes', 'crossEntropy.serial.loss', 'crossEntropy.serial.grad',
     ]);
     for (const row of rows) expect(row.pass, row.kernel).toBe(true);
   });
@@ -254,4 +256,48 @@ describe('cross-entropy reference: dLogits vs finite differences of lossMean', (
       expect(analytic.some((g) => Math.abs(g) > 0.05)).toBe(true);
     });
   }
+});
+
+describe('weighted cross-entropy reference (fine-tuning: loss on some rows only)', () => {
+  for (const shape of [{ R: 1, B: 2, T: 3, V: 4 }, { R: 3, B: 1, T: 4, V: 5 }]) {
+    it(`dLogits vs finite differences of the weighted mean: ${JSON.stringify(shape)}`, () => {
+      const { R, B, T, V } = shape;
+      const N = B * T;
+      const logits = Float64Array.from(randomFloats(14, R * N * V, 3));
+      const tokens = randomInts(15, R * B * (T + 1), V);
+      const weights = Float64Array.from(randomInts(16, R * N, 2));
+      weights[0] = 1;
+      if (R > 2) weights.fill(0, 2 * N, 3 * N); // a run without weighted rows: mean 0, zero gradient
+      const loss = (x: Float64Array) => crossEntropyReference(x, tokens, shape, undefined, weights).lossMean.reduce((s, l) => s + l, 0);
+      const numeric = numericGradient(loss, logits);
+      const analytic = crossEntropyReference(logits, tokens, shape, undefined, weights).dLogits;
+      expect(maxAbsDiff(analytic, numeric)).toBeLessThan(1e-7);
+      // Rows with weight 0 carry no gradient; weighted rows do.
+      for (let row = 0; row < R * N; row++) {
+        const slice = analytic.subarray(row * V, (row + 1) * V);
+        if (weights[row] === 0) expect(slice.every((g) => g === 0), `row ${row}`).toBe(true);
+        else expect(slice.some((g) => Math.abs(g) > 1e-3), `row ${row}`).toBe(true);
+      }
+    });
+  }
+
+  it('the weighted mean is the mean over weighted rows; all weights 1 equal the plain mean', () => {
+    const shape = { R: 2, B: 2, T: 3, V: 6 };
+    const N = shape.B * shape.T;
+    const logits = randomFloats(17, shape.R * N * shape.V, 2);
+    const tokens = randomInts(18, shape.R * shape.B * (shape.T + 1), shape.V);
+    const plain = crossEntropyReference(logits, tokens, shape);
+    const ones = crossEntropyReference(logits, tokens, shape, undefined, new Float64Array(shape.R * N).fill(1));
+    expect(maxAbsDiff(ones.lossMean, plain.lossMean)).toBeLessThan(1e-12);
+    expect(maxAbsDiff(ones.dLogits, plain.dLogits)).toBeLessThan(1e-12);
+    const weights = new Float64Array(shape.R * N);
+    weights[1] = 1; weights[4] = 1; weights[N + 2] = 1;
+    const w = crossEntropyReference(logits, tokens, shape, undefined, weights);
+    expect(w.lossMean[0]).toBeCloseTo((plain.rowLoss[1] + plain.rowLoss[4]) / 2, 12);
+    expect(w.lossMean[1]).toBeCloseTo(plain.rowLoss[N + 2], 12);
+  });
+
+  it('lossScales: 1/count per run, 0 for a run without weighted rows', () => {
+    expect(Array.from(lossScales([1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1], 3, 4))).toEqual([Math.fround(1 / 3), 0, 0.25]);
+  });
 });

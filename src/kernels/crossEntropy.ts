@@ -17,6 +17,26 @@ function rowVariant(label: string, ctx: GpuContext, variant: RowVariant | undefi
   return v;
 }
 
+/**
+ * Loss weights of the weighted entry points (supervised fine-tuning): `lossWeights` f32 [R, B·T], 0 or 1 per
+ * row (1 = the row's target counts), and `lossScale` f32 [R] = 1 / Σ_n lossWeights[r, n] (0 for a run without
+ * weighted rows). The caller writes both with each batch (see lossScales).
+ */
+export interface LossWeightBuffers {
+  lossWeights: GPUBuffer;
+  lossScale: GPUBuffer;
+}
+
+/** lossScale [R] for lossWeights [R, N]: 1 / (weighted rows of the run), rounded to f32; 0 when it has none. */
+export function lossScales(weights: ArrayLike<number>, R: number, N: number, out = new Float32Array(R)): Float32Array {
+  for (let r = 0; r < R; r++) {
+    let count = 0;
+    for (let n = 0; n < N; n++) count += weights[r * N + n];
+    out[r] = count > 0 ? 1 / count : 0;
+  }
+  return out;
+}
+
 /** R runs, B sequences of T predicted positions (N = B·T rows), vocabulary V. */
 export interface CrossEntropyShape {
   R: number;
@@ -52,16 +72,21 @@ function validate(label: string, shape: CrossEntropyShape): void {
  * per workgroup, grid [grid2d(ceil(B·T/64)), R], in-order loops (`rowsSerial` / `rowsGradSerial`).
  * Both deterministic; within a variant the loss-only and the grad path give bit-identical rowLoss.
  * Dispatch label `crossEntropyRows.<variant>` / `crossEntropyRowsGrad.<variant>`.
+ * With `weights` (and dLogits) the `rowsGradWeighted` entry points instead scale row n of run r by
+ * lossWeights[r, n] · lossScale[r] (gradScale unused): the gradient of the mean over the weighted rows.
+ * Label `crossEntropyRowsGradWeighted.<variant>`. With every weight 1 and lossScale 1/N it is bit-identical.
  */
 export async function crossEntropyRows(
   ctx: GpuContext,
   io: CrossEntropyShape & {
     logits: GPUBuffer; tokens: GPUBuffer; rowLoss: GPUBuffer; dLogits?: GPUBuffer; gradScale?: number;
-    variant?: RowVariant;
+    weights?: LossWeightBuffers; variant?: RowVariant;
   },
 ): Promise<Dispatch> {
   const grad = io.dLogits !== undefined;
-  const label = grad ? 'crossEntropyRowsGrad' : 'crossEntropyRows';
+  const weighted = io.weights !== undefined;
+  const label = weighted ? 'crossEntropyRowsGradWeighted' : grad ? 'crossEntropyRowsGrad' : 'crossEntropyRows';
+  if (weighted && !grad) throw new Error(`${label}: loss weights apply to the gradient; pass dLogits with them`);
   validate(label, io);
   const variant = rowVariant(label, ctx, io.variant);
   const serial = variant === 'serial';
@@ -71,9 +96,11 @@ export async function crossEntropyRows(
   new Float32Array(words, 16, 1)[0] = io.gradScale ?? 1 / N;
   const bindings = [ctx.arena.uniform(`${label}.params`, new Uint32Array(words)), io.logits, io.tokens, io.rowLoss];
   if (io.dLogits !== undefined) bindings.push(io.dLogits);
+  if (io.weights !== undefined) bindings.push(io.weights.lossWeights, io.weights.lossScale);
   const [x, y] = grid2d(serial ? ceilDiv(N, CROSS_ENTROPY_SERIAL_ROWS) : N);
+  const entry = weighted ? 'rowsGradWeighted' : grad ? 'rowsGrad' : 'rows';
   return makeDispatch(ctx, {
-    label: `${label}.${variant}`, shader: 'cross_entropy', entryPoint: (grad ? 'rowsGrad' : 'rows') + (serial ? 'Serial' : ''),
+    label: `${label}.${variant}`, shader: 'cross_entropy', entryPoint: entry + (serial ? 'Serial' : ''),
     bindings,
     workgroups: [x, y, io.R],
   });
@@ -88,11 +115,15 @@ export async function crossEntropyRows(
  * (64 threads) per run, grid [1, 1, R], strided partial sums in a fixed order + fixed tree (`mean`);
  * 'serial' = one invocation per run summing the N rows in order, 64 runs per workgroup (`meanSerial`).
  * Either way the result is bit-identical run to run. Dispatch label `crossEntropyMean.<variant>`.
+ * With `weights` (f32 [R, N], 0 or 1): lossMean[r] = Σ w·rowLoss / Σ w, 0 when Σ w = 0 (`meanWeighted`,
+ * label `crossEntropyMeanWeighted.<variant>`); bit-identical to the plain mean when every weight is 1.
  */
 export async function crossEntropyMean(
-  ctx: GpuContext, io: { rowLoss: GPUBuffer; lossMean: GPUBuffer; R: number; N: number; variant?: RowVariant },
+  ctx: GpuContext,
+  io: { rowLoss: GPUBuffer; lossMean: GPUBuffer; R: number; N: number; weights?: GPUBuffer; variant?: RowVariant },
 ): Promise<Dispatch> {
-  const label = 'crossEntropyMean';
+  const weighted = io.weights !== undefined;
+  const label = weighted ? 'crossEntropyMeanWeighted' : 'crossEntropyMean';
   for (const [name, value] of Object.entries({ R: io.R, N: io.N })) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`${label}: ${name} must be a positive integer (got ${value})`);
   }
@@ -100,8 +131,9 @@ export async function crossEntropyMean(
   const serial = variant === 'serial';
   const [x, y] = grid2d(ceilDiv(io.R, CROSS_ENTROPY_SERIAL_ROWS));
   return makeDispatch(ctx, {
-    label: `${label}.${variant}`, shader: 'cross_entropy', entryPoint: serial ? 'meanSerial' : 'mean',
-    bindings: [ctx.arena.uniform(`${label}.params`, new Uint32Array([io.R, io.N])), io.rowLoss, io.lossMean],
+    label: `${label}.${variant}`, shader: 'cross_entropy', entryPoint: (weighted ? 'meanWeighted' : 'mean') + (serial ? 'Serial' : ''),
+    bindings: [ctx.arena.uniform(`${label}.params`, new Uint32Array([io.R, io.N])), io.rowLoss, io.lossMean,
+      ...(io.weights ? [io.weights] : [])],
     workgroups: serial ? [x, y, 1] : [1, 1, io.R],
   });
 }

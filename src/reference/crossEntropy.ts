@@ -32,10 +32,17 @@ export function nextTokenTargets(tokens: ArrayLike<number>, shape: CrossEntropyR
   return targets;
 }
 
-/** rowLoss, lossMean and dLogits; gradScale defaults to 1/N (the gradient of lossMean). */
+/**
+ * rowLoss, lossMean and dLogits; gradScale defaults to 1/N (the gradient of lossMean).
+ * With `weights` ([R, B·T], 0 or 1: which rows count, as in supervised fine-tuning) lossMean is the mean over
+ * the weighted rows (0 when a run has none) and dLogits its gradient: row n of run r is scaled by
+ * w[r, n] / Σ_n w[r, n] (gradScale is ignored). rowLoss is the same either way.
+ */
 export function crossEntropyReference(
   logits: ArrayLike<number>, tokens: ArrayLike<number>, shape: CrossEntropyReferenceShape, gradScale?: number,
+  weights?: ArrayLike<number>,
 ): CrossEntropyReference {
+  if (weights) return weightedCrossEntropyReference(logits, tokens, shape, weights);
   const { R, B, T, V } = shape;
   const N = B * T;
   const scale = gradScale ?? 1 / N;
@@ -64,4 +71,30 @@ export function crossEntropyReference(
     lossMean[r] = total / N;
   }
   return { rowLoss, lossMean, dLogits };
+}
+
+function weightedCrossEntropyReference(
+  logits: ArrayLike<number>, tokens: ArrayLike<number>, shape: CrossEntropyReferenceShape, weights: ArrayLike<number>,
+): CrossEntropyReference {
+  const { R, B, T, V } = shape;
+  const N = B * T;
+  if (weights.length !== R * N) throw new RangeError(`weights must hold R·B·T = ${R * N} values, got ${weights.length}`);
+  // Unit scale: dLogits = softmax − onehot per row, then scaled by each row's share below.
+  const plain = crossEntropyReference(logits, tokens, shape, 1);
+  const lossMean = new Float64Array(R);
+  for (let r = 0; r < R; r++) {
+    let total = 0, count = 0;
+    for (let n = 0; n < N; n++) {
+      const w = weights[r * N + n];
+      total += w * plain.rowLoss[r * N + n];
+      count += w;
+    }
+    lossMean[r] = count > 0 ? total / count : 0;
+    for (let n = 0; n < N; n++) {
+      const share = count > 0 ? weights[r * N + n] / count : 0;
+      const base = (r * N + n) * V;
+      for (let v = 0; v < V; v++) plain.dLogits[base + v] *= share;
+    }
+  }
+  return { rowLoss: plain.rowLoss, lossMean, dLogits: plain.dLogits };
 }

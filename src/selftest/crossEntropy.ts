@@ -1,8 +1,8 @@
 import type { GpuContext } from '../gpu/context';
-import { crossEntropyMean, crossEntropyRows, type CrossEntropyShape, type RowVariant } from '../kernels/crossEntropy';
+import { crossEntropyMean, crossEntropyRows, lossScales, type CrossEntropyShape, type RowVariant } from '../kernels/crossEntropy';
 import { crossEntropyReference } from '../reference/crossEntropy';
 import { randomFloats, randomInts } from '../util/random';
-import { check, formatShape, maxAbsError, withScope, type KernelCheck } from './harness';
+import { check, formatShape, maxAbsError, withScope, type CheckScope, type KernelCheck } from './harness';
 
 export type { CrossEntropyShape };
 
@@ -51,7 +51,9 @@ async function checkCrossEntropyVariant(ctx: GpuContext, shape: CrossEntropyShap
     ]);
     const unscaled = (values: ArrayLike<number>) => Float64Array.from(values, (g) => g * N);
     const name = formatShape(shape);
+    const weighted = await checkWeighted(scope, io, logits, tokens, { dLogits, lossMean: gradMean }, seed);
     return [
+      ...weighted,
       check(`crossEntropy.${variant}.loss`, name, [
         maxAbsError(await scope.read(evalRowLoss), expected.rowLoss),
         maxAbsError(await scope.read(evalMean), expected.lossMean),
@@ -64,6 +66,59 @@ async function checkCrossEntropyVariant(ctx: GpuContext, shape: CrossEntropyShap
       ], 1e-5),
     ];
   });
+}
+
+
+/**
+ * The weighted entry points (fine-tuning: loss on some rows only): crossEntropy.<variant>.weighted — random
+ * 0/1 weights (the last run, when R > 1, has none: mean 0 and a zero gradient) against the reference's
+ * weighted mean and gradient, compared as (softmax − onehot) · w (each row's share times its count); and
+ * crossEntropy.<variant>.weightedOnes — every weight 1 and lossScale 1/N must give the unweighted path's bits.
+ */
+async function checkWeighted(
+  scope: CheckScope, io: CrossEntropyShape & { logits: GPUBuffer; tokens: GPUBuffer; variant: RowVariant },
+  logits: Float32Array, tokens: Uint32Array, unweighted: { dLogits: GPUBuffer; lossMean: GPUBuffer }, seed: number,
+): Promise<KernelCheck[]> {
+  const { R, B, T, V, variant } = io;
+  const N = B * T;
+  const ctx = scope.ctx;
+  const weights = Float32Array.from(randomInts(seed + 7, R * N, 2));
+  if (R > 1) weights.fill(0, (R - 1) * N);
+  const expected = crossEntropyReference(logits, tokens, io, undefined, weights);
+  const ones = new Float32Array(R * N).fill(1);
+  const run = async (w: Float32Array, tag: string) => {
+    const rowLoss = scope.upload(`${tag}RowLoss`, randomFloats(seed + 8, R * N, 100));
+    const lossMean = scope.upload(`${tag}Mean`, randomFloats(seed + 9, R, 100));
+    const dLogits = scope.upload(`${tag}DLogits`, randomFloats(seed + 10, R * N * V, 100));
+    const lossWeights = scope.upload(`${tag}Weights`, w);
+    const lossScale = scope.upload(`${tag}Scale`, lossScales(w, R, N));
+    scope.run([
+      await crossEntropyRows(ctx, { ...io, rowLoss, dLogits, weights: { lossWeights, lossScale } }),
+      await crossEntropyMean(ctx, { rowLoss, lossMean, R, N, variant, weights: lossWeights }),
+    ]);
+    return { lossMean: await scope.read(lossMean), dLogits: await scope.read(dLogits) };
+  };
+  const got = await run(weights, 'weighted');
+  // Undo each run's 1/count so entries are comparable to 1e-5 like the unweighted check.
+  const counts = Array.from({ length: R }, (_, r) => weights.subarray(r * N, (r + 1) * N).reduce((a, b) => a + b, 0));
+  const rescale = (values: ArrayLike<number>) => Float64Array.from(values, (g, i) => g * Math.max(1, counts[Math.floor(i / (N * V))]));
+  const allOnes = await run(ones, 'ones');
+  const plainMean = crossEntropyReference(logits, tokens, io).lossMean;
+  const bitsOf = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const plain = { dLogits: await scope.read(unweighted.dLogits), gradMean: await scope.read(unweighted.lossMean) };
+  const name = formatShape(io);
+  return [
+    check(`crossEntropy.${variant}.weighted`, name, [
+      maxAbsError(rescale(got.dLogits), rescale(expected.dLogits)),
+      maxAbsError(got.lossMean, expected.lossMean) / 3,
+    ], 1e-5),
+    check(`crossEntropy.${variant}.weightedOnes`, name, [
+      // Bit-identical to the unweighted training path: 0 when every bit agrees, 1 otherwise.
+      bitsOf(allOnes.dLogits).every((bits, i) => bits === bitsOf(plain.dLogits)[i]) ? 0 : 1,
+      bitsOf(allOnes.lossMean).every((bits, i) => bits === bitsOf(plain.gradMean)[i]) ? 0 : 1,
+      maxAbsError(allOnes.lossMean, plainMean) / 3,
+    ], 1e-5),
+  ];
 }
 
 /**
