@@ -24,7 +24,7 @@ describe('compare CLI arguments', () => {
     [['--lr', 'NaN'], /--lr must be a number/],
     [['--mask-ratio', '1.5'], /mask ratio must be in \[0, 1\)/],
     [['--preset', 'huge'], /unknown preset "huge"/],
-    [['--task', 'poetry'], /--task must be one of needle, recall, multidoc, text, got "poetry"/],
+    [['--task', 'poetry'], /--task must be one of needle, recall, multidoc, qa, text, got "poetry"/],
     [['--task', 'recall', '--preset', 'needle-s'], /--task recall does not match --preset needle-s, a needle preset/],
     [['--preset', 'recall-s', '--text-file', 'x.txt'], /--text-file needs the text task/],
     [['--task', 'text', '--text-file', '/nonexistent/corpus.txt'], /--text-file: cannot read "\/nonexistent\/corpus\.txt" \(ENOENT\)/],

@@ -25,6 +25,10 @@ import type { FromTrainer } from '../src/session/protocol';
 import { testContext } from './gpuContext';
 
 const tiny = (): StudyConfig => preset('tiny');
+/** A qa study (no preset of its own here): multidoc-s's model and evaluation, 6 documents, phrases of 3..6 tokens. */
+const qaConfig = (): StudyConfig => ({
+  ...preset('multidoc-s'), task: 'qa', taskOptions: { fillerWords: 128, keys: 64, values: 64, documents: 6, answerMin: 3, answerMax: 6 },
+}) as StudyConfig;
 
 /** The message validateStudyConfig throws for `config` ('' when it accepts it). */
 function refusal(config: unknown): string {
@@ -93,14 +97,24 @@ describe('the study-config schema: one message naming the field and showing the 
     ['too many evaluation examples', (c) => { c.evaluation.count = 10_001; }, 'evaluation.count must be at most 10000, got 10001', 'evaluation.count'],
     ['a 2^53 warm-up', (c) => { c.optimizer.warmupSteps = 2 ** 53; }, 'optimizer.warmupSteps must be at most 10000000, got 9007199254740992', 'optimizer.warmupSteps'],
     // Task and task options
-    ['an unknown task', (c) => { c.task = 'poetry'; }, 'task must be one of needle, recall, multidoc, text, got "poetry"', 'task'],
-    ['a task that is not a string', (c) => { c.task = 7; }, 'task must be one of needle, recall, multidoc, text, got 7', 'task'],
+    ['an unknown task', (c) => { c.task = 'poetry'; }, 'task must be one of needle, recall, multidoc, qa, text, got "poetry"', 'task'],
+    ['a task that is not a string', (c) => { c.task = 7; }, 'task must be one of needle, recall, multidoc, qa, text, got 7', 'task'],
     ['needle options with an extra field', (c) => { c.taskOptions.pairs = 4; }, /^taskOptions\.pairs is not a known field/, 'taskOptions.pairs'],
     ['huge task words', (c) => { c.taskOptions.fillerWords = 2 ** 31; }, 'taskOptions.fillerWords must be at most 65536 for the needle task, got 2147483648', 'taskOptions.fillerWords'],
     ['recall keys fewer than pairs', (c) => { Object.assign(c, preset('recall-s')); c.taskOptions.keys = 3; },
       'taskOptions.keys (3) must be ≥ taskOptions.pairs (4): the pairs of one block have distinct keys', 'taskOptions.keys'],
     ['multidoc values fewer than documents', (c) => { Object.assign(c, preset('multidoc-s')); c.taskOptions.values = 5; },
       'taskOptions.values (5) must be ≥ taskOptions.documents (6): the documents of one block have distinct values', 'taskOptions.values'],
+    ['qa values fewer than the longest phrase', (c) => { Object.assign(c, qaConfig()); c.taskOptions.documents = 4; c.taskOptions.values = 5; },
+      'taskOptions.values (5) must be ≥ taskOptions.answerMax (6): the words of one phrase are distinct', 'taskOptions.values'],
+    ['qa values fewer than documents', (c) => { Object.assign(c, qaConfig()); c.taskOptions.values = 3; c.taskOptions.answerMax = 3; },
+      'taskOptions.values (3) must be ≥ taskOptions.documents (6): the phrases of one block have distinct first words', 'taskOptions.values'],
+    ['qa answerMax below answerMin', (c) => { Object.assign(c, qaConfig()); c.taskOptions.answerMax = 2; },
+      'taskOptions.answerMax (2) must be ≥ taskOptions.answerMin (3) for the qa task', 'taskOptions.answerMax'],
+    ['qa without answerMin', (c) => { Object.assign(c, qaConfig()); delete c.taskOptions.answerMin; },
+      'taskOptions.answerMin must be a positive integer for the qa task, got undefined', 'taskOptions.answerMin'],
+    ['qa keys fewer than documents', (c) => { Object.assign(c, qaConfig()); c.taskOptions.keys = 4; },
+      'taskOptions.keys (4) must be ≥ taskOptions.documents (6): the documents of one block have distinct keys', 'taskOptions.keys'],
     ['too many recall pairs', (c) => { Object.assign(c, preset('recall-s')); c.taskOptions.pairs = 1025; },
       'taskOptions.pairs must be at most 1024 for the recall task, got 1025', 'taskOptions.pairs'],
     ['an alphabet without the corpus\'s characters', (c) => { Object.assign(c, preset('text-s')); c.taskOptions.alphabet = 'abcdefghijklmnopqrstuvwxyz'; },
@@ -266,8 +280,8 @@ describe('the CLI: every invalid argument is a UsageError with a one-line reason
     [['--preset', 'huge'], /^--preset: unknown preset "huge" \(known: tiny, /],
     [['--preset', '__proto__'], /^--preset: unknown preset "__proto__" \(known: /],
     [['--preset', 'constructor'], /^--preset: unknown preset "constructor" \(known: /],
-    [['--task', 'poetry'], '--task must be one of needle, recall, multidoc, text, got "poetry"'],
-    [['--task', '__proto__'], '--task must be one of needle, recall, multidoc, text, got "__proto__"'],
+    [['--task', 'poetry'], '--task must be one of needle, recall, multidoc, qa, text, got "poetry"'],
+    [['--task', '__proto__'], '--task must be one of needle, recall, multidoc, qa, text, got "__proto__"'],
     [['--steps'], /^Option '--steps <value>' argument missing$/],
     [['positional'], /^Unexpected argument 'positional'/],
     [['--bogus'], /^Unknown option '--bogus'/],

@@ -9,6 +9,10 @@ const MIN_CONTEXT: Record<TaskName, (c: StudyConfig) => number> = {
   needle: () => 5,
   recall: (c) => 3 * (c as StudyConfig<'recall'>).taskOptions.pairs + 2,
   multidoc: (c) => 4 * (c as StudyConfig<'multidoc'>).taskOptions.documents + 2,
+  qa: (c) => {
+    const o = (c as StudyConfig<'qa'>).taskOptions;
+    return o.documents * (3 + o.answerMax) + o.answerMax + 1;
+  },
   text: () => 1,
 };
 
@@ -68,7 +72,9 @@ describe('task options validation names the field', () => {
     ['text', { alphabet: DEFAULT_ALPHABET, source: { kind: 'web', url: 'x' } }, /taskOptions\.source\.kind must be "generated" or "user", got "web"/],
     ['text', { alphabet: DEFAULT_ALPHABET }, /taskOptions\.source must be/],
     ['text', { alphabet: DEFAULT_ALPHABET, source: { kind: 'user' } }, /taskOptions\.source\.text must be a string/],
-    ['poetry', {}, /task must be one of needle, recall, multidoc, text, got "poetry"/],
+    ['qa', { fillerWords: 8, keys: 8, values: 8, documents: 4, answerMin: 3 }, /taskOptions\.answerMax must be a positive integer for the qa task, got undefined/],
+    ['qa', { fillerWords: 8, keys: 8, values: 8, documents: 4, answerMin: 4, answerMax: 3 }, /taskOptions\.answerMax \(3\) must be ≥ taskOptions\.answerMin \(4\)/],
+    ['poetry', {}, /task must be one of needle, recall, multidoc, qa, text, got "poetry"/],
     ['needle', null, /taskOptions must be an object/],
   ])('%s %j', (name, options, message) => {
     expect(() => validateTaskOptions(name, options)).toThrow(message);

@@ -48,7 +48,7 @@ export const CONFIG_LIMITS = {
   evalBuckets: 1024,
   /** taskOptions.fillerWords / keys / values of the retrieval tasks (each is part of the vocabulary). */
   taskWords: 65_536,
-  /** taskOptions.pairs (recall) and taskOptions.documents (multidoc). */
+  /** taskOptions.pairs (recall), taskOptions.documents (multidoc, qa) and taskOptions.answerMin / answerMax (qa). */
   taskItems: 1024,
   /** baseSeed, evaluation.seed, taskOptions.source.seed: 32-bit generator seeds. */
   seed: 0xffff_ffff,
@@ -182,6 +182,20 @@ const MultidocOptionsSchema = v.pipe(
   v.forward(v.partialCheck([['values'], ['documents']], (o) => o.values >= o.documents,
     (issue) => itemsMessage('values', 'documents', issue.input.values, issue.input.documents)), ['values']),
 );
+const qaInt = () => int(1, L.taskItems, { suffix: ' for the qa task' });
+/** qa: distinct keys per document, distinct first words per phrase (values ≥ documents), distinct words in a phrase (values ≥ answerMax). */
+const QaOptionsSchema = v.pipe(
+  obj({ ...retrievalWords('qa'), documents: qaInt(), answerMin: qaInt(), answerMax: qaInt() },
+    'an object { fillerWords, keys, values, documents, answerMin, answerMax }'),
+  v.forward(v.partialCheck([['answerMin'], ['answerMax']], (o) => o.answerMax >= o.answerMin,
+    (issue) => `(${issue.input.answerMax}) must be ≥ taskOptions.answerMin (${issue.input.answerMin}) for the qa task`), ['answerMax']),
+  v.forward(v.partialCheck([['keys'], ['documents']], (o) => o.keys >= o.documents,
+    (issue) => itemsMessage('keys', 'documents', issue.input.keys, issue.input.documents)), ['keys']),
+  v.forward(v.partialCheck([['values'], ['documents']], (o) => o.values >= o.documents,
+    (issue) => `(${issue.input.values}) must be ≥ taskOptions.documents (${issue.input.documents}): the phrases of one block have distinct first words`), ['values']),
+  v.forward(v.partialCheck([['values'], ['answerMax']], (o) => o.values >= o.answerMax,
+    (issue) => `(${issue.input.values}) must be ≥ taskOptions.answerMax (${issue.input.answerMax}): the words of one phrase are distinct`), ['values']),
+);
 
 const SOURCE_SHAPE = '{ kind: "generated", seed, documents } or { kind: "user", text }';
 const TextSourceSchema = v.variant('kind', [
@@ -267,6 +281,7 @@ export const StudyConfigSchema = v.variant('task', [
   obj({ task: v.literal('needle'), ...common, taskOptions: NeedleOptionsSchema }),
   obj({ task: v.literal('recall'), ...common, taskOptions: RecallOptionsSchema }),
   obj({ task: v.literal('multidoc'), ...common, taskOptions: MultidocOptionsSchema }),
+  obj({ task: v.literal('qa'), ...common, taskOptions: QaOptionsSchema }),
   obj({ task: v.literal('text'), ...common, taskOptions: TextOptionsSchema, zeroShotProbe: v.optional(ZeroShotProbeSchema) }),
 ], (issue) => (issue.path?.[0]?.key === 'task'
   ? `must be one of ${TASK_NAMES.join(', ')}, got ${show(issue.input)}`

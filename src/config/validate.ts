@@ -47,7 +47,7 @@ export function validateStudyConfig(c: StudyConfig): void {
   const contextProblem = task.contextProblem(c.model.context);
   if (contextProblem) throw new ConfigError(`model.context: ${contextProblem}`, 'model.context');
   if (c.evaluation.buckets > task.maxBuckets) {
-    const field = c.task === 'recall' ? 'taskOptions.pairs' : c.task === 'multidoc' ? 'taskOptions.documents' : 'the task\'s limit';
+    const field = c.task === 'recall' ? 'taskOptions.pairs' : c.task === 'multidoc' || c.task === 'qa' ? 'taskOptions.documents' : 'the task\'s limit';
     throw new ConfigError(`evaluation.buckets (${c.evaluation.buckets}) must be ≤ ${field} (${task.maxBuckets}) for the ${c.task} task: ` +
       `each bucket holds one or more positions of the ${task.bucketLabel}`, 'evaluation.buckets');
   }

@@ -3,6 +3,7 @@ import { needleVocab, tokenName as tokenNameOf, type NeedleVocab } from './needl
 import { depthBucket, minNeedleContext, needleEvalSet, needleTrainingBatch, type NeedleBatch } from './needleTask';
 import { minRecallContext, recallEvalSet, recallTrainingBatch } from './recallTask';
 import { minMultidocContext, multidocEvalSet, multidocTrainingBatch } from './multidocTask';
+import { qaAnswerSpan, qaContextProblem, qaEvalSet, qaTrainingBatch, type QaShape } from './qaTask';
 import { ordinalBucket, type RetrievalBatch } from './retrievalLayout';
 import { alphabetProblem, charTokenizer, normalizeText } from './charTokenizer';
 import { CORPUS_CHARACTERS } from './corpus';
@@ -28,7 +29,13 @@ export interface EvalSet {
   hasRetrieval: boolean;
   /** Input position whose prediction is the (first) answer token. */
   answerPositions: Uint32Array;
+  /** The (first) answer token of each example. */
   answers: Uint32Array;
+  /**
+   * Answer length in tokens of each example ([count]; qa: the phrase length L, the answer occupying block
+   * positions answerPositions[i] + 1 … answerPositions[i] + L = T). Absent: every answer is 1 token.
+   */
+  answerLengths?: Uint32Array;
   /** Bucket of each example (needle depth, queried pair ordinal, or answer document index). */
   buckets: Uint32Array;
   bucketCount: number;
@@ -49,6 +56,12 @@ export interface Task {
   bucketLabel: string;
   /** Input positions of the final query (`? K` → 2), which `protectQuery` keeps unmasked; 0 for text. */
   queryLength: number;
+  /**
+   * Tasks whose answers span several tokens (qa): the answer of one block (its T + 1 tokens, any block the
+   * task made), read from the tokens — `start` = block position of the first answer token; the answer ends
+   * at position T, so length = T + 1 − start. Throws a RangeError on a block without a query.
+   */
+  answerSpan?(block: ArrayLike<number>, T: number): { start: number; length: number };
   /** Character tasks only: the ids of a (normalised) prompt text, and the text of ids. */
   encode?(text: string): number[];
   decode?(ids: ArrayLike<number>): string;
@@ -71,6 +84,18 @@ export interface MultidocTaskOptions extends NeedleTaskOptions {
   documents: number;
 }
 
+/**
+ * qa: `documents` [DOC]-separated documents, each with one fact `K : v₁ … v_L` (an answer phrase of L tokens,
+ * L uniform in answerMin..answerMax), then `? K_i` and document i's phrase (src/data/qaTask.ts). The words
+ * of one phrase are distinct and the first words of one block's phrases are distinct: values ≥ documents
+ * and values ≥ answerMax.
+ */
+export interface QaTaskOptions extends NeedleTaskOptions {
+  documents: number;
+  answerMin: number;
+  answerMax: number;
+}
+
 export type { TextSource, TextTaskOptions } from './textTask';
 
 /** The options of each task, by task name. */
@@ -78,11 +103,12 @@ export interface TaskOptionsByName {
   needle: NeedleTaskOptions;
   recall: RecallTaskOptions;
   multidoc: MultidocTaskOptions;
+  qa: QaTaskOptions;
   text: TextTaskOptions;
 }
 
 export type TaskName = keyof TaskOptionsByName;
-export const TASK_NAMES = ['needle', 'recall', 'multidoc', 'text'] as const satisfies readonly TaskName[];
+export const TASK_NAMES = ['needle', 'recall', 'multidoc', 'qa', 'text'] as const satisfies readonly TaskName[];
 
 /** Options of any task (not tied to a name: use TaskChoice where the pairing matters). */
 export type TaskOptions = TaskOptionsByName[TaskName];
@@ -122,6 +148,19 @@ export function validateTaskOptions(name: unknown, options: unknown): void {
       const distinct = name === 'recall' ? 'the pairs of one block' : 'the documents of one block';
       if (keys < n) throw new RangeError(`taskOptions.keys (${keys}) must be ≥ taskOptions.${field} (${n}): ${distinct} have distinct keys`);
       if (values < n) throw new RangeError(`taskOptions.values (${values}) must be ≥ taskOptions.${field} (${n}): ${distinct} have distinct values`);
+      return;
+    }
+    case 'qa': {
+      positiveInt('fillerWords');
+      const keys = positiveInt('keys');
+      const values = positiveInt('values');
+      const documents = positiveInt('documents');
+      const answerMin = positiveInt('answerMin');
+      const answerMax = positiveInt('answerMax');
+      if (answerMax < answerMin) throw new RangeError(`taskOptions.answerMax (${answerMax}) must be ≥ taskOptions.answerMin (${answerMin}) for the qa task`);
+      if (keys < documents) throw new RangeError(`taskOptions.keys (${keys}) must be ≥ taskOptions.documents (${documents}): the documents of one block have distinct keys`);
+      if (values < documents) throw new RangeError(`taskOptions.values (${values}) must be ≥ taskOptions.documents (${documents}): the phrases of one block have distinct first words`);
+      if (values < answerMax) throw new RangeError(`taskOptions.values (${values}) must be ≥ taskOptions.answerMax (${answerMax}): the words of one phrase are distinct`);
       return;
     }
     case 'text': {
@@ -170,6 +209,10 @@ export function createTask<N extends TaskName>(name: N, options: TaskOptionsByNa
     case 'multidoc': {
       const o = choice.taskOptions;
       return multidocTask(needleVocab(o.fillerWords, o.keys, o.values), o.documents);
+    }
+    case 'qa': {
+      const o = choice.taskOptions;
+      return qaTask(needleVocab(o.fillerWords, o.keys, o.values), { documents: o.documents, answerMin: o.answerMin, answerMax: o.answerMax });
     }
     case 'text':
       return textTask(choice.taskOptions);
@@ -249,6 +292,34 @@ function multidocTask(vocab: NeedleVocab, documents: number): Task {
     maxBuckets: documents,
     bucketLabel: 'answer document (first … last)',
     queryLength: 2,
+  };
+}
+
+function qaTask(vocab: NeedleVocab, shape: QaShape): Task {
+  const { documents } = shape;
+  return {
+    name: 'qa',
+    vocabSize: vocab.size,
+    maskId: vocab.maskId,
+    trainingBatch: (rng, B, T) => qaTrainingBatch(vocab, shape, B, T, rng).tokens,
+    evalSet: (count, T, buckets, seed) => {
+      const batch = qaEvalSet(vocab, shape, count, T, buckets, seed);
+      return {
+        count, T, tokens: batch.tokens, segments: batch.segments,
+        hasRetrieval: true,
+        answerPositions: batch.answerStarts.map((start) => start - 1),
+        answers: batch.answers,
+        answerLengths: batch.answerLengths,
+        buckets: Uint32Array.from(batch.ordinals, (o) => ordinalBucket(o, documents, buckets)),
+        bucketCount: buckets,
+      };
+    },
+    tokenName: (id) => tokenNameOf(vocab, id),
+    contextProblem: (T) => qaContextProblem(T, documents, shape.answerMax),
+    maxBuckets: documents,
+    bucketLabel: 'answer document (first … last)',
+    queryLength: 2,
+    answerSpan: qaAnswerSpan,
   };
 }
 

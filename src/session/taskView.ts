@@ -18,6 +18,8 @@ export function taskView(engine: Pick<StudyEngine, 'task' | 'evalSet'>): TaskVie
     characters = { texts: tokenNames.map((_, id) => decode([id])), unknownId: tokenNames.indexOf('[UNK]') };
   }
   const T = evalSet.T;
+  // Every task, qa included: the prompt ends at the position predicting the (first) answer token, so a qa
+  // example's prompt ends with `? K_i` and `answer` is its phrase's first word; segment names are shared.
   const examples: ExampleInfo[] = Array.from({ length: Math.min(evalSet.count, MAX_VIEW_EXAMPLES) }, (_, i) => ({
     index: i,
     bucket: evalSet.buckets[i],
