@@ -1,11 +1,11 @@
 /**
- * `npm run reproduce -- [--study NAME] [--quick] [--out DIR]`: runs a named study on this machine's
+ * `npm run reproduce -- [--study NAME] [--quick] [--out DIR] [--budget SECONDS]`: runs a named study on this machine's
  * WebGPU adapter (resuming from its saved units) and writes its report under DIR (default reports/).
  * `--from FILE` renders a saved study record (e.g. downloaded from the page) instead, training nothing.
  */
 import { createGpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
-import { reproduce, studyDir } from '../study/reproduce';
+import { BudgetReached, reproduce, studyDir } from '../study/reproduce';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalPath, FileGuardError, isCommittedFile, prepareOutputDir } from '../util/safeFiles';
@@ -66,9 +66,17 @@ async function main(argv: string[]): Promise<number> {
   }
   const ctx = await createGpuContext({ gpu: await nodeGpu(), profile: false });
   try {
-    const result = await reproduce({ study: args.study, quick: args.quick, out: args.out, command: args.command, ctx, log: (line) => console.log(line), seedsUntilDecided: args.seedsUntilDecided });
+    const result = await reproduce({ study: args.study, quick: args.quick, out: args.out, command: args.command, ctx, log: (line) => console.log(line),
+      seedsUntilDecided: args.seedsUntilDecided, budgetSeconds: args.budgetSeconds });
     console.log(`done in ${(result.wallMs / 1000).toFixed(1)} s (trained ${result.trainedUnits.length} unit(s), reused ${result.skippedUnits.length})`);
     return 0;
+  } catch (error) {
+    // Stopped between units by --budget: not a failure, and distinguishable from one (the GPU kit's run.sh reads it).
+    if (error instanceof BudgetReached) {
+      console.log(`stopped: ${error.message}`);
+      return 3;
+    }
+    throw error;
   } finally {
     ctx.destroy();
   }

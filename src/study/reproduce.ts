@@ -32,6 +32,19 @@ export interface ReproduceOptions {
    * (sequential.ts: O'Brien–Fleming-type α spending); replaces the study's own seedsPerArm.
    */
   seedsUntilDecided?: number;
+  /**
+   * Wall-clock budget (seconds) of this call: no unit starts once the time spent, plus the last unit's time
+   * when one was trained, would pass it; then BudgetReached is thrown with every finished unit saved.
+   */
+  budgetSeconds?: number;
+}
+
+/** The budget stopped the study between units: what is saved resumes on the next call. */
+export class BudgetReached extends Error {
+  override name = 'BudgetReached';
+  constructor(readonly dir: string, readonly nextUnit: number, readonly units: number, readonly trainedUnits: number[]) {
+    super(`budget reached before unit ${nextUnit + 1}/${units} of ${dir}: ${trainedUnits.length} unit(s) trained in this call; the same command resumes`);
+  }
 }
 
 /** Why --seeds-until-decided cannot run on a study, or null (one MEAP arm against NTP; whole units). */
@@ -129,6 +142,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const units: UnitRecord[] = [];
   const trainedUnits: number[] = [];
   const skippedUnits: number[] = [];
+  let lastTrainedMs = 0;
   for (let u = 0; u < n; u++) {
     const path = unitPath(dir, u);
     const { unit, reason } = savedUnit(path, unitKey(d, u, o.quick));
@@ -139,6 +153,14 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       if (rule && lookDecides(units, d, rule, log)) break;
       continue;
     }
+    if (o.budgetSeconds !== undefined) {
+      const spent = (performance.now() - t0) / 1000;
+      const last = lastTrainedMs / 1000;
+      if (spent + last > o.budgetSeconds) {
+        log(`unit ${u + 1}/${n}: not started — ${spent.toFixed(0)} s spent${last > 0 ? ` and the last unit took ${last.toFixed(0)} s` : ''}, budget ${o.budgetSeconds} s`);
+        throw new BudgetReached(dir, u, n, trainedUnits);
+      }
+    }
     log(`unit ${u + 1}/${n}: ${reason}; training seeds ${u * d.seedsPerUnit}..${(u + 1) * d.seedsPerUnit - 1}`);
     const startedMs = performance.now();
     const record = await trainUnit(o.ctx, d, u, o.quick, (p) => log(progressLine(p, n, d.config.arms, startedMs, n - u - 1)));
@@ -146,6 +168,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     log(`unit ${u + 1}/${n}: finished in ${(record.wallMs / 1000).toFixed(1)} s → ${path}`);
     units.push(record);
     trainedUnits.push(u);
+    lastTrainedMs = record.wallMs;
     if (rule && lookDecides(units, d, rule, log)) break;
   }
   if (rule) d = { ...d, config: { ...d.config, seedsPerArm: units.length * d.seedsPerUnit } };
