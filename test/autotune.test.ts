@@ -4,7 +4,7 @@ import {
   preferencesOf, storageAutotuneCache, TILE_BUDGET_MS, variantsWorthTiling, type AutotuneMeasurement, type AutotuneResult,
 } from '../src/tuning/autotune';
 import type { GpuContext, KernelPreferences } from '../src/gpu/context';
-import { MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul } from '../src/kernels/matmul';
+import { MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul, matmulThreadBlock } from '../src/kernels/matmul';
 import { matmulReference } from '../src/reference/matmul';
 import { matmulTolerance } from '../src/selftest/matmul';
 import { maxAbsError, withScope } from '../src/selftest/harness';
@@ -237,11 +237,11 @@ describe('autotune on this adapter', () => {
     const tuned = await autotune(ctx, { cache, tiles: true });
     expect(tuned.fromCache).toBe(false);
     expect(['timestamp', 'wall']).toContain(tuned.method);
-    // Both matmul variants at their default tiles, an extra tile config for a variant still in the race,
+    // Every matmul variant at its default tiles, an extra tile config for a variant still in the race,
     // and both row variants; nothing failed.
     const names = new Set(tuned.measurements.map((x) => `${x.kernel}:${x.variant}`));
-    expect(names).toEqual(new Set(['matmul:blocked', 'matmul:tiled', 'rows:serial', 'rows:workgroup']));
-    expect(tuned.measurements.filter((x) => x.kernel === 'matmul' && x.defaultTiles)).toHaveLength(2);
+    expect(names).toEqual(new Set(['matmul:blocked', 'matmul:tiled', 'matmul:vec4', 'rows:serial', 'rows:workgroup']));
+    expect(tuned.measurements.filter((x) => x.kernel === 'matmul' && x.defaultTiles)).toHaveLength(3);
     expect(tuned.measurements.length).toBeGreaterThan(4);
     for (const x of tuned.measurements) {
       expect(x.error).toBeUndefined();
@@ -297,7 +297,7 @@ describe('autotune on this adapter', () => {
     const before = { ...ctx.preferences };
     const tuned = await autotune(ctx, { cache: false, dryRun: true, tiles: false });
     const matmuls = tuned.measurements.filter((x) => x.kernel === 'matmul');
-    expect(matmuls.map((x) => x.variant).sort()).toEqual(['blocked', 'tiled']);
+    expect(matmuls.map((x) => x.variant).sort()).toEqual(['blocked', 'tiled', 'vec4']);
     expect(matmuls.every((x) => x.defaultTiles === true)).toBe(true);
     expect(tuned.measurements.filter((x) => x.kernel === 'rows')).toHaveLength(2);
     expect(tuned.matmulTiles).toBeUndefined();
@@ -321,7 +321,9 @@ describe('tile preferences in the matmul builder', () => {
       const R = 2, M = 37, N = 70, K = 35;
       const a = randomFloats(61, R * M * K), b = randomFloats(62, R * N * K);
       const expected = matmulReference(a, b, { R, M, N, K, transB: true });
-      const grid = (t: { workgroupX: number; workgroupY: number }) => [Math.ceil(N / (4 * t.workgroupX)), Math.ceil(M / (4 * t.workgroupY)), R];
+      const block = matmulThreadBlock(variant);
+      const grid = (t: { workgroupX: number; workgroupY: number }) =>
+        [Math.ceil(N / (block.columns * t.workgroupX)), Math.ceil(M / (block.rows * t.workgroupY)), R];
       const chosen = MATMUL_EXTRA_TILES[variant][0];
       expect(grid(chosen)).not.toEqual(grid(MATMUL_DEFAULT_TILES[variant]));
       await withScope(ctx, async (scope) => {
@@ -340,9 +342,12 @@ describe('tile preferences in the matmul builder', () => {
         // An explicit tiles argument still overrides the preference (field by field).
         const explicit = await matmul(ctx, { ...io, tiles: { workgroupX: MATMUL_DEFAULT_TILES[variant].workgroupX } });
         expect(explicit.workgroups).toEqual(grid({ ...chosen, workgroupX: MATMUL_DEFAULT_TILES[variant].workgroupX }));
-        // The other variant has no entry: it keeps its defaults.
-        const other = MATMUL_VARIANTS.find((v) => v !== variant)!;
-        expect((await matmul(ctx, { ...io, variant: other })).workgroups).toEqual(grid(MATMUL_DEFAULT_TILES[other]));
+        // The other variants have no entry: they keep their defaults.
+        for (const other of MATMUL_VARIANTS.filter((v) => v !== variant)) {
+          const otherBlock = matmulThreadBlock(other), t = MATMUL_DEFAULT_TILES[other];
+          expect((await matmul(ctx, { ...io, variant: other })).workgroups)
+            .toEqual([Math.ceil(N / (otherBlock.columns * t.workgroupX)), Math.ceil(M / (otherBlock.rows * t.workgroupY)), R]);
+        }
       });
     });
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  isTestedMatmulTiles, MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul, matmulFlops, type MatmulVariant,
+  isTestedMatmulTiles, MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul, matmulFlops, matmulVec4Aligned,
+  type MatmulIo, type MatmulVariant,
 } from '../src/kernels/matmul';
 import { matmulReference } from '../src/reference/matmul';
 import { checkMatmul, matmulTolerance, type MatmulCheckShape } from '../src/selftest/matmul';
@@ -15,7 +16,7 @@ interface Layout { transA: boolean; transB: boolean; accumulate: boolean }
 async function runMatmul(
   variant: MatmulVariant, shape: MatmulCheckShape, layout: Layout, seed: number,
   tiles?: { workgroupX?: number; workgroupY?: number; tileK?: number },
-): Promise<{ gpu: Float32Array; expected: Float64Array }> {
+): Promise<{ gpu: Float32Array; expected: Float64Array; label: string }> {
   const ctx = await testContext();
   const { R, M, N, K } = shape;
   const a = randomFloats(seed, R * M * K);
@@ -23,11 +24,12 @@ async function runMatmul(
   const c0 = randomFloats(seed + 2, R * M * N);
   return withScope(ctx, async (scope) => {
     const c = scope.upload('c', c0);
-    scope.run([await matmul(ctx, {
+    const dispatch = await matmul(ctx, {
       a: scope.upload('a', a), b: scope.upload('b', b), c, R, M, N, K, ...layout, variant, tiles,
-    })]);
+    });
+    scope.run([dispatch]);
     const expected = matmulReference(a, b, { R, M, N, K, ...layout }, layout.accumulate ? c0 : undefined);
-    return { gpu: await scope.read(c), expected };
+    return { gpu: await scope.read(c), expected, label: dispatch.label };
   });
 }
 
@@ -68,7 +70,8 @@ describe('matmul on WebGPU vs reference', () => {
 
     it(`${variant}: non-default tile sizes (odd workgroups and k-slice) give the same results`, async () => {
       const shape = { R: 2, M: 37, N: 29, K: 23 };
-      const tiles = variant === 'tiled' ? { workgroupX: 4, workgroupY: 8, tileK: 5 } : { workgroupX: 4, workgroupY: 2 };
+      const tiles = variant === 'tiled' ? { workgroupX: 4, workgroupY: 8, tileK: 5 }
+        : variant === 'vec4' ? { workgroupX: 4, workgroupY: 2, tileK: 8 } : { workgroupX: 4, workgroupY: 2 };
       for (const layout of [ALL_LAYOUTS[2], ALL_LAYOUTS[7]]) {
         const { gpu, expected } = await runMatmul(variant, shape, layout, 9, tiles);
         expect(maxAbsError(gpu, expected), layoutName(layout)).toBeLessThanOrEqual(matmulTolerance(shape.K));
@@ -78,7 +81,7 @@ describe('matmul on WebGPU vs reference', () => {
     // Autotune may apply any of these (ctx.preferences.matmulTiles): each must match the reference in
     // every layout, at sizes that leave partial tiles in M, N and the k-slice, with R > 1.
     for (const tiles of [MATMUL_DEFAULT_TILES[variant], ...MATMUL_EXTRA_TILES[variant]]) {
-      const name = `${tiles.workgroupX}×${tiles.workgroupY}${variant === 'tiled' ? ` k${tiles.tileK}` : ''}`;
+      const name = `${tiles.workgroupX}×${tiles.workgroupY}${variant !== 'blocked' ? ` k${tiles.tileK}` : ''}`;
       it(`${variant}: autotune candidate tiles ${name} match the reference in every layout`, async () => {
         const shape = { R: 2, M: 37, N: 70, K: 35 };
         for (const layout of ALL_LAYOUTS) {
@@ -143,13 +146,16 @@ describe('matmul on WebGPU vs reference', () => {
     });
   }
 
-  it('blocked and tiled agree to rounding on a larger product', async () => {
+  it('blocked, tiled and vec4 agree to rounding on a larger product', async () => {
     const shape = { R: 1, M: 70, N: 96, K: 200 };
     const layout = { transA: false, transB: true, accumulate: false };
     const blocked = await runMatmul('blocked', shape, layout, 41);
     const tiled = await runMatmul('tiled', shape, layout, 41);
+    const vec4 = await runMatmul('vec4', shape, layout, 41);
+    expect(vec4.label).toBe('matmul.vec4');
     expect(maxAbsError(blocked.gpu, blocked.expected)).toBeLessThanOrEqual(matmulTolerance(shape.K));
     expect(maxAbsDiff(blocked.gpu, tiled.gpu)).toBeLessThanOrEqual(matmulTolerance(shape.K));
+    expect(maxAbsDiff(blocked.gpu, vec4.gpu)).toBeLessThanOrEqual(matmulTolerance(shape.K));
   });
 
   it('the builder rejects empty shapes, oversized tiles and grids beyond the device limit', async () => {
@@ -166,6 +172,112 @@ describe('matmul on WebGPU vs reference', () => {
       await expect(matmul(ctx, { ...io, variant: 'tiled', tiles: { tileK: 4096 } })).rejects.toThrow(/workgroup memory/);
       await expect(matmul(ctx, { ...io, M: 1, N: 1, K: 1, R: limit + 1 })).rejects.toThrow(/workgroup count/);
     });
+  });
+});
+
+describe('matmul vec4: the vec4 entry point where aligned, the scalar one elsewhere', () => {
+  // Multiples of 4 that leave partial 64×64 tiles (and partial 128×64 / 64×32 ones), partial k-slices, R > 1.
+  const aligned: MatmulCheckShape[] = [
+    { R: 2, M: 36, N: 68, K: 20 },
+    { R: 3, M: 132, N: 8, K: 44 },
+    { R: 1, M: 4, N: 4, K: 4 },
+  ];
+  for (const shape of aligned) {
+    for (const tiles of [MATMUL_DEFAULT_TILES.vec4, ...MATMUL_EXTRA_TILES.vec4]) {
+      it(`aligned R=${shape.R} M=${shape.M} N=${shape.N} K=${shape.K}, tiles ${tiles.workgroupX}×${tiles.workgroupY}: every layout matches the reference`, async () => {
+        for (const layout of ALL_LAYOUTS) {
+          const { gpu, expected, label } = await runMatmul('vec4', shape, layout, 17, tiles);
+          expect(label, layoutName(layout)).toBe('matmul.vec4');
+          expect(maxAbsError(gpu, expected), layoutName(layout)).toBeLessThanOrEqual(matmulTolerance(shape.K));
+        }
+      });
+    }
+  }
+
+  it('an unaligned leading dimension, offset or run stride selects the scalar entry point', () => {
+    const io = { R: 2, M: 8, N: 12, K: 16 };
+    expect(matmulVec4Aligned(io)).toBe(true);
+    expect(matmulVec4Aligned({ ...io, K: 18 })).toBe(false);                   // A [M, K] rows
+    expect(matmulVec4Aligned({ ...io, M: 6 })).toBe(true);                     // M is no leading dimension…
+    expect(matmulVec4Aligned({ ...io, M: 6, transA: true })).toBe(false);      // …unless A is stored [K, M]
+    expect(matmulVec4Aligned({ ...io, N: 10 })).toBe(false);                   // B [K, N] and C rows
+    expect(matmulVec4Aligned({ ...io, layout: { b: { offset: 2, runStride: 400 } } })).toBe(false);
+    expect(matmulVec4Aligned({ ...io, layout: { c: { offset: 8, runStride: 98 } } })).toBe(false);
+    expect(matmulVec4Aligned({ ...io, R: 1, layout: { c: { offset: 8, runStride: 98 } } })).toBe(true); // stride unused
+    expect(matmulVec4Aligned({ ...io, layout: { a: { offset: 64, runStride: 256 }, c: { offset: 4, runStride: 100 } } })).toBe(true);
+  });
+
+  it('vec4 and scalar entry points give bit-identical results on the same aligned product (every layout)', async () => {
+    const ctx = await testContext();
+    const R = 2, M = 36, N = 68, K = 20;
+    const a = randomFloats(71, R * M * K), b = randomFloats(72, R * K * N), c0 = randomFloats(73, R * M * N);
+    for (const layout of ALL_LAYOUTS) {
+      const results = await withScope(ctx, async (scope) => {
+        // The same A, once dense (aligned) and once one element into a larger buffer (offset 1: scalar).
+        const shifted = new Float32Array(R * M * K + 1);
+        shifted.set(a, 1);
+        const run = async (aBuf: GPUBuffer, aLayout?: { offset: number; runStride: number }) => {
+          const c = scope.upload('c', c0);
+          const io: MatmulIo = { a: aBuf, b: scope.upload('b', b), c, R, M, N, K, ...layout, variant: 'vec4' };
+          if (aLayout) io.layout = { a: aLayout };
+          const dispatch = await matmul(ctx, io);
+          scope.run([dispatch]);
+          return { label: dispatch.label, out: await scope.read(c) };
+        };
+        return [await run(scope.upload('a', a)), await run(scope.upload('a1', shifted), { offset: 1, runStride: M * K })];
+      });
+      expect(results.map((r) => r.label), layoutName(layout)).toEqual(['matmul.vec4', 'matmul.vec4.scalar']);
+      expect(Array.from(results[1].out), layoutName(layout)).toEqual(Array.from(results[0].out));
+    }
+  });
+
+  it('aligned: two identical dispatches give bit-identical outputs', async () => {
+    const shape = { R: 2, M: 36, N: 68, K: 72 };
+    for (const layout of [ALL_LAYOUTS[2], ALL_LAYOUTS[1], ALL_LAYOUTS[5]]) {
+      const first = await runMatmul('vec4', shape, layout, 33);
+      const second = await runMatmul('vec4', shape, layout, 33);
+      expect(first.label).toBe('matmul.vec4');
+      expect(Array.from(second.gpu), layoutName(layout)).toEqual(Array.from(first.gpu));
+      expect(maxAbsError(first.gpu, first.expected), layoutName(layout)).toBeLessThanOrEqual(matmulTolerance(shape.K));
+    }
+  });
+
+  it('aligned operands inside a flat [R, P] buffer (offsets and stride multiples of 4) touch nothing else', async () => {
+    const ctx = await testContext();
+    const R = 3, M = 8, N = 12, K = 4;
+    const P = 256, bOffset = 16, cOffset = 128; // B [N, K] = 48 floats, C [M, N] = 96 floats per run
+    const a = randomFloats(81, R * M * K);
+    const flatB = randomFloats(82, R * P);
+    const sentinel = 123.5;
+    const flatC = new Float32Array(R * P).fill(sentinel);
+    const c0 = randomFloats(83, M * N);
+    for (let r = 0; r < R; r++) flatC.set(c0, r * P + cOffset);
+    await withScope(ctx, async (scope) => {
+      const c = scope.upload('c', flatC);
+      const dispatch = await matmul(ctx, {
+        a: scope.upload('a', a), b: scope.upload('b', flatB), c, R, M, N, K, transB: true, accumulate: true, variant: 'vec4',
+        layout: { b: { offset: bOffset, runStride: P }, c: { offset: cOffset, runStride: P } },
+      });
+      expect(dispatch.label).toBe('matmul.vec4');
+      scope.run([dispatch]);
+      const gpu = await scope.read(c);
+      for (let r = 0; r < R; r++) {
+        const bRun = flatB.subarray(r * P + bOffset, r * P + bOffset + N * K);
+        const expected = matmulReference(a.subarray(r * M * K, (r + 1) * M * K), bRun, { R: 1, M, N, K, transB: true }, c0);
+        expect(maxAbsError(gpu.subarray(r * P + cOffset, r * P + cOffset + M * N), expected)).toBeLessThan(matmulTolerance(K));
+        for (let i = 0; i < P; i++) {
+          if (i < cOffset || i >= cOffset + M * N) expect(gpu[r * P + i]).toBe(sentinel);
+        }
+      }
+    });
+  });
+
+  it('refuses a k-slice that is not a multiple of 4', async () => {
+    const ctx = await testContext();
+    const buffer = ctx.arena.buffer('x', 4 * 64);
+    await expect(matmul(ctx, { a: buffer, b: buffer, c: buffer, R: 1, M: 4, N: 4, K: 4, variant: 'vec4', tiles: { tileK: 6 } }))
+      .rejects.toThrow(/multiple of 4/);
+    ctx.arena.destroy(buffer);
   });
 });
 

@@ -36,8 +36,9 @@ export interface AdapterReport {
  */
 /**
  * Tile sizes (WGSL override constants). A workgroup has `workgroupX × workgroupY` threads, each computing
- * a 4×4 block of C, so it covers 4·workgroupY rows × 4·workgroupX columns. `tileK` (tiled only) is the
- * k-slice staged in workgroup memory per step: 4·tileK·4·(workgroupX + workgroupY) bytes.
+ * a 4×4 block of C (8×4 for 'vec4'), so it covers 4·workgroupY (8·workgroupY) rows × 4·workgroupX columns.
+ * `tileK` (tiled and vec4) is the k-slice staged in workgroup memory per step: 4·tileK·4·(workgroupX +
+ * workgroupY) bytes for tiled, 16·tileK·(workgroupX + 2·workgroupY) for vec4 (tileK a multiple of 4).
  */
 export interface MatmulTiles {
   workgroupX: number;
@@ -48,12 +49,19 @@ export interface MatmulTiles {
 export interface KernelPreferences {
   /** Row-wise reductions (RMSNorm, softmax rows of attention and of the loss). */
   rows: 'workgroup' | 'serial';
-  matmul: 'blocked' | 'tiled';
+  matmul: 'blocked' | 'tiled' | 'vec4';
   /**
    * Measured tile sizes per matmul variant (only variants whose other tile configurations were timed);
    * a variant without an entry uses MATMUL_DEFAULT_TILES. An explicit `tiles` argument still wins.
    */
-  matmulTiles?: Partial<Record<'blocked' | 'tiled', MatmulTiles>>;
+  matmulTiles?: Partial<Record<'blocked' | 'tiled' | 'vec4', MatmulTiles>>;
+  /**
+   * True: the row kernels that have a subgroup entry point (RMSNorm forward and input backward) use it
+   * instead of `rows`. Set only by a measurement on a device with the 'subgroups' feature; builders
+   * ignore it on a device without the feature. Absent (the default, and every choice cached before it
+   * existed) means false.
+   */
+  subgroupRows?: boolean;
 }
 
 export function defaultKernelPreferences(adapter: AdapterReport): KernelPreferences {
