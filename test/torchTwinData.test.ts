@@ -2,6 +2,7 @@
  * The PyTorch twin draws exactly the engine's streams: for every task (needle, recall, multidoc, text) and three seeds (and the mask
  * options), the first batches, masks, AdamW hyper rows, the evaluation set (with its segment labels) and the initial weights equal the
  * engine's RunPlan, token for token and bit for bit.
+ * The qa task's data (training batches, evaluation set with answer lengths) is compared against createTask alone (no torch).
  */
 import { describe, expect, it } from 'vitest';
 import { preset, type StudyConfig } from '../src/config/presets';
@@ -13,7 +14,9 @@ import type { TextSource } from '../src/data/task';
 import { RunPlan } from '../src/engine/runPlan';
 import { ADAMW_HYPER_STRIDE, AdamWHyperSlot } from '../src/kernels/adamw';
 import { parameterLayout } from '../src/model/layout';
-import { assertTorchAvailable, runTwin } from './torchTwinSupport';
+import { createTask, type QaTaskOptions } from '../src/data/task';
+import { Rng } from '../src/util/random';
+import { assertTorchAvailable, runPython, runTwin } from './torchTwinSupport';
 
 interface TwinDraws {
   steps: { tokens: number[][]; masks: number[][]; lr: number; bc1: number; bc2: number }[];
@@ -81,6 +84,38 @@ describe('PyTorch twin: data streams', () => {
       expect(twin.answerStart).toEqual(Array.from(engine.answerStart));
       expect(twin.buckets).toEqual(Array.from(engine.buckets));
     }
+  });
+
+  it.each([
+    [{ fillerWords: 16, keys: 8, values: 12, documents: 4, answerMin: 2, answerMax: 5 }, 48, 4, 1],
+    [{ fillerWords: 9, keys: 20, values: 20, documents: 7, answerMin: 3, answerMax: 3 }, 46, 3, 123456789], // the shortest context: no filler
+    [{ fillerWords: 128, keys: 64, values: 64, documents: 20, answerMin: 3, answerMax: 8 }, 256, 5, 7],
+  ] as [QaTaskOptions, number, number, number][])('qa task data (%j, T %i): training batches and evaluation set equal the engine\'s', (options, T, buckets, seed) => {
+    // Data only (no torch): the twin's create_task("qa") against createTask('qa').
+    const script = [
+      'import json, sys',
+      'from meap_torch.tasks import create_task',
+      'from meap_torch.rng import Rng',
+      'o, T, buckets, seed = json.loads(sys.argv[1])',
+      'task = create_task("qa", o)',
+      'rng = Rng(seed)',
+      'batches = [task.training_batch(rng, 5, T) for _ in range(2)]',
+      'ev = task.eval_set(2 * buckets + 1, T, buckets, seed)',
+      'print(json.dumps({"batches": batches, "tokens": ev.tokens, "segments": ev.segments, "answers": ev.answers, "buckets": ev.buckets,',
+      '  "answerPositions": ev.answer_positions, "answerLengths": ev.answer_lengths, "vocab": task.vocab_size, "queryLength": task.query_length}))',
+    ].join('\n');
+    const twin = JSON.parse(runPython(['-c', script, JSON.stringify([options, T, buckets, seed])]));
+    const task = createTask('qa', options);
+    const rng = new Rng(seed);
+    for (const batch of twin.batches) expect(batch).toEqual(Array.from(task.trainingBatch(rng, 5, T)));
+    const ev = task.evalSet(2 * buckets + 1, T, buckets, seed);
+    expect(twin.tokens).toEqual(Array.from(ev.tokens));
+    expect(twin.segments).toEqual(Array.from(ev.segments));
+    expect(twin.answers).toEqual(Array.from(ev.answers));
+    expect(twin.buckets).toEqual(Array.from(ev.buckets));
+    expect(twin.answerPositions).toEqual(Array.from(ev.answerPositions));
+    expect(twin.answerLengths).toEqual(Array.from(ev.answerLengths!));
+    expect([twin.vocab, twin.queryLength]).toEqual([task.vocabSize, task.queryLength]);
   });
 
   it('generates the text corpus document for document (every sentence kind, names, ages)', () => {

@@ -1,4 +1,4 @@
-"""Ports of src/data/recallTask.ts and src/data/multidocTask.ts (with src/data/retrievalLayout.ts)."""
+"""Ports of src/data/recallTask.ts, src/data/multidocTask.ts and src/data/qaTask.ts (with src/data/retrievalLayout.ts)."""
 import math
 
 from .needle import AFTER, ANSWER, BEFORE, NEEDLE, QUERY_SEGMENT
@@ -79,6 +79,54 @@ def write_multidoc(tokens: list, segments: list, vocab, documents: int, rng, T: 
         segments += [early] * (1 + lead) + [NEEDLE if d == answer_doc else late] * 3 + [late] * (words - lead)
     tokens += [QUERY, keys[answer_doc], values[answer_doc]]
     segments += [QUERY_SEGMENT, QUERY_SEGMENT, ANSWER]
+
+
+def min_qa_context(documents: int, answer_max: int) -> int:
+    return documents * (3 + answer_max) + 2 + answer_max - 1
+
+
+def write_qa(tokens: list, segments: list, vocab, shape: tuple, rng, T: int, answer_doc: int) -> None:
+    """One qa block (src/data/qaTask.ts): documents with `K : phrase` facts, then `? K_i` and phrase i ending at T.
+
+    shape = (documents, answer_min, answer_max). Draw order as the engine's drawQaFacts: keys, first words,
+    then per document its length and its other words (distinct, skipping its first word), then the layout.
+    """
+    documents, answer_min, answer_max = shape
+    if T < min_qa_context(documents, answer_max):
+        raise ValueError(f"qa task needs a context T >= {min_qa_context(documents, answer_max)}, got {T}")
+    keys = [vocab.key_start + i for i in draw_distinct(rng, vocab.key_count, documents)]
+    phrases = []
+    for first in draw_distinct(rng, vocab.value_count, documents):
+        length = answer_min + rng.int(answer_max - answer_min + 1)
+        rest = [i + 1 if i >= first else i for i in draw_distinct(rng, vocab.value_count - 1, length - 1)]
+        phrases.append([vocab.value_start + i for i in [first] + rest])
+    answer = phrases[answer_doc]
+    filler_total = T + 1 - (sum(3 + len(p) for p in phrases) + 2 + len(answer))
+    for d in range(documents):
+        words = ((d + 1) * filler_total) // documents - (d * filler_total) // documents
+        lead = rng.int(words + 1)
+        early = BEFORE if d <= answer_doc else AFTER
+        late = BEFORE if d < answer_doc else AFTER
+        tokens.append(DOC)
+        for _ in range(lead):
+            tokens.append(_filler(rng, vocab))
+        tokens += [keys[d], COLON] + phrases[d]
+        for _ in range(lead, words):
+            tokens.append(_filler(rng, vocab))
+        fact = NEEDLE if d == answer_doc else late
+        segments += [early] * (1 + lead) + [fact] * (2 + len(phrases[d])) + [late] * (words - lead)
+    tokens += [QUERY, keys[answer_doc]] + answer
+    segments += [QUERY_SEGMENT, QUERY_SEGMENT] + [ANSWER] * len(answer)
+
+
+def qa_answer_span(block, T: int) -> tuple:
+    """(start, length) of a qa block's answer: after the key that follows the last `?`, ending at T."""
+    for p in range(T, -1, -1):
+        if block[p] == QUERY:
+            if p + 2 > T:
+                raise ValueError(f"qa answer span: the last query (? at {p}) leaves no answer before {T}")
+            return p + 2, T - p - 1
+    raise ValueError("qa answer span: the block has no query (no ? token), so it has no answer")
 
 
 def retrieval_training_batch(write, vocab, n: int, B: int, T: int, rng) -> list:

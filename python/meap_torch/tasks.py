@@ -1,6 +1,6 @@
-"""Port of src/data/task.ts createTask: needle, recall, multidoc and text."""
+"""Port of src/data/task.ts createTask: needle, recall, multidoc, qa and text."""
 from dataclasses import dataclass
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 from . import needle, retrieval, text_task
 from .rng import Rng
@@ -18,6 +18,7 @@ class EvalSet:
     buckets: List[int]
     bucket_count: int
     has_retrieval: bool
+    answer_lengths: Optional[List[int]] = None  # qa: the phrase length of each example; None = 1 token each
 
 
 @dataclass
@@ -39,6 +40,8 @@ def _retrieval_eval(make, count: int, T: int, buckets: int, seed: int) -> EvalSe
 def create_task(name: str, options: dict) -> Task:
     if name == "text":
         return _text_task(options)
+    if name == "qa":
+        return _qa_task(options)
     if name not in ("needle", "recall", "multidoc"):
         raise ValueError(f"unknown task {name!r}")
     vocab = needle_vocab(options["fillerWords"], options["keys"], options["values"])
@@ -54,6 +57,25 @@ def create_task(name: str, options: dict) -> Task:
                 lambda count, T, buckets, seed: _retrieval_eval(
                     lambda c, t, k, rng: retrieval.retrieval_eval_set(write, vocab, n, c, t, k, rng),
                     count, T, buckets, seed))
+
+
+def _qa_task(options: dict) -> Task:
+    vocab = needle_vocab(options["fillerWords"], options["keys"], options["values"])
+    shape = (options["documents"], options["answerMin"], options["answerMax"])
+    documents = shape[0]
+
+    def write(tokens, segments, vocab_, _n, rng, T, answer_doc):
+        retrieval.write_qa(tokens, segments, vocab_, shape, rng, T, answer_doc)
+
+    def eval_set(count: int, T: int, buckets: int, seed: int) -> EvalSet:
+        tokens, segments, bucket_of = retrieval.retrieval_eval_set(write, vocab, documents, count, T, buckets, Rng(seed))
+        spans = [retrieval.qa_answer_span(tokens[i * (T + 1):(i + 1) * (T + 1)], T) for i in range(count)]
+        return EvalSet(count, T, tokens, segments, [start - 1 for start, _ in spans],
+                       [tokens[i * (T + 1) + start] for i, (start, _) in enumerate(spans)], bucket_of, buckets, True,
+                       [length for _, length in spans])
+
+    return Task("qa", vocab.size, vocab.mask_id, 2,
+                lambda rng, B, T: retrieval.retrieval_training_batch(write, vocab, documents, B, T, rng), eval_set)
 
 
 def _text_task(options: dict) -> Task:
