@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/gpu/context';
-import { RMSNORM_SERIAL_ROWS, rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, type RowVariant } from '../src/kernels/rmsnorm';
+import {
+  hasSubgroups, RMSNORM_SERIAL_ROWS, rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, type RmsNormVariant, type RowVariant,
+} from '../src/kernels/rmsnorm';
 import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../src/reference/rmsnorm';
 import { FLAT_SENTINEL, changedOutsideRuns, extractRuns, placeRuns } from '../src/selftest/flatParams';
 import { withScope } from '../src/selftest/harness';
-import { RMSNORM_VARIANTS, checkRmsnorm, rmsnormInputs, rmsnormSelfTestShapes, rmsnormTolerances } from '../src/selftest/rmsnorm';
+import {
+  RMSNORM_VARIANTS, checkRmsnorm, rmsnormInputs, rmsnormSelfTestShapes, rmsnormTolerances, rmsnormVariants,
+} from '../src/selftest/rmsnorm';
 import { randomFloats } from '../src/util/random';
 import { dot, maxAbsDiff, numericGradient, toFloat64 } from './finiteDifference';
 import { testContext } from './gpuContext';
@@ -16,7 +20,7 @@ interface Outputs { y: Float32Array; rstd: Float32Array; dx: Float32Array; dWeig
 /** Forward then both backward dispatches on the GPU (row kernels of the given variant); returns every output. */
 async function runRmsnorm(
   ctx: GpuContext, shape: RmsNormShape, inputs: { x: Float32Array; weight: Float32Array; dy: Float32Array },
-  variant: RowVariant, eps = EPS,
+  variant: RmsNormVariant, eps = EPS,
 ): Promise<Outputs> {
   const { R, N, C } = shape;
   return withScope(ctx, async (scope) => {
@@ -46,7 +50,7 @@ async function runRmsnorm(
  */
 async function runRmsnormFlat(
   ctx: GpuContext, shape: RmsNormShape, inputs: { x: Float32Array; weight: Float32Array; dy: Float32Array },
-  offset: number, stride: number, variant: RowVariant,
+  offset: number, stride: number, variant: RmsNormVariant,
 ): Promise<Omit<Outputs, 'dWeight'> & { dWeightFlat: Float32Array; dWeightInit: Float32Array }> {
   const { R, N, C } = shape;
   const dWeightInit = placeRuns(randomFloats(77, R * C, 9), R, C, offset, stride);
@@ -244,17 +248,19 @@ describe('rmsnorm weight inside a flat [R, P] parameter / gradient buffer', () =
 describe('rmsnorm row variants', () => {
   /** Max |serial − workgroup| of every output, and both vs the float64 reference. */
   for (const shape of [{ R: 3, N: 128, C: 32 }, { R: 2, N: 65, C: 130 }, { R: 1, N: 3, C: 2 }]) {
-    it(`serial and workgroup agree within tolerance: R=${shape.R} N=${shape.N} C=${shape.C}`, async () => {
+    it(`serial, workgroup and subgroup agree within tolerance: R=${shape.R} N=${shape.N} C=${shape.C}`, async () => {
       const ctx = await testContext();
       const inputs = rmsnormInputs(shape, 21);
-      const wg = await runRmsnorm(ctx, shape, inputs, 'workgroup');
       const serial = await runRmsnorm(ctx, shape, inputs, 'serial');
       const tol = rmsnormTolerances(shape);
-      // Both are f32 with a different summation order: each within tol of float64, so within 2·tol of each other.
-      expect(maxAbsDiff(serial.y, wg.y)).toBeLessThanOrEqual(2 * tol.forward);
-      expect(maxAbsDiff(serial.rstd, wg.rstd)).toBeLessThanOrEqual(2 * tol.forward);
-      expect(maxAbsDiff(serial.dx, wg.dx)).toBeLessThanOrEqual(2 * tol.backward);
-      expect(maxAbsDiff(serial.dWeight, wg.dWeight)).toBeLessThanOrEqual(2 * tol.backward);
+      for (const variant of ['workgroup', 'subgroup'] as const) {
+        const wg = await runRmsnorm(ctx, shape, inputs, variant);
+        // Both are f32 with a different summation order: each within tol of float64, so within 2·tol of each other.
+        expect(maxAbsDiff(serial.y, wg.y), variant).toBeLessThanOrEqual(2 * tol.forward);
+        expect(maxAbsDiff(serial.rstd, wg.rstd), variant).toBeLessThanOrEqual(2 * tol.forward);
+        expect(maxAbsDiff(serial.dx, wg.dx), variant).toBeLessThanOrEqual(2 * tol.backward);
+        expect(maxAbsDiff(serial.dWeight, wg.dWeight), variant).toBeLessThanOrEqual(2 * tol.backward);
+      }
       // Non-trivial outputs (an all-zero pair would agree trivially).
       expect(Math.max(...Array.from(serial.y, Math.abs))).toBeGreaterThan(0.1);
       expect(Math.max(...Array.from(serial.dx, Math.abs))).toBeGreaterThan(0.01);
@@ -271,7 +277,7 @@ describe('rmsnorm row variants', () => {
         const y = scope.zeros('y', 2 * 130 * 4);
         const weight = scope.zeros('weight', 8);
         const rstd = scope.zeros('rstd', 260);
-        const build = async (variant?: RowVariant) => [
+        const build = async (variant?: RmsNormVariant) => [
           await rmsnormForward(ctx, { x, weight, y, rstd, eps: EPS, ...shape, variant }),
           await rmsnormBackwardInput(ctx, { dy: y, x, weight, rstd, dx: scope.zeros('dx', 2 * 130 * 4), ...shape, variant }),
         ];
@@ -297,18 +303,46 @@ describe('rmsnorm row variants', () => {
         }
         await expect(rmsnormForward(ctx, { x, weight, y, rstd, eps: EPS, ...shape, variant: 'warp' as RowVariant }))
           .rejects.toThrow(/variant must be 'workgroup' or 'serial'/);
+
+        // subgroupRows: the builders use the subgroup kernels (one workgroup per row) whatever `rows` says;
+        // an explicit variant still wins. (SwiftShader has 'subgroups'; this test needs it.)
+        expect(hasSubgroups(ctx)).toBe(true);
+        const sub = await build('subgroup');
+        for (const d of sub) expect(d.workgroups).toEqual([130, 1, 2]);
+        expect(sub.map((d) => d.label)).toEqual(['rmsnormForward.subgroup', 'rmsnormBackwardInput.subgroup']);
+        for (const rows of ['serial', 'workgroup'] as const) {
+          ctx.preferences = { ...saved, rows, subgroupRows: true };
+          const defaults = await build();
+          for (let i = 0; i < 2; i++) expect(defaults[i].pipeline).toBe(sub[i].pipeline);
+          expect((await build(rows))[0].pipeline).toBe((rows === 'serial' ? serial : wg)[0].pipeline);
+          ctx.preferences = { ...saved, rows, subgroupRows: false };
+          expect((await build())[0].label).toBe(`rmsnormForward.${rows}`);
+        }
+        // On a device without the feature the preference is ignored and an explicit 'subgroup' is refused.
+        const noSubgroups = {
+          ...ctx, preferences: { ...saved, rows: 'serial' as const, subgroupRows: true },
+          device: new Proxy(ctx.device, {
+            get: (target, key) => {
+              if (key === 'features') return new Set<string>();
+              const value = Reflect.get(target, key, target) as unknown;
+              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            },
+          }),
+        } as GpuContext;
+        expect((await rmsnormForward(noSubgroups, { x, weight, y, rstd, eps: EPS, ...shape })).label).toBe('rmsnormForward.serial');
+        await expect(rmsnormForward(noSubgroups, { x, weight, y, rstd, eps: EPS, ...shape, variant: 'subgroup' }))
+          .rejects.toThrow(/needs the device feature 'subgroups'/);
       });
     } finally {
       ctx.preferences = saved;
     }
   });
 
-  it('the self-test reports both variants by default', async () => {
+  it('the self-test reports every variant the device has by default (subgroup where it has the feature)', async () => {
     const ctx = await testContext();
     const rows = await checkRmsnorm(ctx, { R: 1, N: 2, C: 3 });
-    expect(rows.map((r) => r.kernel)).toEqual([
-      'rmsnorm.workgroup.forward', 'rmsnorm.workgroup.backward', 'rmsnorm.serial.forward', 'rmsnorm.serial.backward',
-    ]);
+    expect(rmsnormVariants(ctx)).toEqual(hasSubgroups(ctx) ? ['workgroup', 'serial', 'subgroup'] : ['workgroup', 'serial']);
+    expect(rows.map((r) => r.kernel)).toEqual(rmsnormVariants(ctx).flatMap((v) => [`rmsnorm.${v}.forward`, `rmsnorm.${v}.backward`]));
     for (const row of rows) expect(row.pass, row.kernel).toBe(true);
   });
 });

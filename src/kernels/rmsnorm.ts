@@ -14,10 +14,30 @@ export const RMSNORM_SERIAL_ROWS = 64;
  */
 export type RowVariant = KernelPreferences['rows'];
 
-/** The variant to build: the explicit option, else the context's preference; anything else is an error. */
-function rowVariant(label: string, ctx: GpuContext, variant: RowVariant | undefined): RowVariant {
-  const v = variant ?? ctx.preferences.rows;
-  if (v !== 'workgroup' && v !== 'serial') throw new Error(`${label}: variant must be 'workgroup' or 'serial', got ${String(v)}`);
+/**
+ * RMSNorm's row kernels also have `subgroup` (shaders/rmsnorm_subgroup.wgsl): one 64-thread workgroup per
+ * row, subgroupAdd within each subgroup and one barrier to add the subgroup sums in a fixed order. Only on
+ * a device with the 'subgroups' feature; deterministic for a given device (see the shader).
+ */
+export type RmsNormVariant = RowVariant | 'subgroup';
+
+/** Whether the device can run the 'subgroup' variant. */
+export function hasSubgroups(ctx: Pick<GpuContext, 'device'>): boolean {
+  return ctx.device.features.has('subgroups');
+}
+
+/**
+ * The variant to build: the explicit option, else 'subgroup' where `ctx.preferences.subgroupRows` says so
+ * and the device has the feature, else `ctx.preferences.rows`; anything else is an error.
+ */
+function rowVariant(label: string, ctx: GpuContext, variant: RmsNormVariant | undefined): RmsNormVariant {
+  const v = variant ?? (ctx.preferences.subgroupRows === true && hasSubgroups(ctx) ? 'subgroup' : ctx.preferences.rows);
+  if (v !== 'workgroup' && v !== 'serial' && v !== 'subgroup') {
+    throw new Error(`${label}: variant must be 'workgroup' or 'serial' (or 'subgroup'), got ${String(v)}`);
+  }
+  if (v === 'subgroup' && !hasSubgroups(ctx)) {
+    throw new Error(`${label}: variant 'subgroup' needs the device feature 'subgroups', which this device lacks; use 'workgroup' or 'serial'`);
+  }
   return v;
 }
 
@@ -77,14 +97,18 @@ function params(
 }
 
 /**
- * Entry point and grid of a row kernel: workgroup = one workgroup per row (rows over x/y); serial = one
- * invocation per row, RMSNORM_SERIAL_ROWS rows per workgroup (row blocks over x/y). Run index over z.
+ * Shader, entry point and grid of a row kernel: workgroup and subgroup = one workgroup per row (rows over
+ * x/y); serial = one invocation per row, RMSNORM_SERIAL_ROWS rows per workgroup (row blocks over x/y). Run
+ * index over z.
  */
-function rowKernel(base: 'forward' | 'backwardInput', variant: RowVariant, dims: RmsNormDims):
-  { entryPoint: string; workgroups: [number, number, number] } {
+function rowKernel(base: 'forward' | 'backwardInput', variant: RmsNormVariant, dims: RmsNormDims):
+  { shader: string; entryPoint: string; workgroups: [number, number, number] } {
   const serial = variant === 'serial';
   const [x, y] = grid2d(serial ? ceilDiv(dims.N, RMSNORM_SERIAL_ROWS) : dims.N);
-  return { entryPoint: serial ? `${base}Serial` : base, workgroups: [x, y, dims.R] };
+  return {
+    shader: variant === 'subgroup' ? 'rmsnorm_subgroup' : 'rmsnorm',
+    entryPoint: serial ? `${base}Serial` : base, workgroups: [x, y, dims.R],
+  };
 }
 
 /**
@@ -93,16 +117,18 @@ function rowKernel(base: 'forward' | 'backwardInput', variant: RowVariant, dims:
  * Layouts: x, y [R, N, C]; rstd [R, N] (written; saved for the backward); weight [C] per run, element (r, c)
  * at `weightOffset + r·weightRunStride + c` (defaults 0 and C: dense [R, C]; weightRunStride ≥ C), so the weight
  * can live inside a flat parameter buffer [R, P]. y must not alias x.
- * `variant` (default `ctx.preferences.rows`): 'workgroup' = one workgroup of 128 threads per row with a
- * deterministic tree reduction (entry point `forward`); 'serial' = one invocation per row summing the
- * channels in order, 64 rows per workgroup (entry point `forwardSerial`). Both deterministic.
+ * `variant` (default `ctx.preferences.rows`, or 'subgroup' under `ctx.preferences.subgroupRows`): 'workgroup'
+ * = one workgroup of 128 threads per row with a deterministic tree reduction (entry point `forward`);
+ * 'serial' = one invocation per row summing the channels in order, 64 rows per workgroup (entry point
+ * `forwardSerial`); 'subgroup' = one workgroup of 64 threads per row, subgroupAdd + one barrier
+ * (rmsnorm_subgroup.wgsl `forward`; devices with 'subgroups' only). All deterministic.
  * Dispatch label `rmsnormForward.<variant>`.
  */
 export async function rmsnormForward(
   ctx: GpuContext,
   io: {
     x: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rstd: GPUBuffer; eps: number;
-    weightOffset?: number; weightRunStride?: number; variant?: RowVariant;
+    weightOffset?: number; weightRunStride?: number; variant?: RmsNormVariant;
   } & RmsNormDims,
 ): Promise<Dispatch> {
   const label = 'rmsnormForward';
@@ -115,7 +141,7 @@ export async function rmsnormForward(
   checkSize(label, 'y', io.y, R * N * C);
   checkSize(label, 'rstd', io.rstd, R * N);
   return makeDispatch(ctx, {
-    label: `${label}.${variant}`, shader: 'rmsnorm', ...rowKernel('forward', variant, io),
+    label: `${label}.${variant}`, ...rowKernel('forward', variant, io),
     bindings: [params(ctx, label, io, io.eps, weight, undefined), io.x, io.weight, io.y, io.rstd],
   });
 }
@@ -126,14 +152,14 @@ export async function rmsnormForward(
  * Layouts: dy, x, dx [R, N, C]; rstd [R, N] (from the forward); weight [C] per run at
  * `weightOffset + r·weightRunStride + c` (defaults 0 and C: dense [R, C]; weightRunStride ≥ C).
  * dx must not alias dy or x. `variant` as in rmsnormForward ('workgroup': `backwardInput`, one workgroup per
- * row with a tree reduction; 'serial': `backwardInputSerial`, one invocation per row; default
- * `ctx.preferences.rows`). Both deterministic. Dispatch label `rmsnormBackwardInput.<variant>`.
+ * row with a tree reduction; 'serial': `backwardInputSerial`, one invocation per row; 'subgroup':
+ * rmsnorm_subgroup.wgsl `backwardInput`; default as in rmsnormForward). All deterministic. Dispatch label `rmsnormBackwardInput.<variant>`.
  */
 export async function rmsnormBackwardInput(
   ctx: GpuContext,
   io: {
     dy: GPUBuffer; x: GPUBuffer; weight: GPUBuffer; rstd: GPUBuffer; dx: GPUBuffer;
-    weightOffset?: number; weightRunStride?: number; variant?: RowVariant;
+    weightOffset?: number; weightRunStride?: number; variant?: RmsNormVariant;
   } & RmsNormDims,
 ): Promise<Dispatch> {
   const label = 'rmsnormBackwardInput';
@@ -146,7 +172,7 @@ export async function rmsnormBackwardInput(
   checkSize(label, 'rstd', io.rstd, R * N);
   checkSize(label, 'dx', io.dx, R * N * C);
   return makeDispatch(ctx, {
-    label: `${label}.${variant}`, shader: 'rmsnorm', ...rowKernel('backwardInput', variant, io),
+    label: `${label}.${variant}`, ...rowKernel('backwardInput', variant, io),
     bindings: [params(ctx, label, io, 0, weight, undefined), io.dy, io.x, io.weight, io.rstd, io.dx],
   });
 }

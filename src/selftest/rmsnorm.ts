@@ -1,5 +1,5 @@
 import type { GpuContext } from '../gpu/context';
-import { rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, type RowVariant } from '../kernels/rmsnorm';
+import { hasSubgroups, rmsnormBackwardInput, rmsnormBackwardWeight, rmsnormForward, type RmsNormVariant } from '../kernels/rmsnorm';
 import { rmsnormBackwardReference, rmsnormForwardReference, type RmsNormShape } from '../reference/rmsnorm';
 import { randomFloats } from '../util/random';
 import { changedOutsideRuns, extractRuns, placeRuns } from './flatParams';
@@ -15,7 +15,7 @@ export type { RmsNormShape } from '../reference/rmsnorm';
 export type RmsNormCheckShape = RmsNormShape & { paramOffset?: number; paramRunPad?: number };
 
 /**
- * Shapes `npm run selftest` runs (each for both variants): C below, at and above the 128-thread workgroup,
+ * Shapes `npm run selftest` runs (each for every variant the device has): C below, at and above the 128-thread workgroup,
  * R > 1, N = 1, N = 70 (two 64-row blocks of the serial variant, the second partial); the third places
  * weight/dWeight inside flat [R, P] buffers (offset 5, run stride C + 11).
  */
@@ -28,8 +28,16 @@ export const rmsnormSelfTestShapes: RmsNormCheckShape[] = [
 
 export const RMSNORM_TEST_EPS = 1e-5;
 
-/** Both row-kernel variants; the self-test checks each (kernel names `rmsnorm.<variant>.forward` / `.backward`). */
-export const RMSNORM_VARIANTS: readonly RowVariant[] = ['workgroup', 'serial'];
+/**
+ * Every row-kernel variant; the self-test checks each the device can run (`rmsnormVariants`; kernel names
+ * `rmsnorm.<variant>.forward` / `.backward`). 'subgroup' needs the 'subgroups' feature.
+ */
+export const RMSNORM_VARIANTS: readonly RmsNormVariant[] = ['workgroup', 'serial', 'subgroup'];
+
+/** The variants this device can run: all of them where it has 'subgroups', else 'workgroup' and 'serial'. */
+export function rmsnormVariants(ctx: Pick<GpuContext, 'device'>): RmsNormVariant[] {
+  return RMSNORM_VARIANTS.filter((v) => v !== 'subgroup' || hasSubgroups(ctx));
+}
 
 /** Inputs of one check: x, dy ∈ [−1, 1), weight ∈ [0.5, 1.5) (all outputs O(1)). */
 export function rmsnormInputs(shape: RmsNormShape, seed: number): { x: Float32Array; weight: Float32Array; dy: Float32Array } {
@@ -51,20 +59,20 @@ export function rmsnormTolerances(shape: RmsNormShape): { forward: number; backw
 
 /**
  * rmsnorm forward, then both backward dispatches on its saved rstd, against the float64 reference, once per
- * row variant in `variants` (default both): rows `rmsnorm.<variant>.forward` and `rmsnorm.<variant>.backward`
+ * row variant in `variants` (default: every variant the device can run, `rmsnormVariants`): rows `rmsnorm.<variant>.forward` and `rmsnorm.<variant>.backward`
  * (backwardWeight has one variant; it runs on that variant's rstd). With `paramOffset`/`paramRunPad` the weight
  * and dWeight are blocks of larger flat buffers filled with a sentinel; the backward row then also fails
  * (error ∞) if any element outside dWeight's blocks changed.
  */
 export async function checkRmsnorm(
-  ctx: GpuContext, shape: RmsNormCheckShape, seed = 1, variants: readonly RowVariant[] = RMSNORM_VARIANTS,
+  ctx: GpuContext, shape: RmsNormCheckShape, seed = 1, variants: readonly RmsNormVariant[] = rmsnormVariants(ctx),
 ): Promise<KernelCheck[]> {
   const rows: KernelCheck[] = [];
   for (const variant of variants) rows.push(...await checkRmsnormVariant(ctx, shape, seed, variant));
   return rows;
 }
 
-async function checkRmsnormVariant(ctx: GpuContext, shape: RmsNormCheckShape, seed: number, variant: RowVariant): Promise<KernelCheck[]> {
+async function checkRmsnormVariant(ctx: GpuContext, shape: RmsNormCheckShape, seed: number, variant: RmsNormVariant): Promise<KernelCheck[]> {
   const { R, N, C } = shape;
   const dims = { R, N, C };
   const eps = RMSNORM_TEST_EPS;
