@@ -43,6 +43,40 @@ export interface StudyConfig<N extends TaskName = TaskName> {
    * corpus's language (src/data/textProbe.ts) at every evaluation, instead of the task's own (absent) score.
    */
   zeroShotProbe?: ZeroShotProbe;
+  /**
+   * A fine-tuning stage after pretraining (qa task only; the paper's second claim): every pretrained (arm, seed)
+   * model is then fine-tuned by each variant from the same weights and the same batches (src/engine/finetune.ts).
+   */
+  finetune?: FinetuneConfig;
+  /**
+   * Set only on the config of a study's fine-tuning stage (src/config/finetuneStage.ts finetuneStageConfig):
+   * its runs are arms × finetune.variants × seeds and start from the pretrained weights.
+   */
+  stage?: 'finetune';
+}
+
+/**
+ * How a fine-tuning run treats each example (src/engine/finetune.ts):
+ * - `sft`: next-token loss on the answer tokens only, averaged over them;
+ * - `meap-sft` (the reference code): SFT plus, for each example whose answer has ≥ minAnswer tokens, a second,
+ *   masked copy in the batch with k = max(1, ⌊maskFraction · answer length⌋) answer positions replaced by
+ *   [MASK] in its input, carrying loss only at the masked positions (on their clean tokens);
+ * - `meap-sft-all` (the paper's text read literally): the same copy carries loss on all its answer tokens.
+ */
+export type FinetuneVariant = 'sft' | 'meap-sft' | 'meap-sft-all';
+export const FINETUNE_VARIANTS = ['sft', 'meap-sft', 'meap-sft-all'] as const satisfies readonly FinetuneVariant[];
+
+export interface FinetuneConfig {
+  variants: FinetuneVariant[];
+  /** Fine-tuning steps (after the study's `steps` pretraining steps). */
+  steps: number;
+  /** Peak learning rate; warm-up, cosine decay and the other AdamW settings as `optimizer`. */
+  lr: number;
+  warmupSteps: number;
+  /** Fraction of a copy's answer tokens masked; 0 adds no copies (MEAP-SFT is then plain SFT, bit for bit). */
+  maskFraction: number;
+  /** Answers shorter than this (in tokens) get no masked copy (the reference code's 50, scaled to the task). */
+  minAnswer: number;
 }
 
 /** The zero-shot text-needle probe of a text-task study. */
@@ -146,14 +180,48 @@ const textS: StudyConfig<'text'> = {
   evaluation: { ...needleS.evaluation, count: 256, buckets: 1 },
 };
 
+/**
+ * qa-tiny: lost-in-the-middle QA with multi-token answers on the tiny model, pretrained (NTP) on the QA
+ * blocks and then fine-tuned by SFT and MEAP-SFT: 4 documents, answers of 2–5 value words, T = 48. Sized for
+ * a software adapter (fine-tuning batches hold 16 examples + 16 masked copies).
+ */
+const qaTiny: StudyConfig<'qa'> = {
+  ...tiny,
+  task: 'qa',
+  taskOptions: { fillerWords: 16, keys: 8, values: 12, documents: 4, answerMin: 2, answerMax: 5 },
+  model: { ...tiny.model, vocabSize: 44, context: 48 },
+  batch: 16,
+  steps: 300,
+  optimizer: { ...optimizer, lr: 3e-3, warmupSteps: 30 },
+  arms: [0],
+  evaluation: { every: 50, count: 96, buckets: 4, seed: 12345 },
+  finetune: { variants: ['sft', 'meap-sft'], steps: 200, lr: 1e-3, warmupSteps: 20, maskFraction: 0.1, minAnswer: 3 },
+};
+
+/**
+ * qa-s: the paper's fine-tuning setting at GPU scale: 20 documents, answers of 3–8 value words, T = 256,
+ * the needle-s model; NTP pretraining, then SFT vs MEAP-SFT.
+ */
+const qaS: StudyConfig<'qa'> = {
+  ...needleS,
+  task: 'qa',
+  taskOptions: { fillerWords: 128, keys: 64, values: 64, documents: 20, answerMin: 3, answerMax: 8 },
+  model: { ...needleS.model, context: 256 },
+  batch: 16,
+  arms: [0],
+  evaluation: { ...needleS.evaluation, count: 500, buckets: 5 },
+  finetune: { variants: ['sft', 'meap-sft'], steps: 1000, lr: 1e-3, warmupSteps: 50, maskFraction: 0.1, minAnswer: 3 },
+};
+
 export const PRESETS = {
   tiny, quick, 'needle-s': needleS, 'needle-long': needleLong, 'recall-s': recallS, 'multidoc-s': multidocS, 'text-s': textS,
+  'qa-tiny': qaTiny, 'qa-s': qaS,
 } as const satisfies Record<string, StudyConfig>;
 export type PresetName = keyof typeof PRESETS;
 
 /** The preset a task gets when none is named (the CLI's --task without --preset). */
 export const DEFAULT_PRESET_FOR_TASK: Record<TaskName, PresetName> = {
-  needle: 'tiny', recall: 'recall-s', multidoc: 'multidoc-s', text: 'text-s',
+  needle: 'tiny', recall: 'recall-s', multidoc: 'multidoc-s', text: 'text-s', qa: 'qa-tiny',
 };
 
 export function preset(name: string): StudyConfig {

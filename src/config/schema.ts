@@ -20,7 +20,7 @@ import { TASK_NAMES } from '../data/task';
 import { alphabetProblem } from '../data/charTokenizer';
 import { CORPUS_CHARACTERS } from '../data/corpus';
 import { MAX_CORPUS_DOCUMENTS } from '../data/textTask';
-import { PRESETS, type PresetName, type StudyConfig } from './presets';
+import { FINETUNE_VARIANTS, PRESETS, type FinetuneVariant, type PresetName, type StudyConfig } from './presets';
 
 /** The largest value each size may take (inclusive). */
 export const CONFIG_LIMITS = {
@@ -276,12 +276,37 @@ const ZeroShotProbeSchema = obj({
   seed: int(0, L.seed, { range: true }),
 }, 'an object { kind, count, buckets, seed }');
 
-/** StudyConfig: the task picks its options' schema (only the text task takes a zero-shot probe). */
+const FinetuneVariantsSchema = v.pipe(
+  v.array(
+    v.custom<FinetuneVariant>((x) => (FINETUNE_VARIANTS as readonly unknown[]).includes(x),
+      (issue) => `: a fine-tuning variant must be one of ${FINETUNE_VARIANTS.join(', ')}, got ${show(issue.input)}`),
+    (issue) => `must be a list of fine-tuning variants (${FINETUNE_VARIANTS.join(', ')}), got ${show(issue.input)}`,
+  ),
+  v.minLength(1, 'must list at least one fine-tuning variant'),
+  v.check((list) => new Set(list).size === list.length, 'must not list a variant twice'),
+);
+
+/** The fine-tuning stage of a qa study (src/config/finetuneStage.ts). */
+const FinetuneSchema = obj({
+  variants: FinetuneVariantsSchema,
+  steps: int(1, L.steps),
+  lr: num((x) => x > 0, 'a finite number > 0'),
+  warmupSteps: int(0, L.steps),
+  maskFraction: unit(false),
+  minAnswer: int(1, L.taskItems),
+}, 'an object { variants, steps, lr, warmupSteps, maskFraction, minAnswer }');
+
+const StageSchema = v.literal('finetune', (issue) => `must be "finetune" (the fine-tuning stage's config) or absent, got ${show(issue.input)}`);
+
+/**
+ * StudyConfig: the task picks its options' schema (only the text task takes a zero-shot probe; only the qa task,
+ * whose answers are spans, a fine-tuning stage).
+ */
 export const StudyConfigSchema = v.variant('task', [
   obj({ task: v.literal('needle'), ...common, taskOptions: NeedleOptionsSchema }),
   obj({ task: v.literal('recall'), ...common, taskOptions: RecallOptionsSchema }),
   obj({ task: v.literal('multidoc'), ...common, taskOptions: MultidocOptionsSchema }),
-  obj({ task: v.literal('qa'), ...common, taskOptions: QaOptionsSchema }),
+  obj({ task: v.literal('qa'), ...common, taskOptions: QaOptionsSchema, finetune: v.optional(FinetuneSchema), stage: v.optional(StageSchema) }),
   obj({ task: v.literal('text'), ...common, taskOptions: TextOptionsSchema, zeroShotProbe: v.optional(ZeroShotProbeSchema) }),
 ], (issue) => (issue.path?.[0]?.key === 'task'
   ? `must be one of ${TASK_NAMES.join(', ')}, got ${show(issue.input)}`

@@ -5,10 +5,11 @@
  */
 import type { StudyConfig } from './presets';
 import { bufferPlan } from '../model/memory';
+import { isFinetuneStage, runCount, sequencesPerStep } from './finetuneStage';
 import { parameterCount, parameterLayout } from '../model/layout';
 
 export interface StudySize {
-  /** Runs: arms × seeds. */
+  /** Runs: arms × seeds (× fine-tuning variants in a fine-tuning stage). */
   R: number;
   /** Parameters of one model. */
   params: number;
@@ -19,11 +20,12 @@ export interface StudySize {
 
 /** The study's size; NaN for what a config that cannot be built does not define. */
 export function studySize(c: StudyConfig): StudySize {
-  const R = c.arms.length * c.seedsPerArm;
+  const R = runCount(c);
+  const rows = sequencesPerStep(c);
   try {
     const params = parameterCount(parameterLayout(c.model));
-    const bytes = bufferPlan(c.model, R, c.batch).reduce((sum, e) => sum + Math.max(4, e.floats * 4), 0);
-    return { R, params, bytes, tokensPerStep: R * c.batch * c.model.context };
+    const bytes = bufferPlan(c.model, R, rows, { lossWeights: isFinetuneStage(c) }).reduce((sum, e) => sum + Math.max(4, e.floats * 4), 0);
+    return { R, params, bytes, tokensPerStep: R * rows * c.model.context };
   } catch {
     return { R, params: NaN, bytes: NaN, tokensPerStep: NaN };
   }

@@ -39,6 +39,7 @@ function taskFor(c: StudyConfig): Task {
  */
 export function validateStudyConfig(c: StudyConfig): void {
   parseStudyConfig(c);
+  if (c.stage === 'finetune' && !c.finetune) throw new ConfigError('stage "finetune" needs the study\'s finetune settings', 'stage');
   const task = taskFor(c);
   if (task.vocabSize !== c.model.vocabSize) {
     throw new ConfigError(`model.vocabSize (${c.model.vocabSize}) must equal the ${c.task} task's vocabulary (${task.vocabSize})`, 'model.vocabSize');

@@ -7,6 +7,7 @@
 import type { StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
 import { parameterLayout } from '../model/layout';
+import { runCount } from '../config/finetuneStage';
 
 export const STUDY_CHECKPOINT_FORMAT = 'meap-playground-study';
 export const STUDY_CHECKPOINT_VERSION = 1;
@@ -100,7 +101,7 @@ export function decodeStudyCheckpoint(bytes: Uint8Array): StudyCheckpoint {
   } catch (error) {
     fail(`its config is invalid (${(error as Error).message})`);
   }
-  const R = config.arms.length * config.seedsPerArm;
+  const R = runCount(config);
   const { P } = parameterLayout(config.model);
   const step = header.step;
   if (!Number.isInteger(step) || (step as number) < 0 || (step as number) > config.steps) fail(`its step ${JSON.stringify(step)} is outside 0..${config.steps}`);

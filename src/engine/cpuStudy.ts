@@ -16,14 +16,15 @@ import { batchCopy, l2Norm, probeSequences, type IntervalReport, type ProbeResul
 import type { StudyState } from './checkpoint';
 import { EvaluationTally } from './evaluationTally';
 import { RunPlan } from './runPlan';
-import { argmax } from '../util/argmax';
+import { crossEntropyReference } from '../reference/crossEntropy';
+import { runCount, sequencesPerStep } from '../config/finetuneStage';
 import type { RunEvaluation, RunInfo } from './types';
 
 /** Rough multiply-adds per step of a study: every run's tokens through the weights and the attention. */
 export function studyStepWork(config: StudyConfig): number {
   const m = config.model;
-  const R = config.arms.length * config.seedsPerArm;
-  const tokens = R * config.batch * m.context;
+  const R = runCount(config);
+  const tokens = R * sequencesPerStep(config) * m.context;
   return tokens * (parameterCount(parameterLayout(m)) + m.layers * m.context * m.dModel);
 }
 
@@ -32,8 +33,8 @@ export function assertCpuSized(config: StudyConfig): void {
   const limit = studyStepWork(PRESETS.tiny);
   const work = studyStepWork(config);
   if (work > limit) {
-    const R = config.arms.length * config.seedsPerArm;
-    throw new RangeError(`This study (${R} runs × batch ${config.batch} × context ${config.model.context}, ` +
+    const R = runCount(config);
+    throw new RangeError(`This study (${R} runs × batch ${sequencesPerStep(config)} × context ${config.model.context}, ` +
       `${parameterCount(parameterLayout(config.model)).toLocaleString('en-US')} parameters per model) is ${(work / limit).toFixed(1)}× ` +
       'the work per step of the tiny preset, so it needs WebGPU; the CPU fallback trains the tiny preset ' +
       '(or anything no larger: fewer runs, a smaller batch, context or model).');
@@ -54,6 +55,9 @@ export class CpuStudy implements StudyEngine {
   /** The step whose batch `tokens` and `mask` hold (0: none since the build or a restore). */
   private batchStep = 0;
   private readonly mask: Uint32Array;
+  /** Loss weights [R, rows, T] (fine-tuning stages only) and sequences per run in a step. */
+  private readonly weights: Float32Array | null;
+  private readonly rows: number;
   /** Per-run loss of each step since the last interval report. */
   private stepLosses: number[][] = [];
   /** Per-run: whether each step's loss and gradient norm were finite, since the last interval report. */
@@ -62,7 +66,7 @@ export class CpuStudy implements StudyEngine {
   private stepGradNorms: number[][] = [];
   private intervalFirstStep = 1;
 
-  private constructor(readonly config: StudyConfig) {
+  private constructor(readonly config: StudyConfig, base?: (baseArm: number, seed: number) => Float32Array) {
     this.plan = new RunPlan(config);
     this.runs = this.plan.runs;
     this.R = this.plan.R;
@@ -71,17 +75,19 @@ export class CpuStudy implements StudyEngine {
     this.layout = parameterLayout(config.model);
     this.decay = decayMask(this.layout);
     const P = this.layout.P;
-    this.state = this.plan.initialParameters(this.layout).map((params) => ({ params: Float64Array.from(params), m: new Float64Array(P), v: new Float64Array(P) }));
-    const B = config.batch, T = config.model.context;
+    this.state = this.plan.initialParameters(this.layout, base).map((params) => ({ params: Float64Array.from(params), m: new Float64Array(P), v: new Float64Array(P) }));
+    this.rows = this.plan.rows;
+    const B = this.rows, T = config.model.context;
     this.tokens = new Uint32Array(this.R * B * (T + 1));
     this.mask = new Uint32Array(this.R * B * T);
+    this.weights = this.plan.finetune ? new Float32Array(this.R * B * T) : null;
   }
 
   /** Validates the config (as Study does) and refuses studies larger than the tiny preset. */
-  static create(config: StudyConfig): CpuStudy {
+  static create(config: StudyConfig, base?: (baseArm: number, seed: number) => Float32Array): CpuStudy {
     validateStudyConfig(config);
     assertCpuSized(config);
-    return new CpuStudy(structuredClone(config));
+    return new CpuStudy(structuredClone(config), base);
   }
 
   get parameterCount(): number {
@@ -112,7 +118,7 @@ export class CpuStudy implements StudyEngine {
   }
 
   lastBatch(): TrainingBatch | null {
-    return batchCopy(this.step, this.batchStep, this.config.batch, this.config.model.context, this.tokens, this.mask);
+    return batchCopy(this.step, this.batchStep, this.rows, this.config.model.context, this.tokens, this.mask);
   }
 
   flush(): Promise<void> {
@@ -121,9 +127,9 @@ export class CpuStudy implements StudyEngine {
 
   trainStep(): void {
     const { config, R } = this;
-    const B = config.batch, T = config.model.context;
+    const B = this.rows, T = config.model.context;
     const o = config.optimizer;
-    this.plan.nextStep(this.tokens, this.mask);
+    this.plan.nextStep(this.tokens, this.mask, this.weights ?? undefined);
     this.batchStep = this.step;
     if (this.stepLosses.length === 0) this.intervalFirstStep = this.step;
     const losses: number[] = [];
@@ -136,7 +142,8 @@ export class CpuStudy implements StudyEngine {
         gradNorms.push(Number.NaN);
         continue;
       }
-      const batch = { B, tokens: this.tokens.subarray(r * B * (T + 1), (r + 1) * B * (T + 1)), mask: this.mask.subarray(r * B * T, (r + 1) * B * T) };
+      const batch = { B, tokens: this.tokens.subarray(r * B * (T + 1), (r + 1) * B * (T + 1)), mask: this.mask.subarray(r * B * T, (r + 1) * B * T),
+        weights: this.weights?.subarray(r * B * T, (r + 1) * B * T) };
       const state = this.state[r];
       const forward = referenceForward(config.model, this.layout, state.params, batch);
       const grads = referenceBackward(config.model, this.layout, state.params, batch, forward);
@@ -170,7 +177,7 @@ export class CpuStudy implements StudyEngine {
 
   async evaluate(): Promise<RunEvaluation[]> {
     const { config, R, evalSet } = this;
-    const B = config.batch, T = config.model.context, V = config.model.vocabSize;
+    const B = this.rows, T = config.model.context, V = config.model.vocabSize;
     const tally = new EvaluationTally(evalSet, R);
     for (let start = 0; start < evalSet.count; start += B) {
       const used = Math.min(B, evalSet.count - start);
@@ -181,9 +188,10 @@ export class CpuStudy implements StudyEngine {
       for (let r = 0; r < R; r++) {
         const forward = referenceForward(config.model, this.layout, this.state[r].params, batch);
         tally.loss(r, forward.loss * used * T);
+        const rowLoss = crossEntropyReference(forward.logits, batch.tokens, { R: 1, B: used, T, V }).rowLoss;
         for (let b = 0; b < used; b++) {
           const row = b * T + evalSet.answerPositions[start + b];
-          tally.answer(r, start + b, argmax(forward.logits.subarray(row * V, (row + 1) * V)) === evalSet.answers[start + b]);
+          tally.scoreAnswer(r, start + b, (i) => forward.logits.subarray((row + i) * V, (row + i + 1) * V), (i) => rowLoss[row + i]);
         }
       }
     }

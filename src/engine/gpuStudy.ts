@@ -12,10 +12,10 @@ import type { StudyState } from './checkpoint';
 import type { StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
 import { batchCopy, l2Norm, probeSequences, type IntervalReport, type ProbeResult, type StudyEngine, type TrainingBatch } from './studyEngine';
-import { EvaluationTally } from './evaluationTally';
+import { answerLength, EvaluationTally, maxAnswerLength } from './evaluationTally';
 import { RunPlan } from './runPlan';
 import type { RunEvaluation, RunInfo } from './types';
-import { argmax } from '../util/argmax';
+import { lossScales } from '../kernels/crossEntropy';
 
 export class Study implements StudyEngine {
   readonly kind = 'webgpu' as const;
@@ -27,6 +27,11 @@ export class Study implements StudyEngine {
   /** The step whose batch `tokens` and `mask` hold (0: none since the build or a restore). */
   private batchStep = 0;
   private readonly mask: Uint32Array;
+  /** Loss weights [R, rows, T] and their per-run scales [R] (fine-tuning stages only). */
+  private readonly weights: Float32Array | null;
+  private readonly lossScale: Float32Array;
+  /** Sequences per run in the model: the batch, or twice it in a fine-tuning stage with masked copies. */
+  private readonly rows: number;
   private readonly evalTokens: Uint32Array;
   private readonly zeroMask: Uint32Array;
   private readonly staging: GPUBuffer;
@@ -47,14 +52,17 @@ export class Study implements StudyEngine {
     this.R = plan.R;
     this.task = plan.task;
     this.evalSet = plan.evalSet;
-    const B = config.batch, T = config.model.context;
+    this.rows = plan.rows;
+    const B = this.rows, T = config.model.context;
     this.tokens = new Uint32Array(this.R * B * (T + 1));
     this.mask = new Uint32Array(this.R * B * T);
+    this.weights = plan.finetune ? new Float32Array(this.R * B * T) : null;
+    this.lossScale = new Float32Array(this.R);
     this.evalTokens = new Uint32Array(this.R * B * (T + 1));
     this.zeroMask = new Uint32Array(this.R * B * T);
     const V = config.model.vocabSize;
-    // Evaluation readback: every run's row losses [R, B·T] and the logits rows at the answer positions [R, B, V].
-    this.staging = ctx.arena.buffer('study.evalStaging', 4 * (this.R * B * T + this.R * B * V),
+    // Evaluation readback: every run's row losses [R, B·T] and the logits rows of the answers [R, B, answer length, V].
+    this.staging = ctx.arena.buffer('study.evalStaging', 4 * (this.R * B * T + this.R * B * maxAnswerLength(plan.evalSet) * V),
       0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */);
     this.lossLog = ctx.arena.buffer('study.lossLog', 4 * this.R * config.evaluation.every);
     this.normLog = ctx.arena.buffer('study.normLog', 8 * this.R * config.evaluation.every);
@@ -64,12 +72,17 @@ export class Study implements StudyEngine {
     this.stagingBytes = this.staging.size + this.lossLog.size + this.normLog.size + this.probeStaging.size;
   }
 
-  static async create(ctx: GpuContext, config: StudyConfig): Promise<Study> {
+  /**
+   * Builds the study's model and writes every run's initial weights. A fine-tuning stage (config.stage =
+   * 'finetune') starts from `base(baseArm, seed)`, the pretrained weights of that arm and seed.
+   */
+  static async create(ctx: GpuContext, config: StudyConfig, base?: (baseArm: number, seed: number) => Float32Array): Promise<Study> {
     validateStudyConfig(config);
-    const R = config.arms.length * config.seedsPerArm;
-    const model = await GpuModel.build(ctx, config.model, { R, B: config.batch, maxGradNorm: config.optimizer.maxGradNorm });
     const plan = new RunPlan(config);
-    plan.initialParameters(model.layout).forEach((params, r) => model.writeRunParameters(r, params));
+    const model = await GpuModel.build(ctx, config.model, {
+      R: plan.R, B: plan.rows, maxGradNorm: config.optimizer.maxGradNorm, lossWeights: plan.finetune,
+    });
+    plan.initialParameters(model.layout, base).forEach((params, r) => model.writeRunParameters(r, params));
     return new Study(ctx, config, model, plan);
   }
 
@@ -102,9 +115,10 @@ export class Study implements StudyEngine {
 
   /** Encodes and submits one training step for every run (no readback). */
   trainStep(): void {
-    this.plan.nextStep(this.tokens, this.mask);
+    this.plan.nextStep(this.tokens, this.mask, this.weights ?? undefined);
     this.batchStep = this.step;
     this.model.writeBatch(this.tokens, this.mask);
+    if (this.weights) this.model.writeLossWeights(this.weights, lossScales(this.weights, this.R, this.rows * this.config.model.context, this.lossScale));
     this.model.writeHyper(this.plan.hyper);
     const encoder = this.ctx.device.createCommandEncoder({ label: 'train-step' });
     this.model.encodeTrainingStep(encoder);
@@ -154,9 +168,10 @@ export class Study implements StudyEngine {
   /** Clean validation loss and greedy retrieval accuracy of every run on the fixed evaluation set. */
   async evaluate(): Promise<RunEvaluation[]> {
     const { config, R, evalSet } = this;
-    const B = config.batch, T = config.model.context, V = config.model.vocabSize, N = B * T;
+    const B = this.rows, T = config.model.context, V = config.model.vocabSize, N = B * T;
     const block = B * (T + 1);
     const tally = new EvaluationTally(evalSet, R);
+    const maxLen = maxAnswerLength(evalSet);
     for (let start = 0; start < evalSet.count; start += B) {
       const used = Math.min(B, evalSet.count - start);
       // Rows past the end of the set repeat its last example; they are not scored.
@@ -172,7 +187,8 @@ export class Study implements StudyEngine {
       for (let r = 0; r < R; r++) {
         for (let b = 0; b < used; b++) {
           const row = r * N + b * T + evalSet.answerPositions[start + b];
-          encoder.copyBufferToBuffer(this.model.logitsBuffer, 4 * row * V, this.staging, 4 * (R * N + (r * B + b) * V), 4 * V);
+          const rows = answerLength(evalSet, start + b);
+          encoder.copyBufferToBuffer(this.model.logitsBuffer, 4 * row * V, this.staging, 4 * (R * N + (r * B + b) * maxLen * V), 4 * rows * V);
         }
       }
       this.ctx.device.queue.submit([encoder.finish()]);
@@ -183,8 +199,9 @@ export class Study implements StudyEngine {
       for (let r = 0; r < R; r++) {
         for (let i = 0; i < used * T; i++) tally.loss(r, data[r * N + i]);
         for (let b = 0; b < used; b++) {
-          const logits = data.subarray(R * N + (r * B + b) * V, R * N + (r * B + b + 1) * V);
-          tally.answer(r, start + b, argmax(logits) === evalSet.answers[start + b]);
+          const at = R * N + (r * B + b) * maxLen * V;
+          const rowOf = r * N + b * T + evalSet.answerPositions[start + b];
+          tally.scoreAnswer(r, start + b, (i) => data.subarray(at + i * V, at + (i + 1) * V), (i) => data[rowOf + i]);
         }
       }
     }
@@ -200,7 +217,7 @@ export class Study implements StudyEngine {
    */
   async probe(tokens: ArrayLike<number> | readonly ArrayLike<number>[], mask: readonly number[], logitRows: readonly number[] = []): Promise<ProbeResult> {
     const { config, R } = this;
-    const B = config.batch, T = config.model.context, V = config.model.vocabSize, H = config.model.heads, L = config.model.layers;
+    const B = this.rows, T = config.model.context, V = config.model.vocabSize, H = config.model.heads, L = config.model.layers;
     const block = B * (T + 1);
     const sequences = probeSequences(config, R, tokens, mask, logitRows);
     this.evalTokens.fill(0);
@@ -237,7 +254,7 @@ export class Study implements StudyEngine {
   }
 
   lastBatch(): TrainingBatch | null {
-    return batchCopy(this.step, this.batchStep, this.config.batch, this.config.model.context, this.tokens, this.mask);
+    return batchCopy(this.step, this.batchStep, this.rows, this.config.model.context, this.tokens, this.mask);
   }
 
   /** The full training state (waits for the GPU); see src/engine/checkpoint.ts. */

@@ -4,6 +4,10 @@
  * checkpoint carries. For each seed every arm starts from the same initial weights and sees the same
  * batches; arms differ only in mask ratio. The GPU `Study` and the `CpuStudy` fallback differ only in where
  * the numbers are computed, so they draw from the same streams in the same order and their numbers track.
+ *
+ * A fine-tuning stage (config.stage = 'finetune', src/config/finetuneStage.ts) has arms × variants × seeds runs
+ * (src/engine/finetuneBatch.ts): every run of a seed starts from its pretraining arm's weights of that seed
+ * (given to initialParameters) and sees the same examples; variants differ in copies, masks and loss weights.
  */
 import { adamwHyper, ADAMW_HYPER_STRIDE, type AdamWRunSettings } from '../kernels/adamw';
 import { fillMask } from '../data/maskPolicy';
@@ -14,6 +18,8 @@ import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
 import type { StudyConfig } from '../config/presets';
 import { learningRate } from './schedule';
+import { finetuneOf, isFinetuneStage, sequencesPerStep } from '../config/finetuneStage';
+import { answerSpans, fillFinetuneRows, finetuneRuns } from './finetuneBatch';
 import { assertSameStudy, type StudyState } from './checkpoint';
 import type { IntervalReport } from './studyEngine';
 import type { RunInfo } from './types';
@@ -34,6 +40,9 @@ export class RunPlan {
   step = 0;
   /** AdamW's per-run rows [R, ADAMW_HYPER_STRIDE] of the current step (learning rate, bias corrections, active). */
   readonly hyper: Float32Array<ArrayBuffer>;
+  /** Sequences per run in a step: the batch, or twice it in a fine-tuning stage with masked copies. */
+  readonly rows: number;
+  readonly finetune: boolean;
   /** One data stream per seed (shared by that seed's arms); one mask stream per run. */
   private dataRngs: Rng[];
   private maskRngs: Rng[];
@@ -42,21 +51,38 @@ export class RunPlan {
   constructor(readonly config: StudyConfig) {
     const { arms, seedsPerArm, baseSeed } = config;
     const T = config.model.context;
-    this.runs = arms.flatMap((maskRatio, arm) => Array.from({ length: seedsPerArm }, (_, seed) => ({
+    this.finetune = isFinetuneStage(config);
+    this.rows = sequencesPerStep(config);
+    this.runs = this.finetune ? finetuneRuns(config) : arms.flatMap((maskRatio, arm) => Array.from({ length: seedsPerArm }, (_, seed) => ({
       arm, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' as const : 'meap' as const,
     })));
     this.R = this.runs.length;
     this.task = createTask(config.task, config.taskOptions);
     this.evalSet = this.task.evalSet(config.evaluation.count, T, config.evaluation.buckets, config.evaluation.seed);
-    this.dataRngs = Array.from({ length: seedsPerArm }, (_, s) => new Rng(deriveSeed(baseSeed, s, 'data')));
-    this.maskRngs = this.runs.map((run) => new Rng(deriveSeed(baseSeed, run.seed, run.arm, run.maskRatio, 'mask')));
+    // Fine-tuning draws from streams of its own, so its examples are not pretraining's again.
+    const stream = this.finetune ? 'finetune-' : '';
+    this.dataRngs = Array.from({ length: seedsPerArm }, (_, s) => new Rng(deriveSeed(baseSeed, s, `${stream}data`)));
+    this.maskRngs = this.runs.map((run) => new Rng(this.finetune
+      ? deriveSeed(baseSeed, run.seed, run.baseArm ?? 0, run.maskRatio, run.finetune ?? '', 'finetune-mask')
+      : deriveSeed(baseSeed, run.seed, run.arm, run.maskRatio, 'mask')));
     const o = config.optimizer;
     this.settings = this.runs.map(() => ({ lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }));
     this.hyper = new Float32Array(this.R * ADAMW_HYPER_STRIDE);
   }
 
-  /** Each run's initial parameters: the seeded init of its seed (arms of one seed share the array). */
-  initialParameters(layout: ParameterLayout): Float32Array[] {
+  /**
+   * Each run's initial parameters: the seeded init of its seed (arms of one seed share the array); in a
+   * fine-tuning stage, `base(baseArm, seed)` — the pretrained weights of that arm and seed.
+   */
+  initialParameters(layout: ParameterLayout, base?: (baseArm: number, seed: number) => Float32Array): Float32Array[] {
+    if (this.finetune) {
+      if (!base) throw new RangeError('a fine-tuning stage starts from pretrained weights: pass them to initialParameters');
+      return this.runs.map((run) => {
+        const params = base(run.baseArm ?? 0, run.seed);
+        if (params.length !== layout.P) throw new RangeError(`base weights of arm ${run.baseArm}, seed ${run.seed} hold ${params.length} values, the model has ${layout.P}`);
+        return params;
+      });
+    }
     const bySeed = Array.from({ length: this.config.seedsPerArm },
       (_, s) => initParameters(this.config.model, layout, deriveSeed(this.config.baseSeed, s, 'init')));
     return this.runs.map((run) => bySeed[run.seed]);
@@ -66,17 +92,44 @@ export class RunPlan {
    * Draws the next step into `tokens` [R, B, T + 1] and `mask` [R, B, T] (every batch first, then each
    * run's mask: the order the streams have always been read in), advances the step and sets `hyper` for it.
    */
-  nextStep(tokens: Uint32Array, mask: Uint32Array): void {
+  nextStep(tokens: Uint32Array, mask: Uint32Array, weights?: Float32Array): void {
     const { config, R } = this;
     const B = config.batch, T = config.model.context;
     const block = B * (T + 1);
     const bySeed = this.dataRngs.map((rng) => this.task.trainingBatch(rng, B, T));
+    if (this.finetune) {
+      if (!weights) throw new RangeError('a fine-tuning step needs a loss-weights array [R, rows, T]');
+      this.fillFinetuneStep(bySeed, tokens, mask, weights);
+      this.advance();
+      return;
+    }
     const policy = { sharedAcrossBatch: config.sharedMask, protectedTail: config.protectQuery ? Math.max(1, this.task.queryLength) : 1 };
     for (let r = 0; r < R; r++) {
       const run = this.runs[r];
       tokens.set(bySeed[run.seed], r * block);
       fillMask(mask.subarray(r * B * T, (r + 1) * B * T), B, T, { ...policy, ratio: run.maskRatio }, this.maskRngs[r]);
     }
+    this.advance();
+  }
+
+  /** Every run's rows of a fine-tuning step from its seed's examples (src/engine/finetuneBatch.ts). */
+  private fillFinetuneStep(bySeed: Uint32Array[], tokens: Uint32Array, mask: Uint32Array, weights: Float32Array): void {
+    const { config, rows } = this;
+    const B = config.batch, T = config.model.context;
+    const f = finetuneOf(config);
+    const spans = bySeed.map((examples) => answerSpans(this.task, examples, B, T));
+    this.runs.forEach((run, r) => {
+      const out = {
+        tokens: tokens.subarray(r * rows * (T + 1), (r + 1) * rows * (T + 1)),
+        mask: mask.subarray(r * rows * T, (r + 1) * rows * T),
+        weights: weights.subarray(r * rows * T, (r + 1) * rows * T),
+      };
+      fillFinetuneRows(out, bySeed[run.seed], spans[run.seed], run.finetune ?? 'sft', f, B, rows, T, this.maskRngs[r]);
+    });
+  }
+
+  /** Advances the step and sets `hyper` for it. */
+  private advance(): void {
     this.step++;
     const lr = this.learningRateAt(this.step);
     for (const s of this.settings) s.lr = lr;

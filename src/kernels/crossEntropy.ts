@@ -28,7 +28,7 @@ export interface LossWeightBuffers {
 }
 
 /** lossScale [R] for lossWeights [R, N]: 1 / (weighted rows of the run), rounded to f32; 0 when it has none. */
-export function lossScales(weights: ArrayLike<number>, R: number, N: number, out = new Float32Array(R)): Float32Array {
+export function lossScales(weights: ArrayLike<number>, R: number, N: number, out: Float32Array = new Float32Array(R)): Float32Array {
   for (let r = 0; r < R; r++) {
     let count = 0;
     for (let n = 0; n < N; n++) count += weights[r * N + n];

@@ -30,6 +30,11 @@ export interface GpuModelOptions {
   matmulVariant?: MatmulVariant;
   /** GPU memory the model may use; default: half of the largest buffer size the device allows × 4. */
   memoryBudgetBytes?: number;
+  /**
+   * Train on weighted rows (supervised fine-tuning): the loss is the mean over rows whose weight is 1, set
+   * with each batch by writeLossWeights. Evaluation is unweighted either way.
+   */
+  lossWeights?: boolean;
 }
 
 const OPTIMIZER_STATE = ['params', 'm', 'v'] as const;
@@ -58,7 +63,7 @@ export class GpuModel {
     const { R, B } = options;
     if (!Number.isInteger(R) || R < 1) throw new RangeError(`runs must be a positive integer, got ${R}`);
     if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch must be a positive integer, got ${B}`);
-    const plan = bufferPlan(config, R, B);
+    const plan = bufferPlan(config, R, B, { lossWeights: options.lossWeights });
     const limits = ctx.device.limits;
     const budget = options.memoryBudgetBytes ?? 4 * Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
     const { totalBytes } = checkMemory(plan, limits, budget);
@@ -118,6 +123,13 @@ export class GpuModel {
   writeBatch(tokens: Uint32Array, mask: Uint32Array): void {
     this.ctx.device.queue.writeBuffer(this.buffer('tokens'), 0, tokens);
     this.ctx.device.queue.writeBuffer(this.buffer('mask'), 0, mask);
+  }
+
+  /** The next step's loss weights [R, B·T] (0 or 1) and per-run scales [R] (see lossScales); lossWeights models only. */
+  writeLossWeights(weights: Float32Array, scales: Float32Array): void {
+    if (!this.options.lossWeights) throw new Error('this model was built without loss weights (GpuModelOptions.lossWeights)');
+    this.ctx.device.queue.writeBuffer(this.buffer('lossWeights'), 0, weights as Float32Array<ArrayBuffer>);
+    this.ctx.device.queue.writeBuffer(this.buffer('lossScale'), 0, scales as Float32Array<ArrayBuffer>);
   }
 
   /** AdamW's [R, 8] per-run hyperparameters for the next step (see adamwHyper). */
@@ -255,7 +267,13 @@ export class GpuModel {
     const ceShape = { R, B, T, V, logits: b('logits'), tokens: b('tokens'), rowLoss: b('rowLoss') };
     const mean = await crossEntropyMean(ctx, { rowLoss: b('rowLoss'), lossMean: b('lossMean'), R, N });
     this.evaluate.push(...forward, await crossEntropyRows(ctx, ceShape), mean);
-    this.forward.push(...forward, await crossEntropyRows(ctx, { ...ceShape, dLogits: b('dLogits') }), mean);
+    if (this.options.lossWeights) {
+      const weights = { lossWeights: b('lossWeights'), lossScale: b('lossScale') };
+      this.forward.push(...forward, await crossEntropyRows(ctx, { ...ceShape, dLogits: b('dLogits'), weights }),
+        await crossEntropyMean(ctx, { rowLoss: b('rowLoss'), lossMean: b('lossMean'), R, N, weights: weights.lossWeights }));
+    } else {
+      this.forward.push(...forward, await crossEntropyRows(ctx, { ...ceShape, dLogits: b('dLogits') }), mean);
+    }
 
     // ---- backward (reverse order; every gradient slot is overwritten, so no zeroing is needed) ----
     const backward = this.backward;

@@ -10,7 +10,8 @@ import { embeddingBackwardScratchWords } from '../kernels/embedding';
  */
 export interface BufferPlanEntry { name: string; floats: number }
 
-export function bufferPlan(config: ModelConfig, R: number, B: number): BufferPlanEntry[] {
+/** `lossWeights`: the model trains on weighted rows (fine-tuning) and holds their weights [R, B·T] and scales [R]. */
+export function bufferPlan(config: ModelConfig, R: number, B: number, options: { lossWeights?: boolean } = {}): BufferPlanEntry[] {
   const T = config.context, D = config.dModel, F = config.dFF, V = config.vocabSize, H = config.heads;
   const N = B * T;
   const { P } = parameterLayout(config);
@@ -40,6 +41,10 @@ export function bufferPlan(config: ModelConfig, R: number, B: number): BufferPla
   add('dLogits', R * N * V);
   add('rowLoss', R * N);
   add('lossMean', R);
+  if (options.lossWeights) {
+    add('lossWeights', R * N);
+    add('lossScale', R);
+  }
   // Scratch shared by all layers in the backward pass.
   for (const name of ['branch', 'dx', 'dh', 'dhPart', 'dq', 'dk', 'dv', 'dAtt']) add(name, R * N * D);
   add('dScores', R * B * H * T * T);

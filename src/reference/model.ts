@@ -20,6 +20,8 @@ export interface ReferenceBatch {
   tokens: ArrayLike<number>;
   /** [B, T] 1 = masked input. */
   mask: ArrayLike<number>;
+  /** [B, T] loss weights (0 or 1; fine-tuning): the loss is the mean over weighted rows. Absent: every row. */
+  weights?: ArrayLike<number>;
 }
 
 interface LayerCache {
@@ -86,14 +88,14 @@ export function referenceForward(config: ModelConfig, layout: ParameterLayout, p
   }
   const nf = rmsnormForwardReference(x, p('model.norm.weight'), { R: 1, N, C: D }, config.normEps);
   const logits = linear(nf.y, p('lm_head.weight'), N, D, V);
-  const ce = crossEntropyReference(logits, batch.tokens, { R: 1, B, T, V });
+  const ce = crossEntropyReference(logits, batch.tokens, { R: 1, B, T, V }, undefined, batch.weights);
   return {
     loss: ce.lossMean[0], logits, probs: probsPerLayer,
     cache: { layers, xFinal: x, hFinal: nf.y, rstdFinal: nf.rstd, dLogits: ce.dLogits },
   };
 }
 
-/** Gradient of the mean next-token loss with respect to every parameter, in the layout's flat order. */
+/** Gradient of the (weighted) mean next-token loss with respect to every parameter, in the layout's flat order. */
 export function referenceBackward(
   config: ModelConfig, layout: ParameterLayout, params: ArrayLike<number>, batch: ReferenceBatch, forward: ReferenceForward,
 ): Float64Array {

@@ -6,6 +6,7 @@
  * the Worker). 'resume' rebuilds a stored study paused at its step; it continues bit-identically
  * (test/sessionCheckpoint.test.ts). A poisoned run state never replaces a good checkpoint (see `save`).
  */
+import { runCount } from '../config/finetuneStage';
 import type { StudyEngine } from '../engine/studyEngine';
 import type { StudyConfig } from '../config/presets';
 import type { FromTrainer } from './protocol';
@@ -218,7 +219,7 @@ export class CheckpointKeeper {
       const { config, step } = checkpoint.state;
       if ((checkpoint.state.params instanceof Float64Array) !== (backend === 'cpu')) throw new Error('its precision does not match the engine');
       if (backend === 'cpu') assertCpuSized(config);
-      return { saved: { checkpoint, extra: readSessionExtra(checkpoint.extra, config.arms.length * config.seedsPerArm, step) } };
+      return { saved: { checkpoint, extra: readSessionExtra(checkpoint.extra, runCount(config), step) } };
     } catch (error) {
       return { refusal: errorMessage(error) };
     }
