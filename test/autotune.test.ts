@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  adapterKey, autotune, AUTOTUNE_VERSION, decide, kernelChoiceReport, memoryAutotuneCache, parseAutotuneResult,
+  adapterKey, autotune, AUTOTUNE_VERSION, decide, KEEP_MARGIN, kernelChoiceReport, memoryAutotuneCache, parseAutotuneResult,
   preferencesOf, storageAutotuneCache, TILE_BUDGET_MS, variantsWorthTiling, type AutotuneMeasurement, type AutotuneResult,
 } from '../src/tuning/autotune';
 import type { GpuContext, KernelPreferences } from '../src/gpu/context';
@@ -15,7 +15,7 @@ import { testContext } from './gpuContext';
 
 const adapter = { vendor: 'v', architecture: 'arch', device: 'dev', description: 'desc' };
 
-function m(kernel: 'matmul' | 'rows', variant: string, milliseconds: number, extra: Partial<AutotuneMeasurement> = {}): AutotuneMeasurement {
+function m(kernel: 'matmul' | 'rows' | 'rmsnorm', variant: string, milliseconds: number, extra: Partial<AutotuneMeasurement> = {}): AutotuneMeasurement {
   return { kernel, variant, workload: 'w', milliseconds, samples: 3, ...extra };
 }
 
@@ -122,6 +122,47 @@ describe('decide (pure)', () => {
     expect(variantsWorthTiling([])).toEqual([]);
   });
 
+  it('a close call keeps the current preference; a clear win (beyond KEEP_MARGIN) replaces it', () => {
+    const guess: KernelPreferences = { rows: 'serial', matmul: 'blocked' };
+    const ms = (vec4: number, workgroup: number) => [
+      m('matmul', 'blocked', 10, { tiles: tiles(8, 8, 0), defaultTiles: true }),
+      m('matmul', 'tiled', 20, { tiles: tiles(16, 16, 16), defaultTiles: true }),
+      m('matmul', 'vec4', vec4, { tiles: tiles(16, 8, 16), defaultTiles: true }),
+      m('rows', 'serial', 10), m('rows', 'workgroup', workgroup),
+    ];
+    expect(decide({ preferences: guess }, 'k', ms(9, 9), 'wall', 1)).toMatchObject({ matmul: 'blocked', rows: 'serial' });
+    expect(decide({ preferences: guess }, 'k', ms(10 / KEEP_MARGIN - 0.01, 10 / KEEP_MARGIN - 0.01), 'wall', 1))
+      .toMatchObject({ matmul: 'vec4', rows: 'workgroup' });
+    // The current preference's best tiles count for it.
+    const withTiles = [...ms(7.5, 20), m('matmul', 'blocked', 9, { tiles: tiles(16, 4, 0), defaultTiles: false })];
+    expect(decide({ preferences: guess }, 'k', withTiles, 'wall', 1).matmul).toBe('vec4');
+    expect(decide({ preferences: guess }, 'k', [...withTiles, m('matmul', 'blocked', 8.5, { tiles: tiles(16, 4, 0), defaultTiles: false })], 'wall', 1).matmul)
+      .toBe('blocked');
+    // A current preference that was not measured (or failed) does not hold anything.
+    expect(decide({ preferences: { rows: 'serial', matmul: 'tiled' } }, 'k', ms(9, 20).filter((x) => x.variant !== 'tiled'), 'wall', 1).matmul)
+      .toBe('vec4');
+  });
+
+  it("subgroupRows only where RMSNorm's subgroup kernels clearly beat the chosen row variant's", () => {
+    const base = [
+      m('matmul', 'blocked', 5, { tiles: tiles(8, 8, 0), defaultTiles: true }),
+      m('rows', 'serial', 10), m('rows', 'workgroup', 5),
+    ];
+    const guess: KernelPreferences = { rows: 'workgroup', matmul: 'blocked' };
+    const faster = decide({ preferences: guess }, 'k', [...base, m('rmsnorm', 'workgroup', 4), m('rmsnorm', 'subgroup', 2)], 'wall', 1);
+    expect(faster).toMatchObject({ rows: 'workgroup', subgroupRows: true });
+    expect(preferencesOf(faster)).toEqual({ rows: 'workgroup', matmul: 'blocked', subgroupRows: true });
+    expect(kernelChoiceReport(faster).preferences.subgroupRows).toBe(true);
+    // Compared with the chosen row variant only (serial's RMSNorm would be slower here, but rows chose workgroup).
+    const close = decide({ preferences: guess }, 'k', [...base, m('rmsnorm', 'serial', 9), m('rmsnorm', 'workgroup', 2.2), m('rmsnorm', 'subgroup', 2)], 'wall', 1);
+    expect(close.subgroupRows).toBeUndefined();
+    expect(preferencesOf(close)).toEqual({ rows: 'workgroup', matmul: 'blocked' });
+    // No subgroup measurement (no feature), or a failed one: nothing.
+    expect(decide({ preferences: guess }, 'k', [...base, m('rmsnorm', 'workgroup', 4)], 'wall', 1).subgroupRows).toBeUndefined();
+    expect(decide({ preferences: guess }, 'k', [...base, m('rmsnorm', 'workgroup', 4), m('rmsnorm', 'subgroup', Infinity, { error: 'x' })], 'wall', 1)
+      .subgroupRows).toBeUndefined();
+  });
+
   it('ignores failed candidates and keeps the current preference where nothing was measured', () => {
     const r = decide({ preferences: current }, 'k', [
       m('matmul', 'tiled', Infinity, { tiles: tiles(16, 16, 16), defaultTiles: true, error: 'no' }),
@@ -183,6 +224,25 @@ describe('cache', () => {
     expect(parseAutotuneResult({ ...withTiles, matmulTiles: { blocked: 'big' } })?.matmulTiles).toBeUndefined();
   });
 
+  it('vec4 tiles and subgroupRows survive the store; a version-1 result (without them) still parses', () => {
+    const storage = fakeStorage();
+    const cache = storageAutotuneCache(storage);
+    const get = (key: string) => cache.get(key) as AutotuneResult | undefined;
+    const choice: KernelPreferences = { rows: 'workgroup', matmul: 'vec4', matmulTiles: { vec4: MATMUL_EXTRA_TILES.vec4[1] }, subgroupRows: true };
+    const r = result(choice);
+    cache.set(r.key, r);
+    expect(preferencesOf(get(r.key)!)).toEqual(choice);
+    // What version 1 stored: blocked/tiled only, no subgroupRows.
+    const v1 = { ...result({ rows: 'serial', matmul: 'blocked', matmulTiles: { blocked: tiles(16, 4, 0) } }), key: 'meap-autotune-v1:v/arch/dev/desc' };
+    expect(preferencesOf(parseAutotuneResult(JSON.parse(JSON.stringify(v1)))!))
+      .toEqual({ rows: 'serial', matmul: 'blocked', matmulTiles: { blocked: tiles(16, 4, 0) } });
+    // Only `true` counts; anything else is dropped.
+    expect(parseAutotuneResult({ ...r, subgroupRows: 'yes' })?.subgroupRows).toBeUndefined();
+    expect(parseAutotuneResult({ ...r, subgroupRows: false })?.subgroupRows).toBeUndefined();
+    // Untested vec4 tiles are dropped like any other.
+    expect(parseAutotuneResult({ ...r, matmulTiles: { vec4: tiles(16, 8, 6) } })?.matmulTiles).toBeUndefined();
+  });
+
   it('a cached choice (e.g. handed to a Worker) is applied without measuring anything', async () => {
     const ctx = await context();
     const key = adapterKey(ctx.adapter);
@@ -238,9 +298,11 @@ describe('autotune on this adapter', () => {
     expect(tuned.fromCache).toBe(false);
     expect(['timestamp', 'wall']).toContain(tuned.method);
     // Every matmul variant at its default tiles, an extra tile config for a variant still in the race,
-    // and both row variants; nothing failed.
+    // both row variants, and (with 'subgroups', as on SwiftShader) RMSNorm with the chosen row variant and
+    // with subgroups; nothing failed.
     const names = new Set(tuned.measurements.map((x) => `${x.kernel}:${x.variant}`));
-    expect(names).toEqual(new Set(['matmul:blocked', 'matmul:tiled', 'matmul:vec4', 'rows:serial', 'rows:workgroup']));
+    const rmsnorm = ctx.device.features.has('subgroups') ? [`rmsnorm:${tuned.rows}`, 'rmsnorm:subgroup'] : [];
+    expect(names).toEqual(new Set(['matmul:blocked', 'matmul:tiled', 'matmul:vec4', 'rows:serial', 'rows:workgroup', ...rmsnorm]));
     expect(tuned.measurements.filter((x) => x.kernel === 'matmul' && x.defaultTiles)).toHaveLength(3);
     expect(tuned.measurements.length).toBeGreaterThan(4);
     for (const x of tuned.measurements) {
@@ -248,20 +310,28 @@ describe('autotune on this adapter', () => {
       expect(x.milliseconds).toBeGreaterThan(0);
       expect(Number.isFinite(x.milliseconds)).toBe(true);
     }
-    // The choice is the fastest of the measurements (any tiles), and it is applied with its tiles.
-    const fastest = (kernel: 'matmul' | 'rows') => tuned.measurements
-      .filter((x) => x.kernel === kernel)
-      .sort((a, b) => a.milliseconds - b.milliseconds)[0].variant;
-    expect(tuned.matmul).toBe(fastest('matmul'));
-    expect(tuned.rows).toBe(fastest('rows'));
+    // The choice is the fastest of the measurements (any tiles), unless the preference it started from
+    // came within KEEP_MARGIN of it; and it is applied with its tiles.
+    const guess = saved!.preferences;
+    const chosen = (kernel: 'matmul' | 'rows', current: string) => {
+      const ms = tuned.measurements.filter((x) => x.kernel === kernel).sort((a, b) => a.milliseconds - b.milliseconds);
+      const currentMs = ms.find((x) => x.variant === current)?.milliseconds;
+      return currentMs !== undefined && currentMs <= KEEP_MARGIN * ms[0].milliseconds ? current : ms[0].variant;
+    };
+    expect(tuned.matmul).toBe(chosen('matmul', guess.matmul));
+    expect(tuned.rows).toBe(chosen('rows', guess.rows));
     // matmulTiles = bestTiles for every variant whose other tiles were timed (the chosen one always is).
     const compared = MATMUL_VARIANTS.filter((v) => tuned.measurements.some((x) => x.variant === v && x.defaultTiles === false));
     expect(compared).toContain(tuned.matmul);
     expect(tuned.matmulTiles).toEqual(Object.fromEntries(compared.map((v) => [v, tuned.bestTiles[v]])));
-    expect(ctx.preferences).toEqual({ rows: tuned.rows, matmul: tuned.matmul, matmulTiles: tuned.matmulTiles });
+    expect(ctx.preferences).toEqual({
+      rows: tuned.rows, matmul: tuned.matmul, matmulTiles: tuned.matmulTiles, ...(tuned.subgroupRows ? { subgroupRows: true } : {}),
+    });
     if (ctx.adapter.architecture === 'swiftshader') {
-      // Barrier-heavy workgroup row kernels are ~50× slower on SwiftShader: not a close call.
+      // Barrier-heavy workgroup row kernels are ~50× slower on SwiftShader: not a close call; RMSNorm's
+      // subgroup kernels (a barrier per row) ≈ 10× slower than serial.
       expect(tuned.rows).toBe('serial');
+      expect(tuned.subgroupRows).toBeUndefined();
     }
     // Its buffers lived in a private arena and were freed; the context's arena is untouched.
     expect(ctx.arena.created).toBe(created);
@@ -283,9 +353,11 @@ describe('autotune on this adapter', () => {
     const model = await GpuModel.build(ctx, preset('tiny').model, { R: 1, B: 2, maxGradNorm: 1 });
     try {
       const labels = [...model.forward, ...model.backward].map((d) => d.label);
-      expect(labels.some((l) => l === `matmul.${tuned.matmul}`)).toBe(true);
-      expect(labels.some((l) => l.startsWith('matmul.') && l !== `matmul.${tuned.matmul}`)).toBe(false);
-      expect(labels).toContain(`rmsnormForward.${tuned.rows}`);
+      // (vec4 builds its scalar-load entry point for operands that are not vec4-aligned: `matmul.vec4.scalar`.)
+      const ours = (l: string) => l === `matmul.${tuned.matmul}` || l === `matmul.${tuned.matmul}.scalar`;
+      expect(labels.some(ours)).toBe(true);
+      expect(labels.some((l) => l.startsWith('matmul.') && !ours(l))).toBe(false);
+      expect(labels).toContain(`rmsnormForward.${tuned.subgroupRows ? 'subgroup' : tuned.rows}`);
       expect(labels).toContain(`attentionForward.${tuned.rows}`);
     } finally {
       model.dispose();
@@ -300,6 +372,7 @@ describe('autotune on this adapter', () => {
     expect(matmuls.map((x) => x.variant).sort()).toEqual(['blocked', 'tiled', 'vec4']);
     expect(matmuls.every((x) => x.defaultTiles === true)).toBe(true);
     expect(tuned.measurements.filter((x) => x.kernel === 'rows')).toHaveLength(2);
+    expect(tuned.measurements.filter((x) => x.kernel === 'rmsnorm')).toHaveLength(ctx.device.features.has('subgroups') ? 2 : 0);
     expect(tuned.matmulTiles).toBeUndefined();
     expect(ctx.preferences).toEqual(before);
   });

@@ -8,11 +8,15 @@
  *   const tuned = await autotune(ctx);               // measures once per adapter, then served from the cache
  *   tuned.matmul, tuned.rows, tuned.measurements     // what was chosen, and why
  *
+ * Where the device has 'subgroups', RMSNorm alone is then timed with the winning row variant and with its
+ * 'subgroup' kernels; `subgroupRows` is set when subgroup is faster (builders ignore it without the feature).
+ *
  * Timing: GPU timestamps around each compute pass when the device has 'timestamp-query' (the kernel set
  * is encoded several times in one pass), else wall time around submit → onSubmittedWorkDone. The
  * adapter's guessed variants run first; a candidate whose cold first run is far slower than the best so
  * far is decided at once (on SwiftShader the workgroup row kernels are ~50× slower: no point repeating
- * them); the others get a warm-up and three samples, and the median counts. Each variant is first timed
+ * them); the others get a warm-up and three samples, and the median counts. A variant replaces the
+ * current preference only when clearly faster (KEEP_MARGIN). Each variant is first timed
  * at its default tiles; then other tested tile configurations (MATMUL_EXTRA_TILES) of the variants still
  * in the race are timed too: always with `{ tiles: true }`, never with `{ tiles: false }`, and by default
  * ('auto', what start-up uses) only where the default-tile timings say it is cheap (TILE_BUDGET_MS). The
@@ -52,8 +56,8 @@ export {
   parseAutotuneResult, storageAutotuneCache, type AutotuneCache,
 } from './cache';
 export {
-  appliedNonDefaultTiles, decide, kernelChoiceReport, preferencesOf, TILE_BUDGET_MS, variantsWorthTiling,
-  type AutotuneMeasurement, type AutotuneResult, type KernelChoiceReport, type RowsVariant,
+  appliedNonDefaultTiles, decide, KEEP_MARGIN, kernelChoiceReport, preferencesOf, TILE_BUDGET_MS, variantsWorthTiling,
+  type AutotuneKernel, type AutotuneMeasurement, type AutotuneResult, type KernelChoiceReport, type RowsVariant,
 } from './decision';
 
 export interface AutotuneOptions {
@@ -104,7 +108,7 @@ async function measure(
   const timer = ctx.hasTimestampQuery ? timestampTimer(ctx.device) : wallTimer(ctx.device);
   const failed: AutotuneMeasurement[] = [];
   const raced: { candidate: Candidate; samples: Sample[]; repeat: number }[] = [];
-  const best = { matmul: Infinity, rows: Infinity };
+  const best = { matmul: Infinity, rows: Infinity, rmsnorm: Infinity };
   const decidedEarly = new Set<string>();
   // Default-tile matmul timings of the variants still in the race (what the 'auto' tile rule reads).
   const inRace: { variant: MatmulVariant; milliseconds: number; repeat: number }[] = [];
@@ -138,9 +142,9 @@ async function measure(
     const candidates = buildCandidates(ctx.device, arena);
     // The adapter's guess first, so that a clear loser is recognised on its first run.
     const guess = ctx.preferences;
-    const guessedFirst = (a: Candidate, b: Candidate) =>
-      Number(b.variant === guess[b.kernel]) - Number(a.variant === guess[a.kernel]);
-    const main = candidates.filter((c) => c.defaultTiles !== false).sort(guessedFirst);
+    const guessed = (c: Candidate) => Number(c.kernel !== 'rmsnorm' && c.variant === guess[c.kernel]);
+    const guessedFirst = (a: Candidate, b: Candidate) => guessed(b) - guessed(a);
+    const main = candidates.filter((c) => c.defaultTiles !== false && c.kernel !== 'rmsnorm').sort(guessedFirst);
     for (const candidate of main) await run(candidate);
     // Other tile configurations only for matmul variants still in the race (and, for 'auto', cheap).
     const tiling = tiles === 'auto' ? variantsWorthTiling(inRace)
@@ -150,6 +154,15 @@ async function measure(
     }
     for (const candidate of candidates.filter((c) => c.defaultTiles === false)) {
       if (tiling.includes(candidate.variant as MatmulVariant)) await run(candidate);
+    }
+    // RMSNorm's subgroup kernels (candidates exist only on devices with 'subgroups') against RMSNorm with the
+    // row variant that won, timed first so that a clearly slower subgroup run is decided at once.
+    const rowsWinner = fastestRaced(raced, 'rows');
+    if (rowsWinner !== undefined) {
+      for (const variant of [rowsWinner, 'subgroup']) {
+        const candidate = candidates.find((c) => c.kernel === 'rmsnorm' && c.variant === variant);
+        if (candidate) await run(candidate);
+      }
     }
   } finally {
     timer.destroy();
@@ -166,4 +179,15 @@ async function measure(
       `${milliseconds.toFixed(3)} ms (${method}${samples.length === 1 ? ', one cold run: clearly slower' : ''})`);
   }
   return decide(ctx, key, measurements, method, performance.now() - started);
+}
+
+/** The variant of `kernel` with the lowest median wall time per repetition so far (what the race has seen). */
+function fastestRaced(raced: { candidate: Candidate; samples: Sample[]; repeat: number }[], kernel: Candidate['kernel']): string | undefined {
+  let best: { variant: string; ms: number } | undefined;
+  for (const { candidate, samples, repeat } of raced) {
+    if (candidate.kernel !== kernel) continue;
+    const ms = median(samples.map((x) => sampleMs(x) / repeat));
+    if (!best || ms < best.ms) best = { variant: candidate.variant, ms };
+  }
+  return best?.variant;
 }

@@ -10,9 +10,11 @@ import { ROWS_VARIANTS, type AutotuneResult } from './decision';
 
 /**
  * Bump when the measured kernels or the procedure change: older cached choices are then ignored. (Not
- * bumped for tile choices: an older entry without them is still a valid choice of variants.)
+ * bumped for tile choices: an older entry without them is still a valid choice of variants.) 2: the
+ * 'vec4' matmul and RMSNorm's 'subgroup' kernels joined the race, so a choice made without them is
+ * measured again once; a version-1 result handed over directly still parses (no `subgroupRows`: false).
  */
-export const AUTOTUNE_VERSION = 1;
+export const AUTOTUNE_VERSION = 2;
 
 /** Where choices are remembered. Either method may be asynchronous (IndexedDB in a Worker). */
 export interface AutotuneCache {
@@ -35,6 +37,9 @@ export function parseAutotuneResult(value: unknown): AutotuneResult | undefined 
   delete result.matmulTiles;
   const matmulTiles = testedTilesOf(v.matmulTiles);
   if (matmulTiles) result.matmulTiles = matmulTiles;
+  // Only `true` means anything (absent in results from before it existed); anything else is dropped.
+  delete result.subgroupRows;
+  if (v.subgroupRows === true) result.subgroupRows = true;
   return result;
 }
 

@@ -12,9 +12,16 @@ import { SAMPLES } from './timing';
 export type RowsVariant = KernelPreferences['rows'];
 export const ROWS_VARIANTS: readonly RowsVariant[] = ['serial', 'workgroup'];
 
+/**
+ * What a candidate competes for: 'matmul' (the variant and its tiles), 'rows' (every builder that follows
+ * `preferences.rows`), 'rmsnorm' (RMSNorm alone: the chosen row variant against 'subgroup', only on a
+ * device with 'subgroups'; decides `subgroupRows`).
+ */
+export type AutotuneKernel = 'matmul' | 'rows' | 'rmsnorm';
+
 export interface AutotuneMeasurement {
   /** Which preference this candidate competes for. */
-  kernel: 'matmul' | 'rows';
+  kernel: AutotuneKernel;
   variant: string;
   /** Matmul candidates: the tile configuration (override constants) measured. */
   tiles?: MatmulTiles;
@@ -63,6 +70,17 @@ export function isClearLoser(coldMilliseconds: number, bestMilliseconds: number)
 }
 
 /**
+ * A challenger replaces the current choice (the adapter's guess at start-up) only when the current one took
+ * more than KEEP_MARGIN × the challenger's time: closer calls are within the noise of a start-up measurement,
+ * and keeping the guess keeps the choice stable from one page load to the next. Measured on SwiftShader
+ * (2 shared cores): the blocked and vec4 matmul workloads came within −10 %…+40 % of each other across runs
+ * (blocked usually faster), while every real difference so far (serial vs workgroup rows ≈ 17×, RMSNorm
+ * serial vs subgroup ≈ 10×) is far beyond it. (On SwiftShader the three matmul variants give bit-identical
+ * results anyway: test/matmul.test.ts.)
+ */
+export const KEEP_MARGIN = 1.15;
+
+/**
  * Start-up ('auto') times other tile configurations only where that is cheap, and their cost is known
  * beforehand from the default-tile timing of the same workload: each extra configuration takes a cold
  * run, a warm-up and SAMPLES samples of `repeat` repetitions, ≈ (2 + SAMPLES·repeat) × the default's time
@@ -92,25 +110,33 @@ export function variantsWorthTiling(
 
 /**
  * The choice from the measurements: the matmul variant of the fastest configuration measured (builders
- * use each variant's best tiles, so its best time is what counts), the fastest row variant, and the
- * fastest tiles of every variant whose tile configurations were compared.
+ * use each variant's best tiles, so its best time is what counts), the fastest row variant (each unless
+ * the current preference came within KEEP_MARGIN of it), the fastest
+ * tiles of every variant whose tile configurations were compared, and `subgroupRows` where RMSNorm's
+ * 'subgroup' kernels measured faster than RMSNorm with the chosen row variant (both measured).
  */
 export function decide(
   ctx: Pick<GpuContext, 'preferences'>, key: string, measurements: AutotuneMeasurement[],
   method: 'timestamp' | 'wall', tuningMilliseconds: number,
 ): AutotuneResult {
   const usable = (m: AutotuneMeasurement) => m.milliseconds > 0 && Number.isFinite(m.milliseconds);
-  const fastest = <T extends string>(kernel: 'matmul' | 'rows', variants: readonly T[]): T | undefined => {
-    let best: { variant: T; ms: number } | undefined;
-    for (const m of measurements) {
-      if (m.kernel !== kernel || !(variants as readonly string[]).includes(m.variant)) continue;
-      if (!usable(m)) continue;
-      if (!best || m.milliseconds < best.ms) best = { variant: m.variant as T, ms: m.milliseconds };
-    }
-    return best?.variant;
+  /** Best time of one variant (any tiles); undefined when it has no usable measurement. */
+  const bestMs = (kernel: AutotuneKernel, variant: string): number | undefined => {
+    const times = measurements.filter((m) => m.kernel === kernel && m.variant === variant && usable(m)).map((m) => m.milliseconds);
+    return times.length > 0 ? Math.min(...times) : undefined;
   };
-  const matmulChoice = fastest('matmul', MATMUL_VARIANTS);
-  const rowsChoice = fastest('rows', ROWS_VARIANTS);
+  /** The fastest variant, unless `current` was measured within KEEP_MARGIN of it (then `current`). */
+  const fastest = <T extends string>(kernel: AutotuneKernel, variants: readonly T[], current: T): T | undefined => {
+    let best: { variant: T; ms: number } | undefined;
+    for (const variant of variants) {
+      const ms = bestMs(kernel, variant);
+      if (ms !== undefined && (!best || ms < best.ms)) best = { variant, ms };
+    }
+    const currentMs = bestMs(kernel, current);
+    return best && currentMs !== undefined && currentMs <= KEEP_MARGIN * best.ms ? current : best?.variant;
+  };
+  const matmulChoice = fastest('matmul', MATMUL_VARIANTS, ctx.preferences.matmul);
+  const rowsChoice = fastest('rows', ROWS_VARIANTS, ctx.preferences.rows);
   const bestTiles: Partial<Record<MatmulVariant, MatmulTiles>> = {};
   const matmulTiles: Partial<Record<MatmulVariant, MatmulTiles>> = {};
   for (const variant of MATMUL_VARIANTS) {
@@ -122,10 +148,15 @@ export function decide(
     if (ms.some((m) => m.defaultTiles === false) && isTestedMatmulTiles(variant, ms[0].tiles)) matmulTiles[variant] = ms[0].tiles;
   }
   const measured = matmulChoice !== undefined && rowsChoice !== undefined;
+  const subgroupMs = bestMs('rmsnorm', 'subgroup');
+  const rowsMs = rowsChoice === undefined ? undefined : bestMs('rmsnorm', rowsChoice);
+  // Subgroups are the challenger here (KEEP_MARGIN as above), the chosen row variant the current choice.
+  const subgroupRows = subgroupMs !== undefined && rowsMs !== undefined && rowsMs > KEEP_MARGIN * subgroupMs;
   return {
     matmul: matmulChoice ?? ctx.preferences.matmul,
     rows: rowsChoice ?? ctx.preferences.rows,
     ...(Object.keys(matmulTiles).length > 0 ? { matmulTiles } : {}),
+    ...(subgroupRows ? { subgroupRows } : {}),
     measurements,
     key,
     method: measured ? method : 'default',
@@ -140,6 +171,7 @@ export function decide(
 export function preferencesOf(result: KernelPreferences): KernelPreferences {
   const preferences: KernelPreferences = { rows: result.rows, matmul: result.matmul };
   if (result.matmulTiles) preferences.matmulTiles = result.matmulTiles;
+  if (result.subgroupRows === true) preferences.subgroupRows = true;
   return preferences;
 }
 
@@ -158,6 +190,7 @@ export function appliedNonDefaultTiles(preferences: KernelPreferences): MatmulTi
  * preferences and the measurements behind them. Structured-clone safe (Infinity survives postMessage).
  */
 export interface KernelChoiceReport {
+  /** Includes `subgroupRows: true` where RMSNorm uses its subgroup kernels (measurements of kernel 'rmsnorm'). */
   preferences: KernelPreferences;
   measurements: AutotuneMeasurement[];
   method: AutotuneResult['method'];

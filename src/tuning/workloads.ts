@@ -7,14 +7,14 @@ import type { BufferArena } from '../gpu/arena';
 import type { GpuContext, MatmulTiles } from '../gpu/context';
 import type { Dispatch } from '../gpu/dispatch';
 import { MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul } from '../kernels/matmul';
-import { rmsnormBackwardInput, rmsnormForward } from '../kernels/rmsnorm';
+import { hasSubgroups, rmsnormBackwardInput, rmsnormForward, type RmsNormVariant } from '../kernels/rmsnorm';
 import { attentionBackward, attentionForward, type AttentionShape } from '../kernels/attention';
 import { crossEntropyMean, crossEntropyRows } from '../kernels/crossEntropy';
 import { embeddingBackward, embeddingBackwardScratchWords } from '../kernels/embedding';
-import { ROWS_VARIANTS, type AutotuneMeasurement } from './decision';
+import { ROWS_VARIANTS, type AutotuneKernel, type AutotuneMeasurement } from './decision';
 
 export interface Candidate {
-  kernel: 'matmul' | 'rows';
+  kernel: AutotuneKernel;
   variant: string;
   tiles?: MatmulTiles;
   defaultTiles?: boolean;
@@ -42,7 +42,9 @@ export function tilesText(t: MatmulTiles): string {
  *   gradient (dYᵀ·X): every transposition the model uses;
  * - rows: RMSNorm forward + input backward (128 rows × 64), causal attention forward + backward
  *   (B 2 × T 64, 2 heads of 32), the loss rows with their gradient and mean (128 rows × 264), and the
- *   embedding backward (128 positions, 264 × 64 table): every builder that follows `preferences.rows`.
+ *   embedding backward (128 positions, 264 × 64 table): every builder that follows `preferences.rows`;
+ * - rmsnorm (only where the device has 'subgroups'): RMSNorm forward + input backward (512 rows × 64) with
+ *   each row variant and with 'subgroup'; autotune times the chosen row variant's and subgroup's.
  */
 export function buildCandidates(device: GPUDevice, arena: BufferArena): Candidate[] {
   const rows = 512, inDim = 64, outDim = 176;
@@ -94,6 +96,21 @@ export function buildCandidates(device: GPUDevice, arena: BufferArena): Candidat
         ...await embeddingBackward(tctx, { R: 1, B, T, V, C, maskId: 2, tokens, mask, dOut: hdx, dTable, scratch, variant }),
       ],
     });
+  }
+  if (hasSubgroups({ device })) {
+    // Reuses the matmul workload's [512, 64] buffers (x, dx) and the row workload's weight (C = 64).
+    const nx = x, ny = floats(rows * inDim), ndy = floats(rows * inDim), nrstd = floats(rows);
+    const variants: RmsNormVariant[] = [...ROWS_VARIANTS, 'subgroup'];
+    for (const variant of variants) {
+      candidates.push({
+        kernel: 'rmsnorm', variant,
+        workload: `rmsnorm fwd+bwd ${rows}×${inDim}`,
+        build: async (tctx) => [
+          await rmsnormForward(tctx, { x: nx, weight, y: ny, rstd: nrstd, eps: 1e-5, R: 1, N: rows, C: inDim, variant }),
+          await rmsnormBackwardInput(tctx, { dy: ndy, x: nx, weight, rstd: nrstd, dx, R: 1, N: rows, C: inDim, variant }),
+        ],
+      });
+    }
   }
   return candidates;
 }
