@@ -211,3 +211,30 @@ describe('fine-tuning on WebGPU', () => {
     expect(cpuEval[0].tokenAcc).toBeCloseTo(gpu.evaluation[0].tokenAcc!, 5);
   });
 });
+
+describe('npm run compare: fine-tuning flags', () => {
+  it('--finetune on a qa preset sets the stage; its flags adjust it; none drops it', async () => {
+    const { parseCompareArgs } = await import('../src/cli/args');
+    const a = parseCompareArgs(['--preset', 'qa-tiny', '--finetune', 'sft,meap-sft-all', '--finetune-steps', '50', '--finetune-lr', '2e-3',
+      '--mask-fraction', '0.2', '--min-answer', '2', '--from', 'base-model']);
+    expect(a.config.finetune).toMatchObject({ variants: ['sft', 'meap-sft-all'], steps: 50, lr: 2e-3, maskFraction: 0.2, minAnswer: 2, warmupSteps: 5 });
+    expect(a.from).toBe('base-model');
+    expect(parseCompareArgs(['--task', 'qa']).config.finetune).toEqual(preset('qa-tiny').finetune);
+    expect(parseCompareArgs(['--task', 'qa', '--finetune', 'none']).config.finetune).toBeUndefined();
+  });
+
+  it('refuses fine-tuning flags off the qa task and bad variants, naming the flag', async () => {
+    const { parseCompareArgs } = await import('../src/cli/args');
+    expect(() => parseCompareArgs(['--finetune', 'sft'])).toThrow(/--finetune needs the qa task/);
+    expect(() => parseCompareArgs(['--task', 'qa', '--finetune', 'sft,lora'])).toThrow(/^--finetune: .*finetune\.variants/);
+    expect(() => parseCompareArgs(['--task', 'qa', '--mask-fraction', '1.5'])).toThrow(/^--mask-fraction: .*maskFraction/);
+    expect(() => parseCompareArgs(['--task', 'qa', '--finetune', 'none', '--finetune-steps', '3'])).toThrow(/--finetune none/);
+  });
+
+  it('--save names fine-tuned runs by variant', async () => {
+    const { runDirectoryName } = await import('../src/cli/args');
+    const { plannedRuns } = await import('../src/cli/compareOutputs');
+    const config = { ...preset('qa-tiny'), seedsPerArm: 2 };
+    expect(plannedRuns(config).map((r) => runDirectoryName(r, config))).toEqual(['ntp-sft-seed0', 'ntp-sft-seed1', 'ntp-meap-sft-seed0', 'ntp-meap-sft-seed1']);
+  });
+});

@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import { FileGuardError, readFileBounded } from '../util/safeFiles';
 import { isTaskName, TASK_NAMES } from '../data/task';
 import { MAX_TEXT_BYTES, userTextFromBytes } from '../data/textTask';
-import { DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type StudyConfig } from '../config/presets';
+import {
+  DEFAULT_PRESET_FOR_TASK, PAPER_MASK_GRID, preset, type FinetuneConfig, type FinetuneVariant, type StudyConfig,
+} from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
 import { ConfigError, parsePresetName } from '../config/schema';
 import type { RunInfo } from '../engine/types';
@@ -29,10 +31,19 @@ const studyOptions = {
   batch: { type: 'string' },
   lr: { type: 'string' },
   'base-seed': { type: 'string' },
+  finetune: { type: 'string' },
+  'finetune-steps': { type: 'string' },
+  'finetune-lr': { type: 'string' },
+  'mask-fraction': { type: 'string' },
+  'min-answer': { type: 'string' },
+  from: { type: 'string' },
   json: { type: 'string' },
   save: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
+
+/** Fine-tuning settings when a preset has none (a qa preset of one's own): the reference code's, scaled down. */
+const DEFAULT_FINETUNE: FinetuneConfig = { variants: ['sft', 'meap-sft'], steps: 200, lr: 1e-3, warmupSteps: 20, maskFraction: 0.1, minAnswer: 3 };
 
 /**
  * A flag's number is decimal notation only (util/decimal.ts: `--lr 3e-4`, `--steps 1e6`; no hex, octal,
@@ -72,6 +83,8 @@ const FLAG_OF_FIELD: [RegExp, string[]][] = [
   [/^steps$/, ['steps']], [/^seedsPerArm$/, ['seeds']], [/^batch$/, ['batch']], [/^optimizer\.lr$/, ['lr']],
   [/^baseSeed$/, ['base-seed']], [/^evaluation\.every$/, ['eval-every']], [/^evaluation\.count$/, ['eval-count']],
   [/^arms\b/, ['mask-ratio', 'mask-ratios', 'paper-grid']], [/^taskOptions\.source\.text$/, ['text-file']],
+  [/^finetune\.variants\b/, ['finetune']], [/^finetune\.steps$/, ['finetune-steps']], [/^finetune\.lr$/, ['finetune-lr']],
+  [/^finetune\.maskFraction$/, ['mask-fraction']], [/^finetune\.minAnswer$/, ['min-answer']],
 ];
 
 function flagFor(path: string, given: Record<string, unknown>): string | undefined {
@@ -87,6 +100,8 @@ export interface CompareArgs {
   save: string | undefined;
   /** --text-file: an input, which no output may overwrite. */
   textFile: string | undefined;
+  /** --from: a saved model folder (or .safetensors file) every fine-tuning run starts from; pretraining is skipped. */
+  from: string | undefined;
   help: boolean;
 }
 
@@ -138,19 +153,54 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   if (v['paper-grid']) config.arms = [...PAPER_MASK_GRID];
   // The warm-up never exceeds a tenth of a short run, so quick runs still reach their peak rate.
   config.optimizer.warmupSteps = Math.min(config.optimizer.warmupSteps, Math.max(1, Math.floor(config.steps / 10)));
+  applyFinetuneFlags(config, v);
   try {
     validateStudyConfig(config);
   } catch (error) {
     const flag = error instanceof ConfigError ? flagFor(error.path, v) : undefined;
     throw new UsageError(flag === undefined ? (error as Error).message : `${flag}: ${(error as Error).message}`);
   }
-  return { config, json: v.json, save: v.save, textFile: v['text-file'], help: v.help === true };
+  return { config, json: v.json, save: v.save, textFile: v['text-file'], from: v.from, help: v.help === true };
 }
 
-export const COMPARE_USAGE = `usage: npm run compare -- [--task needle|recall|multidoc|text] [--text-file FILE]
-       [--preset tiny|needle-s|needle-long|recall-s|multidoc-s|text-s] [--steps N]
+/**
+ * --finetune sft,meap-sft[,meap-sft-all] adds (or, on a qa preset, replaces the variants of) the fine-tuning stage;
+ * --finetune-steps / --finetune-lr / --mask-fraction / --min-answer set its fields; --from needs it. Without
+ * --finetune a preset keeps its own stage and the flags adjust it; other tasks have none to adjust.
+ */
+function applyFinetuneFlags(config: StudyConfig, v: Record<string, string | boolean | undefined>): void {
+  const flags = ['finetune', 'finetune-steps', 'finetune-lr', 'mask-fraction', 'min-answer', 'from'] as const;
+  const given = flags.filter((f) => v[f] !== undefined);
+  if (given.length === 0) return;
+  if (config.task !== 'qa') throw new UsageError(`--${given[0]} needs the qa task (--task qa), whose answers are spans; not ${config.task}`);
+  if (v.finetune === 'none') {
+    if (given.length > 1) throw new UsageError(`--finetune none trains no fine-tuning stage; --${given.find((g) => g !== 'finetune')} needs one`);
+    delete (config as { finetune?: FinetuneConfig }).finetune;
+    return;
+  }
+  const f: FinetuneConfig = structuredClone(config.finetune ?? DEFAULT_FINETUNE);
+  if (typeof v.finetune === 'string') f.variants = v.finetune.split(',') as FinetuneVariant[];
+  else if (!config.finetune) throw new UsageError(`--${given[0]} needs --finetune VARIANTS (this preset has no fine-tuning stage)`);
+  const steps = number('finetune-steps', v['finetune-steps'] as string | undefined, true);
+  if (steps !== undefined) f.steps = steps;
+  const lr = number('finetune-lr', v['finetune-lr'] as string | undefined, false);
+  if (lr !== undefined) f.lr = lr;
+  const fraction = number('mask-fraction', v['mask-fraction'] as string | undefined, false);
+  if (fraction !== undefined) f.maskFraction = fraction;
+  const minAnswer = number('min-answer', v['min-answer'] as string | undefined, true);
+  if (minAnswer !== undefined) f.minAnswer = minAnswer;
+  f.warmupSteps = Math.min(f.warmupSteps, Math.max(1, Math.floor(f.steps / 10)));
+  config.finetune = f;
+}
+
+export const COMPARE_USAGE = `usage: npm run compare -- [--task needle|recall|multidoc|qa|text] [--text-file FILE]
+       [--preset tiny|needle-s|needle-long|recall-s|multidoc-s|text-s|qa-tiny|qa-s] [--steps N]
        [--seeds S] [--mask-ratio P | --mask-ratios 0,0.05,0.15 | --paper-grid] [--shared-mask] [--protect-query]
        [--batch B] [--lr LR] [--base-seed N] [--eval-every E] [--eval-count C] [--json FILE] [--save DIR]
+       qa only: [--finetune sft,meap-sft[,meap-sft-all] | none] [--finetune-steps N] [--finetune-lr LR]
+       [--mask-fraction F] [--min-answer N] [--from MODEL_DIR]
+Fine-tuning: the arms are pretrained --steps steps, then every (arm, seed) model is fine-tuned by each variant
+from the same weights and examples (--from: every run starts from that saved model instead; no pretraining).
 Numbers are decimal notation only (digits, optional fraction and exponent: 3e-4, 1e6; no 0x / 0o / 0b,
 spaces or +). --json and --save are checked before training: they may
 not be a directory, FIFO or device, an input, or a committed file.`;
@@ -165,6 +215,7 @@ export function runDirectoryName(run: RunInfo, config: StudyConfig): string {
   let name = run.objective;
   if (run.objective === 'meap' && meapArms > 1) name += `-p${run.maskRatio}`;
   if (config.arms.filter((p) => p === run.maskRatio).length > 1) name += `-arm${run.arm}`;
+  if (run.finetune) name += `-${run.finetune}`;
   if (config.seedsPerArm > 1) name += `-seed${run.seed}`;
   return name;
 }

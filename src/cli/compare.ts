@@ -2,11 +2,14 @@
  * `npm run compare -- …`: trains NTP and MEAP arms (× seeds) side by side on this machine's WebGPU
  * adapter, prints a table at every evaluation and optionally writes the whole history as JSON.
  */
-import { createGpuContext } from '../gpu/context';
+import { createGpuContext, type GpuContext } from '../gpu/context';
 import { nodeGpu } from '../gpu/node';
-import { runStudy } from '../engine/trainingLoop';
-import { COMPARE_USAGE, UsageError, parseCompareArgs } from './args';
-import { planCompareOutputs } from './compareOutputs';
+import { runStudy, type StudyResult } from '../engine/trainingLoop';
+import { COMPARE_USAGE, UsageError, parseCompareArgs, type CompareArgs } from './args';
+import { planCompareOutputs, type CompareOutputs } from './compareOutputs';
+import { compareFinetune } from './compareFinetune';
+import { finetuneStageConfig } from '../config/finetuneStage';
+import type { StudyConfig } from '../config/presets';
 import { writeFileAtomic } from '../util/safeFiles';
 import { writeCheckpointDir } from '../export/checkpointFiles';
 import type { HistoryPoint, RunInfo } from '../engine/types';
@@ -53,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { config } = args;
   const ctx = await createGpuContext({ gpu: await nodeGpu(), profile: false });
+  if (config.finetune) return finishFinetune(ctx, args, outputs);
   const a = ctx.adapter;
   console.log(`${config.arms.length} arms × ${config.seedsPerArm} seeds = ${config.arms.length * config.seedsPerArm} runs, ` +
     `${config.steps} steps, batch ${config.batch}, T=${config.model.context} on ${a.description || a.architecture}` +
@@ -67,23 +71,34 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   ctx.destroy();
+  const json = outputs.json ? JSON.stringify({
+    config: result.config,
+    runs: result.runs.map((r) => ({ objective: r.objective, maskRatio: r.maskRatio, seed: r.seed, history: r.history })),
+  }, null, 1) : '';
+  const weights = trained;
+  return writeOutputs(args, outputs, json, weights && ((r) => weights.params.slice(r * weights.P, (r + 1) * weights.P)), config);
+}
+
+/**
+ * Writes --json (the history, first, so a save that fails cannot take it along) and --save (run r's weights
+ * from `runParams`, with `study` in its metadata). 1 when a write fails.
+ */
+function writeOutputs(
+  args: CompareArgs, outputs: CompareOutputs, json: string, runParams: ((r: number) => Float32Array) | undefined, study: StudyConfig,
+): number {
   if (outputs.json) {
     try {
-      writeFileAtomic(outputs.json, JSON.stringify({
-        config: result.config,
-        runs: result.runs.map((r) => ({ objective: r.objective, maskRatio: r.maskRatio, seed: r.seed, history: r.history })),
-      }, null, 1));
+      writeFileAtomic(outputs.json, json);
     } catch (error) {
       console.error(`compare: --json: cannot write "${args.json}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       return 1;
     }
     console.log(`wrote ${args.json}`);
   }
-  if (outputs.runDirs && trained) {
-    const { params, P } = trained;
+  if (outputs.runDirs && runParams) {
     for (const [r, dir] of outputs.runDirs.entries()) {
       try {
-        writeCheckpointDir(dir, config.model, params.slice(r * P, (r + 1) * P), { study: config });
+        writeCheckpointDir(dir, study.model, runParams(r), { study });
       } catch (error) {
         console.error(`compare: --save: cannot write "${dir}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` +
           `${outputs.json ? `; the history is in ${args.json}` : ''}`);
@@ -93,6 +108,29 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   return 0;
+}
+
+/** The fine-tuning comparison: both stages trained and printed, the stage-2 runs written to --json / --save. */
+async function finishFinetune(ctx: GpuContext, args: CompareArgs, outputs: CompareOutputs): Promise<number> {
+  const { config } = args;
+  let result;
+  try {
+    result = await compareFinetune(ctx, config, args.from);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`compare: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  } finally {
+    ctx.destroy();
+  }
+  const runsOf = (r: StudyResult | null) => r?.runs.map((run) => ({
+    objective: run.objective, maskRatio: run.maskRatio, seed: run.seed, finetune: run.finetune, history: run.history,
+  })) ?? null;
+  const json = outputs.json ? JSON.stringify({ config, from: args.from ?? null, pretrain: runsOf(result.pretrain), runs: runsOf(result.finetune) }, null, 1) : '';
+  const stage = finetuneStageConfig(config);
+  return writeOutputs(args, outputs, json, (r) => result.params.slice(r * result.P, (r + 1) * result.P), stage);
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {

@@ -5,6 +5,8 @@
  * neither inputs nor committed. A problem is one line naming the flag (exit 2), found in seconds rather than
  * after the whole run.
  */
+import { finetuneRuns } from '../engine/finetuneBatch';
+import { finetuneStageConfig } from '../config/finetuneStage';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { HF_CONFIG_FILE, SAFETENSORS_FILE } from '../export/checkpointFiles';
@@ -20,8 +22,9 @@ export interface CompareOutputs {
   runDirs: string[] | undefined;
 }
 
-/** The runs a config trains, in the engine's order (src/engine/runPlan.ts). */
+/** The runs a config trains, in the engine's order (src/engine/runPlan.ts); with fine-tuning, the fine-tuned runs. */
 export function plannedRuns(config: StudyConfig): RunInfo[] {
+  if (config.finetune) return finetuneRuns(finetuneStageConfig(config));
   return config.arms.flatMap((maskRatio, arm) => Array.from({ length: config.seedsPerArm }, (_, seed) => ({
     arm, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' as const : 'meap' as const,
   })));
@@ -38,7 +41,7 @@ function guarded<T>(flag: string, check: () => T): T {
 
 /** Checks (and for --save creates) every output of `args`; throws UsageError naming the flag. */
 export function planCompareOutputs(args: CompareArgs): CompareOutputs {
-  const inputs = args.textFile === undefined ? [] : [args.textFile];
+  const inputs = [args.textFile, args.from].filter((f): f is string => f !== undefined);
   let runFiles: string[] = [];
   let runDirs: string[] | undefined;
   if (args.save !== undefined) {
@@ -49,7 +52,7 @@ export function planCompareOutputs(args: CompareArgs): CompareOutputs {
     runFiles = runDirs.flatMap((dir) => [join(dir, SAFETENSORS_FILE), join(dir, HF_CONFIG_FILE)]);
     const canonicalInputs = inputs.map(canonicalPath);
     for (const file of runFiles) {
-      if (canonicalInputs.includes(file)) throw new UsageError(`--save: it would overwrite its input "${args.textFile}"`);
+      if (canonicalInputs.includes(file)) throw new UsageError(`--save: it would overwrite its input "${inputs[canonicalInputs.indexOf(file)]}"`);
     }
   }
   const json = args.json === undefined ? undefined : guarded('--json', () => {

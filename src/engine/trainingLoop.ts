@@ -8,6 +8,7 @@ import type { GpuContext } from '../gpu/context';
 import type { StudyConfig } from '../config/presets';
 import type { TextProbeSet } from '../data/textProbe';
 import { Study } from './gpuStudy';
+import { finetuneStageConfig, pretrainStageConfig } from '../config/finetuneStage';
 import { evaluateRuns } from './modelAnalysis';
 import type { IntervalReport, StudyEngine } from './studyEngine';
 import type { RunInfo, HistoryPoint } from './types';
@@ -109,11 +110,13 @@ export interface StudyResult {
 export interface RunStudyHooks extends TrainToEndOptions {
   /** Called once after the last step, before the study is disposed (e.g. to save or analyse the trained models). */
   onFinished?: (study: Study) => Promise<void>;
+  /** A fine-tuning stage's pretrained weights of each (arm, seed) (see Study.create). */
+  base?: (baseArm: number, seed: number) => Float32Array;
 }
 
 /** Trains a study of `config` on the GPU to the end and collects each run's history. */
 export async function runStudy(ctx: GpuContext, config: StudyConfig, hooks: RunStudyHooks = {}): Promise<StudyResult> {
-  const study = await Study.create(ctx, config);
+  const study = await Study.create(ctx, config, hooks.base);
   try {
     const histories = await trainToEnd(study, hooks);
     await hooks.onFinished?.(study);
@@ -121,4 +124,39 @@ export async function runStudy(ctx: GpuContext, config: StudyConfig, hooks: RunS
   } finally {
     study.dispose();
   }
+}
+
+export interface FinetuneStudyResult {
+  /** Stage 1: the arms × seeds pretrained on the task. */
+  pretrain: StudyResult;
+  /** Stage 2: every pretrained model fine-tuned by each variant, from the same weights and examples. */
+  finetune: StudyResult;
+}
+
+/**
+ * Trains both stages of a study with `config.finetune` on the GPU: pretraining (arms × seeds), then every
+ * (arm, seed) model fine-tuned by each variant. `hooks` apply to stage 2 (evaluations and onFinished);
+ * `pretrainHooks` to stage 1.
+ */
+export async function runFinetuneStudy(
+  ctx: GpuContext, config: StudyConfig, hooks: RunStudyHooks = {}, pretrainHooks: TrainToEndOptions = {},
+): Promise<FinetuneStudyResult> {
+  const stage1 = pretrainStageConfig(config);
+  let weights: Float32Array | null = null;
+  let P = 0;
+  const pretrain = await runStudy(ctx, stage1, {
+    ...pretrainHooks,
+    onFinished: async (study) => {
+      weights = await study.model.readParams();
+      P = study.model.layout.P;
+    },
+  });
+  const trained = weights as Float32Array | null;
+  if (!trained) throw new Error('pretraining ended without weights');
+  const base = (arm: number, seed: number) => {
+    const r = arm * stage1.seedsPerArm + seed;
+    return trained.subarray(r * P, (r + 1) * P);
+  };
+  const finetune = await runStudy(ctx, finetuneStageConfig(config), { ...hooks, base });
+  return { pretrain, finetune };
 }

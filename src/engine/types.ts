@@ -40,4 +40,7 @@ export interface HistoryPoint {
   retrievalAcc: number;
   accByDepth: number[];
   tokensPerSec: number;
+  /** Multi-token answers only (see RunEvaluation). */
+  tokenAcc?: number;
+  answerLoss?: number;
 }
