@@ -40,9 +40,11 @@ done
 KIT="$(cd "${BASH_SOURCE[0]%/*}" && pwd)"
 mkdir -p "$OUT/studies" || die "cannot create $OUT"
 OUT="$(cd "$OUT" && pwd)"
-# Everything printed from here on also goes to run.log.
+# Everything printed from here on also goes to run.log; run.sh's own errors also to the original stderr (fd 3).
+exec 3>&2
 exec > >(tee -a "$OUT/run.log") 2>&1
 TEE_PID=$!
+die() { printf 'run.sh: %s\n' "$1"; printf 'run.sh: %s\n' "$1" >&3; exit "${2:-2}"; }
 # Closing the pipe and waiting for tee at exit keeps run.log complete when run.sh returns.
 trap 'exec >&- 2>&-; wait "$TEE_PID" 2>/dev/null || true' EXIT
 stamp() { TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1; }
@@ -67,7 +69,8 @@ export MEAP_DAWN_NODE="$RT/dawn.node" XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 # ---- the Vulkan loader: the system's, else the kit's .deb unpacked into the kit (never into /) ----
 LDCONFIG="$(command -v ldconfig || { [ -x /sbin/ldconfig ] && echo /sbin/ldconfig; } || true)"
 # MEAP_KIT_OWN_LOADER=1 takes the kit's loader even where the system has one (the test takes a bare server's path).
-if [ -z "${MEAP_KIT_OWN_LOADER:-}" ] && [ -n "$LDCONFIG" ] && "$LDCONFIG" -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
+# (grep reads the whole list: with -q it would stop early, and pipefail would count ldconfig's SIGPIPE as no match.)
+if [ -z "${MEAP_KIT_OWN_LOADER:-}" ] && [ -n "$LDCONFIG" ] && "$LDCONFIG" -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null; then
   say 'Vulkan loader: the system'"'"'s'
 else
   if [ ! -e "$RT/vulkan/usr/lib/x86_64-linux-gnu/libvulkan.so.1" ]; then
