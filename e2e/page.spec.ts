@@ -9,7 +9,7 @@ test('the page finds the WebGPU adapter and shows its info', async ({ page }) =>
   await expect(page.getByTestId('adapter-name')).not.toBeEmpty();
   await expect(page.getByTestId('adapter-features')).toContainText('timestamp-query');
   // The kernel variants were chosen by measuring on this adapter, and the panel says which.
-  await expect(page.getByTestId('kernel-choice')).toContainText(/matmul (blocked|tiled), rows (serial|workgroup)/);
+  await expect(page.getByTestId('kernel-choice')).toContainText(/matmul (blocked|tiled|vec4), rows (serial|workgroup)/);
   await expect(page.getByTestId('adapter-fallback')).toContainText(/yes|no/);
   await expect(page.getByTestId('engine')).toHaveText(/WebGPU/);
   expect(errors).toEqual([]);
@@ -31,7 +31,7 @@ test('every kernel passes the self-test inside the training worker in Chromium',
   expect(failedRows, 'failing kernels').toEqual([]);
   await expect(summary).toHaveText(new RegExp(`^${count} passed, 0 failed`));
   // Every kernel family shipped in shaders/ must have appeared in the browser run.
-  for (const family of ['matmul.blocked', 'matmul.tiled', 'embedding', 'rmsnorm', 'rope', 'attention', 'residual',
+  for (const family of ['matmul.blocked', 'matmul.tiled', 'matmul.vec4', 'embedding', 'rmsnorm', 'rope', 'attention', 'residual',
     'swiglu', 'crossEntropy', 'gradNorm', 'adamw']) {
     expect(kernels.some((k) => k.startsWith(family)), `${family} ran in the browser`).toBe(true);
   }

@@ -146,6 +146,25 @@ describe('matmul on WebGPU vs reference', () => {
     });
   }
 
+  // Each C element is the same fma chain over k = 0..K-1 in every variant (tiles add only zeros), so where
+  // the adapter compiles fma alike everywhere — SwiftShader does — the variants are bit-identical, and the
+  // matmul that autotune picks cannot change a training run's bits there.
+  it('on SwiftShader all variants give bit-identical results (every layout, aligned and awkward shapes)', async () => {
+    const ctx = await testContext();
+    for (const shape of [{ R: 2, M: 37, N: 70, K: 35 }, { R: 1, M: 64, N: 176, K: 64 }]) {
+      for (const layout of ALL_LAYOUTS) {
+        const outs = await Promise.all(MATMUL_VARIANTS.map((variant) => runMatmul(variant, shape, layout, 43)));
+        for (const out of outs.slice(1)) {
+          if (ctx.adapter.architecture === 'swiftshader') {
+            expect(Array.from(out.gpu), `${out.label} ${layoutName(layout)}`).toEqual(Array.from(outs[0].gpu));
+          } else {
+            expect(maxAbsDiff(out.gpu, outs[0].gpu), `${out.label} ${layoutName(layout)}`).toBeLessThanOrEqual(2 * matmulTolerance(shape.K));
+          }
+        }
+      }
+    }
+  });
+
   it('blocked, tiled and vec4 agree to rounding on a larger product', async () => {
     const shape = { R: 1, M: 70, N: 96, K: 200 };
     const layout = { transA: false, transB: true, accumulate: false };

@@ -131,7 +131,7 @@ export async function runNodeBench(ctx: GpuContext, options: NodeBenchOptions, l
       const c = arena.buffer('bench.c', 4 * shape.M * shape.N);
       const contestants = [];
       for (const { variant, tiles } of configurations) {
-        const label = `${variant} ${tiles.workgroupX}×${tiles.workgroupY}${variant === 'tiled' ? ` k${tiles.tileK}` : ''}`;
+        const label = `${variant} ${tiles.workgroupX}×${tiles.workgroupY}${variant !== 'blocked' ? ` k${tiles.tileK}` : ''}`;
         try {
           const dispatch = await matmul(sctx, { a, b, c, R: 1, M: shape.M, N: shape.N, K: shape.K, transB: shape.transB, variant, tiles });
           contestants.push({ label, variant, tiles, async run(iterations: number) {
