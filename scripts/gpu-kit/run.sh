@@ -122,10 +122,14 @@ SELFTEST_LINE="$("$NODE" -e 'try { const r = JSON.parse(require("fs").readFileSy
 say "self-test: $SELFTEST_LINE (exit $SELFTEST_RC)"
 
 # ---- 2. the benchmark, with the twin's tokens/s where python3 has torch ----
-TWIN=()
-if command -v python3 >/dev/null && python3 -c 'import torch' >/dev/null 2>&1; then
-  TWIN=(--twin --python "$(command -v python3)" --twin-path "$KIT/python")
-  say 'benchmark: bench:node, with the PyTorch twin (python3 has torch)'
+TWIN=() PYTHON=''
+# The first python3 that has torch: PATH's (a venv, pyenv), else the system's (Debian's python3-torch).
+for p in "$(command -v python3 || true)" /usr/bin/python3; do
+  if [ -n "$p" ] && [ -x "$p" ] && "$p" -c 'import torch' >/dev/null 2>&1; then PYTHON="$p"; break; fi
+done
+if [ -n "$PYTHON" ]; then
+  TWIN=(--twin --python "$PYTHON" --twin-path "$KIT/python")
+  say "benchmark: bench:node, with the PyTorch twin ($PYTHON has torch)"
 else
   say 'benchmark: bench:node (no python3 with torch here: no twin)'
 fi
