@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ATTENTION_VARIANTS, attentionActivationFloats, attentionForward, attentionProbsFloats, type AttentionShape,
+  ATTENTION_VARIANTS, attentionActivationFloats, attentionBackward, attentionForward, attentionProbsFloats, attentionVariants,
+  type AttentionShape,
 } from '../src/kernels/attention';
+import type { GpuContext } from '../src/gpu/context';
 import { attentionBackwardReference, attentionForwardReference } from '../src/reference/attention';
 import { maxAbsError, withScope } from '../src/selftest/harness';
 import { attentionInputs, checkAttention, runAttentionGpu, type AttentionOutputs } from '../src/selftest/attention';
@@ -138,14 +140,16 @@ describe('attention variants', () => {
     { R: 2, B: 2, T: 7, H: 3, headDim: 4 },
     { R: 1, B: 1, T: 130, H: 1, headDim: 67 },
   ] satisfies AttentionShape[]) {
-    it(`workgroup and serial agree: ${label(shape)}`, async () => {
+    it(`workgroup, serial and subgroup agree: ${label(shape)}`, async () => {
       const ctx = await testContext();
       const inputs = attentionInputs(shape, 41);
       const workgroup = await runAttentionGpu(ctx, shape, inputs, 'workgroup');
       const serial = await runAttentionGpu(ctx, shape, inputs, 'serial');
+      const subgroup = await runAttentionGpu(ctx, shape, inputs, 'subgroup');
       for (const name of OUTPUT_NAMES) {
         expect(serial[name].some((x) => x !== 0), `${name} non-trivial`).toBe(true);
         expect(maxAbsError(serial[name], workgroup[name]), name).toBeLessThanOrEqual(2e-6);
+        expect(maxAbsError(serial[name], subgroup[name]), `subgroup ${name}`).toBeLessThanOrEqual(2e-6);
       }
     });
   }
@@ -160,6 +164,48 @@ describe('attention variants', () => {
       expect((await attentionForward(ctx, { ...io, variant: 'serial' })).label).toBe('attentionForward.serial');
       await expect(attentionForward(ctx, { ...io, variant: 'bogus' as 'serial' })).rejects.toThrow(/unknown variant/);
     });
+  });
+
+  it('subgroupRows selects the subgroup kernels where the device has the feature; elsewhere it is ignored and an explicit one refused', async () => {
+    const ctx = await testContext();
+    expect(ctx.device.features.has('subgroups')).toBe(true); // SwiftShader has it (subgroup size 4)
+    expect(attentionVariants(ctx)).toEqual(['workgroup', 'serial', 'subgroup']);
+    const shape: AttentionShape = { R: 1, B: 1, T: 3, H: 1, headDim: 2 };
+    const saved = ctx.preferences;
+    try {
+      await withScope(ctx, async (scope) => {
+        const act = () => scope.zeros('act', attentionActivationFloats(shape));
+        const probs = () => scope.zeros('probs', attentionProbsFloats(shape));
+        const io = { q: act(), k: act(), v: act(), out: act(), probs: probs(), shape };
+        const back = { dOut: act(), q: io.q, k: io.k, v: io.v, probs: io.probs, dScores: probs(), dq: act(), dk: act(), dv: act(), shape };
+        ctx.preferences = { ...saved, rows: 'serial', subgroupRows: true };
+        expect((await attentionForward(ctx, io)).label).toBe('attentionForward.subgroup');
+        expect((await attentionBackward(ctx, back)).map((d) => d.label)).toEqual(['attentionBackwardRows.subgroup', 'attentionBackwardColumns.subgroup']);
+        expect((await attentionForward(ctx, { ...io, variant: 'serial' })).label).toBe('attentionForward.serial');
+        const noSubgroups = {
+          ...ctx,
+          device: new Proxy(ctx.device, {
+            get: (target, key) => {
+              if (key === 'features') return new Set<string>();
+              const value = Reflect.get(target, key, target) as unknown;
+              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            },
+          }),
+        } as GpuContext;
+        expect(attentionVariants(noSubgroups)).toEqual(['workgroup', 'serial']);
+        expect((await attentionForward(noSubgroups, io)).label).toBe('attentionForward.serial');
+        await expect(attentionForward(noSubgroups, { ...io, variant: 'subgroup' })).rejects.toThrow(/needs the device feature 'subgroups'/);
+      });
+    } finally {
+      ctx.preferences = saved;
+    }
+  });
+
+  it('the self-test checks every variant the device has', async () => {
+    const ctx = await testContext();
+    const rows = await checkAttention(ctx, { R: 2, B: 1, T: 5, H: 2, headDim: 3 });
+    expect([...new Set(rows.map((r) => r.kernel.split('.')[1]))]).toEqual(attentionVariants(ctx));
+    for (const row of rows) expect(row.pass, row.kernel).toBe(true);
   });
 });
 

@@ -15,7 +15,7 @@ import { testContext } from './gpuContext';
 
 const adapter = { vendor: 'v', architecture: 'arch', device: 'dev', description: 'desc' };
 
-function m(kernel: 'matmul' | 'rows' | 'rmsnorm', variant: string, milliseconds: number, extra: Partial<AutotuneMeasurement> = {}): AutotuneMeasurement {
+function m(kernel: 'matmul' | 'rows' | 'subgroupRows', variant: string, milliseconds: number, extra: Partial<AutotuneMeasurement> = {}): AutotuneMeasurement {
   return { kernel, variant, workload: 'w', milliseconds, samples: 3, ...extra };
 }
 
@@ -143,23 +143,23 @@ describe('decide (pure)', () => {
       .toBe('vec4');
   });
 
-  it("subgroupRows only where RMSNorm's subgroup kernels clearly beat the chosen row variant's", () => {
+  it("subgroupRows only where the subgroup row kernels clearly beat the chosen row variant's", () => {
     const base = [
       m('matmul', 'blocked', 5, { tiles: tiles(8, 8, 0), defaultTiles: true }),
       m('rows', 'serial', 10), m('rows', 'workgroup', 5),
     ];
     const guess: KernelPreferences = { rows: 'workgroup', matmul: 'blocked' };
-    const faster = decide({ preferences: guess }, 'k', [...base, m('rmsnorm', 'workgroup', 4), m('rmsnorm', 'subgroup', 2)], 'wall', 1);
+    const faster = decide({ preferences: guess }, 'k', [...base, m('subgroupRows', 'workgroup', 4), m('subgroupRows', 'subgroup', 2)], 'wall', 1);
     expect(faster).toMatchObject({ rows: 'workgroup', subgroupRows: true });
     expect(preferencesOf(faster)).toEqual({ rows: 'workgroup', matmul: 'blocked', subgroupRows: true });
     expect(kernelChoiceReport(faster).preferences.subgroupRows).toBe(true);
-    // Compared with the chosen row variant only (serial's RMSNorm would be slower here, but rows chose workgroup).
-    const close = decide({ preferences: guess }, 'k', [...base, m('rmsnorm', 'serial', 9), m('rmsnorm', 'workgroup', 2.2), m('rmsnorm', 'subgroup', 2)], 'wall', 1);
+    // Compared with the chosen row variant only (serial's kernels would be slower here, but rows chose workgroup).
+    const close = decide({ preferences: guess }, 'k', [...base, m('subgroupRows', 'serial', 9), m('subgroupRows', 'workgroup', 2.2), m('subgroupRows', 'subgroup', 2)], 'wall', 1);
     expect(close.subgroupRows).toBeUndefined();
     expect(preferencesOf(close)).toEqual({ rows: 'workgroup', matmul: 'blocked' });
     // No subgroup measurement (no feature), or a failed one: nothing.
-    expect(decide({ preferences: guess }, 'k', [...base, m('rmsnorm', 'workgroup', 4)], 'wall', 1).subgroupRows).toBeUndefined();
-    expect(decide({ preferences: guess }, 'k', [...base, m('rmsnorm', 'workgroup', 4), m('rmsnorm', 'subgroup', Infinity, { error: 'x' })], 'wall', 1)
+    expect(decide({ preferences: guess }, 'k', [...base, m('subgroupRows', 'workgroup', 4)], 'wall', 1).subgroupRows).toBeUndefined();
+    expect(decide({ preferences: guess }, 'k', [...base, m('subgroupRows', 'workgroup', 4), m('subgroupRows', 'subgroup', Infinity, { error: 'x' })], 'wall', 1)
       .subgroupRows).toBeUndefined();
   });
 
@@ -298,10 +298,10 @@ describe('autotune on this adapter', () => {
     expect(tuned.fromCache).toBe(false);
     expect(['timestamp', 'wall']).toContain(tuned.method);
     // Every matmul variant at its default tiles, an extra tile config for a variant still in the race,
-    // both row variants, and (with 'subgroups', as on SwiftShader) RMSNorm with the chosen row variant and
+    // both row variants, and (with 'subgroups', as on SwiftShader) RMSNorm + attention with the chosen row variant and
     // with subgroups; nothing failed.
     const names = new Set(tuned.measurements.map((x) => `${x.kernel}:${x.variant}`));
-    const rmsnorm = ctx.device.features.has('subgroups') ? [`rmsnorm:${tuned.rows}`, 'rmsnorm:subgroup'] : [];
+    const rmsnorm = ctx.device.features.has('subgroups') ? [`subgroupRows:${tuned.rows}`, 'subgroupRows:subgroup'] : [];
     expect(names).toEqual(new Set(['matmul:blocked', 'matmul:tiled', 'matmul:vec4', 'rows:serial', 'rows:workgroup', ...rmsnorm]));
     expect(tuned.measurements.filter((x) => x.kernel === 'matmul' && x.defaultTiles)).toHaveLength(3);
     expect(tuned.measurements.length).toBeGreaterThan(4);
@@ -328,8 +328,8 @@ describe('autotune on this adapter', () => {
       rows: tuned.rows, matmul: tuned.matmul, matmulTiles: tuned.matmulTiles, ...(tuned.subgroupRows ? { subgroupRows: true } : {}),
     });
     if (ctx.adapter.architecture === 'swiftshader') {
-      // Barrier-heavy workgroup row kernels are ~50× slower on SwiftShader: not a close call; RMSNorm's
-      // subgroup kernels (a barrier per row) ≈ 10× slower than serial.
+      // Barrier-heavy workgroup row kernels are ~50× slower on SwiftShader: not a close call; the subgroup
+      // row kernels (still barriers per row) ≈ 10× slower than serial.
       expect(tuned.rows).toBe('serial');
       expect(tuned.subgroupRows).toBeUndefined();
     }
@@ -358,7 +358,7 @@ describe('autotune on this adapter', () => {
       expect(labels.some(ours)).toBe(true);
       expect(labels.some((l) => l.startsWith('matmul.') && !ours(l))).toBe(false);
       expect(labels).toContain(`rmsnormForward.${tuned.subgroupRows ? 'subgroup' : tuned.rows}`);
-      expect(labels).toContain(`attentionForward.${tuned.rows}`);
+      expect(labels).toContain(`attentionForward.${tuned.subgroupRows ? 'subgroup' : tuned.rows}`);
     } finally {
       model.dispose();
     }
@@ -372,7 +372,7 @@ describe('autotune on this adapter', () => {
     expect(matmuls.map((x) => x.variant).sort()).toEqual(['blocked', 'tiled', 'vec4']);
     expect(matmuls.every((x) => x.defaultTiles === true)).toBe(true);
     expect(tuned.measurements.filter((x) => x.kernel === 'rows')).toHaveLength(2);
-    expect(tuned.measurements.filter((x) => x.kernel === 'rmsnorm')).toHaveLength(ctx.device.features.has('subgroups') ? 2 : 0);
+    expect(tuned.measurements.filter((x) => x.kernel === 'subgroupRows')).toHaveLength(ctx.device.features.has('subgroups') ? 2 : 0);
     expect(tuned.matmulTiles).toBeUndefined();
     expect(ctx.preferences).toEqual(before);
   });

@@ -56,12 +56,22 @@ export interface KernelPreferences {
    */
   matmulTiles?: Partial<Record<'blocked' | 'tiled' | 'vec4', MatmulTiles>>;
   /**
-   * True: the row kernels that have a subgroup entry point (RMSNorm forward and input backward) use it
-   * instead of `rows`. Set only by a measurement on a device with the 'subgroups' feature; builders
+   * True: the row kernels that have a subgroup variant (RMSNorm forward and input backward, attention) use
+   * it instead of `rows`. Set only by a measurement on a device with the 'subgroups' feature; builders
    * ignore it on a device without the feature. Absent (the default, and every choice cached before it
    * existed) means false.
    */
   subgroupRows?: boolean;
+}
+
+/** Whether the device has the 'subgroups' feature (the row kernels' 'subgroup' variants need it). */
+export function hasSubgroups(ctx: Pick<GpuContext, 'device'>): boolean {
+  return ctx.device.features.has('subgroups');
+}
+
+/** Whether a row kernel with a 'subgroup' variant builds it by default: `preferences.subgroupRows` and the feature. */
+export function prefersSubgroupRows(ctx: Pick<GpuContext, 'device' | 'preferences'>): boolean {
+  return ctx.preferences.subgroupRows === true && hasSubgroups(ctx);
 }
 
 export function defaultKernelPreferences(adapter: AdapterReport): KernelPreferences {

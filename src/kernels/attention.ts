@@ -1,18 +1,37 @@
-import type { GpuContext } from '../gpu/context';
+import { hasSubgroups, prefersSubgroupRows, type GpuContext } from '../gpu/context';
 import { ceilDiv, grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { OverrideConstants } from '../gpu/registry';
 
 /**
- * Two implementations of the same three entry points, same layouts and semantics:
+ * Three implementations of the same three entry points, same layouts and semantics:
  * - 'workgroup' (shaders/attention.wgsl): one 64-thread workgroup per (r, b, h, row), keys spread over the
  *   threads, fixed-tree reductions in workgroup memory (fastest on real GPUs, long T).
  * - 'serial' (shaders/attention_serial.wgsl): one invocation per (r, b, h, row) — per key column for
  *   backwardColumns — looping serially; no workgroup memory, no barriers (fastest on software adapters
  *   such as SwiftShader, where barriers are expensive; fine on real GPUs for T ≤ ~256).
- * Both are deterministic (every sum in a fixed order); they agree to rounding, not bit for bit.
+ * - 'subgroup' (shaders/attention_subgroup.wgsl; devices with the 'subgroups' feature only): 'workgroup'
+ *   with its softmax-row reductions done by subgroupMax / subgroupAdd and one barrier each instead of a
+ *   barrier tree. Built by default where `ctx.preferences.subgroupRows` is set (and the device has the
+ *   feature); an explicit 'subgroup' on a device without it is refused.
+ * All are deterministic (every sum in a fixed order; subgroup operations fixed per device); they agree to
+ * rounding, not bit for bit.
  */
-export type AttentionVariant = 'workgroup' | 'serial';
-export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['workgroup', 'serial'];
+export type AttentionVariant = 'workgroup' | 'serial' | 'subgroup';
+export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['workgroup', 'serial', 'subgroup'];
+
+/** The variants this device can run ('subgroup' only with the 'subgroups' feature). */
+export function attentionVariants(ctx: Pick<GpuContext, 'device'>): AttentionVariant[] {
+  return ATTENTION_VARIANTS.filter((v) => v !== 'subgroup' || hasSubgroups(ctx));
+}
+
+/** The explicit variant, else 'subgroup' under `preferences.subgroupRows` (with the feature), else `preferences.rows`. */
+function chooseVariant(ctx: GpuContext, label: string, variant: AttentionVariant | undefined): AttentionVariant {
+  const v = variant ?? (prefersSubgroupRows(ctx) ? 'subgroup' : ctx.preferences.rows);
+  if (v === 'subgroup' && !hasSubgroups(ctx)) {
+    throw new Error(`${label}: variant 'subgroup' needs the device feature 'subgroups', which this device lacks; use 'workgroup' or 'serial'`);
+  }
+  return v;
+}
 
 /** Invocations per workgroup of the serial variant (the shader's `WG` override). */
 const SERIAL_WORKGROUP = 64;
@@ -28,8 +47,9 @@ const SERIAL_WORKGROUP = 64;
  *   entries with j > i are written as exactly 0.
  *
  * scale = 1/sqrt(headDim). Grid z = R (so R ≤ 65535); (x, y) = grid2d(B·H·T) workgroups of 64 threads, one per
- * (b, h, t), for 'workgroup'; grid2d(ceil(B·H·T / 64)) workgroups of 64 invocations, one invocation per
- * (b, h, t), for 'serial'. The variant defaults to `ctx.preferences.rows`.
+ * (b, h, t), for 'workgroup' and 'subgroup'; grid2d(ceil(B·H·T / 64)) workgroups of 64 invocations, one
+ * invocation per (b, h, t), for 'serial'. The variant defaults to `ctx.preferences.rows` ('subgroup' under
+ * `ctx.preferences.subgroupRows` where the device has the feature).
  */
 export interface AttentionShape {
   R: number;
@@ -79,9 +99,9 @@ function kernel(
     const [x, y] = grid2d(ceilDiv(items, SERIAL_WORKGROUP));
     return { shader: 'attention_serial', constants: { WG: SERIAL_WORKGROUP }, workgroups: [x, y, shape.R] };
   }
-  if (variant !== 'workgroup') throw new Error(`attention: unknown variant ${String(variant)}`);
+  if (variant !== 'workgroup' && variant !== 'subgroup') throw new Error(`attention: unknown variant ${String(variant)}`);
   const [x, y] = grid2d(items);
-  return { shader: 'attention', constants: {}, workgroups: [x, y, shape.R] };
+  return { shader: variant === 'subgroup' ? 'attention_subgroup' : 'attention', constants: {}, workgroups: [x, y, shape.R] };
 }
 
 /**
@@ -97,7 +117,7 @@ export async function attentionForward(
     variant?: AttentionVariant;
   },
 ): Promise<Dispatch> {
-  const variant = io.variant ?? ctx.preferences.rows;
+  const variant = chooseVariant(ctx, 'attentionForward', io.variant);
   const label = `attentionForward.${variant}`;
   return makeDispatch(ctx, {
     label, entryPoint: 'forward', ...kernel(variant, io.shape),
@@ -126,7 +146,7 @@ export async function attentionBackward(
     variant?: AttentionVariant;
   },
 ): Promise<Dispatch[]> {
-  const variant = io.variant ?? ctx.preferences.rows;
+  const variant = chooseVariant(ctx, 'attentionBackward', io.variant);
   const rowsLabel = `attentionBackwardRows.${variant}`;
   const rows = await makeDispatch(ctx, {
     label: rowsLabel, entryPoint: 'backwardRows', ...kernel(variant, io.shape),

@@ -1,4 +1,4 @@
-import type { GpuContext, KernelPreferences } from '../gpu/context';
+import { hasSubgroups, prefersSubgroupRows, type GpuContext, type KernelPreferences } from '../gpu/context';
 import { ceilDiv, grid2d, makeDispatch, type Dispatch } from '../gpu/dispatch';
 
 /** Must match WEIGHT_WORKGROUP in shaders/rmsnorm.wgsl. */
@@ -21,17 +21,15 @@ export type RowVariant = KernelPreferences['rows'];
  */
 export type RmsNormVariant = RowVariant | 'subgroup';
 
-/** Whether the device can run the 'subgroup' variant. */
-export function hasSubgroups(ctx: Pick<GpuContext, 'device'>): boolean {
-  return ctx.device.features.has('subgroups');
-}
+/** Whether the device can run the 'subgroup' variant (re-exported from gpu/context). */
+export { hasSubgroups };
 
 /**
  * The variant to build: the explicit option, else 'subgroup' where `ctx.preferences.subgroupRows` says so
  * and the device has the feature, else `ctx.preferences.rows`; anything else is an error.
  */
 function rowVariant(label: string, ctx: GpuContext, variant: RmsNormVariant | undefined): RmsNormVariant {
-  const v = variant ?? (ctx.preferences.subgroupRows === true && hasSubgroups(ctx) ? 'subgroup' : ctx.preferences.rows);
+  const v = variant ?? (prefersSubgroupRows(ctx) ? 'subgroup' : ctx.preferences.rows);
   if (v !== 'workgroup' && v !== 'serial' && v !== 'subgroup') {
     throw new Error(`${label}: variant must be 'workgroup' or 'serial' (or 'subgroup'), got ${String(v)}`);
   }

@@ -1,6 +1,6 @@
 import type { GpuContext } from '../gpu/context';
 import {
-  ATTENTION_VARIANTS, attentionActivationFloats, attentionBackward, attentionBackwardScratchFloats, attentionForward,
+  attentionActivationFloats, attentionBackward, attentionBackwardScratchFloats, attentionForward, attentionVariants,
   attentionProbsFloats, type AttentionShape, type AttentionVariant,
 } from '../kernels/attention';
 import { attentionBackwardReference, attentionForwardReference } from '../reference/attention';
@@ -75,11 +75,12 @@ export async function runAttentionGpu(
 export const ATTENTION_TOLERANCE = { forward: 1e-5, probs: 5e-6, backward: 2e-5 } as const;
 
 /**
- * For every variant: attention.<variant>.forward (out), .probs, .backward.{dq,dk,dv} against the float64
- * reference (e.g. `attention.serial.forward`, `attention.workgroup.backward.dq`).
+ * For every variant (default: every one the device can run, 'subgroup' where it has the feature):
+ * attention.<variant>.forward (out), .probs, .backward.{dq,dk,dv} against the float64 reference (e.g.
+ * `attention.serial.forward`, `attention.workgroup.backward.dq`).
  */
 export async function checkAttention(
-  ctx: GpuContext, shape: AttentionShape, seed = 1, variants: readonly AttentionVariant[] = ATTENTION_VARIANTS,
+  ctx: GpuContext, shape: AttentionShape, seed = 1, variants: readonly AttentionVariant[] = attentionVariants(ctx),
 ): Promise<KernelCheck[]> {
   const inputs = attentionInputs(shape, seed);
   const expected = attentionForwardReference(inputs.q, inputs.k, inputs.v, shape);

@@ -8,8 +8,9 @@
  *   const tuned = await autotune(ctx);               // measures once per adapter, then served from the cache
  *   tuned.matmul, tuned.rows, tuned.measurements     // what was chosen, and why
  *
- * Where the device has 'subgroups', RMSNorm alone is then timed with the winning row variant and with its
- * 'subgroup' kernels; `subgroupRows` is set when subgroup is faster (builders ignore it without the feature).
+ * Where the device has 'subgroups', the row kernels that have a 'subgroup' variant (RMSNorm, attention) are
+ * then timed with the winning row variant and with 'subgroup'; `subgroupRows` is set when subgroup is
+ * clearly faster (builders ignore it without the feature).
  *
  * Timing: GPU timestamps around each compute pass when the device has 'timestamp-query' (the kernel set
  * is encoded several times in one pass), else wall time around submit → onSubmittedWorkDone. The
@@ -108,7 +109,7 @@ async function measure(
   const timer = ctx.hasTimestampQuery ? timestampTimer(ctx.device) : wallTimer(ctx.device);
   const failed: AutotuneMeasurement[] = [];
   const raced: { candidate: Candidate; samples: Sample[]; repeat: number }[] = [];
-  const best = { matmul: Infinity, rows: Infinity, rmsnorm: Infinity };
+  const best = { matmul: Infinity, rows: Infinity, subgroupRows: Infinity };
   const decidedEarly = new Set<string>();
   // Default-tile matmul timings of the variants still in the race (what the 'auto' tile rule reads).
   const inRace: { variant: MatmulVariant; milliseconds: number; repeat: number }[] = [];
@@ -142,9 +143,9 @@ async function measure(
     const candidates = buildCandidates(ctx.device, arena);
     // The adapter's guess first, so that a clear loser is recognised on its first run.
     const guess = ctx.preferences;
-    const guessed = (c: Candidate) => Number(c.kernel !== 'rmsnorm' && c.variant === guess[c.kernel]);
+    const guessed = (c: Candidate) => Number(c.kernel !== 'subgroupRows' && c.variant === guess[c.kernel]);
     const guessedFirst = (a: Candidate, b: Candidate) => guessed(b) - guessed(a);
-    const main = candidates.filter((c) => c.defaultTiles !== false && c.kernel !== 'rmsnorm').sort(guessedFirst);
+    const main = candidates.filter((c) => c.defaultTiles !== false && c.kernel !== 'subgroupRows').sort(guessedFirst);
     for (const candidate of main) await run(candidate);
     // Other tile configurations only for matmul variants still in the race (and, for 'auto', cheap).
     const tiling = tiles === 'auto' ? variantsWorthTiling(inRace)
@@ -155,12 +156,12 @@ async function measure(
     for (const candidate of candidates.filter((c) => c.defaultTiles === false)) {
       if (tiling.includes(candidate.variant as MatmulVariant)) await run(candidate);
     }
-    // RMSNorm's subgroup kernels (candidates exist only on devices with 'subgroups') against RMSNorm with the
-    // row variant that won, timed first so that a clearly slower subgroup run is decided at once.
+    // The subgroup row kernels (candidates exist only on devices with 'subgroups') against the same kernels
+    // with the row variant that won, timed first so that a clearly slower subgroup run is decided at once.
     const rowsWinner = fastestRaced(raced, 'rows');
     if (rowsWinner !== undefined) {
       for (const variant of [rowsWinner, 'subgroup']) {
-        const candidate = candidates.find((c) => c.kernel === 'rmsnorm' && c.variant === variant);
+        const candidate = candidates.find((c) => c.kernel === 'subgroupRows' && c.variant === variant);
         if (candidate) await run(candidate);
       }
     }

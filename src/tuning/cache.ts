@@ -11,7 +11,7 @@ import { ROWS_VARIANTS, type AutotuneResult } from './decision';
 /**
  * Bump when the measured kernels or the procedure change: older cached choices are then ignored. (Not
  * bumped for tile choices: an older entry without them is still a valid choice of variants.) 2: the
- * 'vec4' matmul and RMSNorm's 'subgroup' kernels joined the race, so a choice made without them is
+ * 'vec4' matmul and the 'subgroup' row kernels (RMSNorm, attention) joined the race, so a choice made without them is
  * measured again once; a version-1 result handed over directly still parses (no `subgroupRows`: false).
  */
 export const AUTOTUNE_VERSION = 2;

@@ -14,10 +14,10 @@ export const ROWS_VARIANTS: readonly RowsVariant[] = ['serial', 'workgroup'];
 
 /**
  * What a candidate competes for: 'matmul' (the variant and its tiles), 'rows' (every builder that follows
- * `preferences.rows`), 'rmsnorm' (RMSNorm alone: the chosen row variant against 'subgroup', only on a
- * device with 'subgroups'; decides `subgroupRows`).
+ * `preferences.rows`), 'subgroupRows' (the row kernels that have a 'subgroup' variant — RMSNorm and
+ * attention — with the chosen row variant against 'subgroup', only on a device with 'subgroups').
  */
-export type AutotuneKernel = 'matmul' | 'rows' | 'rmsnorm';
+export type AutotuneKernel = 'matmul' | 'rows' | 'subgroupRows';
 
 export interface AutotuneMeasurement {
   /** Which preference this candidate competes for. */
@@ -74,8 +74,8 @@ export function isClearLoser(coldMilliseconds: number, bestMilliseconds: number)
  * more than KEEP_MARGIN × the challenger's time: closer calls are within the noise of a start-up measurement,
  * and keeping the guess keeps the choice stable from one page load to the next. Measured on SwiftShader
  * (2 shared cores): the blocked and vec4 matmul workloads came within −10 %…+40 % of each other across runs
- * (blocked usually faster), while every real difference so far (serial vs workgroup rows ≈ 17×, RMSNorm
- * serial vs subgroup ≈ 10×) is far beyond it. (On SwiftShader the three matmul variants give bit-identical
+ * (blocked usually faster), while every real difference so far (serial vs workgroup rows ≈ 17×, row
+ * kernels serial vs subgroup ≈ 10×) is far beyond it. (On SwiftShader the three matmul variants give bit-identical
  * results anyway: test/matmul.test.ts.)
  */
 export const KEEP_MARGIN = 1.15;
@@ -112,8 +112,8 @@ export function variantsWorthTiling(
  * The choice from the measurements: the matmul variant of the fastest configuration measured (builders
  * use each variant's best tiles, so its best time is what counts), the fastest row variant (each unless
  * the current preference came within KEEP_MARGIN of it), the fastest
- * tiles of every variant whose tile configurations were compared, and `subgroupRows` where RMSNorm's
- * 'subgroup' kernels measured faster than RMSNorm with the chosen row variant (both measured).
+ * tiles of every variant whose tile configurations were compared, and `subgroupRows` where the 'subgroup'
+ * row kernels measured clearly faster than the same kernels with the chosen row variant (both measured).
  */
 export function decide(
   ctx: Pick<GpuContext, 'preferences'>, key: string, measurements: AutotuneMeasurement[],
@@ -148,8 +148,8 @@ export function decide(
     if (ms.some((m) => m.defaultTiles === false) && isTestedMatmulTiles(variant, ms[0].tiles)) matmulTiles[variant] = ms[0].tiles;
   }
   const measured = matmulChoice !== undefined && rowsChoice !== undefined;
-  const subgroupMs = bestMs('rmsnorm', 'subgroup');
-  const rowsMs = rowsChoice === undefined ? undefined : bestMs('rmsnorm', rowsChoice);
+  const subgroupMs = bestMs('subgroupRows', 'subgroup');
+  const rowsMs = rowsChoice === undefined ? undefined : bestMs('subgroupRows', rowsChoice);
   // Subgroups are the challenger here (KEEP_MARGIN as above), the chosen row variant the current choice.
   const subgroupRows = subgroupMs !== undefined && rowsMs !== undefined && rowsMs > KEEP_MARGIN * subgroupMs;
   return {
@@ -190,7 +190,7 @@ export function appliedNonDefaultTiles(preferences: KernelPreferences): MatmulTi
  * preferences and the measurements behind them. Structured-clone safe (Infinity survives postMessage).
  */
 export interface KernelChoiceReport {
-  /** Includes `subgroupRows: true` where RMSNorm uses its subgroup kernels (measurements of kernel 'rmsnorm'). */
+  /** Includes `subgroupRows: true` where RMSNorm and attention use their subgroup kernels (measurements of kernel 'subgroupRows'). */
   preferences: KernelPreferences;
   measurements: AutotuneMeasurement[];
   method: AutotuneResult['method'];

@@ -7,7 +7,8 @@ import type { BufferArena } from '../gpu/arena';
 import type { GpuContext, MatmulTiles } from '../gpu/context';
 import type { Dispatch } from '../gpu/dispatch';
 import { MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, matmul } from '../kernels/matmul';
-import { hasSubgroups, rmsnormBackwardInput, rmsnormForward, type RmsNormVariant } from '../kernels/rmsnorm';
+import { hasSubgroups } from '../gpu/context';
+import { rmsnormBackwardInput, rmsnormForward, type RmsNormVariant } from '../kernels/rmsnorm';
 import { attentionBackward, attentionForward, type AttentionShape } from '../kernels/attention';
 import { crossEntropyMean, crossEntropyRows } from '../kernels/crossEntropy';
 import { embeddingBackward, embeddingBackwardScratchWords } from '../kernels/embedding';
@@ -43,8 +44,9 @@ export function tilesText(t: MatmulTiles): string {
  * - rows: RMSNorm forward + input backward (128 rows × 64), causal attention forward + backward
  *   (B 2 × T 64, 2 heads of 32), the loss rows with their gradient and mean (128 rows × 264), and the
  *   embedding backward (128 positions, 264 × 64 table): every builder that follows `preferences.rows`;
- * - rmsnorm (only where the device has 'subgroups'): RMSNorm forward + input backward (512 rows × 64) with
- *   each row variant and with 'subgroup'; autotune times the chosen row variant's and subgroup's.
+ * - subgroupRows (only where the device has 'subgroups'): the row kernels that have a 'subgroup' variant —
+ *   RMSNorm forward + input backward (512 rows × 64) and attention forward + backward (the rows shape) —
+ *   with each row variant and with 'subgroup'; autotune times the chosen row variant's and subgroup's.
  */
 export function buildCandidates(device: GPUDevice, arena: BufferArena): Candidate[] {
   const rows = 512, inDim = 64, outDim = 176;
@@ -103,11 +105,13 @@ export function buildCandidates(device: GPUDevice, arena: BufferArena): Candidat
     const variants: RmsNormVariant[] = [...ROWS_VARIANTS, 'subgroup'];
     for (const variant of variants) {
       candidates.push({
-        kernel: 'rmsnorm', variant,
-        workload: `rmsnorm fwd+bwd ${rows}×${inDim}`,
+        kernel: 'subgroupRows', variant,
+        workload: `rmsnorm fwd+bwd ${rows}×${inDim}, attention fwd+bwd B${B} T${T} H${H}×${hd}`,
         build: async (tctx) => [
           await rmsnormForward(tctx, { x: nx, weight, y: ny, rstd: nrstd, eps: 1e-5, R: 1, N: rows, C: inDim, variant }),
           await rmsnormBackwardInput(tctx, { dy: ndy, x: nx, weight, rstd: nrstd, dx, R: 1, N: rows, C: inDim, variant }),
+          await attentionForward(tctx, { q, k, v, probs, out, shape, variant }),
+          ...await attentionBackward(tctx, { dOut: out, q, k, v, probs, dScores, dq, dk, dv, shape, variant }),
         ],
       });
     }
