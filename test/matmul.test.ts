@@ -291,6 +291,22 @@ describe('matmul vec4: the vec4 entry point where aligned, the scalar one elsewh
     });
   });
 
+  it('aligned operands in buffers whose byte size is not a multiple of 16 still use vec4 loads, correctly', async () => {
+    const ctx = await testContext();
+    const R = 2, M = 8, N = 12, K = 8;
+    const a = randomFloats(91, R * M * K + 1), b = randomFloats(92, R * K * N + 3);
+    await withScope(ctx, async (scope) => {
+      const c = scope.upload('c', new Float32Array(R * M * N + 1).fill(7));
+      const dispatch = await matmul(ctx, { a: scope.upload('a', a), b: scope.upload('b', b), c, R, M, N, K, variant: 'vec4' });
+      expect(dispatch.label).toBe('matmul.vec4');
+      scope.run([dispatch]);
+      const out = await scope.read(c);
+      const expected = matmulReference(a.subarray(0, R * M * K), b.subarray(0, R * K * N), { R, M, N, K });
+      expect(maxAbsError(out.subarray(0, R * M * N), expected)).toBeLessThanOrEqual(matmulTolerance(K));
+      expect(out[R * M * N]).toBe(7);
+    });
+  });
+
   it('refuses a k-slice that is not a multiple of 4', async () => {
     const ctx = await testContext();
     const buffer = ctx.arena.buffer('x', 4 * 64);
