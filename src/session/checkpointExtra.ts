@@ -6,6 +6,7 @@
  * (the bytes come from IndexedDB, which anything on the same origin can write).
  */
 import type { HistoryPoint } from '../engine/types';
+import type { StudyConfig } from '../config/presets';
 
 export interface MetricHistory {
   /** Training-loss reports: losses[k][r] is run r's mean loss over the interval ending at steps[k] (NaN: none). */
@@ -43,6 +44,11 @@ export interface SessionExtra {
   presetName: string;
   history: MetricHistory;
   accounting: LossAccounting;
+  /**
+   * A fine-tuning stage's checkpoint only (src/session/finetune.ts): the study config (with `finetune`) the
+   * stage came from, as the page shows it. Unchecked here: the session validates it before using it.
+   */
+  study?: StudyConfig;
 }
 
 export function emptyHistory(): MetricHistory {
@@ -92,6 +98,9 @@ function point(v: unknown): HistoryPoint {
   return {
     step: num(p.step), trainLoss: num(p.trainLoss), valLoss: num(p.valLoss), retrievalAcc: num(p.retrievalAcc),
     accByDepth: list(p.accByDepth).map(num), tokensPerSec: num(p.tokensPerSec),
+    // Multi-token answers (qa) only.
+    ...(p.tokenAcc !== undefined ? { tokenAcc: num(p.tokenAcc) } : {}),
+    ...(p.answerLoss !== undefined ? { answerLoss: num(p.answerLoss) } : {}),
   };
 }
 
@@ -136,7 +145,9 @@ export function readSessionExtra(extra: unknown, R: number, step: number): Sessi
       evalLossSum: list(a.evalLossSum, R).map(num), evalLossSteps: num(a.evalLossSteps), lastTokensPerSecond: num(a.lastTokensPerSecond),
     };
     if (!Number.isInteger(accounting.evalLossSteps) || accounting.evalLossSteps < 0) throw new ExtraError('its loss accounting is malformed');
-    return { format: 'meap-session', version: 1, presetName: typeof e.presetName === 'string' ? e.presetName : '', history, accounting };
+    const study = e.study !== undefined && e.study !== null && typeof e.study === 'object' && !Array.isArray(e.study)
+      ? { study: e.study as StudyConfig } : {};
+    return { format: 'meap-session', version: 1, presetName: typeof e.presetName === 'string' ? e.presetName : '', history, accounting, ...study };
   } catch (error) {
     if (error instanceof ExtraError) throw new Error(`its metric history is malformed (${error.message})`);
     throw error;

@@ -16,6 +16,12 @@ import type { TrainingBatch } from '../engine/studyEngine';
 
 export type TrainingState = 'idle' | 'building' | 'running' | 'paused' | 'done' | 'failed';
 
+/**
+ * Which stage of a study the session trains and shows: pretraining (every study), or the fine-tuning stage of a
+ * qa study with `finetune` (src/config/finetuneStage.ts), built by 'finetune' from the pretrained models.
+ */
+export type StudyStage = 'pretrain' | 'finetune';
+
 /** Page → Worker. */
 export type ToTrainer =
   /** Find the adapter (or fall back to the CPU engine) and report it. */
@@ -35,8 +41,18 @@ export type ToTrainer =
   | { type: 'pause' }
   /** One training step while paused or idle. */
   | { type: 'step' }
-  /** Back to step 0 with the same config (same seeds: the same curves again). */
+  /**
+   * Back to step 0 with the same config (same seeds: the same curves again). In the fine-tuning stage: the
+   * fine-tuning again from the same pretrained weights (or, when the session no longer holds them — a resumed
+   * stage-2 checkpoint —, the study's pretraining from step 0).
+   */
   | { type: 'reset' }
+  /**
+   * The fine-tuning stage of the current study (a qa study with `finetune`): every run's current weights become
+   * the pretrained base, and stage 2 (arms × variants × seeds) is built from them, paused at step 0 ('built'
+   * with stage 'finetune'). Refused while training; a pretraining study not yet finished is saved first.
+   */
+  | { type: 'finetune' }
   /** Attention snapshot of evaluation example `example` for run `run` (see AttentionSnapshot). */
   | { type: 'probe'; run: number; example: number }
   /**
@@ -177,7 +193,17 @@ export type FromTrainer =
     /** WebGPU only: the kernel variants chosen by measurement at start-up, and the measurements. */
     kernels?: KernelChoiceReport;
   }
-  | { type: 'built'; runs: RunInfo[]; parameterCount: number; memoryBytes: number; config: StudyConfig; task: TaskView }
+  | {
+    type: 'built'; runs: RunInfo[]; parameterCount: number; memoryBytes: number;
+    /** What the engine trains: the study's config, or in the fine-tuning stage the stage's (finetuneStageConfig). */
+    config: StudyConfig;
+    task: TaskView;
+    /**
+     * The stage shown (absent: 'pretrain'), and the study's own config (absent: `config`; in the fine-tuning
+     * stage the config, with `finetune`, that stage 2 came from). The session always sends both.
+     */
+    stage?: StudyStage; study?: StudyConfig;
+  }
   /** With the page's schedule: the measured time of one training step of the built study (the estimate before Start). */
   | { type: 'stepTime'; msPerStep: number }
   /**
@@ -185,7 +211,8 @@ export type FromTrainer =
    * study's engine was rebuilt with the new variants (null when nothing changed).
    */
   | { type: 'kernels'; kernels: KernelChoiceReport; switchedAtStep: number | null }
-  | { type: 'state'; state: TrainingState; step: number }
+  /** `stage`: set in the fine-tuning stage only (absent: pretraining). */
+  | { type: 'state'; state: TrainingState; step: number; stage?: StudyStage }
   /** Training loss of every run, averaged over the steps since the last message (sent every few steps). */
   | {
     type: 'trainLoss'; step: number; losses: number[]; stepsPerSecond: number; tokensPerSecond: number;

@@ -11,7 +11,8 @@
  *   to resume (a poisoned run state never replaces a good checkpoint);
  * - probes.ts: the attention snapshot, the report's attention analyses and generation;
  * - modelFiles.ts: model export, reading an upload and loading it into a run;
- * - taskView.ts: what the page shows of the task (token names, segments, examples), sent in 'built'.
+ * - taskView.ts: what the page shows of the task (token names, segments, examples), sent in 'built';
+ * - finetune.ts: 'finetune' (stage 2 built from the pretrained runs), the stage shown, the pretrained base.
  *
  * Device loss: when the GPU device is lost the session says so ('deviceLost'), acquires a new context,
  * rebuilds the study from the last checkpoint ('restored': at most one checkpoint interval is taken
@@ -42,6 +43,7 @@ import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS } from './
 import type { SessionOptions } from './sessionOptions';
 import { applyKernelChoice, timeTrainingStep } from './pageSchedule';
 import type { AutotuneResult } from '../tuning/autotune';
+import { configureRefusal, enterFinetune, SessionStages, type BaseWeights } from './finetune';
 
 export { yieldToEventLoop } from './loop';
 export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES, MAX_ANALYSIS_EXAMPLES } from './probes';
@@ -68,6 +70,8 @@ export class TrainingSession {
   private readonly loop: TrainingLoop;
   /** When the last device losses were recovered (performance.now()), to give up on a device that keeps dying. */
   private recoveryTimes: number[] = [];
+  /** The stage shown, the study's own config and the pretrained base of the fine-tuning stage (finetune.ts). */
+  private readonly stages = new SessionStages();
 
   constructor(private readonly options: SessionOptions) {
     const post = (message: FromTrainer) => this.post(message);
@@ -161,7 +165,7 @@ export class TrainingSession {
   }
 
   private postState(): void {
-    this.post({ type: 'state', state: this.state, step: this.engine?.step ?? 0 });
+    this.post({ type: 'state', state: this.state, step: this.engine?.step ?? 0, ...(this.stages.stage === 'finetune' ? { stage: 'finetune' as const } : {}) });
   }
 
   private async process(message: ToTrainer): Promise<void> {
@@ -183,7 +187,13 @@ export class TrainingSession {
       case 'step': return this.loop.singleStep();
       case 'reset':
         if (!this.config) return this.post({ type: 'error', message: 'Nothing to reset: configure a study first.' });
-        return this.build(this.config);
+        return this.build(this.stages.resetConfig(this.config));
+      case 'finetune': return enterFinetune({
+        config: this.config, engine: this.engine, state: this.state, stages: this.stages, stopLoop: () => this.loop.stop(),
+        build: (config) => this.build(config), check: (config) => this.device.backend?.kind === 'cpu' && assertCpuSized(config),
+        saveUnsaved: () => (this.engine && this.engine.step > this.checkpoints.lastSavedStep ? this.saveCheckpoint('auto') : Promise.resolve()),
+        refuse: (message) => { this.post({ type: 'error', message }); this.postState(); },
+      });
       case 'probe': {
         const engine = this.requireEngine('probe');
         return engine && answerProbe(engine, (m, transfer) => this.post(m, transfer), message.run, message.example);
@@ -262,6 +272,8 @@ export class TrainingSession {
     if (!backend) return;
     try {
       validateStudyConfig(config);
+      const refusal = configureRefusal(config);
+      if (refusal) throw new Error(refusal);
       if (backend.kind === 'cpu') assertCpuSized(config);
     } catch (error) {
       // An invalid config leaves the current study (if any) as it was.
@@ -284,9 +296,10 @@ export class TrainingSession {
     let probeSet: TextProbeSet | null;
     try {
       probeSet = probeSetFor(config);
+      const base = this.stages.prepare(config, restore?.saved);
       this.engine = backend.kind === 'webgpu'
-        ? await (this.options.createGpuEngine ?? ((ctx, c) => Study.create(ctx, c)))(backend.ctx, config)
-        : await (this.options.createCpuEngine ?? ((c) => CpuStudy.create(c)))(config);
+        ? await this.createGpuEngine(backend.ctx, config, base)
+        : await (this.options.createCpuEngine ?? ((c, b) => CpuStudy.create(c, b)))(config, base);
     } catch (error) {
       this.post({ type: 'error', message: errorMessage(error) });
       this.setState('failed');
@@ -303,7 +316,10 @@ export class TrainingSession {
         return this.build(config, { ...restore, saved: undefined, problem: errorMessage(error) });
       }
     }
-    this.post({ type: 'built', runs: engine.runs, parameterCount: engine.parameterCount, memoryBytes: engine.memoryBytes, config, task: taskView(engine) });
+    this.post({
+      type: 'built', runs: engine.runs, parameterCount: engine.parameterCount, memoryBytes: engine.memoryBytes, config, task: taskView(engine),
+      ...this.stages.built(config),
+    });
     if (this.pageSchedule && engine.step === 0) this.post({ type: 'stepTime', msPerStep: await timeTrainingStep(engine) });
     if (!restore) return this.setState('idle');
     const step = engine.step;
@@ -326,11 +342,14 @@ export class TrainingSession {
     if (this.device.backend?.kind !== 'webgpu' || this.device.backend.ctx !== ctx) return;
     const config = this.engine?.config;
     this.loop.forgetInFlight();
-    const create = () => (this.options.createGpuEngine ?? ((c, cfg) => Study.create(c, cfg)))(ctx, config!);
+    const create = () => this.createGpuEngine(ctx, config!, this.stages.rebuildWeights(config!));
     const applied = await applyKernelChoice(ctx, result, this.engine, this.reports, create, (engine) => { this.engine = engine; });
     this.device.kernels = applied.kernels;
     this.post({ type: 'kernels', ...applied });
   }
+
+  private createGpuEngine = (ctx: GpuContext, config: StudyConfig, base: BaseWeights | undefined): Promise<StudyEngine> =>
+    (this.options.createGpuEngine ?? ((c, cfg, b) => Study.create(c, cfg, b)))(ctx, config, base);
 
   private disposeEngine(): void {
     const engine = this.engine;
@@ -370,7 +389,7 @@ export class TrainingSession {
       await this.reports.reportTrainLoss(engine);
       if (this.state === 'failed') return;
     }
-    await this.checkpoints.save(engine, config, reason, (step) => this.reports.extra(this.presetName, step));
+    await this.checkpoints.save(engine, config, reason, (step) => this.stages.extra(this.reports.extra(this.presetName, step)));
   }
 
   /**

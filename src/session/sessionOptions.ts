@@ -11,10 +11,10 @@ export interface SessionOptions {
   post(message: FromTrainer, transfer?: Transferable[]): void;
   /** Acquires the GPU; throws WebGpuUnavailableError when there is no adapter. */
   createContext(): Promise<GpuContext>;
-  /** Builds the GPU engine (default: Study.create). */
-  createGpuEngine?(ctx: GpuContext, config: StudyConfig): Promise<StudyEngine>;
+  /** Builds the GPU engine (default: Study.create); `base`: a fine-tuning stage's pretrained weights (src/session/finetune.ts). */
+  createGpuEngine?(ctx: GpuContext, config: StudyConfig, base?: (baseArm: number, seed: number) => Float32Array): Promise<StudyEngine>;
   /** Builds the CPU engine (default: CpuStudy.create). */
-  createCpuEngine?(config: StudyConfig): StudyEngine | Promise<StudyEngine>;
+  createCpuEngine?(config: StudyConfig, base?: (baseArm: number, seed: number) => Float32Array): StudyEngine | Promise<StudyEngine>;
   /** The kernel self-test (default: runSelfTest). */
   runSelfTest?(ctx: GpuContext, onCheck: (check: KernelCheck) => void): Promise<KernelCheck[]>;
   /** Training losses are reported at least this often while training (default 200 ms). */
