@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GpuContext, KernelPreferences } from '../src/gpu/context';
+import { createGpuContext, type GpuContext, type KernelPreferences } from '../src/gpu/context';
+import { nodeGpu } from '../src/gpu/node';
 import { GpuModel } from '../src/model/gpuModel';
 import { parameterLayout } from '../src/model/layout';
 import { initParameters } from '../src/model/init';
@@ -47,6 +48,53 @@ const CHOICES: { name: string; preferences: KernelPreferences }[] = [
   { name: 'vec4 + subgroup rows', preferences: { rows: 'serial', matmul: 'vec4', subgroupRows: true } },
   { name: 'vec4 128×64 tiles + workgroup rows', preferences: { rows: 'workgroup', matmul: 'vec4', matmulTiles: { vec4: MATMUL_EXTRA_TILES.vec4[1] } } },
 ];
+
+/** One frozen training step of `config` (R runs, fixed weights and batch) under `preferences`: losses and gradients. */
+async function step(ctx: GpuContext, config: ModelConfig, preferences: KernelPreferences): Promise<{ losses: Float32Array; grads: Float32Array }> {
+  const saved = ctx.preferences;
+  ctx.preferences = preferences;
+  const layout = parameterLayout(config);
+  const T = config.context;
+  const model = await GpuModel.build(ctx, config, { R, B, maxGradNorm: 1 });
+  try {
+    [0, 1].forEach((r) => model.writeRunParameters(r, initParameters(config, layout, 30 + r)));
+    const tokens = new Uint32Array(R * B * (T + 1));
+    const mask = new Uint32Array(R * B * T);
+    for (let r = 0; r < R; r++) {
+      const batch = batchFor(config, r);
+      tokens.set(batch.tokens, r * B * (T + 1));
+      mask.set(batch.mask, r * B * T);
+    }
+    model.writeBatch(tokens, mask);
+    model.writeHyper(adamwHyper([settings, settings].map((s) => ({ ...s, active: false })), 1));
+    model.trainStep();
+    return { losses: await model.readLossMean(), grads: await model.readGradients() };
+  } finally {
+    model.dispose();
+    ctx.preferences = saved;
+  }
+}
+
+describe('the subgroup kernels on a second device', () => {
+  // Subgroup sums are deterministic only if the same pipeline does the same operations: a second device
+  // compiles every pipeline afresh (on SwiftShader with the same subgroup size, 4), and must give the same bits.
+  it('a fresh device (fresh pipeline compiles) gives bit-identical losses and gradients', async () => {
+    const ctx = await testContext();
+    const other = await createGpuContext({ gpu: await nodeGpu(), profile: false });
+    try {
+      const preferences: KernelPreferences = { rows: 'serial', matmul: 'vec4', subgroupRows: true };
+      for (const config of [aligned, awkward]) {
+        const first = await step(ctx, config, preferences);
+        const second = await step(other, config, preferences);
+        expect(first.grads.some((x) => x !== 0)).toBe(true);
+        expect(Array.from(second.losses)).toEqual(Array.from(first.losses));
+        expect(Array.from(second.grads)).toEqual(Array.from(first.grads));
+      }
+    } finally {
+      other.destroy();
+    }
+  });
+});
 
 describe('the whole model built with the GPU-meant kernel variants vs the CPU reference', () => {
   for (const { name, preferences } of CHOICES) {
