@@ -4,11 +4,11 @@
  * pure functions of it, the same curves). The page's controls and the URL go through the same `applyEdit`,
  * so a value the controls refuse is refused from a link too, with the same reason.
  */
-import type { StudyConfig } from '../config/presets';
+import { FINETUNE_VARIANTS, type FinetuneConfig, type FinetuneVariant, type StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
 import { studyConfigIssue } from '../config/schema';
 import { ConfigEditError, defaultPresetName, firstPresetOfTask, taskNames } from '../config/presetLookup';
-import { presetConfig, withPresetWarmup } from '../study/studyPresets';
+import { isKnownPresetName, presetConfig, withPresetWarmup } from '../study/studyPresets';
 import { parseDecimal } from '../util/decimal';
 
 // The preset lookups the page's controls and stores take from here, with the URL's parts.
@@ -30,6 +30,8 @@ export const LIMITS = {
   runs: { max: 64 },
   baseSeed: { min: 0, max: 2 ** 31 - 1 },
   evalEvery: { min: 1, max: 200_000 },
+  finetuneSteps: { min: 1, max: 200_000 },
+  minAnswer: { min: 1, max: 1000 },
 } as const;
 
 export interface EditableValues {
@@ -44,11 +46,40 @@ export interface EditableValues {
   protectQuery: boolean;
   baseSeed: number;
   evalEvery: number;
+  /** The fine-tuning stage (qa studies only; src/config/finetuneStage.ts): its variants ([]: none), steps, lr… */
+  finetune: FinetuneVariant[];
+  finetuneSteps: number;
+  finetuneLr: number;
+  maskFraction: number;
+  minAnswer: number;
 }
 export type EditableField = keyof EditableValues;
 
 /** Order in which a link's values are applied (a preset first: every other value edits it). */
 export const FIELDS: readonly EditableField[] = ['preset', 'task', 'steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'protectQuery', 'baseSeed', 'evalEvery'];
+
+/**
+ * The fine-tuning stage's fields, applied after FIELDS (the variants first: `finetune=none` removes the stage,
+ * and the others need one). The URL holds them for qa studies only (`finetune=none` when the study has no stage).
+ */
+export const FINETUNE_FIELDS: readonly EditableField[] = ['finetune', 'finetuneSteps', 'finetuneLr', 'maskFraction', 'minAnswer'];
+
+/** Every field of the URL, in the order a link's values are applied. */
+const ALL_FIELDS: readonly EditableField[] = [...FIELDS, ...FINETUNE_FIELDS];
+
+/** The fine-tuning settings a qa study gets when its first variant is chosen: those of the qa presets. */
+function defaultFinetune(presetName: string): FinetuneConfig {
+  const own = (isKnownPresetName(presetName) ? presetConfig(presetName) : undefined)?.finetune;
+  const source = own ?? firstPresetOfTask('qa')?.finetune;
+  if (!source) throw new ConfigEditError('no qa preset holds fine-tuning settings');
+  return structuredClone(source);
+}
+
+/** The study's fine-tuning settings for an edit of one of them; refused without a stage. */
+function finetuneToEdit(config: StudyConfig, field: string): FinetuneConfig {
+  if (!config.finetune) throw new ConfigEditError(`${field} needs a fine-tuning stage (choose at least one fine-tuning variant)`);
+  return config.finetune;
+}
 
 function integerIn(value: number, field: string, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -79,6 +110,10 @@ function withTask(config: StudyConfig, task: string): StudyConfig {
   const next: StudyConfig = structuredClone(config);
   next.task = source.task;
   next.taskOptions = structuredClone(source.taskOptions);
+  // The fine-tuning stage belongs to the qa task: it comes with it (the qa preset's settings) and leaves with it.
+  delete next.stage;
+  if (source.finetune) next.finetune = structuredClone(source.finetune);
+  else delete next.finetune;
   next.model = { ...next.model, vocabSize: source.model.vocabSize, maskId: source.model.maskId };
   next.evaluation = { ...next.evaluation, buckets: source.evaluation.buckets };
   // The zero-shot text-needle probe (pretrain-then-probe) reads text prompts: it leaves with the text task.
@@ -157,6 +192,48 @@ function editedConfig<K extends EditableField>(presetName: string, config: Study
       integerIn(v as number, 'evaluate every', LIMITS.evalEvery.min, LIMITS.evalEvery.max);
       next.evaluation = { ...next.evaluation, every: v as number };
       return next;
+    case 'finetune': {
+      const chosen = v as FinetuneVariant[];
+      for (const variant of chosen) {
+        if (!(FINETUNE_VARIANTS as readonly string[]).includes(variant)) {
+          throw new ConfigEditError(`fine-tuning variants are ${FINETUNE_VARIANTS.join(', ')} or none`);
+        }
+      }
+      // One order whatever the link's: the runs (and their colours) follow it.
+      const variants = FINETUNE_VARIANTS.filter((x) => chosen.includes(x));
+      if (variants.length === 0) {
+        delete next.finetune;
+        return next;
+      }
+      if (config.task !== 'qa') throw new ConfigEditError('only the qa task has a fine-tuning stage');
+      next.finetune = { ...(next.finetune ?? defaultFinetune(presetName)), variants };
+      return next;
+    }
+    case 'finetuneSteps': {
+      integerIn(v as number, 'fine-tuning steps', LIMITS.finetuneSteps.min, LIMITS.finetuneSteps.max);
+      const f = finetuneToEdit(next, 'fine-tuning steps');
+      f.steps = v as number;
+      f.warmupSteps = Math.min(defaultFinetune(presetName).warmupSteps, Math.max(1, Math.floor(f.steps / 10)));
+      return next;
+    }
+    case 'finetuneLr': {
+      const lr = v as number;
+      if (!(Number.isFinite(lr) && lr >= LIMITS.lr.min && lr <= LIMITS.lr.max)) {
+        throw new ConfigEditError(`fine-tuning learning rate must be a number from ${LIMITS.lr.min} to ${LIMITS.lr.max}`);
+      }
+      finetuneToEdit(next, 'fine-tuning learning rate').lr = lr;
+      return next;
+    }
+    case 'maskFraction': {
+      const fraction = v as number;
+      if (!(Number.isFinite(fraction) && fraction >= 0 && fraction < 1)) throw new ConfigEditError('mask fraction must be in [0, 1)');
+      finetuneToEdit(next, 'mask fraction').maskFraction = fraction;
+      return next;
+    }
+    case 'minAnswer':
+      integerIn(v as number, 'min answer', LIMITS.minAnswer.min, LIMITS.minAnswer.max);
+      finetuneToEdit(next, 'min answer').minAnswer = v as number;
+      return next;
   }
   throw new ConfigEditError(`unknown field ${String(field)}`);
 }
@@ -167,11 +244,21 @@ export function editableValues(presetName: string, c: StudyConfig): EditableValu
     preset: presetName, task: c.task, steps: c.steps, batch: c.batch, lr: c.optimizer.lr, arms: [...c.arms],
     seedsPerArm: c.seedsPerArm, sharedMask: c.sharedMask, protectQuery: c.protectQuery === true, baseSeed: c.baseSeed,
     evalEvery: c.evaluation.every,
+    finetune: c.finetune ? [...c.finetune.variants] : [],
+    finetuneSteps: c.finetune?.steps ?? 0, finetuneLr: c.finetune?.lr ?? 0,
+    maskFraction: c.finetune?.maskFraction ?? 0, minAnswer: c.finetune?.minAnswer ?? 0,
   };
+}
+
+/** The fields a config's URL holds: the fine-tuning ones for qa studies only (and without a stage, only `finetune=none`). */
+function urlFields(c: StudyConfig): readonly EditableField[] {
+  if (c.task !== 'qa') return FIELDS;
+  return c.finetune ? ALL_FIELDS : [...FIELDS, 'finetune'];
 }
 
 function formatValue(field: EditableField, value: EditableValues[EditableField]): string {
   if (field === 'arms') return (value as number[]).map(String).join(',');
+  if (field === 'finetune') return (value as string[]).length > 0 ? (value as string[]).join(',') : 'none';
   if (field === 'sharedMask' || field === 'protectQuery') return value ? '1' : '0';
   return String(value);
 }
@@ -187,6 +274,10 @@ function parseValue(field: EditableField, text: string): EditableValues[Editable
   switch (field) {
     case 'preset': case 'task': return text;
     case 'arms': return text.split(',').map(number);
+    case 'finetune': {
+      const t = text.trim().toLowerCase();
+      return t === 'none' || t === '' ? [] : t.split(',').map((x) => x.trim()) as FinetuneVariant[];
+    }
     case 'sharedMask': case 'protectQuery': {
       const t = text.trim().toLowerCase();
       if (t === '1' || t === 'true' || t === 'yes') return true;
@@ -219,7 +310,7 @@ export function configFromQuery(search: string): ParsedConfig {
   let presetName = defaultPresetName();
   let config = presetConfig(presetName);
   let fromLink = false;
-  for (const field of FIELDS) {
+  for (const field of ALL_FIELDS) {
     const all = params.getAll(field);
     if (all.length === 0) continue;
     fromLink = true;
@@ -243,12 +334,13 @@ export function configFromQuery(search: string): ParsedConfig {
 export function configToQuery(presetName: string, config: StudyConfig, existing = ''): string {
   const params = new URLSearchParams(existing);
   const values = editableValues(presetName, config);
-  for (const field of FIELDS) params.set(field, formatValue(field, values[field]));
+  for (const field of FINETUNE_FIELDS) params.delete(field);
+  for (const field of urlFields(config)) params.set(field, formatValue(field, values[field]));
   return params.toString().replace(/%2C/g, ',');
 }
 
 /** Fields whose values differ between two configs (for "changes apply on reset"). */
 export function changedFields(aPreset: string, a: StudyConfig, bPreset: string, b: StudyConfig): EditableField[] {
   const va = editableValues(aPreset, a), vb = editableValues(bPreset, b);
-  return FIELDS.filter((f) => formatValue(f, va[f]) !== formatValue(f, vb[f]));
+  return ALL_FIELDS.filter((f) => formatValue(f, va[f]) !== formatValue(f, vb[f]));
 }
