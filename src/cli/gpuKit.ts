@@ -1,5 +1,5 @@
 /**
- * `npm run gpu-kit -- --out DIR [--vulkan-deb FILE] [--no-cache]`: builds a folder that runs the engine on a GPU
+ * `npm run gpu-kit -- --out DIR [--vulkan-deb FILE] [--xz-level N] [--no-cache]`: builds a folder that runs the engine on a GPU
  * server with nothing installed there — no Node, no node_modules, no Vulkan loader:
  *
  *   run.sh              the one command (scripts/gpu-kit/run.sh): self-test, benchmark, named studies
@@ -24,8 +24,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'vite';
 
-const USAGE = `usage: npm run gpu-kit -- --out DIR [--vulkan-deb FILE] [--no-cache]
+const USAGE = `usage: npm run gpu-kit -- --out DIR [--vulkan-deb FILE] [--xz-level N] [--no-cache]
   --out DIR          the kit folder to create (must not exist, or be empty)
+  --xz-level N       xz preset 0-9 for Node and dawn.node (default 6: ≈ 29 MiB; 0 compresses ~5× faster, ≈ 36 MiB)
   --vulkan-deb FILE  use this libvulkan1 .deb (amd64) instead of fetching it with apt-get download
   --no-cache         recompress Node and dawn.node instead of reusing the copies cached in the temp folder`;
 
@@ -44,14 +45,14 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 class KitError extends Error {}
 class UsageError extends Error {}
 
-interface Args { out: string; vulkanDeb?: string; cache: boolean }
+interface Args { out: string; vulkanDeb?: string; cache: boolean; level: number }
 
 function parse(argv: string[]): Args | null {
   let v;
   try {
     v = parseArgs({
       args: argv.filter((a) => a !== '--'),
-      options: { out: { type: 'string' }, 'vulkan-deb': { type: 'string' }, 'no-cache': { type: 'boolean' }, help: { type: 'boolean' } },
+      options: { out: { type: 'string' }, 'vulkan-deb': { type: 'string' }, 'xz-level': { type: 'string' }, 'no-cache': { type: 'boolean' }, help: { type: 'boolean' } },
       strict: true, allowPositionals: false,
     }).values;
   } catch (error) {
@@ -65,19 +66,21 @@ function parse(argv: string[]): Args | null {
   }
   if (out === ROOT || out.startsWith(`${ROOT}/src`) || out.startsWith(`${ROOT}/node_modules`)) throw new UsageError(`--out: "${v.out}" is inside the sources; build the kit elsewhere (e.g. ${join(tmpdir(), 'meap-gpu-kit')})`);
   if (v['vulkan-deb'] !== undefined && !existsSync(v['vulkan-deb'])) throw new UsageError(`--vulkan-deb: "${v['vulkan-deb']}" does not exist`);
-  return { out, vulkanDeb: v['vulkan-deb'], cache: v['no-cache'] !== true };
+  const level = v['xz-level'] ?? '6';
+  if (!/^[0-9]$/.test(level)) throw new UsageError(`--xz-level must be a digit 0-9, got "${level}"`);
+  return { out, vulkanDeb: v['vulkan-deb'], cache: v['no-cache'] !== true, level: Number(level) };
 }
 
-/** xz -6 of `source` into `target`, through a cache in the temp folder (compressing Node takes ~20 s on 2 cores). */
-function compress(source: string, target: string, cache: boolean): void {
+/** xz of `source` into `target`, through a cache in the temp folder (compressing Node at -6 takes ~20 s on 2 cores). */
+function compress(source: string, target: string, cache: boolean, level: number): void {
   const s = statSync(source);
   const cacheDir = join(tmpdir(), 'meap-gpu-kit-cache');
-  const cached = join(cacheDir, `${basename(source)}-${s.size}-${Math.round(s.mtimeMs)}-${Buffer.from(source).toString('hex').slice(-24)}.xz`);
+  const cached = join(cacheDir, `${basename(source)}-${s.size}-${Math.round(s.mtimeMs)}-${Buffer.from(source).toString('hex').slice(-24)}-${level}.xz`);
   if (cache && existsSync(cached)) {
     copyFileSync(cached, target);
     return;
   }
-  const result = spawnSync('xz', ['-T0', '-6', '-c', source], { maxBuffer: 1 << 30 });
+  const result = spawnSync('xz', ['-T0', `-${level}`, '-c', source], { maxBuffer: 1 << 30 });
   if (result.error || result.status !== 0) {
     throw new KitError(`xz failed on ${source} (${result.error?.message ?? result.stderr.toString().trim()}); install xz-utils`);
   }
@@ -191,9 +194,9 @@ async function buildKit(args: Args): Promise<void> {
   copyFileSync(join(ROOT, 'scripts', 'gpu-kit', 'run.sh'), join(out, 'run.sh'));
   chmodSync(join(out, 'run.sh'), 0o755);
 
-  console.log(`compressing Node ${process.version} (${process.execPath}) and dawn.node with xz…`);
-  compress(process.execPath, join(out, 'bin', 'node.xz'), args.cache);
-  compress(dawn, join(out, 'lib', 'dawn.node.xz'), args.cache);
+  console.log(`compressing Node ${process.version} (${process.execPath}) and dawn.node with xz -${args.level}…`);
+  compress(process.execPath, join(out, 'bin', 'node.xz'), args.cache, args.level);
+  compress(dawn, join(out, 'lib', 'dawn.node.xz'), args.cache, args.level);
 
   console.log('fetching the Vulkan loader (libvulkan1, amd64)…');
   const deb = vulkanDeb(args, join(out, 'deb'));
