@@ -36,7 +36,7 @@ describe('reproduce --from', () => {
     const dir = mkdtempSync(join(tmpdir(), 'render-'));
     writeFileSync(join(dir, 'in.json'), JSON.stringify(r));
     const { dir: outDir, summary } = renderRecordFile(join(dir, 'in.json'), dir);
-    expect(summary.arms.every((a) => a.attention === null)).toBe(true);
+    expect(summary.arms.every((a) => 'attention' in a && a.attention === null)).toBe(true);
     const md = readFileSync(join(outDir, 'report.md'), 'utf8');
     expect(md).toMatch(/## Attention on the trained models\n\nNot analysed/);
     expect(md).not.toContain('attention-mass.svg');

@@ -63,7 +63,8 @@ describe('SVG charts', () => {
 
 describe('study definitions', () => {
   it('define the issue\'s studies with at least 8 seeds per arm', () => {
-    expect(STUDY_NAMES).toEqual(['needle-s', 'needle-quick', 'needle-quick-protect', 'needle-quick-shared', 'needle-quick-2k', 'sweep', 'long', 'pretrain-then-probe']);
+    expect(STUDY_NAMES).toEqual(['needle-s', 'needle-quick', 'needle-quick-protect', 'needle-quick-shared', 'needle-quick-2k', 'sweep', 'long', 'pretrain-then-probe',
+      'qa-finetune-quick', 'qa-finetune']);
     // The protectQuery variant differs from needle-quick in that option only.
     expect({ ...studyDefinition('needle-quick-protect').config, protectQuery: undefined }).toEqual({ ...studyDefinition('needle-quick').config, protectQuery: undefined });
     expect(studyDefinition('needle-quick-protect').config.protectQuery).toBe(true);

@@ -59,3 +59,13 @@ export function answerMaskCount(f: Pick<FinetuneConfig, 'maskFraction' | 'minAns
   if (f.maskFraction <= 0 || length < f.minAnswer || length < 1) return 0;
   return Math.min(length, Math.max(1, Math.floor(f.maskFraction * length)));
 }
+
+/**
+ * Arms of a study's record: its mask ratios, or with fine-tuning the (pretraining arm, variant) pairs the
+ * fine-tuned runs are numbered by (arm = baseArm · variants + variant).
+ */
+export function recordArms(config: StudyConfig): { maskRatio: number; variant?: FinetuneConfig['variants'][number] }[] {
+  const f = config.finetune;
+  if (!f) return config.arms.map((maskRatio) => ({ maskRatio }));
+  return config.arms.flatMap((maskRatio) => f.variants.map((variant) => ({ maskRatio, variant })));
+}

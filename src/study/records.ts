@@ -2,7 +2,7 @@
  * What a study's unit files and study.json hold per unit and run. Plain types with no engine behind them,
  * so the page (src/study/pageRecord.ts) builds records without importing the GPU study that runner.ts trains.
  */
-import type { StudyConfig } from '../config/presets';
+import type { FinetuneVariant, StudyConfig } from '../config/presets';
 import type { HistoryPoint } from '../engine/types';
 import type { AttentionRecord } from '../engine/modelAnalysis';
 
@@ -19,6 +19,9 @@ export interface RunRecord {
   history: HistoryPoint[];
   /** Attention analyses of the trained model; null when they were not run (the page before "Analyse attention"). */
   attention: AttentionRecord | null;
+  /** Fine-tuning studies: the run's variant and pretraining arm (then `arm` numbers (baseArm, variant) pairs). */
+  finetune?: FinetuneVariant;
+  baseArm?: number;
 }
 
 export interface UnitRecord {
@@ -35,4 +38,6 @@ export interface UnitRecord {
   finishedAt: string;
   wallMs: number;
   runs: RunRecord[];
+  /** Fine-tuning studies: the pretraining runs (stage 1) the fine-tuned `runs` started from. */
+  pretrain?: RunRecord[];
 }

@@ -8,8 +8,10 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { show, studyConfigIssue } from '../config/schema';
 import type { StudyConfig } from '../config/presets';
+import { recordArms } from '../config/finetuneStage';
 import { analyseStudy, STUDY_FORMAT, type StudyRecord, type StudySummary } from './report';
 import { writeReport } from './reportFiles';
+import type { FinetuneSummary } from './finetuneReport';
 import { studyDir } from './reproduce';
 import { canonicalPath, FileGuardError, isSameOrInside, prepareOutputDir, readFileBounded } from '../util/safeFiles';
 
@@ -119,9 +121,12 @@ export function studyRecordIssue(value: unknown): string | null {
     if (typeof d[key] !== 'string' || (d[key] as string).length > MAX_TEXT) return `definition.${key} must be text (at most ${MAX_TEXT} characters)`;
   }
   const config = d.config as StudyConfig;
-  const arms = config.arms.length;
+  const armList = recordArms(config);
+  const arms = armList.length;
+  // A fine-tuning study's runs are its fine-tuned ones: their steps are the fine-tuning steps.
+  const steps = config.finetune ? config.finetune.steps : config.steps;
   if (!Array.isArray(value.units) || value.units.length === 0) return 'it has no units';
-  const seedsOfArm = config.arms.map(() => new Set<number>());
+  const seedsOfArm = armList.map(() => new Set<number>());
   for (const [u, unit] of value.units.entries()) {
     if (!isObject(unit) || !Array.isArray(unit.runs)) return `unit ${u} has no runs`;
     for (const [i, run] of unit.runs.entries()) {
@@ -129,13 +134,15 @@ export function studyRecordIssue(value: unknown): string | null {
       if (!isObject(run)) return `${where} is not an object`;
       if (!(Number.isInteger(run.arm) && (run.arm as number) >= 0 && (run.arm as number) < arms)) return `${where}: arm must be 0..${arms - 1}`;
       const arm = run.arm as number;
-      if (run.maskRatio !== config.arms[arm]) return `${where}: maskRatio ${show(run.maskRatio)} is not arm ${arm}'s ${config.arms[arm]}`;
-      if (run.objective !== (config.arms[arm] === 0 ? 'ntp' : 'meap')) return `${where}: objective ${show(run.objective)} does not match mask ratio ${config.arms[arm]}`;
+      const { maskRatio, variant } = armList[arm];
+      if (run.maskRatio !== maskRatio) return `${where}: maskRatio ${show(run.maskRatio)} is not arm ${arm}'s ${maskRatio}`;
+      if (run.objective !== (maskRatio === 0 ? 'ntp' : 'meap')) return `${where}: objective ${show(run.objective)} does not match mask ratio ${maskRatio}`;
+      if (run.finetune !== variant) return `${where}: fine-tuning variant ${show(run.finetune)} is not arm ${arm}'s ${show(variant)}`;
       if (!(Number.isSafeInteger(run.seed) && (run.seed as number) >= 0)) return `${where}: seed must be a whole number ≥ 0`;
       if (seedsOfArm[arm].has(run.seed as number)) return `${where}: arm ${arm} has seed ${run.seed} twice`;
       seedsOfArm[arm].add(run.seed as number);
       if (!Array.isArray(run.history) || run.history.length === 0) return `${where} has no evaluations`;
-      const issue = historyIssue(run.history, where, config.steps, config.evaluation.buckets);
+      const issue = historyIssue(run.history, where, steps, config.evaluation.buckets);
       if (issue) return issue;
       if (run.attention !== null && !isObject(run.attention)) return `${where}: attention must be an object or null`;
       const attention = run.attention === null ? null : attentionShapeIssue(run.attention as Record<string, unknown>, where, config);
@@ -196,7 +203,7 @@ function isNonEmptyDir(dir: string): boolean {
  */
 export function renderRecordFile(
   path: string, out: string, options: RenderOptions = {},
-): { dir: string; record: StudyRecord; summary: StudySummary; partial: string | null } {
+): { dir: string; record: StudyRecord; summary: StudySummary | FinetuneSummary; partial: string | null } {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readFileBounded(path, MAX_RECORD_BYTES)));

@@ -15,8 +15,12 @@ import { armLabel } from '../util/palette';
 import { computeEstimate, primaryEndpointOf, quickDefinition, studyDefinition, unitCount, type StudyDefinition } from './studies';
 import { sequentialOfUnits, type SequentialRule } from './sequential';
 import { trainUnit, unitKey, UNIT_FORMAT, type UnitProgress, type UnitRecord } from './runner';
+import { trainFinetuneUnit } from './finetuneRunner';
+import type { StudyConfig } from '../config/presets';
+import type { HistoryPoint } from '../engine/types';
 import { STUDY_FORMAT, type StudyRecord, type StudySummary } from './report';
 import { writeReport } from './reportFiles';
+import type { FinetuneSummary } from './finetuneReport';
 
 export interface ReproduceOptions {
   study: string;
@@ -49,6 +53,7 @@ export class BudgetReached extends Error {
 
 /** Why --seeds-until-decided cannot run on a study, or null (one MEAP arm against NTP; whole units). */
 export function seedsUntilDecidedIssue(d: StudyDefinition, max: number): string | null {
+  if (d.config.finetune) return `--seeds-until-decided covers pretraining studies; ${d.name} is a fine-tuning study (grow its seedsPerArm instead)`;
   if (d.config.arms.length !== 2 || d.config.arms[0] !== 0) return `--seeds-until-decided needs a study of NTP and one MEAP arm; ${d.name} has arms ${d.config.arms.join(', ')}`;
   if (!(Number.isSafeInteger(max) && max >= d.seedsPerUnit && max % d.seedsPerUnit === 0)) {
     return `--seeds-until-decided must be a whole multiple of the study's ${d.seedsPerUnit} seed(s) per unit, got ${max}`;
@@ -61,7 +66,7 @@ export interface ReproduceResult {
   definition: StudyDefinition;
   trainedUnits: number[];
   skippedUnits: number[];
-  summary: StudySummary;
+  summary: StudySummary | FinetuneSummary;
   record: StudyRecord;
   wallMs: number;
 }
@@ -106,6 +111,20 @@ function progressLine(p: UnitProgress, units: number, arms: number[], startedMs:
   const left = totalEta < 120_000 ? `${Math.ceil(totalEta / 1000)} s` : totalEta < 7_200_000 ? `${Math.ceil(totalEta / 60_000)} min` : `${(totalEta / 3_600_000).toFixed(1)} h`;
   return `unit ${p.unit + 1}/${units} step ${p.step}/${p.steps}: ${parts.join(' | ')} (acc / val loss; ` +
     `${Math.round(p.points[0].tokensPerSec)} tok/s; about ${left} left)`;
+}
+
+/** A fine-tuning unit's progress: the stage, step, and per arm exact match / token accuracy (means over seeds). */
+function finetuneProgressLine(p: UnitProgress & { stage: 'pretrain' | 'finetune' }, units: number, config: StudyConfig): string {
+  const arms = [...new Set(p.runs.map((r) => r.arm))];
+  const parts = arms.map((arm) => {
+    const mine = p.points.filter((_, r) => p.runs[r].arm === arm);
+    const run = p.runs.find((r) => r.arm === arm)!;
+    const label = run.finetune ? `${config.arms.length > 1 ? `${armLabel(run.maskRatio)} → ` : ''}${run.finetune}` : armLabel(run.maskRatio);
+    const avg = (f: (x: HistoryPoint) => number) => mine.reduce((a, x) => a + f(x), 0) / mine.length;
+    return `${label} ${(100 * avg((x) => x.retrievalAcc)).toFixed(1)}% / ${(100 * avg((x) => x.tokenAcc ?? Number.NaN)).toFixed(1)}%`;
+  });
+  return `unit ${p.unit + 1}/${units} ${p.stage === 'pretrain' ? 'pretraining' : 'fine-tuning'} step ${p.step}/${p.steps}: ${parts.join(' | ')} ` +
+    `(exact / answer tokens; ${Math.round(p.points[0].tokensPerSec)} tok/s)`;
 }
 
 /** The look after a unit: logs it and says whether the primary endpoint is decided. */
@@ -163,7 +182,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     }
     log(`unit ${u + 1}/${n}: ${reason}; training seeds ${u * d.seedsPerUnit}..${(u + 1) * d.seedsPerUnit - 1}`);
     const startedMs = performance.now();
-    const record = await trainUnit(o.ctx, d, u, o.quick, (p) => log(progressLine(p, n, d.config.arms, startedMs, n - u - 1)));
+    const record = d.config.finetune
+      ? await trainFinetuneUnit(o.ctx, d, u, o.quick, (p) => log(finetuneProgressLine(p, n, d.config)))
+      : await trainUnit(o.ctx, d, u, o.quick, (p) => log(progressLine(p, n, d.config.arms, startedMs, n - u - 1)));
     writeAtomically(path, JSON.stringify(record) + '\n');
     log(`unit ${u + 1}/${n}: finished in ${(record.wallMs / 1000).toFixed(1)} s → ${path}`);
     units.push(record);

@@ -32,7 +32,7 @@ export interface UnitProgress {
   step: number;
   steps: number;
   points: HistoryPoint[];
-  runs: { arm: number; maskRatio: number }[];
+  runs: { arm: number; maskRatio: number; finetune?: string }[];
 }
 
 /** Trains unit u of the study to the end and analyses its models. */

@@ -11,6 +11,7 @@
 import { PAPER_MASK_GRID, preset, type StudyConfig } from '../config/presets';
 export type { ZeroShotProbe } from '../config/presets';
 import { parameterCount, parameterLayout } from '../model/layout';
+import { finetuneStageConfig, runCount, sequencesPerStep } from '../config/finetuneStage';
 import type { SequentialRule } from './sequential';
 
 export interface StudyDefinition {
@@ -201,6 +202,43 @@ function pretrainThenProbe(): StudyDefinition {
   };
 }
 
+/**
+ * qa-finetune-quick: the paper's second claim (MEAP-SFT vs SFT) at a size a CPU adapter finishes in well under an
+ * hour: the qa-tiny task and model, NTP pretraining, then SFT and MEAP-SFT from each seed's pretrained weights
+ * with the same examples; 16 seeds per variant, paired by seed. Its report is the fine-tuning report
+ * (src/study/finetuneReport.ts).
+ */
+function qaFinetuneQuick(): StudyDefinition {
+  return {
+    name: 'qa-finetune-quick',
+    title: 'qa-finetune-quick: SFT vs MEAP-SFT after NTP pretraining (qa-tiny, sized for a CPU adapter)',
+    question: 'Fine-tuning the same NTP-pretrained tiny model on multi-document QA with multi-token answers, does MEAP-SFT '
+      + '(a masked copy of each example, loss on its masked answer tokens) answer more accurately than plain SFT?',
+    config: { ...preset('qa-tiny'), seedsPerArm: 16 },
+    seedsPerUnit: 8,
+    learnedThreshold: 0.5,
+    attentionExamples: 4,
+    bucketLabel: 'answer document',
+    seedsForClaim: 16,
+  };
+}
+
+/**
+ * qa-finetune: the paper's setting at GPU scale — 20 documents, answers of 3–8 tokens, T = 256 (qa-s), NTP
+ * pretraining then SFT vs MEAP-SFT, 16 seeds. For a machine with a GPU.
+ */
+function qaFinetune(): StudyDefinition {
+  return {
+    ...qaFinetuneQuick(),
+    name: 'qa-finetune',
+    title: 'qa-finetune: SFT vs MEAP-SFT on 20-document QA (qa-s; for a GPU)',
+    question: 'With 20 documents as in the paper\'s lost-in-the-middle QA, does MEAP-SFT answer more accurately than SFT from the '
+      + 'same NTP-pretrained model, overall and by the answer document\'s position?',
+    config: { ...preset('qa-s'), seedsPerArm: 16, evaluation: { ...preset('qa-s').evaluation, buckets: 5 } },
+    seedsPerUnit: 8,
+  };
+}
+
 const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-s': needleS,
   'needle-quick': needleQuick,
@@ -210,6 +248,8 @@ const DEFINITIONS: Record<string, () => StudyDefinition> = {
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,
+  'qa-finetune-quick': qaFinetuneQuick,
+  'qa-finetune': qaFinetune,
 };
 
 export const STUDY_NAMES = Object.keys(DEFINITIONS);
@@ -239,6 +279,18 @@ export function quickDefinition(d: StudyDefinition): StudyDefinition {
   const common = { ...d, seedsPerUnit: 1, attentionExamples: 2 };
   const title = (config: StudyConfig) => `${d.name} — quick version (tiny model, T = ${config.model.context}, ${config.steps} steps, 2 seeds per arm)`;
   const probe = d.config.zeroShotProbe;
+  const f = d.config.finetune;
+  if (f) {
+    // The qa-tiny task and model, few steps in both stages.
+    const qa = preset('qa-tiny');
+    const config: StudyConfig = {
+      ...qa, arms: [...d.config.arms], seedsPerArm: 2, steps: 30,
+      optimizer: { ...qa.optimizer, warmupSteps: 3 },
+      evaluation: { every: 10, count: 24, buckets: Math.min(4, d.config.evaluation.buckets), seed: qa.evaluation.seed },
+      finetune: { ...f, steps: 20, warmupSteps: 2 },
+    };
+    return { ...common, title: `${d.name} — quick version (qa-tiny, ${config.steps} + ${f.steps > 0 ? 20 : 0} steps, 2 seeds per variant)`, config };
+  }
   if (probe) {
     const config = withWarmup({
       ...d.config,
@@ -293,7 +345,12 @@ export function computeEstimate(d: StudyDefinition): ComputeEstimate {
   const T = m.context;
   const tokensPerRun = c.steps * c.batch * T;
   const attention = 4 * m.layers * T * m.dModel;
-  const trainFlops = runs * tokensPerRun * (6 * parameters + 3 * attention);
+  let trainFlops = runs * tokensPerRun * (6 * parameters + 3 * attention);
+  if (c.finetune) {
+    // Stage 2: every run fine-tuned by each variant, on the batch and its masked copies.
+    const stage = finetuneStageConfig(c);
+    trainFlops += runCount(stage) * c.finetune.steps * sequencesPerStep(stage) * T * (6 * parameters + 3 * attention);
+  }
   const evaluations = Math.floor(c.steps / c.evaluation.every) + (c.steps % c.evaluation.every === 0 ? 0 : 1);
   // The task's evaluation covers `count` examples in batches of B; the zero-shot probe runs one forward of B sequences per prompt.
   const evalTokens = Math.ceil(c.evaluation.count / c.batch) * c.batch * T + (c.zeroShotProbe ? c.zeroShotProbe.count * c.batch * T : 0);
