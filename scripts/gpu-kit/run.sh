@@ -93,8 +93,6 @@ else
   done
   if [ -n "$ICD" ]; then
     export VK_DRIVER_FILES="$ICD" VK_ICD_FILENAMES="$ICD"
-    # The ICD names libGLX_nvidia.so.0 by file name: container images keep it here, outside the loader's paths.
-    [ -d /usr/local/nvidia/lib64 ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/nvidia/lib64"
     say "Vulkan driver: $ICD"
   elif [ -n "$ALLOW_SOFTWARE" ] && [ -f "$SWIFTSHADER_ICD" ]; then
     export VK_ICD_FILENAMES="$SWIFTSHADER_ICD"
@@ -103,6 +101,9 @@ else
     die 'found no NVIDIA Vulkan driver (nvidia_icd.json); name one with VK_DRIVER_FILES=/path/nvidia_icd.json, or pass --allow-software to accept SwiftShader (slow)'
   fi
 fi
+
+# An NVIDIA ICD names libGLX_nvidia.so.0 by file name: container images keep it here, outside the loader's paths.
+if [ -d /usr/local/nvidia/lib64 ]; then export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/nvidia/lib64"; fi
 
 # ---- which adapter did Dawn pick? ----
 if ! "$NODE" "$KIT/lib/adapter.mjs" > "$OUT/adapter.json"; then
