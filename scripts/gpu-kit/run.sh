@@ -37,7 +37,8 @@ done
 [ -n "$OUT" ] || die '--out DIR is required (run.sh --help)'
 [[ "$STUDIES" =~ ^(none|[A-Za-z0-9-]+(,[A-Za-z0-9-]+)*)$ ]] || die "--studies must be NAME,NAME or none, got \"$STUDIES\""
 
-KIT="$(cd "${BASH_SOURCE[0]%/*}" && pwd)"
+case "${BASH_SOURCE[0]}" in */*) KIT="${BASH_SOURCE[0]%/*}" ;; *) KIT=. ;; esac
+KIT="$(cd "$KIT" && pwd)"
 mkdir -p "$OUT/studies" || die "cannot create $OUT"
 OUT="$(cd "$OUT" && pwd)"
 # Everything printed from here on also goes to run.log; run.sh's own errors also to the original stderr (fd 3).
@@ -56,7 +57,8 @@ RT="$KIT/runtime"
 { mkdir -p "$RT" && [ -w "$RT" ]; } 2>/dev/null || RT="$OUT/.kit-runtime"
 mkdir -p "$RT"
 unxz_to() { # archive target
-  [ -s "$2" ] && return 0
+  # Unpacked earlier from this very archive (a rebuilt kit's newer archive is unpacked again).
+  [ -s "$2" ] && [ "$2" -nt "$1" ] && return 0
   command -v xz >/dev/null || die 'xz is needed to unpack the kit (apt-get install xz-utils)'
   xz -dc "$1" > "$2.tmp" && mv "$2.tmp" "$2"
 }
