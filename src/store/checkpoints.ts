@@ -110,7 +110,8 @@ function refreshOffer(): void {
   }
   const engine = useDevice.getState().engine;
   const applied = useSession.getState().applied;
-  const config = applied?.config ?? useConfig.getState().config;
+  // The fine-tuning stage's checkpoints have the stage's key (its own config).
+  const config = applied?.stageConfig ?? applied?.config ?? useConfig.getState().config;
   const currentKey = engine ? checkpointKey(engine, config) : null;
   // A stopped study (crashed Worker, every run failed) no longer holds its step: its checkpoints are offered.
   const { state, step } = useRuns.getState();

@@ -7,7 +7,7 @@
  * have rows only where they were measured (an older Worker, or the steps before a resume, have none).
  */
 import type { RunsState } from './runs';
-import { armLabel } from '../util/palette';
+import { runLabel } from '../util/palette';
 
 export interface CurveRow {
   series: string;
@@ -29,7 +29,7 @@ export function curveRows(s: CurveSource): CurveRow[] {
   const rows: CurveRow[] = [];
   const push = (series: string, r: number, step: number, value: number | null | undefined) => {
     const run = runs[r];
-    rows.push({ series, step, run: r, arm: run ? armLabel(run.maskRatio) : `run ${r}`, maskRatio: run?.maskRatio ?? null, seed: run?.seed ?? null, value: finite(value) });
+    rows.push({ series, step, run: r, arm: run ? runLabel(run, s.study?.config.arms) : `run ${r}`, maskRatio: run?.maskRatio ?? null, seed: run?.seed ?? null, value: finite(value) });
   };
   s.train.loss.forEach((losses, r) => s.train.steps.forEach((step, k) => push('train_loss', r, step, losses[k])));
   s.evals.points.forEach((points, r) => s.evals.steps.forEach((step, k) => {

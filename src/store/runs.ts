@@ -12,7 +12,7 @@
  * were reported has none: null up to its step).
  */
 import { create } from 'zustand';
-import type { FromTrainer, TrainingState, HistoryPoint, RunInfo, TaskView } from '../session/protocol';
+import type { FromTrainer, TrainingState, HistoryPoint, RunInfo, StudyStage, TaskView } from '../session/protocol';
 import type { StudyConfig } from '../config/presets';
 
 export interface StudyInfo {
@@ -22,6 +22,13 @@ export interface StudyInfo {
   memoryBytes: number;
   /** The task as the Worker describes it (bucket label, segments, vocabulary, examples). */
   task: TaskView;
+  /**
+   * The stage on screen: pretraining, or the fine-tuning stage of a qa study (`config` is then the stage's:
+   * its steps are fine-tuning steps, its runs arms × variants × seeds; `study` the config it came from).
+   * Absent: pretraining, `config`.
+   */
+  stage?: StudyStage;
+  study?: StudyConfig;
 }
 
 export interface SpeedSeries {
@@ -104,7 +111,13 @@ export function applyMessages(current: RunsState, messages: readonly FromTrainer
   for (const m of messages) {
     switch (m.type) {
       case 'built':
-        s = { ...s, study: { runs: m.runs, config: m.config, parameterCount: m.parameterCount, memoryBytes: m.memoryBytes, task: m.task }, step: 0, error: null };
+        s = {
+          ...s, step: 0, error: null,
+          study: {
+            runs: m.runs, config: m.config, parameterCount: m.parameterCount, memoryBytes: m.memoryBytes, task: m.task,
+            stage: m.stage ?? 'pretrain', study: m.study ?? m.config,
+          },
+        };
         clear();
         break;
       case 'state':

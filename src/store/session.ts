@@ -17,6 +17,7 @@ import { sameConfig } from './configCodec';
 import { connectCheckpoints, receiveCheckpointMessage } from './checkpoints';
 import { useSession, type SessionState } from './sessionState';
 import { receiveProgressMessage } from './progress';
+import type { StudyConfig } from '../config/presets';
 
 
 /**
@@ -94,6 +95,19 @@ export const commands = {
     const { applied } = useSession.getState();
     if (applied) useConfig.getState().replace(applied.presetName, applied.config);
   },
+  /**
+   * The fine-tuning stage of the study on screen (a qa study with fine-tuning settings): the Worker builds it
+   * from the current models (paused at its step 0; Start trains it).
+   */
+  finetune(): void {
+    const { state } = useRuns.getState();
+    if (state === 'running' || busy()) return;
+    sendToTrainer({ type: 'finetune' });
+  },
+  /** From the fine-tuning stage back to the study's pretraining, from step 0 (with any pending edits). */
+  pretrainAgain(): void {
+    if (!busy()) configure();
+  },
   runSelfTest(): void {
     selfTestStarted();
     sendToTrainer({ type: 'selftest' });
@@ -102,9 +116,12 @@ export const commands = {
 
 function onBuilt(message: Extract<FromTrainer, { type: 'built' }>): void {
   const { requested, then, applied } = useSession.getState();
-  const presetName = requested && sameConfig(requested.config, message.config) ? requested.presetName
-    : applied && sameConfig(applied.config, message.config) ? applied.presetName : useConfig.getState().presetName;
-  useSession.setState({ applied: { presetName, config: message.config }, requested: null, then: null });
+  // In the fine-tuning stage the controls keep the study's config (`study`); the stage's is what trains.
+  const study = message.study ?? message.config;
+  const known = (c: { config: StudyConfig } | null) => c !== null && (sameConfig(c.config, study) || sameConfig(c.config, message.config));
+  const presetName = known(requested) ? requested!.presetName : known(applied) ? applied!.presetName : useConfig.getState().presetName;
+  const stageConfig = message.stage === 'finetune' ? { stageConfig: message.config } : {};
+  useSession.setState({ applied: { presetName, config: study, ...stageConfig }, requested: null, then: null });
   if (then === 'start') sendToTrainer({ type: 'start' });
   if (then === 'step') sendToTrainer({ type: 'step' });
 }

@@ -6,8 +6,11 @@ import { create } from 'zustand';
 import type { StudyConfig } from '../config/presets';
 
 export interface SessionState {
-  /** The study the Worker built (its config as echoed by 'built'): what the charts show. */
-  applied: { presetName: string; config: StudyConfig } | null;
+  /**
+   * The study the Worker built (its config as echoed by 'built'): what the charts show. In the fine-tuning
+   * stage `config` is still the study's (what the controls edit) and `stageConfig` the stage's (what trains).
+   */
+  applied: { presetName: string; config: StudyConfig; stageConfig?: StudyConfig } | null;
   /** A 'configure' sent and not yet answered by 'built' (or an error). */
   requested: { presetName: string; config: StudyConfig } | null;
   /** What to do once the requested study is built. */

@@ -1,7 +1,7 @@
 import { useEffect, useState, type ChangeEvent } from 'react';
 import { useRuns } from '../store/runs';
 import { loadModelIntoRun, readUploadedModel, requestModelFiles } from '../store/checkpoints';
-import { armLabel } from '../util/palette';
+import { runLabel } from '../util/palette';
 import { formatBytes, formatCount } from './format';
 import { checkOnnx, type OnnxCheckResult } from './onnxCheck';
 import './checkpoints.css';
@@ -15,7 +15,7 @@ export const MAX_UPLOAD_BYTES = 512 * 2 ** 20;
 export const ONNX_AGREEMENT = 1e-3;
 
 function runName(run: RunInfo | undefined, index: number): string {
-  return run ? `${armLabel(run.maskRatio)}, seed ${run.seed}` : `run ${index}`;
+  return run ? `${runLabel(run)}, seed ${run.seed}` : `run ${index}`;
 }
 
 interface Upload {

@@ -4,7 +4,7 @@ import { useDevice } from '../store/device';
 import { useRuns } from '../store/runs';
 import { commands } from '../store/session';
 import { changedFields, configToQuery, sameConfig } from '../store/configCodec';
-import { armLabel } from '../util/palette';
+import { runLabel } from '../util/palette';
 import { useSession } from '../store/sessionState';
 import { secondsLeft, useProgress } from '../store/progress';
 import { formatDuration, formatMs } from './format';
@@ -16,6 +16,8 @@ const STATE_TEXT: Record<string, string> = {
 const FIELD_NAMES: Record<string, string> = {
   preset: 'preset', task: 'task', steps: 'steps', batch: 'batch', lr: 'learning rate', arms: 'arms',
   seedsPerArm: 'seeds per arm', sharedMask: 'mask sharing', protectQuery: 'query protection', baseSeed: 'base seed', evalEvery: 'evaluation interval',
+  finetune: 'fine-tuning variants', finetuneSteps: 'fine-tuning steps', finetuneLr: 'fine-tuning learning rate', maskFraction: 'mask fraction',
+  minAnswer: 'min answer',
 };
 
 /**
@@ -55,6 +57,10 @@ export function RunBar() {
   const waiting = useSession((s) => s.requested !== null);
   const startQueued = useSession((s) => s.then === 'start');
   const busy = state === 'building' || waiting;
+  // The fine-tuning stage (qa studies with fine-tuning settings, src/session/finetune.ts).
+  const finetuning = study?.stage === 'finetune';
+  const canFinetune = !finetuning && study?.config.finetune !== undefined;
+  const finetuneReady = canFinetune && engineReady && !busy && state !== 'running' && state !== 'failed';
 
   let primary: { label: string; action: () => void; disabled: boolean };
   if (state === 'running') primary = { label: 'Pause', action: commands.pause, disabled: false };
@@ -89,13 +95,27 @@ export function RunBar() {
           title={pending ? 'Back to step 0 with your changes' : 'Back to step 0: the same seeds give the same curves again'}>
           Reset
         </button>
+        {canFinetune && (
+          <button type="button" data-testid="finetune-button" className={state === 'done' ? 'primary' : undefined}
+            onClick={commands.finetune} disabled={!finetuneReady}
+            title={`Fine-tune the current models by ${study!.config.finetune!.variants.length} variants (${study!.config.finetune!.steps} steps each), from the same weights and examples`}>
+            Fine-tune
+          </button>
+        )}
+        {finetuning && (
+          <button type="button" className="secondary" data-testid="pretrain-button" onClick={commands.pretrainAgain}
+            disabled={!engineReady || busy || state === 'running'} title="Back to the study's pretraining, from step 0">
+            Pretrain again
+          </button>
+        )}
       </div>
       <div className="runbar-status">
         <div className="runbar-line">
           <span className={`state-dot state-${state}`} aria-hidden="true" />
           <span data-testid="run-state">{state === 'building' && startQueued ? 'building, then starting…' : STATE_TEXT[state] ?? state}</span>
           <span className="muted"> · </span>
-          <span>step <strong data-testid="step-count">{step.toLocaleString('en-US')}</strong> / {totalSteps.toLocaleString('en-US')}</span>
+          {finetuning && <span className="stage-badge" data-testid="run-stage">fine-tuning · </span>}
+          <span>{finetuning ? 'fine-tuning step' : 'step'} <strong data-testid="step-count">{step.toLocaleString('en-US')}</strong> / {totalSteps.toLocaleString('en-US')}</span>
           {study && <span className="muted"> · {study.runs.length} runs</span>}
           {!engineReady && deviceStatus === 'probing' && <span className="muted"> · looking for a GPU…</span>}
           {estimate && <span className="muted" data-testid="time-estimate"> · {estimate}</span>}
@@ -116,6 +136,12 @@ export function RunBar() {
           </span>
         </div>
       )}
+      {canFinetune && state === 'done' && (
+        <div className="notice notice-info" role="status" data-testid="finetune-offer">
+          Pretraining is done. <strong>Fine-tune</strong> trains {study!.config.finetune!.variants.map((v) => runLabel({ maskRatio: 0, finetune: v })).join(' and ')} from
+          these models on the same examples, and the charts then compare them (exact match, by answer document).
+        </div>
+      )}
       {error && (
         <div className="notice notice-error" role="alert" data-testid="run-error">{error}</div>
       )}
@@ -123,7 +149,7 @@ export function RunBar() {
         <div className="notice notice-warn" role="status" data-testid="run-failures">
           {failures.map((f) => (
             <div key={f.run}>
-              {study?.runs[f.run] ? `${armLabel(study.runs[f.run].maskRatio)}, seed ${study.runs[f.run].seed}` : `Run ${f.run}`} stopped
+              {study?.runs[f.run] ? `${runLabel(study.runs[f.run], study.config.arms)}, seed ${study.runs[f.run].seed}` : `Run ${f.run}`} stopped
               at step {f.step}: {f.message} The other runs go on.
             </div>
           ))}

@@ -46,3 +46,32 @@ export function withAlpha(color: string, alpha: number): string {
   const r = parseInt(hex.slice(0, 2), 16), g = parseInt(hex.slice(2, 4), 16), b = parseInt(hex.slice(4, 6), 16);
   return `rgba(${r}, ${g}, ${b}, ${alpha})`;
 }
+
+/** A run as the page names it: its (base) mask ratio and, in a fine-tuning stage, its variant (engine RunInfo fits). */
+export interface NamedRun {
+  maskRatio: number;
+  /** Fine-tuning stage only: 'sft' | 'meap-sft' | 'meap-sft-all'. */
+  finetune?: string;
+}
+
+/** The fine-tuning variants' names (src/config/presets.ts FinetuneVariant). */
+export const VARIANT_LABELS: Record<string, string> = { sft: 'SFT', 'meap-sft': 'MEAP-SFT', 'meap-sft-all': 'MEAP-SFT (all)' };
+
+/** Their colours: SFT is NTP's blue, MEAP-SFT the MEAP orange, MEAP-SFT (all answer tokens) purple. */
+export const VARIANT_COLORS: Record<string, string> = { sft: NTP_COLOR, 'meap-sft': GRID_COLORS['0.15'], 'meap-sft-all': GRID_COLORS['0.1'] };
+
+/**
+ * "NTP", "MEAP 15%"; in a fine-tuning stage "SFT", "MEAP-SFT", "MEAP-SFT (all)" — with the pretraining arm
+ * first when the study has several (`arms`: its mask ratios), "MEAP 15% → SFT".
+ */
+export function runLabel(run: NamedRun, arms: readonly number[] = []): string {
+  if (run.finetune === undefined) return armLabel(run.maskRatio);
+  const variant = VARIANT_LABELS[run.finetune] ?? run.finetune;
+  return arms.length > 1 ? `${armLabel(run.maskRatio)} → ${variant}` : variant;
+}
+
+/** The run's colour: its arm's (armColor), or in a fine-tuning stage its variant's. */
+export function runColor(run: NamedRun, arms: readonly number[] = []): string {
+  if (run.finetune === undefined) return armColor(run.maskRatio, arms);
+  return VARIANT_COLORS[run.finetune] ?? '#6b7280';
+}

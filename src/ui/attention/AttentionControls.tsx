@@ -1,6 +1,6 @@
 import { memo } from 'react';
 import { useAttention } from '../../store/attention';
-import { armLabel } from '../../util/palette';
+import { runLabel } from '../../util/palette';
 
 /** Which runs, example, layer, head and input the attention views show (re-renders only when the selection or the study changes). */
 export const AttentionControls = memo(function AttentionControls() {
@@ -19,7 +19,12 @@ export const AttentionControls = memo(function AttentionControls() {
   if (!config || runs.length === 0) return null;
 
   const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
-  const otherArms = config.arms.map((ratio, arm) => ({ ratio, arm })).filter((a) => a.arm !== baseArm);
+  // Arms as the runs number them (in a fine-tuning stage: pretraining arm × variant), named like the charts.
+  const armName = (arm: number) => {
+    const run = runs.find((r) => r.arm === arm);
+    return run ? runLabel(run, config.arms) : '—';
+  };
+  const otherArms = [...new Set(runs.map((r) => r.arm))].sort((a, b) => a - b).filter((arm) => arm !== baseArm).map((arm) => ({ arm }));
   const exampleCount = examples.length > 0 ? examples.length : Math.min(config.evaluation.count, 100);
   const bucketLabel = task?.bucketLabel ?? '';
 
@@ -32,10 +37,10 @@ export const AttentionControls = memo(function AttentionControls() {
         </select>
       </label>
       <label>
-        {armLabel(config.arms[baseArm] ?? 0)} vs{' '}
+        {armName(baseArm)} vs{' '}
         <select aria-label="compared arm" value={meapArm} onChange={(e) => setMeapArm(Number(e.target.value))} disabled={otherArms.length < 2}>
           {otherArms.length === 0 && <option value={meapArm}>—</option>}
-          {otherArms.map(({ ratio, arm }) => <option key={arm} value={arm}>{armLabel(ratio)}</option>)}
+          {otherArms.map(({ arm }) => <option key={arm} value={arm}>{armName(arm)}</option>)}
         </select>
       </label>
       <label>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { armRows, connectBatch, requestBatch, useBatch } from '../../store/batch';
 import { useRuns } from '../../store/runs';
-import { armColor, armLabel } from '../../util/palette';
+import { runColor, runLabel } from '../../util/palette';
 
 /**
  * The batch the engine trained on at its last step, one sequence at a time, for the first seed of every
@@ -47,8 +47,8 @@ export function BatchViewer() {
         return (
           <div key={row.run} className="att-batch-row" data-testid="batch-row" data-run={row.run} data-mask-ratio={row.info.maskRatio}>
             <span className="att-batch-arm">
-              <span className="att-swatch" style={{ background: armColor(row.info.maskRatio, study!.config.arms) }} />
-              {armLabel(row.info.maskRatio)} <span className="att-muted">({maskedCount} of {row.tokens.length} masked)</span>
+              <span className="att-swatch" style={{ background: runColor(row.info, study!.config.arms) }} />
+              {runLabel(row.info, study!.config.arms)} <span className="att-muted">({maskedCount} of {row.tokens.length} masked)</span>
             </span>
             <p className="att-tokens">
               {row.tokens.map((token, p) => (

@@ -2,17 +2,18 @@
  * Colours shared by the attention views: each arm's colour comes from the page palette (NTP blue, MEAP
  * orange, other mask ratios their own shade), segments have their own colours.
  */
-import { armColor, armLabel } from '../../util/palette';
+import { runColor, runLabel as paletteRunLabel } from '../../util/palette';
 import type { RunInfo } from '../../session/protocol';
 
 export function runColour(info: RunInfo | undefined, arms: readonly number[] = []): string {
-  return info ? armColor(info.maskRatio, arms) : '#6b7280';
+  return info ? runColor(info, arms) : '#6b7280';
 }
 
-/** "NTP" or "MEAP 15%", plus the seed when asked. */
-export function runLabel(info: RunInfo | undefined, withSeed = false): string {
+/** "NTP" or "MEAP 15%" (in a fine-tuning stage "SFT", "MEAP-SFT"…), plus the seed when asked. */
+export function runLabel(info: RunInfo | undefined, withSeed = false, arms: readonly number[] = []): string {
   if (!info) return '—';
-  return withSeed ? `${armLabel(info.maskRatio)} · seed ${info.seed}` : armLabel(info.maskRatio);
+  const label = paletteRunLabel(info, arms);
+  return withSeed ? `${label} · seed ${info.seed}` : label;
 }
 
 /** Segment colours (context before, needle, context after, query, answer): none is an objective's colour. */

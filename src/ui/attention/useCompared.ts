@@ -39,7 +39,7 @@ export function useCompared(): ComparedRun[] {
       run,
       info: runs[run],
       colour: runColour(runs[run], config?.arms),
-      label: runLabel(runs[run]),
+      label: runLabel(runs[run], false, config?.arms),
       snapshot: snapshots[run],
     })));
     previous.current = next;

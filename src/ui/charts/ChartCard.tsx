@@ -1,4 +1,5 @@
-import type { ReactNode } from 'react';
+import { useMemo, type ReactNode } from 'react';
+import { useRuns } from '../../store/runs';
 import type uPlot from 'uplot';
 import { LiveChart, type ChartSpec } from './LiveChart';
 import { armEnds } from './series';
@@ -30,6 +31,10 @@ function formatSummary(value: number | null, format: (v: number) => string): str
  * (for screen readers, and for the e2e tests, which read its data-* attributes).
  */
 export function ChartCard({ id, title, caption, spec, data, empty = 'Press Start to train: points appear here as they arrive.', tools, children, height, wide = false }: ChartCardProps) {
+  // In the fine-tuning stage the steps are fine-tuning steps (src/session/finetune.ts).
+  const finetuning = useRuns((s) => s.study?.stage === 'finetune');
+  const shown = useMemo(() => (finetuning && spec.xLabel === 'step'
+    ? { ...spec, xLabel: 'fine-tuning step', key: `${spec.key}:finetune` } : spec), [spec, finetuning]);
   const points = (data[0] as ArrayLike<number>).length;
   const ends = armEnds(data, spec);
   return (
@@ -39,7 +44,7 @@ export function ChartCard({ id, title, caption, spec, data, empty = 'Press Start
         {tools && <div className="chart-tools">{tools}</div>}
       </div>
       <div className="chart-body">
-        <LiveChart spec={spec} data={data} height={height} />
+        <LiveChart spec={shown} data={data} height={height} />
         {points === 0 && <div className="chart-empty">{empty}</div>}
       </div>
       <figcaption>{caption}</figcaption>

@@ -6,6 +6,7 @@ import { AccuracyChart, DepthChart, LearnedChart } from './RetrievalCharts';
 import { DiffChart, TrainLossChart, ValLossChart } from './LossCharts';
 import { SpeedPanel } from './SpeedPanel';
 import { OptimCharts } from './OptimCharts';
+import { QaChart } from './QaCharts';
 import { useGroups } from './useGroups';
 import { curvesCsv, curvesJson } from '../../store/curves';
 import { saveFile } from '../report/download';
@@ -50,10 +51,10 @@ export function ChartsPanel() {
   return (
     <section className="panel charts-panel" aria-labelledby="charts-title" data-testid="charts-panel">
       <div className="panel-head">
-        <h2 id="charts-title">Live comparison</h2>
-        <ul className="legend" aria-label="Arms">
+        <h2 id="charts-title">Live comparison{study?.stage === 'finetune' && <span className="muted" data-testid="charts-stage"> · fine-tuning</span>}</h2>
+        <ul className="legend" aria-label={study?.stage === 'finetune' ? 'Fine-tuning variants' : 'Arms'}>
           {groups.map((g) => (
-            <li key={g.ratio} data-testid="legend-arm"><span className="swatch" style={{ background: g.color }} />{g.label}</li>
+            <li key={g.arm} data-testid="legend-arm"><span className="swatch" style={{ background: g.color }} />{g.label}</li>
           ))}
           {seeds > 1 && <li className="legend-note">bold: mean of {seeds} seeds · thin: each seed · band: min–max</li>}
         </ul>
@@ -66,6 +67,7 @@ export function ChartsPanel() {
         {facts.retrieval ? (
           <>
             <AccuracyChart groups={groups} config={source} />
+            {source.task === 'qa' && <QaChart groups={groups} />}
             <DepthChart groups={groups} task={source.task} bucketLabel={facts.bucketLabel} />
             <LearnedChart groups={groups} threshold={threshold} onThreshold={setThreshold} />
           </>

@@ -29,6 +29,7 @@ function useLossView(id: string) {
 }
 
 export function TrainLossChart({ groups }: { groups: ArmGroup[] }) {
+  const finetuning = groups.some((g) => g.finetune !== undefined);
   const train = useRuns((s) => s.train);
   const view = useLossView('train-loss');
   const spec = useMemo(() => {
@@ -38,8 +39,11 @@ export function TrainLossChart({ groups }: { groups: ArmGroup[] }) {
   const data = useMemo(() => smoothed(armData(train.steps, groups, (r, k) => train.loss[r]?.[k]), view.alpha), [train, groups, view.alpha]);
   return (
     <ChartCard id="train-loss" title="Training loss" spec={spec} data={data} tools={view.tools}
-      caption={<>Mean next-token loss over each reporting interval{view.alpha > 0 ? ` (smoothed: EMA ${view.alpha})` : ''}. MEAP arms see masked
-        inputs here, so their training loss is not directly comparable with NTP&apos;s: compare the clean validation loss.</>} />
+      caption={finetuning
+        ? <>Fine-tuning loss over each reporting interval{view.alpha > 0 ? ` (smoothed: EMA ${view.alpha})` : ''}: the loss on the answer
+          tokens (SFT); MEAP-SFT adds its masked copies&apos; loss, so compare the answer loss and exact match on clean prompts below.</>
+        : <>Mean next-token loss over each reporting interval{view.alpha > 0 ? ` (smoothed: EMA ${view.alpha})` : ''}. MEAP arms see masked
+          inputs here, so their training loss is not directly comparable with NTP&apos;s: compare the clean validation loss.</>} />
   );
 }
 
@@ -76,8 +80,10 @@ export function DiffChart({ groups, retrieval }: { groups: ArmGroup[]; retrieval
   const evals = useRuns((s) => s.evals);
   const [chosen, setMetric] = useState<DiffMetric>('valLoss');
   const metric: DiffMetric = retrieval ? chosen : 'valLoss';
-  const ntp = groups.find((g) => g.ratio === 0);
-  const meap = useMemo(() => groups.filter((g) => g.ratio !== 0 && ntp !== undefined && g.runs.length === ntp.runs.length), [groups, ntp]);
+  // The baseline: NTP, or SFT in a fine-tuning stage (its MEAP-SFT variants are compared with it).
+  const ntp = groups.find((g) => g.baseline);
+  const meap = useMemo(() => groups.filter((g) => !g.baseline && ntp !== undefined && g.runs.length === ntp.runs.length), [groups, ntp]);
+  const finetuning = groups.some((g) => g.finetune !== undefined);
   const m = DIFF_METRICS[metric];
   const spec: ChartSpec = useMemo(() => {
     const base = armChartSpec(`diff-${metric}`, meap, {
@@ -106,10 +112,12 @@ export function DiffChart({ groups, retrieval }: { groups: ArmGroup[]; retrieval
       </select>
     </label>
   );
-  const missing = !ntp ? 'Add the NTP arm (mask ratio 0) to compare against it.'
-    : meap.length === 0 ? 'Add a MEAP arm (a mask ratio above 0) to see its difference from NTP.' : undefined;
+  const missing = finetuning
+    ? (!ntp || meap.length === 0 ? 'Fine-tune with SFT and a MEAP-SFT variant to see their difference.' : undefined)
+    : !ntp ? 'Add the NTP arm (mask ratio 0) to compare against it.'
+      : meap.length === 0 ? 'Add a MEAP arm (a mask ratio above 0) to see its difference from NTP.' : undefined;
   return (
-    <ChartCard id="diff" title="MEAP − NTP" spec={spec} data={data} tools={tools}
+    <ChartCard id="diff" title={finetuning ? 'MEAP-SFT − SFT' : 'MEAP − NTP'} spec={spec} data={data} tools={tools}
       empty={missing ?? 'The difference appears with the first evaluation.'}
       caption={<>Difference in {m.label}, paired by seed (same initial weights, same batches); {m.better}.
         Bold: mean over seeds; band: min–max of the paired differences.</>} />

@@ -49,10 +49,10 @@ export function AccuracyChart({ groups, config }: { groups: ArmGroup[]; config: 
     return [evals.steps, ...columns] as uPlot.AlignedData;
   }, [evals, groups, n, chance]);
   return (
-    <ChartCard id="accuracy" title="Retrieval accuracy" spec={spec} data={data}
+    <ChartCard id="accuracy" title={config.task === 'qa' ? 'Exact match' : 'Retrieval accuracy'} spec={spec} data={data}
       empty="Greedy answers on the held-out retrieval prompts, every few evaluation steps."
-      caption={<>Share of the <strong data-testid="accuracy-prompts">{n} held-out prompts</strong> (per seed) whose answer token is the
-        model&apos;s greedy prediction; the shaded band is each arm&apos;s 95 % binomial interval
+      caption={<>Share of the <strong data-testid="accuracy-prompts">{n} held-out prompts</strong> (per seed) whose answer
+        {config.task === 'qa' ? ' phrase is the model\'s greedy decoding, every token of it' : ' token is the model\'s greedy prediction'}; the shaded band is each arm&apos;s 95 % binomial interval
         {chance !== null && <>, the dotted line <span data-testid="accuracy-chance">chance ({formatPercentValue(chance * 100)}: one of the task&apos;s values at random)</span></>}.
         At this scale it usually jumps from chance to high once a seed discovers retrieval.</>} />
   );
@@ -100,7 +100,7 @@ export function LearnedChart({ groups, threshold, onThreshold }: { groups: ArmGr
   const spec: ChartSpec = useMemo(() => {
     const lines = groups.map((g) => ({ label: g.label, color: g.color, role: 'mean' as const, stepped: true }));
     return {
-      key: `learned:${groups.map((g) => g.ratio).join(',')}`, lines, xLabel: 'step', yLabel: 'seeds learned (%)',
+      key: `learned:${groups.map((g) => g.label).join(',')}`, lines, xLabel: 'step', yLabel: 'seeds learned (%)',
       yRange: [0, 100], format: formatPercentValue,
     };
   }, [groups]);
@@ -133,7 +133,7 @@ export function LearnedChart({ groups, threshold, onThreshold }: { groups: ArmGr
           {groups.map((g, a) => {
             const steps = histories[a].map((h) => learnedStep(h, threshold));
             return (
-              <tr key={g.ratio} data-arm={g.label}>
+              <tr key={g.arm} data-arm={g.label}>
                 <th scope="row"><span className="swatch" style={{ background: g.color }} />{g.label}</th>
                 {Array.from({ length: seeds }, (_, s) => (
                   <td key={s} className="num">{s < steps.length ? (steps[s] === null ? <span className="muted">not yet</span> : `step ${steps[s]}`) : ''}</td>

@@ -3,23 +3,42 @@
  * every seed (thin lines). Non-finite values (a run that failed) are left out of the statistics.
  */
 import type uPlot from 'uplot';
-import { armColor, armLabel, withAlpha } from '../../util/palette';
+import { armColor, armLabel, runColor, runLabel, withAlpha } from '../../util/palette';
 import type { ChartSpec, LineSpec } from './LiveChart';
 import type { RunInfo } from '../../session/protocol';
 
 export interface ArmGroup {
   arm: number;
+  /** The arm's mask ratio (in a fine-tuning stage, its pretraining arm's). */
   ratio: number;
   label: string;
   color: string;
   /** Run indices of this arm, by seed. */
   runs: number[];
+  /** The arm others are compared with: NTP (ratio 0), or SFT in a fine-tuning stage. */
+  baseline: boolean;
+  /** Fine-tuning stage only: the arm's variant. */
+  finetune?: string;
 }
 
+/**
+ * The study's arms: one per mask ratio in pretraining; in a fine-tuning stage one per (pretraining arm,
+ * variant) — run.arm numbers them — labelled and coloured by variant (util/palette.ts runLabel / runColor).
+ */
 export function armGroups(runs: readonly RunInfo[], arms: readonly number[]): ArmGroup[] {
+  const runsOf = (arm: number) => runs.filter((r) => r.arm === arm).sort((a, b) => a.seed - b.seed).map((r) => runs.indexOf(r));
+  if (runs.some((r) => r.finetune !== undefined)) {
+    const ids = [...new Set(runs.map((r) => r.arm))].sort((a, b) => a - b);
+    return ids.map((arm) => {
+      const first = runs.find((r) => r.arm === arm)!;
+      return {
+        arm, ratio: first.maskRatio, label: runLabel(first, arms), color: runColor(first, arms), runs: runsOf(arm),
+        baseline: first.finetune === 'sft', finetune: first.finetune,
+      };
+    });
+  }
   return arms.map((ratio, arm) => ({
-    arm, ratio, label: armLabel(ratio), color: armColor(ratio, arms),
-    runs: runs.filter((r) => r.arm === arm).sort((a, b) => a.seed - b.seed).map((r) => runs.indexOf(r)),
+    arm, ratio, label: armLabel(ratio), color: armColor(ratio, arms), runs: runsOf(arm), baseline: ratio === 0,
   }));
 }
 
@@ -63,7 +82,7 @@ export function armLines(groups: readonly ArmGroup[]): { lines: LineSpec[]; band
 
 /** Key of an arm chart's layout (arms and seeds); the chart is rebuilt when it changes. */
 export function armKey(name: string, groups: readonly ArmGroup[]): string {
-  return `${name}:${groups.map((g) => `${g.ratio}x${g.runs.length}`).join(',')}`;
+  return `${name}:${groups.map((g) => `${g.finetune ? `${g.label}:` : ''}${g.ratio}x${g.runs.length}`).join(',')}`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { ArmsEditor } from './ArmsEditor';
 import { NumberField } from './NumberField';
 import { cliCommand } from './cliCommand';
 import { StudyPresetFacts } from './StudyPresetFacts';
+import { FinetuneControls } from './FinetuneControls';
 
 function describeModel(c: StudyConfig): string {
   const m = c.model;
@@ -115,6 +116,8 @@ export function ControlsPanel() {
           onChange={(e) => edit('protectQuery', e.target.checked)} />
         <label htmlFor={protectId}>Never mask the query tokens <span className="muted">(retrieval tasks; the paper masks any input but the last)</span></label>
       </div>
+
+      <FinetuneControls />
 
       <dl className="facts compact" data-testid="study-size">
         <dt>Runs</dt><dd>{size.R} ({config.arms.length} arms × {config.seedsPerArm} seeds), trained together</dd>

@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { useConfig } from '../../store/config';
 import type { EditableField } from '../../store/configCodec';
 
-type NumericField = Extract<EditableField, 'steps' | 'batch' | 'lr' | 'seedsPerArm' | 'baseSeed' | 'evalEvery'>;
+type NumericField = Extract<EditableField, 'steps' | 'batch' | 'lr' | 'seedsPerArm' | 'baseSeed' | 'evalEvery' | 'finetuneSteps' | 'finetuneLr' | 'maskFraction' | 'minAnswer'>;
 
 interface NumberFieldProps {
   field: NumericField;
