@@ -5,7 +5,7 @@
  *   run.sh              the one command (scripts/gpu-kit/run.sh): self-test, benchmark, named studies
  *   bin/node.xz         this machine's Node binary (process.execPath), xz-compressed; run.sh unpacks it
  *   lib/*.mjs           single-file bundles (WGSL inlined) of selftest, compare, reproduce and bench:node
- *   lib/webgpu.mjs      the `webgpu` package's entry, loading lib/dawn.node (or $MEAP_DAWN_NODE) instead of node_modules
+ *   lib/webgpu.mjs      the `webgpu` package's entry, loading runtime/dawn.node (or $MEAP_DAWN_NODE) instead of node_modules
  *   lib/dawn.node.xz    Dawn for linux-x64, xz-compressed
  *   lib/adapter.mjs     prints the adapter Dawn picks (run.sh refuses a software one unless told otherwise)
  *   deb/libvulkan1_*.deb  the Vulkan loader, unpacked by run.sh into the kit only when the server has none
@@ -101,7 +101,10 @@ function webgpuShim(): string {
   const source = readFileSync(join(ROOT, 'node_modules', 'webgpu', 'index.js'), 'utf8');
   const line = /^const dawnNodePath = join\(__dirname, 'dist'.*$/m;
   if (!line.test(source)) throw new KitError("node_modules/webgpu/index.js no longer sets dawnNodePath as expected: update webgpuShim() in src/cli/gpuKit.ts");
-  return source.replace(line, "const dawnNodePath = process.env.MEAP_DAWN_NODE || join(__dirname, 'dawn.node');");
+  // run.sh unpacks into runtime/ beside lib/ (or sets MEAP_DAWN_NODE when the kit is read-only), so a bundled CLI
+  // started by hand after a run.sh finds it too.
+  return `import { existsSync as kitExists } from 'node:fs';\n${source.replace(line,
+    "const dawnNodePath = process.env.MEAP_DAWN_NODE || [join(__dirname, 'dawn.node'), join(__dirname, '..', 'runtime', 'dawn.node')].find(kitExists);")}`;
 }
 
 /** One self-contained .mjs per CLI: every import bundled (WGSL included) except Node built-ins and `webgpu`. */
