@@ -71,12 +71,13 @@ export function isClearLoser(coldMilliseconds: number, bestMilliseconds: number)
 
 /**
  * A challenger replaces the current choice (the adapter's guess at start-up) only when the current one took
- * more than KEEP_MARGIN × the challenger's time: closer calls are within the noise of a start-up measurement,
- * and keeping the guess keeps the choice stable from one page load to the next. Measured on SwiftShader
- * (2 shared cores): the blocked and vec4 matmul workloads came within −10 %…+40 % of each other across runs
- * (blocked usually faster), while every real difference so far (serial vs workgroup rows ≈ 17×, row
- * kernels serial vs subgroup ≈ 10×) is far beyond it. (On SwiftShader the three matmul variants give bit-identical
- * results anyway: test/matmul.test.ts.)
+ * more than KEEP_MARGIN × the challenger's time: closer calls are within the noise of a start-up
+ * measurement, and keeping the guess keeps the choice stable from one page load to the next. Measured on
+ * SwiftShader (2 shared cores): the blocked and vec4 matmul workloads at their default tiles came within
+ * −35 %…+40 % of each other across runs (blocked usually faster; on a loaded machine vec4 sometimes won by
+ * more than the margin), while the real differences (serial vs workgroup rows ≈ 17×, the row kernels
+ * serial vs subgroup ≈ 5–10×) are far beyond it. On SwiftShader the three matmul variants give
+ * bit-identical results anyway (test/matmul.test.ts), so a flip there changes speed, never numbers.
  */
 export const KEEP_MARGIN = 1.15;
 
@@ -111,8 +112,8 @@ export function variantsWorthTiling(
 /**
  * The choice from the measurements: the matmul variant of the fastest configuration measured (builders
  * use each variant's best tiles, so its best time is what counts), the fastest row variant (each unless
- * the current preference came within KEEP_MARGIN of it), the fastest
- * tiles of every variant whose tile configurations were compared, and `subgroupRows` where the 'subgroup'
+ * the current preference came within KEEP_MARGIN of it), the fastest tiles of every variant whose tile
+ * configurations were compared, and `subgroupRows` where the 'subgroup'
  * row kernels measured clearly faster than the same kernels with the chosen row variant (both measured).
  */
 export function decide(
