@@ -33,9 +33,9 @@ function which(tool: string): string {
 /** The fields every bench:node report has, with finite positive numbers. */
 function expectBenchShape(report: Record<string, unknown>, runs: number[]): void {
   const r = report as {
-    adapter: { description: string; limits: Record<string, number> }; quick: boolean; preset: string; bestMatmulGflops: number; modelFlopsPerRunStep: number;
+    adapter: { description: string; limits: Record<string, number>; features: string[] }; quick: boolean; preset: string; bestMatmulGflops: number; modelFlopsPerRunStep: number;
     matmul: { shape: string; variant: string; tiles: object; gflops: number; ms: number }[];
-    training: { R: number; rows: string; tokensPerSec: number; stepMs: number; mfuPercent: number }[]; errors: string[];
+    training: { R: number; rows: string; subgroupRows: boolean; tokensPerSec: number; stepMs: number; mfuPercent: number }[]; errors: string[];
   };
   expect(r.errors).toEqual([]);
   expect(typeof r.adapter.description).toBe('string');
@@ -45,7 +45,10 @@ function expectBenchShape(report: Record<string, unknown>, runs: number[]): void
   const shapes = new Set(r.matmul.map((m) => m.shape));
   expect(r.matmul.length).toBe(shapes.size * matmulConfigurations().length);
   for (const m of r.matmul) for (const x of [m.gflops, m.ms]) expect(Number.isFinite(x) && x > 0).toBe(true);
-  expect(r.training.map((t) => `${t.R} ${t.rows}`)).toEqual(runs.flatMap((R) => ROWS_VARIANTS.map((rows) => `${R} ${rows}`)));
+  // Every rows variant at every R, each also with the subgroup row kernels where the device has 'subgroups'.
+  const subgroup = [false, ...(r.adapter.features.includes('subgroups') ? [true] : [])];
+  expect(r.training.map((t) => `${t.R} ${t.rows} ${t.subgroupRows}`))
+    .toEqual(runs.flatMap((R) => ROWS_VARIANTS.flatMap((rows) => subgroup.map((s) => `${R} ${rows} ${s}`))));
   for (const t of r.training) for (const x of [t.tokensPerSec, t.stepMs, t.mfuPercent]) expect(Number.isFinite(x) && x > 0).toBe(true);
 }
 

@@ -5,7 +5,7 @@
  * browser benchmark, src/bench/run.ts, does that); the variants and tiles are read from the kernel modules,
  * so a variant added there is measured here without an edit.
  */
-import type { AdapterReport, GpuContext, MatmulTiles } from '../gpu/context';
+import { hasSubgroups, type AdapterReport, type GpuContext, type MatmulTiles } from '../gpu/context';
 import { BufferArena } from '../gpu/arena';
 import { encodeDispatches } from '../gpu/dispatch';
 import { matmul, MATMUL_DEFAULT_TILES, MATMUL_EXTRA_TILES, MATMUL_VARIANTS, type MatmulVariant } from '../kernels/matmul';
@@ -41,6 +41,8 @@ export interface TrainingResult {
   arms: number[];
   seedsPerArm: number;
   rows: RowsVariant;
+  /** The row kernels that have a 'subgroup' variant (RMSNorm, attention) use it (only on devices with 'subgroups'). */
+  subgroupRows: boolean;
   matmul: MatmulVariant;
   tiles: MatmulTiles;
   stepMs: number;
@@ -162,22 +164,24 @@ export async function runNodeBench(ctx: GpuContext, options: NodeBenchOptions, l
     }
   }
 
-  // ---- training: the fastest configuration on the model's own shapes, every rows variant, every R ----
+  // ---- training: the fastest configuration on the model's own shapes, every rows variant (with and without the
+  // subgroup row kernels where the device has them), every R ----
   const best = fastestOnModelShapes(report.matmul);
   const saved = ctx.preferences;
+  const rowConfigurations = ROWS_VARIANTS.flatMap((rows) => [false, ...(hasSubgroups(ctx) ? [true] : [])].map((subgroupRows) => ({ rows, subgroupRows })));
   try {
     for (const R of options.runs ?? (options.quick ? QUICK_RUNS : FULL_RUNS)) {
       const config = configWithRuns(base, R);
-      for (const rows of ROWS_VARIANTS) {
-        ctx.preferences = { ...saved, rows, matmul: best.variant, matmulTiles: { ...saved.matmulTiles, [best.variant]: best.tiles } };
-        log(`training ${presetName} R=${R} (${config.arms.length} arm(s) × ${config.seedsPerArm} seed(s)), rows=${rows}, matmul=${best.variant}`);
+      for (const { rows, subgroupRows } of rowConfigurations) {
+        ctx.preferences = { ...saved, rows, subgroupRows, matmul: best.variant, matmulTiles: { ...saved.matmulTiles, [best.variant]: best.tiles } };
+        log(`training ${presetName} R=${R} (${config.arms.length} arm(s) × ${config.seedsPerArm} seed(s)), rows=${rows}${subgroupRows ? ' + subgroup' : ''}, matmul=${best.variant}`);
         let study: Study | undefined;
         // Its own arena: a study's staging buffers are freed with it, not kept for the rest of the run.
         const arena = new BufferArena(ctx.device);
         try {
           study = await Study.create({ ...ctx, arena }, config);
           const s = study;
-          const label = `R=${R} ${rows}`;
+          const label = `R=${R} ${rows}${subgroupRows ? ' subgroup' : ''}`;
           const times = await timeInterleaved([{ label, async run(n: number) {
             for (let i = 0; i < n; i++) s.trainStep();
             await s.flush();
@@ -187,11 +191,11 @@ export async function runNodeBench(ctx: GpuContext, options: NodeBenchOptions, l
           const tokensPerSec = (R * config.batch * config.model.context) / (t.medianMs / 1000);
           const modelGflops = (R * report.modelFlopsPerRunStep) / (t.medianMs * 1e6);
           const mfuPercent = report.bestMatmulGflops > 0 ? (100 * modelGflops) / report.bestMatmulGflops : Number.NaN;
-          report.training.push({ R, arms: config.arms, seedsPerArm: config.seedsPerArm, rows, matmul: best.variant, tiles: best.tiles,
+          report.training.push({ R, arms: config.arms, seedsPerArm: config.seedsPerArm, rows, subgroupRows, matmul: best.variant, tiles: best.tiles,
             stepMs: t.medianMs, tokensPerSec, mfuPercent });
           log(`  ${t.medianMs.toFixed(1)} ms per step, ${Math.round(tokensPerSec)} tokens/s, MFU ${mfuPercent.toFixed(1)} %`);
         } catch (error) {
-          fail(`training R=${R} rows=${rows}`, error);
+          fail(`training R=${R} rows=${rows}${subgroupRows ? ' + subgroup' : ''}`, error);
         } finally {
           study?.dispose();
           arena.destroyAll();

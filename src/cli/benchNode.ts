@@ -127,7 +127,7 @@ function table(report: NodeBenchReport): string {
   lines.push('', `training ${report.preset} (batch ${report.batch}, context ${report.context}); MFU = model FLOP/s ÷ best matmul ${report.bestMatmulGflops.toFixed(2)} GFLOP/s`);
   for (const t of report.training) {
     const twin = t.twin ? `  twin ${Math.round(t.twin.tokensPerSec)} tokens/s (${t.twin.device}), engine / twin ${t.twin.ratio.toFixed(2)}` : '';
-    lines.push(`  R=${String(t.R).padEnd(3)} rows=${t.rows.padEnd(9)} ${Math.round(t.tokensPerSec).toString().padStart(10)} tokens/s  ` +
+    lines.push(`  R=${String(t.R).padEnd(3)} rows=${(t.rows + (t.subgroupRows ? '+subgroup' : '')).padEnd(18)} ${Math.round(t.tokensPerSec).toString().padStart(10)} tokens/s  ` +
       `${t.stepMs.toFixed(1).padStart(9)} ms/step  MFU ${t.mfuPercent.toFixed(1)} %${twin}`);
   }
   for (const e of report.errors) lines.push(`error: ${e}`);
