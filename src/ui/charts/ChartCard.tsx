@@ -34,7 +34,8 @@ export function ChartCard({ id, title, caption, spec, data, empty = 'Press Start
   // In the fine-tuning stage the steps are fine-tuning steps (src/session/finetune.ts).
   const finetuning = useRuns((s) => s.study?.stage === 'finetune');
   const shown = useMemo(() => (finetuning && spec.xLabel === 'step'
-    ? { ...spec, xLabel: 'fine-tuning step', key: `${spec.key}:finetune` } : spec), [spec, finetuning]);
+    ? { ...spec, xLabel: 'fine-tuning step', xFormat: spec.xFormat ?? ((x: number) => `fine-tuning step ${x}`), key: `${spec.key}:finetune` }
+    : spec), [spec, finetuning]);
   const points = (data[0] as ArrayLike<number>).length;
   const ends = armEnds(data, spec);
   return (

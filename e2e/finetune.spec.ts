@@ -1,0 +1,92 @@
+import { expect, test, type Page } from '@playwright/test';
+import { waitForStudy, watchErrors } from './helpers';
+
+/**
+ * The Fine-tune stage in the page (issue 13 item 4): a tiny qa study from a link is pretrained, then fine-tuned
+ * by SFT and MEAP-SFT from the same models in the Worker, and the comparison views show the two variants.
+ */
+
+interface SummaryRow { line: string; last: number; points: number }
+const summary = (page: Page, id: string): Promise<SummaryRow[]> => page.getByTestId(`summary-${id}`).locator('tbody tr').evaluateAll((rows) => rows.map((row) => ({
+  line: row.getAttribute('data-line') ?? '', last: Number(row.getAttribute('data-last')), points: Number(row.getAttribute('data-points')),
+})));
+
+test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position accuracy fills with both', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('/?preset=qa-tiny&steps=20&evalEvery=10&finetune=sft,meap-sft&finetuneSteps=10');
+  await waitForStudy(page);
+  const runbar = page.getByTestId('runbar');
+
+  // The fine-tuning settings are in the controls, from the link.
+  const controls = page.getByTestId('finetune-controls');
+  await expect(controls.getByTestId('input-finetune-sft')).toBeChecked();
+  await expect(controls.getByTestId('input-finetune-meap-sft')).toBeChecked();
+  await expect(controls.getByTestId('input-finetune-meap-sft-all')).not.toBeChecked();
+  await expect(controls.getByTestId('input-finetuneSteps')).toHaveValue('10');
+  // Fine-tuning is offered before pretraining (from the current models) but is the next step once it is done.
+  await expect(page.getByTestId('finetune-button')).toBeEnabled();
+  await expect(page.getByTestId('legend-arm')).toHaveText(['NTP']);
+
+  // Stage 1: pretraining.
+  await page.getByTestId('primary-button').click();
+  await expect(runbar).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+  await expect(page.getByTestId('step-count')).toHaveText('20');
+  await expect(page.getByTestId('finetune-offer')).toContainText('SFT and MEAP-SFT');
+
+  // Stage 2: built from the pretrained model, paused at fine-tuning step 0.
+  await page.getByTestId('finetune-button').click();
+  await expect(page.getByTestId('run-stage')).toBeVisible({ timeout: 60_000 });
+  await expect(runbar).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await expect(runbar).toContainText('fine-tuning step 0 / 10');
+  await expect(page.getByTestId('finetune-button')).toHaveCount(0);
+  await expect(page.getByTestId('legend-arm')).toHaveText(['SFT', 'MEAP-SFT']);
+  // The controls keep the study (no pending edits), and the link still names it.
+  await expect(page.getByTestId('pending-edits')).toHaveCount(0);
+  expect(new URL(page.url()).searchParams.get('finetuneSteps')).toBe('10');
+
+  await page.getByTestId('primary-button').click();
+  await expect(runbar).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+  await expect(page.getByTestId('step-count')).toHaveText('10');
+
+  // Accuracy by answer document: one line per variant, one point per document.
+  await expect(page.getByTestId('chart-depth').locator('h3')).toHaveText('Accuracy by answer document');
+  const depth = await summary(page, 'depth');
+  expect(depth.map((r) => r.line)).toEqual(['SFT', 'MEAP-SFT']);
+  for (const row of depth) {
+    expect(row.points, row.line).toBe(4);
+    expect(row.last).toBeGreaterThanOrEqual(0);
+  }
+  // Exact match and token accuracy over fine-tuning steps, the training (answer) loss, MEAP-SFT − SFT.
+  for (const id of ['accuracy', 'qa', 'train-loss', 'val-loss', 'diff']) {
+    const rows = await summary(page, id);
+    expect(rows.map((r) => r.line), id).toEqual(id === 'diff' ? ['MEAP-SFT'] : ['SFT', 'MEAP-SFT']);
+    for (const row of rows) expect(row.points, `${id} ${row.line}`).toBeGreaterThanOrEqual(2);
+  }
+  await expect(page.getByTestId('chart-accuracy').locator('h3')).toHaveText('Exact match');
+  await expect(page.getByTestId('chart-train-loss')).toContainText('fine-tuning step');
+
+  // Attention on QA prompts: both fine-tuned models' heatmaps drawn at the last evaluation, segment mass filled.
+  const panel = page.getByTestId('attention-panel');
+  const heatmaps = panel.getByTestId('attention-heatmap');
+  await expect(heatmaps).toHaveCount(2);
+  for (const figure of await heatmaps.all()) {
+    await expect(figure).toHaveAttribute('data-step', '10', { timeout: 30_000 });
+    await expect(figure).toHaveAttribute('data-drawn', 'true');
+  }
+  expect(Number(await panel.getByTestId('segment-mass').getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
+
+  // Try the models: both variants continue a QA prompt.
+  const tryPanel = page.getByTestId('try-models-panel');
+  await tryPanel.getByLabel('probe example').selectOption('1');
+  await tryPanel.getByRole('button', { name: 'Continue' }).click();
+  await expect(tryPanel.getByTestId('generation-run')).toHaveCount(2);
+  await expect(tryPanel.getByTestId('generation-run').locator('h3')).toContainText(['SFT', 'MEAP-SFT']);
+
+  // Back to pretraining: stage 1 from step 0 with the study's config.
+  await page.getByTestId('pretrain-button').click();
+  await expect(page.getByTestId('run-stage')).toHaveCount(0, { timeout: 60_000 });
+  await expect(runbar).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await expect(page.getByTestId('legend-arm')).toHaveText(['NTP']);
+  await expect(page.getByTestId('finetune-button')).toBeVisible();
+  expect(errors).toEqual([]);
+});
