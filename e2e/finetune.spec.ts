@@ -82,6 +82,24 @@ test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position acc
   await expect(tryPanel.getByTestId('generation-run')).toHaveCount(2);
   await expect(tryPanel.getByTestId('generation-run').locator('h3')).toContainText(['SFT', 'MEAP-SFT']);
 
+  // After a reload both stages' checkpoints are stored: this study's pretraining is offered first, then its
+  // fine-tuning, which resumes as the fine-tuning stage with its curves.
+  await page.reload();
+  await waitForStudy(page);
+  const offer = page.getByTestId('resume-offer');
+  await expect(offer).toHaveAttribute('data-stage', 'pretrain', { timeout: 30_000 });
+  await expect(offer).toHaveAttribute('data-step', '20');
+  await offer.getByRole('button', { name: 'Not now' }).click();
+  await expect(offer).toHaveAttribute('data-stage', 'finetune');
+  await expect(offer).toContainText('this study\'s fine-tuning is at fine-tuning step 10 of 10');
+  await page.getByTestId('resume-button').click();
+  await expect(page.getByTestId('run-stage')).toBeVisible({ timeout: 60_000 });
+  await expect(runbar).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('legend-arm')).toHaveText(['SFT', 'MEAP-SFT']);
+  await expect(page.getByTestId('pending-edits')).toHaveCount(0);
+  const resumed = await summary(page, 'depth');
+  expect(resumed).toEqual(depth);
+
   // Back to pretraining: stage 1 from step 0 with the study's config.
   await page.getByTestId('pretrain-button').click();
   await expect(page.getByTestId('run-stage')).toHaveCount(0, { timeout: 60_000 });

@@ -11,13 +11,18 @@ import type { CheckpointSummary, UnreadableCheckpoint } from '../session/protoco
 import { canonicalJson } from '../util/canonicalJson';
 import { useSession } from '../store/sessionState';
 import { parseDecimal } from '../util/decimal';
+import { VARIANT_LABELS } from '../util/palette';
+import { finetuneStageConfig } from '../config/finetuneStage';
 
 function timeOf(savedAt: number): string {
   return new Date(savedAt).toLocaleString('en-US', { hour: '2-digit', minute: '2-digit', second: '2-digit', month: 'short', day: 'numeric' });
 }
 
 function describeStudy(s: CheckpointSummary): string {
-  return `${s.presetName || 'custom'} · ${s.config.task} · ${s.config.arms.length} arm${s.config.arms.length === 1 ? '' : 's'} × ${s.config.seedsPerArm} seed${s.config.seedsPerArm === 1 ? '' : 's'} · ${s.config.steps.toLocaleString('en-US')} steps`;
+  // A fine-tuning stage's checkpoint (src/session/finetune.ts): its steps are fine-tuning steps, its arms × variants.
+  const f = s.config.stage === 'finetune' ? s.config.finetune : undefined;
+  const arms = f ? `${f.variants.map((v) => VARIANT_LABELS[v] ?? v).join(' vs ')}` : `${s.config.arms.length} arm${s.config.arms.length === 1 ? '' : 's'}`;
+  return `${s.presetName || 'custom'} · ${s.config.task}${f ? ' · fine-tuning' : ''} · ${arms} × ${s.config.seedsPerArm} seed${s.config.seedsPerArm === 1 ? '' : 's'} · ${s.config.steps.toLocaleString('en-US')} ${f ? 'fine-tuning ' : ''}steps`;
 }
 
 /** "Resume from step N" when a saved study exists (after a reload, a crash, or for another study). */
@@ -26,12 +31,16 @@ function ResumeOffer({ offer }: { offer: CheckpointSummary }) {
   const edited = useConfig((s) => s.config);
   const busy = useCheckpoints((s) => s.resuming !== null);
   // "This study": the one on screen (or, while it is being built, the one in the controls).
-  const same = canonicalJson(applied?.config ?? edited) === canonicalJson(offer.config);
+  const shown = applied?.config ?? edited;
+  // The fine-tuning stage of the study on screen (src/session/finetune.ts) is "this study's fine-tuning".
+  const stage = offer.config.stage === 'finetune' && shown.finetune && canonicalJson(finetuneStageConfig(shown)) === canonicalJson(offer.config);
+  const same = stage || canonicalJson(shown) === canonicalJson(offer.config);
   return (
-    <div className="notice notice-info checkpoint-offer" role="status" data-testid="resume-offer" data-step={offer.step}>
+    <div className="notice notice-info checkpoint-offer" role="status" data-testid="resume-offer" data-step={offer.step}
+      data-stage={offer.config.stage === 'finetune' ? 'finetune' : 'pretrain'}>
       <span>
-        A saved checkpoint of {same ? 'this study' : <>another study (<em>{describeStudy(offer)}</em>)</>} is at
-        step <strong>{offer.step.toLocaleString('en-US')}</strong> of {offer.config.steps.toLocaleString('en-US')}, saved {timeOf(offer.savedAt)}.
+        A saved checkpoint of {stage ? 'this study\'s fine-tuning' : same ? 'this study' : <>another study (<em>{describeStudy(offer)}</em>)</>} is at
+        {offer.config.stage === 'finetune' ? ' fine-tuning' : ''} step <strong>{offer.step.toLocaleString('en-US')}</strong> of {offer.config.steps.toLocaleString('en-US')}, saved {timeOf(offer.savedAt)}.
         {!same && ' Resuming loads its settings.'}
       </span>
       <span className="checkpoint-buttons">
