@@ -56,3 +56,21 @@ describe('fine-tuning fields in the URL', () => {
     expect(back.finetune).toBeUndefined();
   });
 });
+
+describe('the page\'s command line of a qa study', () => {
+  it('names the fine-tuning stage, and npm run compare builds the same config from it', async () => {
+    const { cliCommand } = await import('../src/ui/controls/cliCommand');
+    const { parseCompareArgs } = await import('../src/cli/args');
+    let config = presetConfig('qa-tiny');
+    config = applyEdit('qa-tiny', config, 'steps', 40);
+    config = applyEdit('qa-tiny', config, 'finetune', ['sft', 'meap-sft-all']);
+    config = applyEdit('qa-tiny', config, 'finetuneSteps', 30);
+    config = applyEdit('qa-tiny', config, 'maskFraction', 0.2);
+    for (const c of [config, applyEdit('qa-tiny', config, 'finetune', [])]) {
+      const command = cliCommand('qa-tiny', c)!;
+      expect(command).toContain(c.finetune ? '--finetune sft,meap-sft-all --finetune-steps 30' : '--finetune none');
+      const argv = command.replace('npm run compare -- ', '').split(' ');
+      expect(parseCompareArgs(argv).config).toEqual(c);
+    }
+  });
+});

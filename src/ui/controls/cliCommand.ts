@@ -10,6 +10,8 @@ import {
 
 /** The values `npm run compare` takes as flags, in the order the page applies them. */
 const COMPARE_FIELDS: readonly EditableField[] = ['steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'protectQuery', 'baseSeed', 'evalEvery'];
+/** …and for qa studies the fine-tuning stage's (--finetune, --finetune-steps, --finetune-lr, --mask-fraction, --min-answer). */
+const FINETUNE_COMPARE_FIELDS: readonly EditableField[] = ['finetune', 'finetuneSteps', 'finetuneLr', 'maskFraction', 'minAnswer'];
 
 /** The config `npm run compare -- --preset NAME <flags of c>` builds (null when the flags do not apply). */
 function compareConfig(presetName: string, c: StudyConfig): StudyConfig | null {
@@ -17,6 +19,9 @@ function compareConfig(presetName: string, c: StudyConfig): StudyConfig | null {
   try {
     let config = presetConfig(presetName);
     for (const field of COMPARE_FIELDS) config = applyEdit(presetName, config, field, values[field]);
+    if (c.task === 'qa') {
+      for (const field of c.finetune ? FINETUNE_COMPARE_FIELDS : ['finetune' as const]) config = applyEdit(presetName, config, field, values[field]);
+    }
     return config;
   } catch {
     return null;
@@ -57,5 +62,10 @@ export function cliCommand(presetName: string, c: StudyConfig, textFileName?: st
     `--mask-ratios ${c.arms.join(',')}`, `--seeds ${c.seedsPerArm}`, `--base-seed ${c.baseSeed}`, `--eval-every ${c.evaluation.every}`];
   if (c.sharedMask) args.push('--shared-mask');
   if (c.protectQuery) args.push('--protect-query');
+  if (c.task === 'qa') {
+    const f = c.finetune;
+    args.push(f ? `--finetune ${f.variants.join(',')} --finetune-steps ${f.steps} --finetune-lr ${f.lr} --mask-fraction ${f.maskFraction} --min-answer ${f.minAnswer}`
+      : '--finetune none');
+  }
   return `npm run compare -- ${args.join(' ')}`;
 }
