@@ -15,7 +15,7 @@ function smallQa(overrides: Partial<StudyConfig> = {}): StudyConfig {
   const base = preset('qa-tiny');
   return {
     ...base,
-    taskOptions: { fillerWords: 16, keys: 8, values: 12, documents: 2, answerMin: 2, answerMax: 4 },
+    taskOptions: { fillerWords: 16, keys: 8, values: 8, documents: 2, answerMin: 2, answerMax: 4 },
     model: { ...base.model, context: 24 },
     batch: 3,
     steps: 4,

@@ -286,7 +286,7 @@ export function quickDefinition(d: StudyDefinition): StudyDefinition {
     const config: StudyConfig = {
       ...qa, arms: [...d.config.arms], seedsPerArm: 2, steps: 30,
       optimizer: { ...qa.optimizer, warmupSteps: 3 },
-      evaluation: { every: 10, count: 24, buckets: Math.min(4, d.config.evaluation.buckets), seed: qa.evaluation.seed },
+      evaluation: { every: 10, count: 24, buckets: Math.min(qa.evaluation.buckets, d.config.evaluation.buckets), seed: qa.evaluation.seed },
       finetune: { ...f, steps: 20, warmupSteps: 2 },
     };
     return { ...common, title: `${d.name} — quick version (qa-tiny, ${config.steps} + ${f.steps > 0 ? 20 : 0} steps, 2 seeds per variant)`, config };
