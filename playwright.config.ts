@@ -5,6 +5,8 @@ import { defineConfig } from '@playwright/test';
  * Override with CHROMIUM_PATH. WebGPU runs on SwiftShader when the machine has no GPU.
  */
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** E2E_PORT: the dev server's port (default 5173), so that two checkouts can run their suites side by side. */
+const port = Number(process.env.E2E_PORT ?? 5173);
 
 export default defineConfig({
   testDir: 'e2e',
@@ -19,7 +21,7 @@ export default defineConfig({
   reporter: [['list']],
   forbidOnly: true,
   use: {
-    baseURL: 'http://127.0.0.1:5173',
+    baseURL: `http://127.0.0.1:${port}`,
     launchOptions: {
       executablePath,
       args: [
@@ -31,8 +33,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'npx vite --host 127.0.0.1 --port 5173 --strictPort',
-    url: 'http://127.0.0.1:5173',
+    command: `npx vite --host 127.0.0.1 --port ${port} --strictPort`,
+    url: `http://127.0.0.1:${port}`,
     reuseExistingServer: !process.env.CI,
     timeout: 60_000,
   },
