@@ -18,7 +18,7 @@ type Message<K extends FromTrainer['type']> = Extract<FromTrainer, { type: K }>;
 function qaStudy(batch = 4): StudyConfig {
   const c = preset('qa-tiny');
   return {
-    ...c, steps: 6, batch, evaluation: { every: 3, count: 8, buckets: 4, seed: 5 },
+    ...c, steps: 6, batch, evaluation: { ...c.evaluation, every: 3, count: 8 },
     finetune: { ...c.finetune!, steps: 4, warmupSteps: 1, minAnswer: 2, maskFraction: 0.5 },
   };
 }
@@ -80,7 +80,7 @@ describe.each([['webgpu', {}], ['cpu', { createContext: noGpu }]] as const)('fin
     for (const e of evals) {
       expect(e.points).toHaveLength(2);
       for (const p of e.points) {
-        expect(p.accByDepth).toHaveLength(4);
+        expect(p.accByDepth).toHaveLength(study.evaluation.buckets);
         expect(Number.isFinite(p.tokenAcc)).toBe(true);
         expect(Number.isFinite(p.answerLoss)).toBe(true);
       }
@@ -120,6 +120,34 @@ describe.each([['webgpu', {}], ['cpu', { createContext: noGpu }]] as const)('fin
     await b.session.handle({ type: 'reset' });
     expect(b.of('built', from)[0]).toMatchObject({ stage: 'pretrain', config: study });
     await h.session.dispose();
+    await b.session.dispose();
+  }, 300_000);
+});
+
+describe('fine-tuning a loaded model', () => {
+  it('a model uploaded into the runs at step 0 is what stage 2 starts from', async () => {
+    const study = qaStudy();
+    const a = harness();
+    await a.session.handle({ type: 'init', allowCpuFallback: true });
+    await a.session.handle({ type: 'configure', config: study });
+    await a.session.handle({ type: 'start' });
+    await a.waitFor(a.done);
+    const trained = Float32Array.from((await a.session.currentEngine!.saveState()).params);
+    await a.session.handle({ type: 'exportModel', requestId: 1, run: 0, onnx: false });
+    const files = a.of('modelFiles')[0].files!;
+    await a.session.dispose();
+
+    const b = harness();
+    await b.session.handle({ type: 'init', allowCpuFallback: true });
+    await b.session.handle({ type: 'configure', config: study });
+    const upload = { name: 'model.safetensors', safetensors: files.safetensors, configJson: { name: 'config.json', text: files.configJson } };
+    await b.session.handle({ type: 'loadModel', requestId: 2, run: 0, upload });
+    expect(b.of('modelLoaded')[0]).toMatchObject({ run: 0, step: 0, error: null });
+    await b.session.handle({ type: 'finetune' });
+    expect(b.of('built').at(-1)).toMatchObject({ stage: 'finetune' });
+    const start = Float32Array.from((await b.session.currentEngine!.saveState()).params);
+    expect(start.subarray(0, trained.length)).toEqual(trained);
+    expect(start.subarray(trained.length)).toEqual(trained);
     await b.session.dispose();
   }, 300_000);
 });
