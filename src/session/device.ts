@@ -13,7 +13,7 @@ import type { FromTrainer, ToTrainer, TrainingState } from './protocol';
 import type { KernelCheck } from '../selftest/harness';
 
 /** Commands that need a live engine: refused while the session recovers from a device loss. */
-const ENGINE_COMMANDS = new Set<ToTrainer['type']>(['start', 'step', 'probe', 'analyseAttention', 'generate', 'checkpoint', 'exportModel', 'loadModel', 'reset']);
+const ENGINE_COMMANDS = new Set<ToTrainer['type']>(['start', 'step', 'probe', 'analyseAttention', 'generate', 'checkpoint', 'exportModel', 'loadModel', 'reset', 'finetune']);
 
 export type Backend = { kind: 'webgpu'; ctx: GpuContext } | { kind: 'cpu' };
 
