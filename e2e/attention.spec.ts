@@ -183,6 +183,26 @@ test('attention views show the worker\'s snapshots of the tiny comparison', asyn
   expect(cleanCell.probability).toBeGreaterThan(0);
   expect(cleanCell.text).toContain(expectedClean.toPrecision(4));
 
+  // The NTP − MEAP map: the same cell's difference is the worker's two probabilities subtracted, bit for bit.
+  const difference = panel.getByTestId('difference-heatmap');
+  await expect(difference).toHaveAttribute('data-drawn', 'true');
+  await expect(difference).toHaveAttribute('data-step', '40');
+  const [firstRun, secondRun] = (await difference.getAttribute('data-runs'))!.split(',').map(Number);
+  expect(firstRun).toBe(cleanCell.run); // NTP first
+  await difference.locator('canvas').scrollIntoViewIfNeeded();
+  const box = (await difference.locator('canvas').boundingBox())!;
+  const dMargin = Number(await difference.getAttribute('data-margin')), dCell = Number(await difference.getAttribute('data-cell'));
+  await page.mouse.move(box.x + dMargin + (cleanCell.key + 0.5) * dCell, box.y + dMargin + (cleanCell.query + 0.5) * dCell);
+  const differenceTip = difference.getByRole('tooltip');
+  await expect(differenceTip).toHaveAttribute('data-query', String(cleanCell.query));
+  await expect(differenceTip).toHaveAttribute('data-key', String(cleanCell.key));
+  const secondSnap = recorded.get(`${secondRun}:${cleanCell.step}:${cleanCell.example}`);
+  expect(secondSnap, 'the worker sent the MEAP snapshot on screen').toBeDefined();
+  const expectedDifference = expectedClean - secondSnap!.clean[((1 * H + 1) * T + cleanCell.query) * T + cleanCell.key];
+  expect(Number(await differenceTip.getAttribute('data-difference'))).toBe(expectedDifference);
+  expect(await differenceTip.textContent()).toContain(Math.abs(expectedDifference).toPrecision(4));
+  await page.mouse.move(0, 0);
+
   // Masked input, layer 0, head 0, on the MEAP run.
   await panel.getByLabel('layer', { exact: true }).selectOption('0');
   await panel.getByLabel('head', { exact: true }).selectOption('0');

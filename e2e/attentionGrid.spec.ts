@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type Locator } from '@playwright/test';
 import { watchErrors } from './helpers';
 
 /** Every layer × head with the tokens on both axes (issue 16 item 4), and the heatmaps' colour scale. */
@@ -25,19 +25,68 @@ test('the attention grid shows every layer × head of both runs with token label
     await expect(run.getByTestId('colour-scale')).toBeVisible();
   }
   await expect(page.getByTestId('heatmap-view').getByTestId('colour-scale')).toHaveCount(2);
-  // NTP − MEAP, cell by cell, beside them.
-  await expect(page.getByTestId('difference-heatmap')).toContainText('NTP − MEAP 15%');
-  await expect(page.getByTestId('difference-heatmap').locator('canvas')).toHaveCount(1);
+  // NTP − MEAP, cell by cell, beside them, with the example's tokens on both axes as the runs' heatmaps have.
+  const difference = page.getByTestId('difference-heatmap');
+  await expect(difference).toContainText('NTP − MEAP 15%');
+  await expect(difference.locator('canvas')).toHaveCount(1);
+  await expect(difference).toHaveAttribute('data-drawn', 'true');
+  expect(await difference.getByTestId('heatmap-key-labels').locator('span').allTextContents()).toEqual(tokens);
+  expect(await difference.getByTestId('heatmap-query-labels').locator('span').allTextContents()).toEqual(tokens);
+  // Hover: the query and key tokens, and the difference of the two runs' probabilities in that cell, exactly.
+  const probe = { query: 15, key: 7 };
+  const readTip = async (figure: Locator) => {
+    const canvas = figure.locator('canvas');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = (await canvas.boundingBox())!;
+    const margin = Number(await figure.getAttribute('data-margin')), cell = Number(await figure.getAttribute('data-cell'));
+    await page.mouse.move(box.x + margin + (probe.key + 0.5) * cell, box.y + margin + (probe.query + 0.5) * cell);
+    const tip = figure.getByRole('tooltip');
+    await expect(tip).toHaveAttribute('data-query', String(probe.query));
+    await expect(tip).toHaveAttribute('data-key', String(probe.key));
+    return { text: (await tip.textContent()) ?? '', data: await tip.evaluate((e) => ({ ...(e as HTMLElement).dataset })) };
+  };
+  const ntpTip = await readTip(page.locator('[data-testid="attention-heatmap"][data-objective="ntp"]'));
+  const meapTip = await readTip(page.locator('[data-testid="attention-heatmap"][data-objective="meap"]'));
+  const differenceTip = await readTip(difference);
+  const expected = Number(ntpTip.data.probability) - Number(meapTip.data.probability);
+  expect(Number(differenceTip.data.difference)).toBe(expected);
+  expect(differenceTip.text).toContain(`${expected >= 0 ? '+' : '−'}${Math.abs(expected).toPrecision(4)}`);
+  expect(differenceTip.text).toContain(`query ${probe.query} ${tokens[probe.query]}`);
+  expect(differenceTip.text).toContain(`key ${probe.key} ${tokens[probe.key]}`);
+  await page.mouse.move(0, 0);
   await page.getByTestId('heatmap-view').screenshot({ path: testInfo.outputPath('heatmaps.png') });
-  // "large" doubles the heatmaps' cells.
-  const cellBefore = Number(await page.getByTestId('attention-heatmap').first().getAttribute('data-cell'));
+  // The heatmaps use the panel's width: two per row at half of it, one per row at all of it when "large".
+  const row = page.getByTestId('heatmap-row');
+  const rowWidth = async () => (await row.boundingBox())!.width;
+  const canvasWidth = async (figure: Locator) => (await figure.locator('canvas').boundingBox())!.width;
+  const first = page.getByTestId('attention-heatmap').first();
+  const normal = await canvasWidth(first);
+  expect(normal + 56).toBeLessThanOrEqual((await rowWidth() - 16) / 2 + 0.5);
+  expect(normal + 56 + 16).toBeGreaterThan((await rowWidth() - 16) / 2); // within one pixel per cell of half the row
+  expect(await canvasWidth(difference)).toBe(normal);
+  const cellBefore = Number(await first.getAttribute('data-cell'));
   await page.getByTestId('heatmap-large').check();
-  await expect(page.getByTestId('attention-heatmap').first()).toHaveAttribute('data-cell', String(2 * cellBefore));
+  await expect(first).not.toHaveAttribute('data-cell', String(cellBefore));
+  const large = await canvasWidth(first);
+  expect(large).toBeGreaterThan(1.8 * normal);
+  expect(large + 56).toBeLessThanOrEqual(await rowWidth() + 0.5);
+  expect(large + 56 + 16).toBeGreaterThan(await rowWidth());
   // The large heatmaps have the tokens on both axes too.
-  for (const heatmap of await page.getByTestId('attention-heatmap').all()) {
+  for (const heatmap of [...await page.getByTestId('attention-heatmap').all(), difference]) {
     expect(await heatmap.getByTestId('heatmap-key-labels').locator('span').allTextContents()).toEqual(tokens);
     expect(await heatmap.getByTestId('heatmap-query-labels').locator('span').allTextContents()).toEqual(tokens);
   }
+  // A narrower window: the heatmaps follow their container, still square and labelled, and still fit it.
+  const wideRow = await rowWidth();
+  await page.setViewportSize({ width: 700, height: 720 });
+  await expect.poll(rowWidth).toBeLessThan(wideRow - 50);
+  await expect.poll(() => canvasWidth(first)).toBeLessThan(large);
+  const narrow = (await first.locator('canvas').boundingBox())!;
+  expect(narrow.height).toBe(narrow.width);
+  expect(narrow.width + 56).toBeLessThanOrEqual(await rowWidth() + 0.5);
+  expect(await first.getByTestId('heatmap-key-labels').locator('span').allTextContents()).toEqual(tokens);
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await expect.poll(() => canvasWidth(first)).toBe(large);
   await page.getByTestId('attention-grid').screenshot({ path: testInfo.outputPath('attention-grid.png') });
   await runs.first().locator('[data-layer="1"][data-head="1"]').click();
   await expect(page.getByTestId('heatmap-view')).toContainText('layer 1, head 1');
