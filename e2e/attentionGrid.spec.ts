@@ -119,3 +119,26 @@ test('one query position is followed through every layer of both runs; rows are 
   expect(await view.getByTestId('query-row').first().locator('td').count()).toBe(6); // keys 0..5
   expect(errors).toEqual([]);
 });
+
+test('on a phone (390 px) the heatmaps and the difference map take the panel\'s width, labelled, with no sideways scroll', async ({ page }, testInfo) => {
+  const errors = watchErrors(page);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/?preset=tiny&steps=40&evalEvery=10');
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await page.getByTestId('step-button').click();
+  const difference = page.getByTestId('difference-heatmap');
+  await expect(difference).toHaveAttribute('data-drawn', 'true', { timeout: 30_000 });
+  // Two per row would not fit: one per row, and no "large" switch that would change nothing.
+  await expect(page.getByTestId('heatmap-large')).toHaveCount(0);
+  const rowWidth = (await page.getByTestId('heatmap-row').boundingBox())!.width;
+  for (const figure of [...await page.getByTestId('attention-heatmap').all(), difference]) {
+    const canvas = (await figure.locator('canvas').boundingBox())!;
+    expect(canvas.width + 56).toBeLessThanOrEqual(rowWidth + 0.5);
+    expect(canvas.width + 56 + 16).toBeGreaterThan(rowWidth); // the whole row, to within a pixel per cell
+    expect(await figure.evaluate((f) => f.scrollWidth <= f.clientWidth)).toBe(true);
+    expect(await figure.getByTestId('heatmap-key-labels').locator('span').count()).toBe(16);
+  }
+  await page.getByTestId('heatmap-view').screenshot({ path: testInfo.outputPath('heatmaps-phone.png') });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  expect(errors).toEqual([]);
+});
