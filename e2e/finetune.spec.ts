@@ -84,6 +84,10 @@ test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position acc
   await expect(tryPanel.getByTestId('generation-run')).toHaveCount(2);
   await expect(tryPanel.getByTestId('generation-run').locator('h3')).toContainText(['SFT', 'MEAP-SFT']);
 
+  // The report compares pretraining arms: in the fine-tuning stage it says where the comparison is.
+  await expect(page.getByTestId('compute-report')).toBeDisabled();
+  await expect(page.getByTestId('report-finetune')).toBeVisible();
+
   // After a reload both stages' checkpoints are stored: this study's pretraining is offered first, then its
   // fine-tuning, which resumes as the fine-tuning stage with its curves.
   await page.reload();

@@ -115,6 +115,8 @@ export function buildReport(input: PageRecordInput, trainingState: TrainingState
 
 /** Whether the study has an evaluation to report on. */
 export function canComputeReport(runs: Pick<RunsState, 'study' | 'evals'>): boolean {
+  // The report's statistics compare pretraining arms; a fine-tuning stage's variants are compared in the charts.
+  if (runs.study?.stage === 'finetune') return false;
   return runs.study !== null && (regularEvaluations(runs)[0]?.length ?? 0) > 0;
 }
 

@@ -111,7 +111,9 @@ export function ReportPanel() {
   const state = useRuns((s) => s.state);
   const step = useRuns((s) => s.step);
   // Trained models and at least one evaluation to report on.
-  const ready = study !== null && evaluations > 0 && state !== 'building';
+  // The report compares pretraining arms: a fine-tuning stage (its variants) is compared in the charts only.
+  const finetuning = study?.stage === 'finetune';
+  const ready = study !== null && evaluations > 0 && state !== 'building' && !finetuning;
   return (
     <section className="panel report-panel" aria-labelledby="report-title" data-testid="report-panel" data-status={status}>
       <div className="panel-head">
@@ -127,7 +129,10 @@ export function ReportPanel() {
       <p className="hint">
         The statistics of <code>npm run reproduce</code> on your runs: per-arm means with bootstrap 95% CIs, MEAP − NTP with a
         permutation test, when each seed learned retrieval, accuracy by depth and, on request, the attention analyses of the trained
-        models. {ready ? '' : 'Available once the study has an evaluation.'}
+        models. {finetuning
+          ? <span data-testid="report-finetune">The report covers pretraining; the fine-tuning variants are compared in the charts above
+            (<code>npm run reproduce -- --study qa-finetune-quick</code> reports both stages).</span>
+          : ready ? '' : 'Available once the study has an evaluation.'}
       </p>
       <AttentionStatus />
       {error && <p className="field-error" role="alert" data-testid="report-error">{error}</p>}
