@@ -12,6 +12,8 @@ import { memoryCheckpointStore } from '../src/session/checkpointStore';
 import { checkpointKey } from '../src/session/checkpointKeys';
 import { WebGpuUnavailableError } from '../src/gpu/errors';
 import { testContext } from './gpuContext';
+import { createGpuContext, type GpuContext } from '../src/gpu/context';
+import { nodeGpu } from '../src/gpu/node';
 
 type Message<K extends FromTrainer['type']> = Extract<FromTrainer, { type: K }>;
 
@@ -121,6 +123,43 @@ describe.each([['webgpu', {}], ['cpu', { createContext: noGpu }]] as const)('fin
     expect(b.of('built', from)[0]).toMatchObject({ stage: 'pretrain', config: study });
     await h.session.dispose();
     await b.session.dispose();
+  }, 300_000);
+});
+
+describe('a lost device in the fine-tuning stage', () => {
+  it('rebuilds stage 2 from the kept pretrained models and ends where an uninterrupted fine-tuning does', async () => {
+    const contexts: GpuContext[] = [];
+    const h = harness({
+      createContext: async () => {
+        const ctx = await createGpuContext({ gpu: await nodeGpu(), profile: false });
+        contexts.push(ctx);
+        return ctx;
+      },
+    });
+    const study = qaStudy();
+    await h.session.handle({ type: 'init', allowCpuFallback: true });
+    await h.session.handle({ type: 'configure', config: study });
+    await h.session.handle({ type: 'start' });
+    await h.waitFor(h.done);
+    await h.session.handle({ type: 'finetune' });
+    let from = h.messages.length;
+    await h.session.handle({ type: 'start' });
+    await h.waitFor(h.done, from);
+    const straight = h.of('evaluation', from).at(-1)!.points.map((p) => p.answerLoss);
+    // Again from fine-tuning step 0, losing the device after two steps (no stage-2 checkpoint yet: from step 0).
+    await h.session.handle({ type: 'reset' });
+    await h.session.handle({ type: 'step' });
+    await h.session.handle({ type: 'step' });
+    from = h.messages.length;
+    await h.session.handle({ type: 'simulateDeviceLoss' });
+    await h.waitFor((m) => m.type === 'restored', from);
+    expect(h.of('restored', from)[0]).toMatchObject({ reason: 'deviceLost' });
+    expect(h.of('built', from).at(-1)).toMatchObject({ stage: 'finetune', study });
+    await h.session.handle({ type: 'start' });
+    await h.waitFor(h.done, from);
+    expect(h.of('evaluation', from).at(-1)!.points.map((p) => p.answerLoss)).toEqual(straight);
+    await h.session.dispose();
+    for (const ctx of contexts) ctx.destroy();
   }, 300_000);
 });
 
