@@ -45,14 +45,23 @@ test('the attention grid shows every layer × head of both runs with token label
     await expect(tip).toHaveAttribute('data-key', String(probe.key));
     return { text: (await tip.textContent()) ?? '', data: await tip.evaluate((e) => ({ ...(e as HTMLElement).dataset })) };
   };
-  const ntpTip = await readTip(page.locator('[data-testid="attention-heatmap"][data-objective="ntp"]'));
-  const meapTip = await readTip(page.locator('[data-testid="attention-heatmap"][data-objective="meap"]'));
-  const differenceTip = await readTip(difference);
-  const expected = Number(ntpTip.data.probability) - Number(meapTip.data.probability);
-  expect(Number(differenceTip.data.difference)).toBe(expected);
-  expect(differenceTip.text).toContain(`${expected >= 0 ? '+' : '−'}${Math.abs(expected).toPrecision(4)}`);
-  expect(differenceTip.text).toContain(`query ${probe.query} ${tokens[probe.query]}`);
-  expect(differenceTip.text).toContain(`key ${probe.key} ${tokens[probe.key]}`);
+  // Snapshots may still arrive (the step's own evaluation after step 0's): retried until all three figures show one step throughout.
+  const ntp = page.locator('[data-testid="attention-heatmap"][data-objective="ntp"]');
+  const meap = page.locator('[data-testid="attention-heatmap"][data-objective="meap"]');
+  const steps = async () => Promise.all([ntp, meap, difference].map((f) => f.getAttribute('data-step')));
+  await expect(async () => {
+    const before = await steps();
+    const ntpTip = await readTip(ntp);
+    const meapTip = await readTip(meap);
+    const differenceTip = await readTip(difference);
+    const after = await steps();
+    expect(new Set([...before, ...after]).size, `steps ${before} then ${after}`).toBe(1);
+    const expected = Number(ntpTip.data.probability) - Number(meapTip.data.probability);
+    expect(Number(differenceTip.data.difference)).toBe(expected);
+    expect(differenceTip.text).toContain(`${expected >= 0 ? '+' : '−'}${Math.abs(expected).toPrecision(4)}`);
+    expect(differenceTip.text).toContain(`query ${probe.query} ${tokens[probe.query]}`);
+    expect(differenceTip.text).toContain(`key ${probe.key} ${tokens[probe.key]}`);
+  }).toPass({ timeout: 30_000 });
   await page.mouse.move(0, 0);
   await page.getByTestId('heatmap-view').screenshot({ path: testInfo.outputPath('heatmaps.png') });
   // The heatmaps use the panel's width: two per row at half of it, one per row at all of it when "large".
