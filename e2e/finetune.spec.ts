@@ -112,5 +112,24 @@ test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position acc
   await expect(runbar).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
   await expect(page.getByTestId('legend-arm')).toHaveText(['NTP']);
   await expect(page.getByTestId('finetune-button')).toBeVisible();
+
+  // Fine-tuning settings edited after pretraining are what Fine-tune applies (Reset would pretrain again).
+  await page.getByTestId('primary-button').click();
+  await expect(runbar).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+  await controls.getByTestId('input-finetune-meap-sft-all').check();
+  await expect(page.getByTestId('pending-edits')).toContainText('Fine-tune applies them to the current models');
+  expect(new URL(page.url()).searchParams.get('finetune')).toBe('sft,meap-sft,meap-sft-all');
+  await page.getByTestId('finetune-button').click();
+  await expect(page.getByTestId('run-stage')).toBeVisible({ timeout: 60_000 });
+  await expect(runbar).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await expect(page.getByTestId('legend-arm')).toHaveText(['SFT', 'MEAP-SFT', 'MEAP-SFT (all)']);
+  await expect(page.getByTestId('pending-edits')).toHaveCount(0);
+  // In the fine-tuning stage, at its step 0, Start applies another fine-tuning edit to the same pretrained models.
+  await controls.getByTestId('input-finetune-meap-sft').uncheck();
+  await expect(page.getByTestId('finetune-button')).toHaveText('Fine-tune with changes');
+  await page.getByTestId('primary-button').click();
+  await expect(runbar).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+  await expect(page.getByTestId('legend-arm')).toHaveText(['SFT', 'MEAP-SFT (all)']);
+  await expect(page.getByTestId('run-stage')).toBeVisible();
   expect(errors).toEqual([]);
 });

@@ -163,6 +163,41 @@ describe('a lost device in the fine-tuning stage', () => {
   }, 300_000);
 });
 
+describe('fine-tuning settings edited after the build', () => {
+  it('apply to the same pretrained models, in either stage; edits of anything else are refused', async () => {
+    const h = harness();
+    const study = qaStudy();
+    await h.session.handle({ type: 'init', allowCpuFallback: true });
+    await h.session.handle({ type: 'configure', config: study });
+    await h.session.handle({ type: 'start' });
+    await h.waitFor(h.done);
+    const pretrained = Float32Array.from((await h.session.currentEngine!.saveState()).params);
+    const P = pretrained.length;
+    // In pretraining: Fine-tune with other settings (only SFT, 3 steps).
+    const sftOnly = { ...study, finetune: { ...study.finetune!, variants: ['sft' as const], steps: 3 } };
+    let from = h.messages.length;
+    await h.session.handle({ type: 'finetune', study: sftOnly });
+    expect(h.of('built', from)[0]).toMatchObject({ stage: 'finetune', study: sftOnly, config: finetuneStageConfig(sftOnly) });
+    await h.session.handle({ type: 'start' });
+    await h.waitFor(h.done, from);
+    // In the fine-tuning stage: all three variants, again from the same pretrained models.
+    const all = { ...study, finetune: { ...study.finetune!, variants: ['sft' as const, 'meap-sft' as const, 'meap-sft-all' as const] } };
+    from = h.messages.length;
+    await h.session.handle({ type: 'finetune', study: all });
+    const built = h.of('built', from)[0];
+    expect(built).toMatchObject({ stage: 'finetune', study: all });
+    expect(built.runs.map((r) => r.finetune)).toEqual(['sft', 'meap-sft', 'meap-sft-all']);
+    const start = Float32Array.from((await h.session.currentEngine!.saveState()).params);
+    for (let r = 0; r < 3; r++) expect(start.subarray(r * P, (r + 1) * P)).toEqual(pretrained);
+    // Another pretraining is not a fine-tuning edit.
+    from = h.messages.length;
+    await h.session.handle({ type: 'finetune', study: { ...all, baseSeed: all.baseSeed + 1 } });
+    expect(h.of('error', from)[0].message).toMatch(/more than the fine-tuning settings/);
+    expect(h.of('built', from)).toHaveLength(0);
+    await h.session.dispose();
+  }, 300_000);
+});
+
 describe('fine-tuning a loaded model', () => {
   it('a model uploaded into the runs at step 0 is what stage 2 starts from', async () => {
     const study = qaStudy();

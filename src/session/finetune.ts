@@ -56,14 +56,39 @@ export function configureRefusal(config: StudyConfig): string | null {
     : null;
 }
 
-/** Why the session cannot fine-tune now, or null. */
-export function finetuneRefusal(config: StudyConfig | undefined, engine: StudyEngine | undefined, state: TrainingState): string | null {
+/**
+ * Why the session cannot fine-tune now, or null. `study`: fine-tuning settings edited since the study was
+ * built (the study's config with other `finetune`; see enterFinetune).
+ */
+export function finetuneRefusal(
+  config: StudyConfig | undefined, engine: StudyEngine | undefined, state: TrainingState, stages: SessionStages, study?: StudyConfig,
+): string | null {
   if (!config || !engine) return 'configure a study first.';
-  if (isFinetuneStage(config)) return 'the study on screen is already its fine-tuning stage (Reset fine-tunes again from the same pretrained models).';
-  if (!config.finetune) return 'this study has no fine-tuning stage: choose a qa study with fine-tuning settings (e.g. the qa-tiny preset).';
   if (state === 'building') return 'the study is still being built.';
-  if (state === 'failed') return 'every run has stopped; there is no trained model to fine-tune.';
+  if (isFinetuneStage(config) && (!study || !stages.base)) {
+    return study ? 'the pretrained models this fine-tuning started from are no longer in this session: pretrain the study again.'
+      : 'the study on screen is already its fine-tuning stage (Reset fine-tunes again from the same pretrained models).';
+  }
+  const pretrained = isFinetuneStage(config) ? stages.base!.study : config;
+  if (study) {
+    try {
+      validateStudyConfig(study);
+    } catch (error) {
+      return errorMessage(error);
+    }
+    if (isFinetuneStage(study) || !same(withoutFinetune(study), withoutFinetune(pretrained))) {
+      return 'the edits change more than the fine-tuning settings: Reset applies them (pretraining again).';
+    }
+  }
+  if (!(study ?? config).finetune) return 'this study has no fine-tuning stage: choose a qa study with fine-tuning settings (e.g. the qa-tiny preset).';
+  if (state === 'failed' && !isFinetuneStage(config)) return 'every run has stopped; there is no trained model to fine-tune.';
   return null;
+}
+
+/** A study config without its fine-tuning settings (what pretraining depends on). */
+function withoutFinetune(config: StudyConfig): StudyConfig {
+  const { finetune: _finetune, stage: _stage, ...rest } = config;
+  return rest;
 }
 
 /** Every run's current weights as stage 2's base (both engines: read from the engine's state). */
@@ -175,19 +200,26 @@ export interface FinetuneHost {
 /**
  * 'finetune': stops training, saves stage 1 (so a reload can come back to it), takes every run's weights as
  * the base and builds stage 2 from them (paused at step 0: 'built' with stage 'finetune', then 'state' idle).
+ * With `study` (the same study with other fine-tuning settings): stage 2 by those settings — from the current
+ * models in pretraining, or in the fine-tuning stage from the same pretrained models again.
  */
-export async function enterFinetune(host: FinetuneHost): Promise<void> {
-  const refusal = finetuneRefusal(host.config, host.engine, host.state);
+export async function enterFinetune(host: FinetuneHost, study?: StudyConfig): Promise<void> {
+  const refusal = finetuneRefusal(host.config, host.engine, host.state, host.stages, study);
   if (refusal) return host.refuse(`Cannot fine-tune: ${refusal}`);
-  const stage = finetuneStageConfig(host.config!);
+  const inStage2 = isFinetuneStage(host.config!);
+  const target = structuredClone(study ?? host.config!);
+  const stage = finetuneStageConfig(target);
   try {
-    host.check(stage); // before anything changes: the pretrained study stays as it is
+    host.check(stage); // before anything changes: the study on screen stays as it is
   } catch (error) {
     return host.refuse(`Cannot fine-tune: ${errorMessage(error)}`);
   }
   host.stopLoop();
-  await host.saveUnsaved();
-  const engine = host.engine!;
-  host.stages.base = await takePretrainedBase(engine);
+  if (inStage2) {
+    host.stages.base = { ...host.stages.base!, study: target };
+  } else {
+    await host.saveUnsaved();
+    host.stages.base = { ...(await takePretrainedBase(host.engine!)), study: target };
+  }
   await host.build(stage);
 }

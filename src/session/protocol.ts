@@ -50,9 +50,11 @@ export type ToTrainer =
   /**
    * The fine-tuning stage of the current study (a qa study with `finetune`): every run's current weights become
    * the pretrained base, and stage 2 (arms × variants × seeds) is built from them, paused at step 0 ('built'
-   * with stage 'finetune'). Refused while training; a pretraining study not yet finished is saved first.
+   * with stage 'finetune'). A pretraining study not yet finished is saved first. `study`: the same study with
+   * other fine-tuning settings (edited since it was built; anything else edited is refused): stage 2 by those —
+   * in the fine-tuning stage, from the same pretrained models again.
    */
-  | { type: 'finetune' }
+  | { type: 'finetune'; study?: StudyConfig }
   /** Attention snapshot of evaluation example `example` for run `run` (see AttentionSnapshot). */
   | { type: 'probe'; run: number; example: number }
   /**

@@ -193,7 +193,7 @@ export class TrainingSession {
         build: (config) => this.build(config), check: (config) => this.device.backend?.kind === 'cpu' && assertCpuSized(config),
         saveUnsaved: () => (this.engine && this.engine.step > this.checkpoints.lastSavedStep ? this.saveCheckpoint('auto') : Promise.resolve()),
         refuse: (message) => { this.post({ type: 'error', message }); this.postState(); },
-      });
+      }, message.study);
       case 'probe': {
         const engine = this.requireEngine('probe');
         return engine && answerProbe(engine, (m, transfer) => this.post(m, transfer), message.run, message.example);

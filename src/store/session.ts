@@ -18,6 +18,7 @@ import { connectCheckpoints, receiveCheckpointMessage } from './checkpoints';
 import { useSession, type SessionState } from './sessionState';
 import { receiveProgressMessage } from './progress';
 import type { StudyConfig } from '../config/presets';
+import { pretrainStageConfig } from '../config/finetuneStage';
 
 
 /**
@@ -38,6 +39,22 @@ function configure(then: SessionState['then'] = null): void {
 export function hasPendingEdits(): boolean {
   const { applied } = useSession.getState();
   return applied !== null && !sameConfig(applied.config, useConfig.getState().config);
+}
+
+/**
+ * The controls' config when it differs from the study on screen only in its fine-tuning settings — what
+ * Fine-tune then applies (to the current models, or in the fine-tuning stage to the same pretrained ones) —
+ * else null.
+ */
+export function finetuneEdits(): StudyConfig | null {
+  const { applied } = useSession.getState();
+  const edited = useConfig.getState().config;
+  if (!applied || !edited.finetune || sameConfig(applied.config, edited)) return null;
+  try {
+    return sameConfig(pretrainStageConfig(applied.config), pretrainStageConfig(edited)) ? edited : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Whether the next step needs a (re)build first: nothing built, a failed build, or edits made at step 0. */
@@ -62,8 +79,17 @@ export const commands = {
       useSession.setState({ then: 'start' });
       return;
     }
-    if (needsBuild()) configure('start');
-    else sendToTrainer({ type: 'start' });
+    if (needsBuild()) {
+      // The fine-tuning stage at its step 0 with only its settings edited: fine-tune by them, then start.
+      if (useRuns.getState().study?.stage === 'finetune' && finetuneEdits()) {
+        useSession.setState({ then: 'start' });
+        commands.finetune();
+      } else {
+        configure('start');
+      }
+    } else {
+      sendToTrainer({ type: 'start' });
+    }
   },
   pause(): void {
     if (useRuns.getState().state === 'running') sendToTrainer({ type: 'pause' });
@@ -102,7 +128,8 @@ export const commands = {
   finetune(): void {
     const { state } = useRuns.getState();
     if (state === 'running' || busy()) return;
-    sendToTrainer({ type: 'finetune' });
+    const edits = finetuneEdits();
+    sendToTrainer({ type: 'finetune', ...(edits ? { study: structuredClone(edits) } : {}) });
   },
   /** From the fine-tuning stage back to the study's pretraining, from step 0 (with any pending edits). */
   pretrainAgain(): void {

@@ -2,7 +2,7 @@ import { useEffect, useRef } from 'react';
 import { useConfig } from '../store/config';
 import { useDevice } from '../store/device';
 import { useRuns } from '../store/runs';
-import { commands } from '../store/session';
+import { commands, finetuneEdits } from '../store/session';
 import { changedFields, configToQuery, sameConfig } from '../store/configCodec';
 import { runLabel } from '../util/palette';
 import { useSession } from '../store/sessionState';
@@ -59,7 +59,10 @@ export function RunBar() {
   const busy = state === 'building' || waiting;
   // The fine-tuning stage (qa studies with fine-tuning settings, src/session/finetune.ts).
   const finetuning = study?.stage === 'finetune';
-  const canFinetune = !finetuning && study?.config.finetune !== undefined;
+  // Edits of the fine-tuning settings only: Fine-tune applies them (Reset would pretrain again).
+  const ftEdits = pending ? finetuneEdits() : null;
+  const canFinetune = (!finetuning && study?.config.finetune !== undefined) || ftEdits !== null;
+  const finetuneSettings = ftEdits?.finetune ?? study?.config.finetune;
   const finetuneReady = canFinetune && engineReady && !busy && state !== 'running' && state !== 'failed';
 
   let primary: { label: string; action: () => void; disabled: boolean };
@@ -98,8 +101,8 @@ export function RunBar() {
         {canFinetune && (
           <button type="button" data-testid="finetune-button" className={state === 'done' ? 'primary' : undefined}
             onClick={commands.finetune} disabled={!finetuneReady}
-            title={`Fine-tune the current models by ${study!.config.finetune!.variants.length} variants (${study!.config.finetune!.steps} steps each), from the same weights and examples`}>
-            Fine-tune
+            title={`Fine-tune ${finetuning ? 'the same pretrained' : 'the current'} models by ${finetuneSettings?.variants.length} variants (${finetuneSettings?.steps} steps each), from the same weights and examples`}>
+            {finetuning ? 'Fine-tune with changes' : 'Fine-tune'}
           </button>
         )}
         {finetuning && (
@@ -128,7 +131,9 @@ export function RunBar() {
         <div className="notice notice-info runbar-pending" role="status" data-testid="pending-edits">
           <span>
             You changed {changed.map((f) => FIELD_NAMES[f] ?? f).join(', ') || 'the study'}. The study on screen keeps
-            its config; <strong>Reset</strong> applies your changes from step 0.
+            its config; {ftEdits
+              ? <><strong>Fine-tune</strong> applies them to {finetuning ? 'the same pretrained' : 'the current'} models, <strong>Reset</strong> pretrains again from step 0.</>
+              : <><strong>Reset</strong> applies your changes from step 0.</>}
           </span>
           <span className="runbar-pending-buttons">
             <button type="button" className="small" onClick={() => commands.reset()} disabled={busy}>Reset &amp; apply</button>
@@ -136,7 +141,7 @@ export function RunBar() {
           </span>
         </div>
       )}
-      {canFinetune && state === 'done' && (
+      {canFinetune && !finetuning && state === 'done' && !ftEdits && (
         <div className="notice notice-info" role="status" data-testid="finetune-offer">
           Pretraining is done. <strong>Fine-tune</strong> trains {study!.config.finetune!.variants.map((v) => runLabel({ maskRatio: 0, finetune: v })).join(' and ')} from
           these models on the same examples, and the charts then compare them (exact match, by answer document).
