@@ -20,8 +20,7 @@
  */
 import type { GpuContext } from '../gpu/context';
 import { runSelfTest } from '../selftest/suite';
-import { Study } from '../engine/gpuStudy';
-import { assertCpuSized, CpuStudy } from '../engine/cpuStudy';
+import { assertCpuSized } from '../engine/cpuStudy';
 import { validateStudyConfig } from '../config/validate';
 import type { StudyEngine } from '../engine/studyEngine';
 import type { StudyConfig } from '../config/presets';
@@ -40,10 +39,10 @@ import { errorMessage } from '../util/errorMessage';
 import { probeSetFor } from '../engine/modelAnalysis';
 import type { TextProbeSet } from '../data/textProbe';
 import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_MAX_INTERVAL_MS } from './checkpointKeys';
-import type { SessionOptions } from './sessionOptions';
+import { createEngine, type SessionOptions } from './sessionOptions';
 import { applyKernelChoice, timeTrainingStep } from './pageSchedule';
 import type { AutotuneResult } from '../tuning/autotune';
-import { configureRefusal, enterFinetune, SessionStages, type BaseWeights } from './finetune';
+import { configureRefusal, enterFinetune, SessionStages } from './finetune';
 
 export { yieldToEventLoop } from './loop';
 export { snapshotMaskPositions, topCandidates, SNAPSHOT_MASK_RATIO, TOP_CANDIDATES, MAX_ANALYSIS_EXAMPLES } from './probes';
@@ -297,9 +296,7 @@ export class TrainingSession {
     try {
       probeSet = probeSetFor(config);
       const base = this.stages.prepare(config, restore?.saved);
-      this.engine = backend.kind === 'webgpu'
-        ? await this.createGpuEngine(backend.ctx, config, base)
-        : await (this.options.createCpuEngine ?? ((c, b) => CpuStudy.create(c, b)))(config, base);
+      this.engine = await createEngine(this.options, backend.kind === 'webgpu' ? backend.ctx : null, config, base);
     } catch (error) {
       this.post({ type: 'error', message: errorMessage(error) });
       this.setState('failed');
@@ -342,14 +339,12 @@ export class TrainingSession {
     if (this.device.backend?.kind !== 'webgpu' || this.device.backend.ctx !== ctx) return;
     const config = this.engine?.config;
     this.loop.forgetInFlight();
-    const create = () => this.createGpuEngine(ctx, config!, this.stages.rebuildWeights(config!));
+    const create = () => createEngine(this.options, ctx, config!, this.stages.rebuildWeights(config!));
     const applied = await applyKernelChoice(ctx, result, this.engine, this.reports, create, (engine) => { this.engine = engine; });
     this.device.kernels = applied.kernels;
     this.post({ type: 'kernels', ...applied });
   }
 
-  private createGpuEngine = (ctx: GpuContext, config: StudyConfig, base: BaseWeights | undefined): Promise<StudyEngine> =>
-    (this.options.createGpuEngine ?? ((c, cfg, b) => Study.create(c, cfg, b)))(ctx, config, base);
 
   private disposeEngine(): void {
     const engine = this.engine;

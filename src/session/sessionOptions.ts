@@ -5,6 +5,8 @@ import type { StudyConfig } from '../config/presets';
 import type { FromTrainer } from './protocol';
 import type { KernelCheck } from '../selftest/harness';
 import type { CheckpointStore } from './checkpointStore';
+import { Study } from '../engine/gpuStudy';
+import { CpuStudy } from '../engine/cpuStudy';
 
 export interface SessionOptions {
   /** Sends a message to the page; `transfer` lists the ArrayBuffers to move rather than copy. */
@@ -31,4 +33,16 @@ export interface SessionOptions {
    * engine is reported.
    */
   tuneKernelsInBackground?: boolean;
+}
+
+/**
+ * The study engine of `config` on the session's backend (`ctx`: WebGPU; null: the CPU fallback), by the options'
+ * factories or Study / CpuStudy; `base`: a fine-tuning stage's pretrained weights (src/session/finetune.ts).
+ */
+export async function createEngine(
+  options: SessionOptions, ctx: GpuContext | null, config: StudyConfig, base: ((baseArm: number, seed: number) => Float32Array) | undefined,
+): Promise<StudyEngine> {
+  return ctx
+    ? (options.createGpuEngine ?? ((c, cfg, b) => Study.create(c, cfg, b)))(ctx, config, base)
+    : (options.createCpuEngine ?? ((cfg, b) => CpuStudy.create(cfg, b)))(config, base);
 }
