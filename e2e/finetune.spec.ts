@@ -11,7 +11,7 @@ const summary = (page: Page, id: string): Promise<SummaryRow[]> => page.getByTes
   line: row.getAttribute('data-line') ?? '', last: Number(row.getAttribute('data-last')), points: Number(row.getAttribute('data-points')),
 })));
 
-test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position accuracy fills with both', async ({ page }) => {
+test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position accuracy fills with both', async ({ page }, testInfo) => {
   const errors = watchErrors(page);
   await page.goto('/?preset=qa-tiny&steps=20&evalEvery=10&finetune=sft,meap-sft&finetuneSteps=10');
   await waitForStudy(page);
@@ -83,6 +83,11 @@ test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position acc
   await tryPanel.getByRole('button', { name: 'Continue' }).click();
   await expect(tryPanel.getByTestId('generation-run')).toHaveCount(2);
   await expect(tryPanel.getByTestId('generation-run').locator('h3')).toContainText(['SFT', 'MEAP-SFT']);
+
+  for (const id of ['runbar', 'finetune-controls', 'chart-depth', 'chart-qa']) {
+    await page.getByTestId(id).scrollIntoViewIfNeeded();
+    await page.getByTestId(id).screenshot({ path: testInfo.outputPath(`finetune-${id}.png`) });
+  }
 
   // The report compares pretraining arms: in the fine-tuning stage it says where the comparison is.
   await expect(page.getByTestId('compute-report')).toBeDisabled();

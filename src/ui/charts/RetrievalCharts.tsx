@@ -66,6 +66,7 @@ function bucketLabel(task: string, b: number, K: number): string {
 
 export function DepthChart({ groups, task, bucketLabel: axisName }: { groups: ArmGroup[]; task: string; bucketLabel: string }) {
   const evals = useRuns((s) => s.evals);
+  const stepName = useRuns((s) => (s.study?.stage === 'finetune' ? 'fine-tuning step' : 'step'));
   const last = evals.steps.length - 1;
   const buckets = last >= 0 ? Math.max(0, ...evals.points.map((p) => p[last]?.accByDepth.length ?? 0)) : 0;
   const xAxis = task === 'needle' ? 'needle depth (share of the context before it)' : axisName || 'position of the answer (early → late)';
@@ -88,7 +89,7 @@ export function DepthChart({ groups, task, bucketLabel: axisName }: { groups: Ar
   return (
     <ChartCard id="depth" title={`Accuracy by ${task === 'needle' ? 'needle depth' : (axisName.replace(/\s*\(.*\)$/, '') || 'answer position')}`} spec={spec} data={data}
       empty="The lost-in-the-middle curve appears with the first evaluation."
-      caption={<>At the latest evaluation{last >= 0 ? ` (step ${evals.steps[last]})` : ''}: accuracy of the held-out prompts
+      caption={<>At the latest evaluation{last >= 0 ? ` (${stepName} ${evals.steps[last]})` : ''}: accuracy of the held-out prompts
         grouped by where the information sits. A dip in the middle is the &ldquo;lost in the middle&rdquo; effect MEAP
         is reported to reduce.</>} />
   );
