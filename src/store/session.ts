@@ -65,6 +65,19 @@ function needsBuild(): boolean {
   return step === 0 && hasPendingEdits();
 }
 
+/**
+ * Builds the edited study, then starts (or steps) it — in the fine-tuning stage at its step 0 with only the
+ * fine-tuning settings edited, by fine-tuning the same pretrained models by them rather than pretraining again.
+ */
+function buildThen(then: 'start' | 'step'): void {
+  if (useRuns.getState().study?.stage === 'finetune' && finetuneEdits()) {
+    useSession.setState({ then });
+    commands.finetune();
+  } else {
+    configure(then);
+  }
+}
+
 function busy(): boolean {
   const { state } = useRuns.getState();
   return state === 'building' || useSession.getState().requested !== null;
@@ -79,17 +92,8 @@ export const commands = {
       useSession.setState({ then: 'start' });
       return;
     }
-    if (needsBuild()) {
-      // The fine-tuning stage at its step 0 with only its settings edited: fine-tune by them, then start.
-      if (useRuns.getState().study?.stage === 'finetune' && finetuneEdits()) {
-        useSession.setState({ then: 'start' });
-        commands.finetune();
-      } else {
-        configure('start');
-      }
-    } else {
-      sendToTrainer({ type: 'start' });
-    }
+    if (needsBuild()) buildThen('start');
+    else sendToTrainer({ type: 'start' });
   },
   pause(): void {
     if (useRuns.getState().state === 'running') sendToTrainer({ type: 'pause' });
@@ -99,7 +103,7 @@ export const commands = {
   step(): void {
     const { state } = useRuns.getState();
     if (state === 'running' || state === 'done' || busy()) return;
-    if (needsBuild()) configure('step');
+    if (needsBuild()) buildThen('step');
     else sendToTrainer({ type: 'step' });
   },
   /** Back to step 0; applies pending edits (a new study) or replays the same one. */
