@@ -138,3 +138,47 @@ test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position acc
   await expect(page.getByTestId('run-stage')).toBeVisible();
   expect(errors).toEqual([]);
 });
+
+test('a model uploaded into the runs is fine-tuned like a pretrained one', async ({ page }, testInfo) => {
+  const errors = watchErrors(page);
+  const link = '/?preset=qa-tiny&steps=20&evalEvery=10&finetune=sft,meap-sft&finetuneSteps=4';
+  await page.goto(link);
+  await waitForStudy(page);
+  const runbar = page.getByTestId('runbar');
+  await page.getByTestId('primary-button').click();
+  await expect(runbar).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+  const pretrained = (await summary(page, 'val-loss'))[0];
+  expect(pretrained.line).toBe('NTP');
+
+  // Download the pretrained model, then start over in a fresh page (its runs at their initial weights).
+  const panel = page.getByTestId('model-files');
+  const downloads: import('@playwright/test').Download[] = [];
+  page.on('download', (d) => downloads.push(d));
+  await page.getByTestId('download-model').click();
+  await expect.poll(() => downloads.length, { timeout: 30_000 }).toBe(2);
+  const paths = await Promise.all(downloads.map(async (d) => {
+    const path = testInfo.outputPath(d.suggestedFilename());
+    await d.saveAs(path);
+    return path;
+  }));
+  await page.goto(link);
+  await waitForStudy(page);
+  await panel.getByTestId('upload-model').setInputFiles(paths);
+  const uploaded = page.getByTestId('upload-summary');
+  await uploaded.getByTestId('load-run').selectOption({ label: 'NTP, seed 0' });
+  await uploaded.getByTestId('load-model').click();
+  await expect(page.getByTestId('model-loaded')).toContainText('NTP, seed 0 now has the weights of "model.safetensors"');
+
+  // Fine-tune at step 0: both variants start from the uploaded weights, so their validation loss at fine-tuning
+  // step 0 is the pretrained model's at its last step.
+  await page.getByTestId('finetune-button').click();
+  await expect(page.getByTestId('run-stage')).toBeVisible({ timeout: 60_000 });
+  await expect(runbar).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await page.getByTestId('primary-button').click();
+  await expect(runbar).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+  const start = await page.getByTestId('summary-val-loss').locator('tbody tr').evaluateAll((rows) =>
+    rows.map((row) => ({ line: row.getAttribute('data-line'), first: Number(row.getAttribute('data-first')) })));
+  expect(start.map((r) => r.line)).toEqual(['SFT', 'MEAP-SFT']);
+  for (const row of start) expect(row.first, row.line!).toBeCloseTo(pretrained.last, 5);
+  expect(errors).toEqual([]);
+});
