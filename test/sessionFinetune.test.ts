@@ -109,8 +109,8 @@ describe.each([['webgpu', {}], ['cpu', { createContext: noGpu }]] as const)('fin
     expect(h.of('error', from)[0].message).toMatch(/already its fine-tuning stage/);
     expect(h.of('built', from)).toHaveLength(0);
 
-    // A stage-2 checkpoint resumes as stage 2 in a new session (its study config comes with it); Reset there,
-    // without the pretrained models, goes back to the study's pretraining.
+    // A stage-2 checkpoint resumes as stage 2 in a new session (its study config comes with it), and finds its
+    // pretrained models in the study's own checkpoint: Reset there fine-tunes them again, to the same end.
     const b = harness({ ...options, checkpointStore: store });
     await b.session.handle({ type: 'init', allowCpuFallback: true });
     await b.session.handle({ type: 'resume', key: checkpointKey(engine, stage) });
@@ -120,9 +120,23 @@ describe.each([['webgpu', {}], ['cpu', { createContext: noGpu }]] as const)('fin
     expect(b.of('state').at(-1)).toMatchObject({ state: 'done', stage: 'finetune' });
     from = b.messages.length;
     await b.session.handle({ type: 'reset' });
-    expect(b.of('built', from)[0]).toMatchObject({ stage: 'pretrain', config: study });
+    expect(b.of('built', from)[0]).toMatchObject({ stage: 'finetune', config: stage });
+    await b.session.handle({ type: 'start' });
+    await b.waitFor(b.done, from);
+    expect(b.of('evaluation', from).at(-1)!.points.map((p) => p.answerLoss)).toEqual(finalLosses);
+
+    // Without the study's checkpoint the pretrained models are gone: Reset goes back to the study's pretraining.
+    await b.session.handle({ type: 'deleteCheckpoint', key: checkpointKey(engine, study) });
+    const c = harness({ ...options, checkpointStore: store });
+    await c.session.handle({ type: 'init', allowCpuFallback: true });
+    await c.session.handle({ type: 'resume', key: checkpointKey(engine, stage) });
+    expect(c.of('built')[0]).toMatchObject({ stage: 'finetune', study, config: stage });
+    from = c.messages.length;
+    await c.session.handle({ type: 'reset' });
+    expect(c.of('built', from)[0]).toMatchObject({ stage: 'pretrain', config: study });
     await h.session.dispose();
     await b.session.dispose();
+    await c.session.dispose();
   }, 300_000);
 });
 

@@ -49,6 +49,8 @@ export interface SessionExtra {
    * stage came from, as the page shows it. Unchecked here: the session validates it before using it.
    */
   study?: StudyConfig;
+  /** …and the pretraining step its base models were taken at (to find them again in the study's own checkpoint). */
+  baseStep?: number;
 }
 
 export function emptyHistory(): MetricHistory {
@@ -146,7 +148,7 @@ export function readSessionExtra(extra: unknown, R: number, step: number): Sessi
     };
     if (!Number.isInteger(accounting.evalLossSteps) || accounting.evalLossSteps < 0) throw new ExtraError('its loss accounting is malformed');
     const study = e.study !== undefined && e.study !== null && typeof e.study === 'object' && !Array.isArray(e.study)
-      ? { study: e.study as StudyConfig } : {};
+      ? { study: e.study as StudyConfig, ...(Number.isInteger(e.baseStep) && (e.baseStep as number) >= 0 ? { baseStep: e.baseStep as number } : {}) } : {};
     return { format: 'meap-session', version: 1, presetName: typeof e.presetName === 'string' ? e.presetName : '', history, accounting, ...study };
   } catch (error) {
     if (error instanceof ExtraError) throw new Error(`its metric history is malformed (${error.message})`);

@@ -11,22 +11,25 @@
  *   page keeps its controls, and written into stage-2 checkpoints (SessionExtra.study) so a resumed stage 2
  *   knows it;
  * - the pretrained base (every stage-1 run's weights), so that Reset, a device loss without a checkpoint yet
- *   and a kernel rebuild can build stage 2 again. A resumed stage-2 checkpoint has no base: its weights come
- *   from the checkpoint (the base is a placeholder the restored state overwrites at once), and Reset then
- *   goes back to the study's pretraining.
+ *   and a kernel rebuild can build stage 2 again. A resumed stage-2 checkpoint finds its base in the study's own
+ *   checkpoint when that is still at the step the base was taken (SessionExtra.baseStep: `recoverBase`);
+ *   otherwise its weights come from the checkpoint alone (the base is a placeholder the restored state
+ *   overwrites at once), and Reset then goes back to the study's pretraining.
  *
  * Checkpoints: a stage's key is its config's (src/session/checkpointKeys.ts), and stage 2's config differs
  * from the study's (`stage: 'finetune'`, its steps), so stage 2's autosaves never replace stage 1's.
  */
 import type { StudyConfig } from '../config/presets';
-import { finetuneStageConfig, isFinetuneStage } from '../config/finetuneStage';
+import { finetuneStageConfig, isFinetuneStage, runCount } from '../config/finetuneStage';
+import type { EngineKind } from '../engine/types';
+import { checkpointKey } from './checkpointKeys';
 import { validateStudyConfig } from '../config/validate';
 import type { StudyEngine } from '../engine/studyEngine';
 import { errorMessage } from '../util/errorMessage';
 import { parameterLayout } from '../model/layout';
 import { canonicalJson } from '../util/canonicalJson';
 import type { SessionExtra } from './checkpointExtra';
-import type { SavedStudy } from './checkpointKeeper';
+import type { CheckpointKeeper, SavedStudy } from './checkpointKeeper';
 import type { StudyStage, TrainingState } from './protocol';
 
 /** Stage 2's initial weights: the pretrained weights of (pretraining arm, seed), [P]. */
@@ -169,7 +172,28 @@ export class SessionStages {
 
   /** A checkpoint's session extra: in stage 2 it carries the study config. */
   extra(extra: SessionExtra): SessionExtra {
-    return this.stage === 'finetune' && this.study ? { ...extra, study: structuredClone(this.study) } : extra;
+    if (this.stage !== 'finetune' || !this.study) return extra;
+    const base = this.base && same(this.base.study, this.study) ? { baseStep: this.base.step } : {};
+    return { ...extra, study: structuredClone(this.study), ...base };
+  }
+
+  /**
+   * Before a stage-2 checkpoint is resumed: its pretrained models, from the study's own checkpoint in the store
+   * when that one is still the one they were taken from (same study, at the base step), so that Reset and
+   * fine-tuning edits work after a reload too. Nothing is found otherwise (Reset then pretrains again).
+   */
+  async recoverBase(saved: SavedStudy, kind: EngineKind, checkpoints: CheckpointKeeper): Promise<void> {
+    const config = saved.checkpoint.state.config;
+    const study = isFinetuneStage(config) ? studyOfExtra(saved.extra, config) : null;
+    const baseStep = saved.extra.baseStep;
+    if (!study || baseStep === undefined || (this.base && same(this.base.study, study))) return;
+    const found = await checkpoints.fetch(checkpointKey(kind, study));
+    if ('refusal' in found) return;
+    const opened = checkpoints.open(found.record, kind);
+    if ('refusal' in opened || opened.saved.checkpoint.state.step !== baseStep || !same(opened.saved.checkpoint.state.config, study)) return;
+    const { params } = opened.saved.checkpoint.state;
+    const weights = Float32Array.from(params);
+    this.base = { study, weights, P: weights.length / runCount(study), step: baseStep };
   }
 }
 

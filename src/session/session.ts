@@ -404,6 +404,7 @@ export class TrainingSession {
     const opened = this.checkpoints.open(found.record, backend.kind);
     if ('refusal' in opened) return refuse(opened.refusal);
     const { saved } = opened;
+    await this.stages.recoverBase(saved, backend.kind, this.checkpoints);
     await this.build(saved.checkpoint.state.config, { saved, reason: 'resume', reachedStep: saved.checkpoint.state.step });
   }
 
