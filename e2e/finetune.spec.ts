@@ -110,6 +110,11 @@ test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position acc
   await expect(page.getByTestId('pending-edits')).toHaveCount(0);
   const resumed = await summary(page, 'depth');
   expect(resumed).toEqual(depth);
+  // Its pretrained models were found again (in the study's checkpoint): Reset fine-tunes them again.
+  await page.getByTestId('reset-button').click();
+  await expect(runbar).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await expect(runbar).toContainText('fine-tuning step 0 / 10');
+  await expect(page.getByTestId('legend-arm')).toHaveText(['SFT', 'MEAP-SFT']);
 
   // Back to pretraining: stage 1 from step 0 with the study's config.
   await page.getByTestId('pretrain-button').click();
