@@ -11,6 +11,7 @@ import { finetuneStageConfig } from '../src/config/finetuneStage';
 import { armGroups } from '../src/ui/charts/series';
 import { NTP_COLOR, runColor, runLabel, armColor } from '../src/util/palette';
 import type { FromTrainer, RunInfo } from '../src/session/protocol';
+import { defaultArms } from '../src/store/attention';
 
 const task = { segmentNames: [], inputSegments: 4, tokenNames: [], characters: null, bucketLabel: 'answer document (first … last)', examples: [] };
 const empty: RunsState = {
@@ -43,6 +44,9 @@ describe('the fine-tuning stage in the page\'s stores and views', () => {
       [0, 'NTP → SFT', true, [0, 1]], [1, 'NTP → MEAP-SFT', false, [2, 3]],
       [2, 'MEAP 15% → SFT', true, [4, 5]], [3, 'MEAP 15% → MEAP-SFT', false, [6, 7]],
     ]);
+    // The attention views compare SFT with the next variant of the same pretrained model.
+    expect(defaultArms(runs)).toEqual({ baseArm: 0, meapArm: 1 });
+    expect(defaultArms(stage2Runs([0.15, 0], ['meap-sft', 'sft'], 1))).toEqual({ baseArm: 1, meapArm: 0 });
     // Pretraining: one group per mask ratio, NTP the baseline (unchanged).
     const pretrain = armGroups([{ arm: 0, maskRatio: 0, seed: 0, objective: 'ntp' }, { arm: 1, maskRatio: 0.15, seed: 0, objective: 'meap' }], [0, 0.15]);
     expect(pretrain.map((g) => [g.label, g.baseline])).toEqual([['NTP', true], ['MEAP 15%', false]]);

@@ -75,6 +75,12 @@ export function comparedRuns(runs: readonly RunInfo[], baseArm: number, meapArm:
 export function defaultArms(runs: readonly RunInfo[]): { baseArm: number; meapArm: number } {
   const arms = [...new Set(runs.map((r) => r.arm))].sort((a, b) => a - b);
   if (arms.length === 0) return { baseArm: 0, meapArm: 0 };
+  // A fine-tuning stage: SFT of the first pretraining arm against the next variant of the same base.
+  const sft = runs.find((r) => r.finetune === 'sft');
+  if (sft) {
+    const variant = runs.find((r) => r.finetune !== undefined && r.finetune !== 'sft' && r.baseArm === sft.baseArm);
+    return { baseArm: sft.arm, meapArm: variant ? variant.arm : arms.find((a) => a !== sft.arm) ?? sft.arm };
+  }
   const ntp = runs.find((r) => r.objective === 'ntp');
   const baseArm = ntp ? ntp.arm : arms[0];
   const meap = runs.find((r) => r.objective === 'meap' && r.arm !== baseArm);
