@@ -17,7 +17,8 @@ test('a qa study pretrains, fine-tunes SFT and MEAP-SFT, and the by-position acc
   await waitForStudy(page);
   const runbar = page.getByTestId('runbar');
 
-  // The fine-tuning settings are in the controls, from the link.
+  // The qa presets are in the preset list; the fine-tuning settings are in the controls, from the link.
+  for (const name of ['qa-tiny', 'qa-s']) await expect(page.getByTestId('select-preset').locator(`option[value="${name}"]`)).toHaveCount(1);
   const controls = page.getByTestId('finetune-controls');
   await expect(controls.getByTestId('input-finetune-sft')).toBeChecked();
   await expect(controls.getByTestId('input-finetune-meap-sft')).toBeChecked();
