@@ -39,7 +39,8 @@ function ResumeOffer({ offer }: { offer: CheckpointSummary }) {
     <div className="notice notice-info checkpoint-offer" role="status" data-testid="resume-offer" data-step={offer.step}
       data-stage={offer.config.stage === 'finetune' ? 'finetune' : 'pretrain'}>
       <span>
-        A saved checkpoint of {stage ? 'this study\'s fine-tuning' : same ? 'this study' : <>another study (<em>{describeStudy(offer)}</em>)</>} is at
+        A saved checkpoint of {stage ? 'this study\'s fine-tuning'
+          : same ? (applied?.stageConfig ? 'this study\'s pretraining' : 'this study') : <>another study (<em>{describeStudy(offer)}</em>)</>} is at
         {offer.config.stage === 'finetune' ? ' fine-tuning' : ''} step <strong>{offer.step.toLocaleString('en-US')}</strong> of {offer.config.steps.toLocaleString('en-US')}, saved {timeOf(offer.savedAt)}.
         {!same && ' Resuming loads its settings.'}
       </span>
