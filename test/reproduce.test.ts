@@ -23,7 +23,7 @@ describe('reproduce arguments', () => {
   });
 
   it.each([
-    [['--study', 'needle'], /--study must be one of needle-s, needle-quick, needle-quick-protect, needle-quick-shared, needle-quick-2k, sweep, long, pretrain-then-probe, got "needle"/],
+    [['--study', 'needle'], /--study must be one of needle-s, needle-quick, needle-quick-protect, needle-quick-shared, needle-quick-2k, sweep, long, pretrain-then-probe, qa-finetune-quick, qa-finetune, got "needle"/],
     [['--out', ''], /--out needs a folder/],
     [['--seeds', '3'], /Unknown option '--seeds'/],
     [['extra'], /Unexpected argument 'extra'/],
@@ -36,7 +36,7 @@ describe('reproduce arguments', () => {
     const result = spawnSync('npx', ['vite-node', 'src/cli/reproduce.ts', '--', '--study', 'bogus'], { encoding: 'utf8', timeout: 120_000 });
     expect(result.status).toBe(2);
     expect(result.stderr.trim().split('\n').filter((l) => l.startsWith('reproduce:')))
-      .toEqual(['reproduce: --study must be one of needle-s, needle-quick, needle-quick-protect, needle-quick-shared, needle-quick-2k, sweep, long, pretrain-then-probe, got "bogus"']);
+      .toEqual(['reproduce: --study must be one of needle-s, needle-quick, needle-quick-protect, needle-quick-shared, needle-quick-2k, sweep, long, pretrain-then-probe, qa-finetune-quick, qa-finetune, got "bogus"']);
   });
 });
 
