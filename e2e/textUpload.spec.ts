@@ -36,5 +36,7 @@ test('upload a text for the text task: binary refused with its reason, plain tex
 
   await page.getByTestId('text-upload-clear').click();
   await expect(upload).toHaveAttribute('data-source', 'generated');
+  // Going back to the generated corpus after steps is an edit the run bar names as such.
+  await expect(page.getByTestId('pending-edits')).toContainText('You changed the training text.');
   expect(errors).toEqual([]);
 });

@@ -5,6 +5,8 @@ import { useRuns } from '../store/runs';
 import { commands, finetuneEdits } from '../store/session';
 import { changedFields, configToQuery, sameConfig } from '../store/configCodec';
 import { runLabel } from '../util/palette';
+import { canonicalJson } from '../util/canonicalJson';
+import type { StudyConfig } from '../config/presets';
 import { useSession } from '../store/sessionState';
 import { secondsLeft, useProgress } from '../store/progress';
 import { formatDuration, formatMs } from './format';
@@ -19,6 +21,19 @@ const FIELD_NAMES: Record<string, string> = {
   finetune: 'fine-tuning variants', finetuneSteps: 'fine-tuning steps', finetuneLr: 'fine-tuning learning rate', maskFraction: 'mask fraction',
   minAnswer: 'min answer',
 };
+
+/**
+ * What the pending edits change, in words: the controls' fields, and the training text of a text study (an
+ * upload, which no control field shows); "the study" only for a change neither names.
+ */
+function describeChanges(changed: readonly string[], before: StudyConfig | undefined, after: StudyConfig): string {
+  const names = changed.map((f) => FIELD_NAMES[f] ?? f);
+  if (before?.task === 'text' && after.task === 'text' && !changed.includes('task')
+    && canonicalJson((before as StudyConfig<'text'>).taskOptions.source) !== canonicalJson((after as StudyConfig<'text'>).taskOptions.source)) {
+    names.push('the training text');
+  }
+  return names.join(', ') || 'the study';
+}
 
 /**
  * Publishes the run bar's height as --runbar-height, so the sticky sidebar starts below it whatever the bar
@@ -130,7 +145,7 @@ export function RunBar() {
       {pending && started && (
         <div className="notice notice-info runbar-pending" role="status" data-testid="pending-edits">
           <span>
-            You changed {changed.map((f) => FIELD_NAMES[f] ?? f).join(', ') || 'the study'}. The study on screen keeps
+            You changed {describeChanges(changed, applied?.config, config)}. The study on screen keeps
             its config; {ftEdits
               ? <><strong>Fine-tune</strong> applies them to {finetuning ? 'the same pretrained' : 'the current'} models, <strong>Reset</strong> pretrains again from step 0.</>
               : <><strong>Reset</strong> applies your changes from step 0.</>}
