@@ -10,16 +10,8 @@ import { canonicalJson } from '../util/canonicalJson';
 import { readCheckpoint } from '../export/checkpointFiles';
 import type { StudyConfig } from '../config/presets';
 import type { HistoryPoint, RunInfo } from '../engine/types';
-import { armLabel } from '../util/palette';
+import { runLabel } from '../util/palette';
 import { UsageError } from './args';
-
-const VARIANT_LABELS = { sft: 'SFT', 'meap-sft': 'MEAP-SFT', 'meap-sft-all': 'MEAP-SFT (all)' } as const;
-
-/** "SFT", "MEAP-SFT"; with more than one pretraining arm the base is named too ("MEAP 15% → SFT"). */
-export function finetuneRunLabel(run: RunInfo, config: StudyConfig): string {
-  const variant = run.finetune ? VARIANT_LABELS[run.finetune] : armLabel(run.maskRatio);
-  return run.finetune && config.arms.length > 1 ? `${armLabel(run.maskRatio)} → ${variant}` : variant;
-}
 
 function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
@@ -27,24 +19,15 @@ function mean(values: number[]): number {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-function printStage2(step: number, points: HistoryPoint[], runs: RunInfo[], config: StudyConfig): void {
-  const arms = [...new Set(runs.map((r) => r.arm))];
-  for (const arm of arms) {
+/** One line per arm (means over seeds): either stage, labelled by runLabel ("NTP", "SFT", "MEAP 15% → SFT"). */
+function printEvaluation(step: number, points: HistoryPoint[], runs: RunInfo[], config: StudyConfig): void {
+  for (const arm of [...new Set(runs.map((r) => r.arm))]) {
     const mine = points.filter((_, r) => runs[r].arm === arm);
-    const label = finetuneRunLabel(runs.find((r) => r.arm === arm)!, config);
+    const label = runLabel(runs.find((r) => r.arm === arm)!, config.arms);
+    const byDocument = mine[0].accByDepth.map((_, b) => pct(mean(mine.map((p) => p.accByDepth[b])))).join(' ');
     console.log(`${String(step).padStart(6)}  ${label.padEnd(16)} ${mean(mine.map((p) => p.trainLoss)).toFixed(4).padStart(10)} ` +
       `${mean(mine.map((p) => p.answerLoss ?? Number.NaN)).toFixed(4).padStart(10)} ${pct(mean(mine.map((p) => p.retrievalAcc))).padStart(8)} ` +
-      `${pct(mean(mine.map((p) => p.tokenAcc ?? Number.NaN))).padStart(8)}  ${mean(mine.map((p) => p.accByDepth.length > 0 ? 1 : 0)) > 0
-        ? mine[0].accByDepth.map((_, b) => pct(mean(mine.map((p) => p.accByDepth[b])))).join(' ') : ''}`);
-  }
-}
-
-function printStage1(step: number, points: HistoryPoint[], runs: RunInfo[], config: StudyConfig): void {
-  for (let arm = 0; arm < config.arms.length; arm++) {
-    const mine = points.filter((_, r) => runs[r].arm === arm);
-    console.log(`${String(step).padStart(6)}  ${armLabel(config.arms[arm]).padEnd(16)} ${mean(mine.map((p) => p.trainLoss)).toFixed(4).padStart(10)} ` +
-      `${mean(mine.map((p) => p.answerLoss ?? Number.NaN)).toFixed(4).padStart(10)} ${pct(mean(mine.map((p) => p.retrievalAcc))).padStart(8)} ` +
-      `${pct(mean(mine.map((p) => p.tokenAcc ?? Number.NaN))).padStart(8)}`);
+      `${pct(mean(mine.map((p) => p.tokenAcc ?? Number.NaN))).padStart(8)}  ${byDocument}`);
   }
 }
 
@@ -80,7 +63,7 @@ export async function compareFinetune(ctx: GpuContext, config: StudyConfig, from
   const keep = async (study: { model: { readParams(): Promise<Float32Array>; layout: { P: number } } }) => {
     trained = { params: await study.model.readParams(), P: study.model.layout.P };
   };
-  const stage2Hooks = { onEvaluation: (step: number, points: HistoryPoint[], runs: RunInfo[]) => printStage2(step, points, runs, config), onFinished: keep };
+  const stage2Hooks = { onEvaluation: (step: number, points: HistoryPoint[], runs: RunInfo[]) => printEvaluation(step, points, runs, config), onFinished: keep };
   let pretrain: StudyResult | null = null;
   let finetune: StudyResult;
   if (base) {
@@ -99,9 +82,9 @@ export async function compareFinetune(ctx: GpuContext, config: StudyConfig, from
           console.log(HEADER);
           announced = true;
         }
-        printStage2(step, points, runs, config);
+        printEvaluation(step, points, runs, config);
       },
-    }, { onEvaluation: (step, points, runs) => printStage1(step, points, runs, config) });
+    }, { onEvaluation: (step, points, runs) => printEvaluation(step, points, runs, config) });
     pretrain = result.pretrain;
     finetune = result.finetune;
   }

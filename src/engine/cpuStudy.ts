@@ -16,7 +16,6 @@ import { batchCopy, l2Norm, probeSequences, type IntervalReport, type ProbeResul
 import type { StudyState } from './checkpoint';
 import { EvaluationTally } from './evaluationTally';
 import { RunPlan } from './runPlan';
-import { crossEntropyReference } from '../reference/crossEntropy';
 import { runCount, sequencesPerStep } from '../config/finetuneStage';
 import type { RunEvaluation, RunInfo } from './types';
 
@@ -188,7 +187,7 @@ export class CpuStudy implements StudyEngine {
       for (let r = 0; r < R; r++) {
         const forward = referenceForward(config.model, this.layout, this.state[r].params, batch);
         tally.loss(r, forward.loss * used * T);
-        const rowLoss = crossEntropyReference(forward.logits, batch.tokens, { R: 1, B: used, T, V }).rowLoss;
+        const { rowLoss } = forward;
         for (let b = 0; b < used; b++) {
           const row = b * T + evalSet.answerPositions[start + b];
           tally.scoreAnswer(r, start + b, (i) => forward.logits.subarray((row + i) * V, (row + i + 1) * V), (i) => rowLoss[row + i]);

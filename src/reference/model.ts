@@ -33,6 +33,8 @@ interface LayerCache {
 
 export interface ReferenceForward {
   loss: number;
+  /** Per-row loss [B·T] (row b·T + t predicts the clean token t + 1 of sequence b). */
+  rowLoss: Float64Array;
   logits: Float64Array;
   /** Attention probabilities per layer, [B, H, T, T]. */
   probs: Float64Array[];
@@ -90,7 +92,7 @@ export function referenceForward(config: ModelConfig, layout: ParameterLayout, p
   const logits = linear(nf.y, p('lm_head.weight'), N, D, V);
   const ce = crossEntropyReference(logits, batch.tokens, { R: 1, B, T, V }, undefined, batch.weights);
   return {
-    loss: ce.lossMean[0], logits, probs: probsPerLayer,
+    loss: ce.lossMean[0], rowLoss: ce.rowLoss, logits, probs: probsPerLayer,
     cache: { layers, xFinal: x, hFinal: nf.y, rstdFinal: nf.rstd, dLogits: ce.dLogits },
   };
 }

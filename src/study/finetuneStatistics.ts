@@ -5,17 +5,15 @@
  * arm of the same base (same seeds: same base weights, same examples), judged on the pre-declared primary
  * endpoint with its power. Pure (no Node APIs), like report.ts.
  */
-import type { StudyConfig } from '../config/presets';
+import type { FinetuneVariant, StudyConfig } from '../config/presets';
 import { finetuneStageConfig } from '../config/finetuneStage';
-import { armColor, armLabel, NTP_COLOR } from '../util/palette';
+import { armLabel, runColor, runLabel } from '../util/palette';
 import { deriveSeed } from '../util/seeds';
 import { Rng } from '../util/random';
 import type { RunRecord } from './records';
 import { bootstrapMeanCI, estimate, finite, mean, sampleStd, type Estimate, type Interval } from './stats';
 import type { StudyRecord } from './reportStatistics';
 
-export const FINETUNE_VARIANT_LABELS = { sft: 'SFT', 'meap-sft': 'MEAP-SFT', 'meap-sft-all': 'MEAP-SFT (all answer tokens)' } as const;
-const VARIANT_COLOURS = { sft: NTP_COLOR, 'meap-sft': '#ea580c', 'meap-sft-all': '#9333ea' } as const;
 
 /** The metrics a fine-tuning run is scored on at each evaluation. */
 export type FinetuneMetric = 'exact' | 'tokens' | 'answerLoss';
@@ -38,7 +36,7 @@ function num(v: unknown): number {
 export interface FinetuneArmSummary {
   arm: number;
   baseArm: number;
-  variant: keyof typeof FINETUNE_VARIANT_LABELS;
+  variant: FinetuneVariant;
   label: string;
   colour: string;
   final: Record<FinetuneMetric, Estimate>;
@@ -147,10 +145,9 @@ function armSummary(study: string, config: StudyConfig, arm: number, runs: RunRe
     const ci = bootstrapMeanCI(values, { seed: statSeed(study, `${m}@${step}`, arm), resamples: 2000 });
     return { step, mean: mean(values), lo: ci.lo, hi: ci.hi };
   })])) as FinetuneArmSummary['curves'];
-  const base = config.arms.length > 1 ? `${armLabel(config.arms[baseArm])} → ` : '';
+  const run = { maskRatio: config.arms[baseArm], finetune: variant };
   return {
-    arm, baseArm, variant, label: `${base}${FINETUNE_VARIANT_LABELS[variant]}`,
-    colour: config.arms.length > 1 && variant !== 'sft' ? armColor(config.arms[baseArm], config.arms) : VARIANT_COLOURS[variant],
+    arm, baseArm, variant, label: runLabel(run, config.arms), colour: runColor(run, config.arms),
     final: Object.fromEntries(metrics.map((m) => [m, estimate(mine.map((r) => METRIC_OF[m](lastPoint(r))), statSeed(study, `final:${m}`, arm))])) as FinetuneArmSummary['final'],
     byDocument: Array.from({ length: buckets }, (_, b) => estimate(mine.map((r) => num(lastPoint(r).accByDepth[b])), statSeed(study, `doc${b}`, arm))),
     curves,

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GpuContext } from '../gpu/context';
-import { armLabel } from '../util/palette';
+import { armLabel, runLabel } from '../util/palette';
 import { computeEstimate, primaryEndpointOf, quickDefinition, studyDefinition, unitCount, type StudyDefinition } from './studies';
 import { sequentialOfUnits, type SequentialRule } from './sequential';
 import { trainUnit, unitKey, UNIT_FORMAT, type UnitProgress, type UnitRecord } from './runner';
@@ -118,8 +118,7 @@ function finetuneProgressLine(p: UnitProgress & { stage: 'pretrain' | 'finetune'
   const arms = [...new Set(p.runs.map((r) => r.arm))];
   const parts = arms.map((arm) => {
     const mine = p.points.filter((_, r) => p.runs[r].arm === arm);
-    const run = p.runs.find((r) => r.arm === arm)!;
-    const label = run.finetune ? `${config.arms.length > 1 ? `${armLabel(run.maskRatio)} → ` : ''}${run.finetune}` : armLabel(run.maskRatio);
+    const label = runLabel(p.runs.find((r) => r.arm === arm)!, config.arms);
     const avg = (f: (x: HistoryPoint) => number) => mine.reduce((a, x) => a + f(x), 0) / mine.length;
     return `${label} ${(100 * avg((x) => x.retrievalAcc)).toFixed(1)}% / ${(100 * avg((x) => x.tokenAcc ?? Number.NaN)).toFixed(1)}%`;
   });
