@@ -2,14 +2,15 @@
 //
 // Layouts (run dimension R first, row-major; N = B·T rows):
 //   tokens : u32 [R, B, T+1]   clean block per sequence; inputs are positions 0..T-1
-//   mask   : u32 [R, B, T]     nonzero = this input position is replaced by params.maskId
+//   mask   : u32 [R, B, T]     0 = clean input; 1 = replaced by params.maskId ([MASK]); m >= 2 = replaced by
+//                               token id m - 2 (the `replace: random | random-filler` controls, src/data/maskPolicy.ts)
 //   table, dTable : f32 [V, C] per run, inside a flat per-model parameter / gradient buffer [R, P]:
 //                   element (r, v, c) is at  offset + r·runStride + v·C + c  (tableOffset/tableRunStride
 //                   for the forward's table, dTableOffset/dTableRunStride for the backward's dTable;
 //                   offset 0 and runStride V·C is a dense [R, V, C] buffer). runStride >= V·C.
 //   out, dOut     : f32 [R, N, C]   row n = b·T + t
 //
-// The input id of row (r, n = b·T + t) is  mask[r,b,t] != 0 ? maskId : tokens[r, b, t].
+// The input id of row (r, n = b·T + t) is  replacedId(mask[r,b,t], tokens[r, b, t]).
 // An id >= V never reads the table: its output row is zeros and it contributes to no dTable row.
 //
 // `forward`: one thread per output element (r, n, c); the (n, c) index is spread over
@@ -57,15 +58,23 @@ const WORKGROUP_SIZE: u32 = 256u;   // power of two (prefix-sum tree); also the 
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
 @group(0) @binding(2) var<storage, read> mask: array<u32>;
 
+// The input id of a position whose mask entry is m and clean token is token.
+fn replacedId(m: u32, token: u32) -> u32 {
+  if (m == 0u) {
+    return token;
+  }
+  if (m == 1u) {
+    return params.maskId;
+  }
+  return m - 2u;
+}
+
 // Input id of row n = b·T + t of run r (may be >= V when the tokens are invalid; callers check).
 fn inputId(r: u32, n: u32) -> u32 {
   let T = params.T;
   let b = n / T;
   let t = n - b * T;
-  if (mask[r * params.B * T + n] != 0u) {
-    return params.maskId;
-  }
-  return tokens[(r * params.B + b) * (T + 1u) + t];
+  return replacedId(mask[r * params.B * T + n], tokens[(r * params.B + b) * (T + 1u) + t]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,10 +207,7 @@ fn backwardIndex(@builtin(workgroup_id) wid: vec3<u32>) {
     let maskRow = (r * B + b) * T;
     let tokenRow = (r * B + b) * (T + 1u);
     for (var t = 0u; t < T; t = t + 1u) {
-      var id = tokens[tokenRow + t];
-      if (mask[maskRow + t] != 0u) {
-        id = params.maskId;
-      }
+      let id = replacedId(mask[maskRow + t], tokens[tokenRow + t]);
       if (id < V) {
         sortIndex[ends + id] = sortIndex[ends + id] + 1u;
       }
@@ -219,10 +225,7 @@ fn backwardIndex(@builtin(workgroup_id) wid: vec3<u32>) {
     let maskRow = (r * B + b) * T;
     let tokenRow = (r * B + b) * (T + 1u);
     for (var t = 0u; t < T; t = t + 1u) {
-      var id = tokens[tokenRow + t];
-      if (mask[maskRow + t] != 0u) {
-        id = params.maskId;
-      }
+      let id = replacedId(mask[maskRow + t], tokens[tokenRow + t]);
       if (id < V) {
         let k = sortIndex[ends + id];
         sortIndex[list + k] = b * T + t;

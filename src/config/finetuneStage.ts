@@ -29,9 +29,11 @@ export function pretrainStageConfig(config: StudyConfig): StudyConfig {
 export function finetuneStageConfig(config: StudyConfig): StudyConfig {
   if (isFinetuneStage(config)) return structuredClone(config);
   const f = finetuneOf(config);
+  // Pretraining's schedule length is not the stage's: its cosine runs over the fine-tuning steps.
+  const { scheduleSteps: _pretrainingSchedule, ...optimizer } = config.optimizer;
   return structuredClone({
     ...config, stage: 'finetune' as const, steps: f.steps,
-    optimizer: { ...config.optimizer, lr: f.lr, warmupSteps: f.warmupSteps },
+    optimizer: { ...optimizer, lr: f.lr, warmupSteps: f.warmupSteps },
   });
 }
 

@@ -1,6 +1,8 @@
 import type { TaskName, TaskOptionsByName } from '../data/task';
 import { DEFAULT_ALPHABET } from '../data/charTokenizer';
 import type { ModelConfig } from '../model/config';
+import type { MaskReplacement } from '../data/maskPolicy';
+import type { ProtectedSegment } from '../data/protectedSegments';
 
 /**
  * A study: arms (mask ratios; 0 = NTP) × seeds, every arm of a seed starting from the same weights and
@@ -25,6 +27,11 @@ export interface StudyConfig<N extends TaskName = TaskName> {
     beta2: number;
     eps: number;
     maxGradNorm: number;
+    /**
+     * Step at which the cosine reaches its floor (minLrRatio · lr); later steps stay there. Absent: `steps`.
+     * A longer run with scheduleSteps = a shorter run's steps follows that run's schedule exactly up to its end.
+     */
+    scheduleSteps?: number;
   };
   /** Mask ratio P of each arm; 0 is NTP. */
   arms: number[];
@@ -37,6 +44,16 @@ export interface StudyConfig<N extends TaskName = TaskName> {
    * paper's policy (any input but the last may be masked).
    */
   protectQuery?: boolean;
+  /**
+   * What MEAP's chosen inputs become (issue 17's control): [MASK] (absent or 'mask': the paper), a random
+   * ordinary token of the task ('random'), or a random filler word ('random-filler'; retrieval tasks only).
+   */
+  replace?: MaskReplacement;
+  /**
+   * Segments of a retrieval block never masked (issue 17's control; src/data/protectedSegments.ts): the needle's
+   * key or value, the query's marker or key. Absent or empty: none (besides the last input and protectQuery).
+   */
+  protect?: ProtectedSegment[];
   evaluation: { every: number; count: number; buckets: number; seed: number };
   /**
    * Text task only (pretrain-then-probe): retrieval is scored zero-shot on needle prompts written in the

@@ -20,6 +20,8 @@ import { TASK_NAMES } from '../data/task';
 import { alphabetProblem } from '../data/charTokenizer';
 import { CORPUS_CHARACTERS } from '../data/corpus';
 import { MAX_CORPUS_DOCUMENTS } from '../data/textTask';
+import { MASK_REPLACEMENTS, isMaskReplacement, type MaskReplacement } from '../data/maskPolicy';
+import { PROTECTED_SEGMENTS, isProtectedSegment, type ProtectedSegment } from '../data/protectedSegments';
 import { FINETUNE_VARIANTS, PRESETS, type FinetuneVariant, type PresetName, type StudyConfig } from './presets';
 
 /** The largest value each size may take (inclusive). */
@@ -237,6 +239,7 @@ const OptimizerSchema = obj({
   beta2: unit(false),
   eps: num((x) => x > 0, 'a finite number > 0'),
   maxGradNorm: num((x) => x >= 0, 'a finite number ≥ 0 (0 = no clipping)'),
+  scheduleSteps: v.optional(int(1, L.steps)),
 }, 'an object of optimizer settings');
 
 const ArmsSchema = v.pipe(
@@ -246,6 +249,14 @@ const ArmsSchema = v.pipe(
   ),
   v.minLength(1, 'must list at least one mask ratio'),
   v.maxLength(L.arms, (issue) => `may list at most ${L.arms} mask ratios, got ${issue.input.length}`),
+);
+
+const ProtectSchema = v.pipe(
+  v.array(
+    v.custom<ProtectedSegment>(isProtectedSegment, (issue) => `: a protected segment must be one of ${PROTECTED_SEGMENTS.join(', ')}, got ${show(issue.input)}`),
+    (issue) => `must be a list of segments (${PROTECTED_SEGMENTS.join(', ')}), got ${show(issue.input)}`,
+  ),
+  v.check((list) => new Set(list).size === list.length, 'must not list a segment twice'),
 );
 
 const EvaluationSchema = obj({
@@ -266,6 +277,8 @@ const common = {
   baseSeed: int(0, L.seed),
   sharedMask: v.custom<boolean>((x) => typeof x === 'boolean', (issue) => `must be true or false, got ${show(issue.input)}`),
   protectQuery: v.optional(v.custom<boolean>((x) => typeof x === 'boolean', (issue) => `must be true or false, got ${show(issue.input)}`)),
+  replace: v.optional(v.custom<MaskReplacement>(isMaskReplacement, (issue) => `must be one of ${MASK_REPLACEMENTS.join(', ')}, got ${show(issue.input)}`)),
+  protect: v.optional(ProtectSchema),
   evaluation: EvaluationSchema,
 };
 

@@ -47,10 +47,25 @@ export function validateStudyConfig(c: StudyConfig): void {
   if (task.maskId !== c.model.maskId) throw new ConfigError(`model.maskId must be the task's [MASK] id ${task.maskId}, got ${c.model.maskId}`, 'model.maskId');
   const contextProblem = task.contextProblem(c.model.context);
   if (contextProblem) throw new ConfigError(`model.context: ${contextProblem}`, 'model.context');
+  checkMaskControls(c, task);
   if (c.evaluation.buckets > task.maxBuckets) {
     const field = c.task === 'recall' ? 'taskOptions.pairs' : c.task === 'multidoc' || c.task === 'qa' ? 'taskOptions.documents' : 'the task\'s limit';
     throw new ConfigError(`evaluation.buckets (${c.evaluation.buckets}) must be ≤ ${field} (${task.maxBuckets}) for the ${c.task} task: ` +
       `each bucket holds one or more positions of the ${task.bucketLabel}`, 'evaluation.buckets');
+  }
+}
+
+/** The mask-policy controls (replace, protect) against what the task offers. */
+function checkMaskControls(c: StudyConfig, task: Task): void {
+  if (c.replace === 'random-filler' && !task.fillerIds) {
+    throw new ConfigError(`replace: random-filler needs a task with filler words (needle, recall, multidoc, qa); the ${c.task} task has none`, 'replace');
+  }
+  if (c.protect && c.protect.length > 0) {
+    if (!task.protectedInputs) throw new ConfigError(`protect needs a retrieval task with a needle and a query; the ${c.task} task has none`, 'protect');
+    if (c.sharedMask) throw new ConfigError('protect keeps positions of each sequence unmasked, so masks must be drawn per sequence: turn off sharedMask', 'protect');
+  }
+  if (c.optimizer.scheduleSteps !== undefined && c.optimizer.scheduleSteps < c.optimizer.warmupSteps) {
+    throw new ConfigError(`optimizer.scheduleSteps (${c.optimizer.scheduleSteps}) must be ≥ optimizer.warmupSteps (${c.optimizer.warmupSteps})`, 'optimizer.scheduleSteps');
   }
 }
 

@@ -5,7 +5,8 @@ import { minRecallContext, recallEvalSet, recallTrainingBatch } from './recallTa
 import { minMultidocContext, multidocEvalSet, multidocTrainingBatch } from './multidocTask';
 import { qaAnswerSpan, qaContextProblem, qaEvalSet, qaTrainingBatch, type QaShape } from './qaTask';
 import { ordinalBucket, type RetrievalBatch } from './retrievalLayout';
-import { alphabetProblem, charTokenizer, normalizeText } from './charTokenizer';
+import { protectedInputPositions, type ProtectedSegment } from './protectedSegments';
+import { CHAR_SPECIAL_COUNT, alphabetProblem, charTokenizer, normalizeText } from './charTokenizer';
 import { CORPUS_CHARACTERS } from './corpus';
 import {
   MAX_CORPUS_DOCUMENTS, generatedStreams, prepareUserText, textContextProblem, textEvalWindows, textTrainingBatch,
@@ -62,6 +63,15 @@ export interface Task {
    * at position T, so length = T + 1 − start. Throws a RangeError on a block without a query.
    */
   answerSpan?(block: ArrayLike<number>, T: number): { start: number; length: number };
+  /** Ids a `replace: random` control draws from: every token a task writes except the special ones. */
+  ordinaryIds: readonly number[];
+  /** Ids a `replace: random-filler` control draws from (the filler words); absent when the task has none (text). */
+  fillerIds?: readonly number[];
+  /**
+   * Retrieval tasks: the input positions (< T, increasing) of the listed segments in one clean block (the
+   * `protect` control; src/data/protectedSegments.ts). Absent for text, which has no needle or query.
+   */
+  protectedInputs?(block: ArrayLike<number>, T: number, segments: readonly ProtectedSegment[]): number[];
   /** Character tasks only: the ids of a (normalised) prompt text, and the text of ids. */
   encode?(text: string): number[];
   decode?(ids: ArrayLike<number>): string;
@@ -219,6 +229,17 @@ export function createTask<N extends TaskName>(name: N, options: TaskOptionsByNa
   }
 }
 
+/** What every task on the synthetic retrieval vocabulary shares: replacement ids and protected positions. */
+function retrievalControls(vocab: NeedleVocab, answerStart: (block: ArrayLike<number>, T: number) => number = (_, T) => T)
+  : Pick<Task, 'ordinaryIds' | 'fillerIds' | 'protectedInputs'> {
+  const range = (start: number, count: number) => Array.from({ length: count }, (_, i) => start + i);
+  return {
+    ordinaryIds: range(vocab.fillerStart, vocab.size - vocab.fillerStart),
+    fillerIds: range(vocab.fillerStart, vocab.fillerCount),
+    protectedInputs: (block, T, segments) => protectedInputPositions(block, T, answerStart(block, T), segments),
+  };
+}
+
 function toEvalSet(batch: NeedleBatch, buckets: number): EvalSet {
   const count = batch.B;
   return {
@@ -238,6 +259,7 @@ function needleContextProblem(T: number): string | null {
 function needleTask(vocab: NeedleVocab): Task {
   return {
     name: 'needle',
+    ...retrievalControls(vocab),
     vocabSize: vocab.size,
     maskId: vocab.maskId,
     trainingBatch: (rng, B, T) => needleTrainingBatch(vocab, B, T, rng).tokens,
@@ -266,6 +288,7 @@ function retrievalEvalSet(batch: RetrievalBatch, n: number, buckets: number): Ev
 function recallTask(vocab: NeedleVocab, pairs: number): Task {
   return {
     name: 'recall',
+    ...retrievalControls(vocab),
     vocabSize: vocab.size,
     maskId: vocab.maskId,
     trainingBatch: (rng, B, T) => recallTrainingBatch(vocab, pairs, B, T, rng).tokens,
@@ -282,6 +305,7 @@ function recallTask(vocab: NeedleVocab, pairs: number): Task {
 function multidocTask(vocab: NeedleVocab, documents: number): Task {
   return {
     name: 'multidoc',
+    ...retrievalControls(vocab),
     vocabSize: vocab.size,
     maskId: vocab.maskId,
     trainingBatch: (rng, B, T) => multidocTrainingBatch(vocab, documents, B, T, rng).tokens,
@@ -299,6 +323,7 @@ function qaTask(vocab: NeedleVocab, shape: QaShape): Task {
   const { documents } = shape;
   return {
     name: 'qa',
+    ...retrievalControls(vocab, (block, T) => qaAnswerSpan(block, T).start),
     vocabSize: vocab.size,
     maskId: vocab.maskId,
     trainingBatch: (rng, B, T) => qaTrainingBatch(vocab, shape, B, T, rng).tokens,
@@ -332,6 +357,7 @@ function textTask(options: TextTaskOptions): Task {
   return {
     name: 'text',
     vocabSize: tokenizer.size,
+    ordinaryIds: Array.from({ length: tokenizer.size - CHAR_SPECIAL_COUNT }, (_, i) => CHAR_SPECIAL_COUNT + i),
     maskId: tokenizer.maskId,
     trainingBatch: (rng, B, T) => textTrainingBatch(streams, B, T, rng),
     evalSet: (count, T, _buckets, seed) => {

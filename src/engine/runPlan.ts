@@ -10,7 +10,7 @@
  * (given to initialParameters) and sees the same examples; variants differ in copies, masks and loss weights.
  */
 import { adamwHyper, ADAMW_HYPER_STRIDE, type AdamWRunSettings } from '../kernels/adamw';
-import { fillMask } from '../data/maskPolicy';
+import { fillMask, type MaskPolicy } from '../data/maskPolicy';
 import { createTask, type EvalSet, type Task } from '../data/task';
 import { initParameters } from '../model/init';
 import type { ParameterLayout } from '../model/layout';
@@ -103,13 +103,36 @@ export class RunPlan {
       this.advance();
       return;
     }
-    const policy = { sharedAcrossBatch: config.sharedMask, protectedTail: config.protectQuery ? Math.max(1, this.task.queryLength) : 1 };
+    const protectedBySeed = this.protectedPositions(bySeed);
     for (let r = 0; r < R; r++) {
       const run = this.runs[r];
       tokens.set(bySeed[run.seed], r * block);
-      fillMask(mask.subarray(r * B * T, (r + 1) * B * T), B, T, { ...policy, ratio: run.maskRatio }, this.maskRngs[r]);
+      const protectedPositions = protectedBySeed && ((b: number) => protectedBySeed[run.seed][b]);
+      fillMask(mask.subarray(r * B * T, (r + 1) * B * T), B, T, { ...this.maskPolicy, ratio: run.maskRatio, protectedPositions }, this.maskRngs[r]);
     }
     this.advance();
+  }
+
+  /** The study's mask policy, without the ratio (each arm's) and the per-sequence protected positions. */
+  private get maskPolicy(): Omit<MaskPolicy, 'ratio'> {
+    const { config, task } = this;
+    const replace = config.replace ?? 'mask';
+    return {
+      sharedAcrossBatch: config.sharedMask,
+      protectedTail: config.protectQuery ? Math.max(1, task.queryLength) : 1,
+      replace,
+      replacementIds: replace === 'random' ? task.ordinaryIds : replace === 'random-filler' ? task.fillerIds : undefined,
+    };
+  }
+
+  /** With `protect`: each seed's sequences' protected input positions ([seed][b]); otherwise undefined. */
+  private protectedPositions(bySeed: Uint32Array[]): number[][][] | undefined {
+    const segments = this.config.protect;
+    if (!segments || segments.length === 0) return undefined;
+    const B = this.config.batch, T = this.config.model.context;
+    const find = this.task.protectedInputs;
+    if (!find) throw new RangeError(`protect needs a retrieval task; the ${this.config.task} task has no needle or query`);
+    return bySeed.map((tokens) => Array.from({ length: B }, (_, b) => find(tokens.subarray(b * (T + 1), (b + 1) * (T + 1)), T, segments)));
   }
 
   /** Every run's rows of a fine-tuning step from its seed's examples (src/engine/finetuneBatch.ts). */
@@ -179,7 +202,7 @@ export class RunPlan {
   /** The schedule's learning rate at `step` (what nextStep sets for that step). */
   learningRateAt(step: number): number {
     const o = this.config.optimizer;
-    return learningRate({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: this.config.steps, minRatio: o.minLrRatio }, step);
+    return learningRate({ peak: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.scheduleSteps ?? this.config.steps, minRatio: o.minLrRatio }, step);
   }
 
   /** The full training state around the engine's arrays (see src/engine/checkpoint.ts). */

@@ -87,10 +87,10 @@ function params(
 /**
  * Embedding forward with the masked input formed on the fly (shaders/embedding.wgsl `forward`):
  *
- *   out[r, b·T+t, :] = table[r, id, :],  id = mask[r,b,t] != 0 ? maskId : tokens[r, b, t]
+ *   out[r, b·T+t, :] = table[r, id, :],  id = tokens[r,b,t] (mask 0), maskId (mask 1) or mask − 2 (mask ≥ 2)
  *
  * - tokens: u32 [R, B, T+1] (the clean block; only positions 0..T-1 are read here)
- * - mask:   u32 [R, B, T]   (nonzero = masked; all zeros = plain embedding)
+ * - mask:   u32 [R, B, T]   (0 = clean, 1 = [MASK], m ≥ 2 = token m − 2; all zeros = plain embedding)
  * - table:  f32 [V, C] per run, element (r, v, c) at `tableOffset + r·tableRunStride + v·C + c` (so the table can
  *           live inside a flat parameter buffer [R, P]); defaults tableOffset = 0, tableRunStride = V·C (dense
  *           [R, V, C]). tableRunStride must be ≥ V·C; the buffer must hold tableOffset + (R−1)·tableRunStride + V·C.

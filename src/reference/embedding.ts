@@ -11,7 +11,10 @@ export interface EmbeddingReferenceShape {
   C: number;
 }
 
-/** The masked input ids [R, B·T]: mask[r,b,t] != 0 ? maskId : tokens[r,b,t] (may be >= V if tokens are). */
+/**
+ * The masked input ids [R, B·T] (may be >= V if tokens are): mask entry 0 keeps tokens[r,b,t], 1 gives maskId
+ * ([MASK]), m ≥ 2 gives token m − 2 (the random-replacement controls; src/data/maskPolicy.ts MASK_ENTRY).
+ */
 export function maskedInputIds(
   tokens: ArrayLike<number>, mask: ArrayLike<number>, shape: EmbeddingReferenceShape, maskId: number,
 ): Uint32Array {
@@ -21,7 +24,8 @@ export function maskedInputIds(
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const n = (r * B + b) * T + t;
-        ids[n] = mask[n] !== 0 ? maskId : tokens[(r * B + b) * (T + 1) + t];
+        const m = mask[n];
+        ids[n] = m === 0 ? tokens[(r * B + b) * (T + 1) + t] : m === 1 ? maskId : m - 2;
       }
     }
   }

@@ -18,16 +18,21 @@ export type EmbeddingCheckShape = EmbeddingShape & { paramOffset?: number; param
 
 /** Value stored around the parameter blocks of a flat buffer (finite, and far from any real value). */
 /** A MEAP-style input mask [count]: each position masked (1) with probability `p`. */
-export function randomMask(seed: number, count: number, p: number): Uint32Array {
+export function randomMask(seed: number, count: number, p: number, replaceBelow = 0): Uint32Array {
   const rng = new Rng(seed);
   const mask = new Uint32Array(count);
-  for (let i = 0; i < count; i++) mask[i] = rng.next() < p ? 1 : 0;
+  for (let i = 0; i < count; i++) {
+    if (rng.next() >= p) continue;
+    // Entry 1 = [MASK]; with replaceBelow = V, half the chosen inputs get entry 2 + id, a random token instead
+    // (the replace controls' encoding: src/data/maskPolicy.ts MASK_ENTRY / replacementEntry).
+    mask[i] = replaceBelow > 0 && rng.next() < 0.5 ? 2 + rng.int(replaceBelow) : 1;
+  }
   return mask;
 }
 
 /**
  * embedding.forward and embedding.backward on random tokens with ~25 % of the inputs masked
- * (maskId = V − 1), against the float64 reference. dTable starts as garbage to prove it is overwritten.
+ * (maskId = V − 1; half of them replaced by a random token instead, as `replace: random` does), against the float64 reference. dTable starts as garbage to prove it is overwritten.
  * With `paramOffset`/`paramRunPad` the table and dTable are blocks of larger flat buffers filled with a
  * sentinel; the backward row then also fails (error ∞) if any element outside dTable's blocks changed.
  * The backward is built with `variant` (default: `ctx.preferences.rows`; named in the check's shape) and its
@@ -48,7 +53,7 @@ export async function checkEmbedding(
   const N = B * T;
   const maskId = V - 1;
   const tokens = randomInts(seed, R * B * (T + 1), V);
-  const mask = randomMask(seed + 1, R * N, 0.25);
+  const mask = randomMask(seed + 1, R * N, 0.25, V);
   const table = randomFloats(seed + 2, R * V * C);
   const dOut = randomFloats(seed + 3, R * N * C);
   const expectedOut = embeddingForwardReference(tokens, mask, table, dims, maskId);
