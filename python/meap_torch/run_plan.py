@@ -36,6 +36,11 @@ class AdamWHyper:
 class RunPlan:
     def __init__(self, config: dict):
         self.config = config
+        unported = [f for f in ("replace", "protect") if config.get(f) not in (None, "mask", [])]
+        if config["optimizer"].get("scheduleSteps") is not None:
+            unported.append("optimizer.scheduleSteps")
+        if unported:
+            raise NotImplementedError(f"the twin does not implement {', '.join(unported)} yet")
         arms, seeds, base = config["arms"], config["seedsPerArm"], config["baseSeed"]
         self.runs = [RunInfo(arm, ratio, seed) for arm, ratio in enumerate(arms) for seed in range(seeds)]
         self.task = create_task(config["task"], config["taskOptions"])

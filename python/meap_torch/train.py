@@ -42,38 +42,85 @@ def main(argv) -> int:
     with open(os.path.join(args.export_dir, "export.json")) as f:
         export = json.load(f)
     dtype = torch.float64 if args.float64 else torch.float32
+    out = args.out or os.path.join(args.export_dir, "result")
+    adapter = f"PyTorch {torch.__version__} ({args.device}{', bf16' if args.bf16 else ''}" \
+              f"{', float64' if args.float64 else ''}; {world.size} rank(s){', data-parallel' if args.data_parallel else ''})"
+    command = " ".join(["python -m meap_torch.train", *argv])
+    # One process (or data-parallel ranks, which all hold every run) writes each unit as it finishes, with a
+    # study.json of the units so far, so a long study survives being stopped; a rerun skips the saved units.
+    incremental = world.size == 1 or args.data_parallel
+    done = {u["unit"]: u for u in (saved_unit(out, unit) for unit in export["units"]) if u is not None}
     mine = []
     item = 0
     for unit in export["units"]:
         R = len(unit["config"]["arms"]) * unit["config"]["seedsPerArm"]
         owned = list(range(R)) if args.data_parallel else [r for r in range(R) if world.owns(item + r)]
         item += R
-        if not owned:
+        if not owned or unit["unit"] in done:
             continue
         started, t0 = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
         results = train_unit_runs(args.export_dir, unit, owned, device, dtype, args.bf16,
                                   export["definition"]["attentionExamples"],
                                   (world.rank, world.size) if args.data_parallel and world.size > 1 else None)
-        mine.append({"unit": unit["unit"], "runs": results, "startedAt": started.isoformat(),
-                     "finishedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                     "wallMs": round((time.perf_counter() - t0) * 1000)})
-    # Data-parallel ranks hold the same runs; rank 0's copy is the record.
-    gathered = [mine] if args.data_parallel else world.gather(mine)
+        part = {"unit": unit["unit"], "runs": results, "startedAt": started.isoformat(),
+                "finishedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                "wallMs": round((time.perf_counter() - t0) * 1000)}
+        if incremental:
+            if world.rank == 0:
+                done[unit["unit"]] = unit_record(export, unit, [part], adapter, args.device == "cpu")
+                write_unit_and_study(out, export, done, command)
+                print(f"meap_torch.train: unit {unit['unit'] + 1}/{len(export['units'])} finished in "
+                      f"{part['wallMs'] / 1000:.1f} s", flush=True)
+        else:
+            mine.append(part)
+    if not incremental:
+        gathered = world.gather(mine)
+        if world.rank == 0:
+            parts = [part for rank_parts in gathered for part in rank_parts]
+            for unit in export["units"]:
+                if unit["unit"] not in done:
+                    done[unit["unit"]] = unit_record(export, unit, [p for p in parts if p["unit"] == unit["unit"]],
+                                                     adapter, args.device == "cpu")
     if world.rank == 0:
-        adapter = f"PyTorch {torch.__version__} ({args.device}{', bf16' if args.bf16 else ''}" \
-                  f"{', float64' if args.float64 else ''}; {world.size} rank(s){', data-parallel' if args.data_parallel else ''})"
-        parts = [part for rank_parts in gathered for part in rank_parts]
-        units = [unit_record(export, unit, [p for p in parts if p["unit"] == unit["unit"]], adapter, args.device == "cpu")
-                 for unit in export["units"]]
-        out = args.out or os.path.join(args.export_dir, "result")
-        os.makedirs(os.path.join(out, "units"), exist_ok=True)
-        for unit in units:
-            write_json(os.path.join(out, "units", f"unit-{unit['unit']:02d}.json"), unit)
-        command = " ".join(["python -m meap_torch.train", *argv])
-        write_json(os.path.join(out, "study.json"), study_record(export, units, command))
-        print(f"meap_torch.train: wrote {out}/study.json ({len(units)} unit(s), {world.size} rank(s))")
+        write_unit_and_study(out, export, done, command)
+        print(f"meap_torch.train: wrote {out}/study.json ({len(done)} unit(s), {world.size} rank(s))")
     world.close()
     return 0
+
+
+def unit_path(out: str, unit: int) -> str:
+    return os.path.join(out, "units", f"unit-{unit:02d}.json")
+
+
+def saved_unit(out: str, unit: dict):
+    """The unit's record saved by an earlier run of this export (same key), or None."""
+    try:
+        with open(unit_path(out, unit["unit"])) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return record if record.get("key") == unit["key"] else None
+
+
+def write_unit_and_study(out: str, export: dict, done: dict, command: str) -> None:
+    """Every finished unit's file, and study.json of the finished units: while units are missing, its definition
+    counts the seeds trained (as `reproduce --seeds-until-decided` does), so the report states what it holds."""
+    os.makedirs(os.path.join(out, "units"), exist_ok=True)
+    units = [done[u] for u in sorted(done)]
+    for unit in units:
+        write_json(unit_path(out, unit["unit"]), unit)
+    partial = dict(export)
+    if len(units) < len(export["units"]):
+        definition = json.loads(json.dumps(export["definition"]))
+        # The units trained so far, in order from unit 0 (the seeds the report can pair).
+        contiguous = 0
+        while contiguous in done:
+            contiguous += 1
+        units = [done[u] for u in range(contiguous)]
+        definition["config"]["seedsPerArm"] = contiguous * definition["seedsPerUnit"]
+        partial["definition"] = definition
+    if units:
+        write_json(os.path.join(out, "study.json"), study_record(partial, units, command))
 
 
 def write_json(path: str, value) -> None:

@@ -13,6 +13,7 @@ export type { ZeroShotProbe } from '../config/presets';
 import { parameterCount, parameterLayout } from '../model/layout';
 import { finetuneStageConfig, runCount, sequencesPerStep } from '../config/finetuneStage';
 import type { SequentialRule } from './sequential';
+import { controlStudies } from './controlStudies';
 
 export interface StudyDefinition {
   name: string;
@@ -81,20 +82,22 @@ function needleS(): StudyDefinition {
 }
 
 /**
- * needle-quick: the largest retrieval study a CPU (software) WebGPU adapter finishes in well under an hour —
- * the `quick` preset (tiny model, batch 32, 800 steps), NTP vs MEAP 0.15, 16 seeds per arm. Not the paper's
- * scale; it is what this playground can say on a machine without a GPU.
+ * needle-quick: the largest retrieval study a CPU can run — the `quick` preset (tiny model, batch 32, 800
+ * steps), NTP vs MEAP 0.15, 64 seeds per arm, 512 evaluation prompts (128 per depth bucket) and attention
+ * analyses over 200 of them (issue 17: 16 seeds and 40 prompts could not tell "no effect" from "an effect of
+ * the size seen"). Not the paper's scale; it is what this playground can say on a machine without a GPU.
  */
 function needleQuick(): StudyDefinition {
+  const quick = preset('quick');
   return {
     ...needleS(),
     name: 'needle-quick',
-    title: 'needle-quick: NTP vs MEAP on the quick preset (sized for a CPU adapter)',
+    title: 'needle-quick: NTP vs MEAP on the quick preset (sized for a CPU)',
     question: 'On the quick preset (2 layers, d 32, T = 16, batch 32, 800 steps), does MEAP at P = 0.15 learn needle retrieval '
       + 'more often, sooner or better than NTP?',
-    // 16 seeds per arm (units 0-1 are the first 8): at 8, 2 of 8 seeds per arm learned and nothing could be told.
-    config: { ...preset('quick'), arms: [0, 0.15], seedsPerArm: 16 },
+    config: { ...quick, arms: [0, 0.15], seedsPerArm: 64, evaluation: { ...quick.evaluation, count: 512 } },
     seedsPerUnit: 4,
+    attentionExamples: 200,
   };
 }
 
@@ -133,20 +136,35 @@ function needleQuickShared(): StudyDefinition {
 }
 
 /**
- * needle-quick-2k: needle-quick trained 2.5× longer (2000 steps). At 800 steps only 2 of 8 seeds per arm had
- * learned retrieval, so "how often / how soon" had little to compare; this is the longest version a CPU
- * adapter finishes in well under an hour.
+ * needle-quick-2k: needle-quick trained 2.5× longer (2000 steps) on a schedule of its own: its cosine runs to
+ * step 2000, so its step-800 numbers are not needle-quick's (see needle-quick-long for "the same run, longer").
  */
 function needleQuick2k(): StudyDefinition {
   const base = needleQuick();
   return {
     ...base,
     name: 'needle-quick-2k',
-    title: 'needle-quick-2k: NTP vs MEAP on the quick preset, 2000 steps (sized for a CPU adapter)',
+    title: 'needle-quick-2k: NTP vs MEAP on the quick preset, 2000 steps on a 2000-step schedule (sized for a CPU)',
     question: 'On the quick preset trained for 2000 steps (long enough for most seeds to learn retrieval), does MEAP at P = 0.15 '
       + 'learn needle retrieval more often, sooner or better than NTP?',
-    // 16 seeds per arm (as needle-quick): at 8, NTP 8/8 vs MEAP 6/8 learned could not be told from noise.
     config: { ...base.config, steps: 2000 },
+  };
+}
+
+/**
+ * needle-quick-long: needle-quick continued — the same schedule up to step 800 (its cosine ends there,
+ * `optimizer.scheduleSteps`), then 1200 more steps at the schedule's floor learning rate. Its first 800 steps
+ * are needle-quick's runs exactly, so "longer" means longer.
+ */
+function needleQuickLong(): StudyDefinition {
+  const base = needleQuick();
+  return {
+    ...base,
+    name: 'needle-quick-long',
+    title: 'needle-quick-long: needle-quick continued to 2000 steps at its final learning rate (sized for a CPU)',
+    question: 'Continuing needle-quick\'s runs past step 800 at the learning rate its schedule ends on, does MEAP at P = 0.15 '
+      + 'learn needle retrieval more often or sooner than NTP by step 2000?',
+    config: { ...base.config, steps: 2000, optimizer: { ...base.config.optimizer, scheduleSteps: base.config.steps } },
   };
 }
 
@@ -239,12 +257,16 @@ function qaFinetune(): StudyDefinition {
   };
 }
 
+const CONTROL_STUDIES = controlStudies(needleQuick);
+
 const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-s': needleS,
   'needle-quick': needleQuick,
   'needle-quick-protect': needleQuickProtect,
   'needle-quick-shared': needleQuickShared,
   'needle-quick-2k': needleQuick2k,
+  'needle-quick-long': needleQuickLong,
+  ...CONTROL_STUDIES,
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,
@@ -306,8 +328,11 @@ export function quickDefinition(d: StudyDefinition): StudyDefinition {
     });
     return { ...common, title: title(config), config };
   }
+  const { sharedMask, protectQuery, replace, protect } = d.config;
   const config = withWarmup({
     ...tiny,
+    // The mask policy is what a control study is about: its quick version keeps it.
+    sharedMask, ...(protectQuery ? { protectQuery } : {}), ...(replace ? { replace } : {}), ...(protect ? { protect: [...protect] } : {}),
     model: { ...tiny.model, context: d.config.model.context > 64 ? 32 : tiny.model.context },
     arms: [...d.config.arms],
     seedsPerArm: 2,
