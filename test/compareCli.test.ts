@@ -16,6 +16,10 @@ describe('compare CLI arguments', () => {
     expect(parseCompareArgs(['--mask-ratio', '0.2']).config.arms).toEqual([0, 0.2]);
     expect(parseCompareArgs(['--protect-query']).config.protectQuery).toBe(true);
     expect(parseCompareArgs([]).config.protectQuery).toBeUndefined();
+    const controls = parseCompareArgs(['--replace', 'random-filler', '--protect', 'needle-key,query-marker']).config;
+    expect(controls.replace).toBe('random-filler');
+    expect(controls.protect).toEqual(['needle-key', 'query-marker']);
+    expect(parseCompareArgs([]).config.replace).toBeUndefined();
   });
 
   it.each([
@@ -30,6 +34,10 @@ describe('compare CLI arguments', () => {
     [['--task', 'text', '--text-file', '/nonexistent/corpus.txt'], /--text-file: cannot read "\/nonexistent\/corpus\.txt" \(ENOENT\)/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--mask-ratio', '0.1', '--paper-grid'], /only one of/],
+    [['--replace', 'zeros'], /--replace: replace must be one of mask, random, random-filler, got "zeros"/],
+    [['--protect', 'needle'], /--protect: .*needle-key, needle-value, query-marker, query-key/],
+    [['--task', 'text', '--replace', 'random-filler'], /--replace: replace: random-filler needs a task with filler words/],
+    [['--protect', 'needle-key', '--shared-mask'], /--protect: .*turn off sharedMask/],
   ])('refuses %j with one clear line', (argv, message) => {
     expect(() => parseCompareArgs(argv as string[])).toThrow(UsageError);
     expect(() => parseCompareArgs(argv as string[])).toThrow(message as RegExp);

@@ -30,6 +30,9 @@ def parse(argv):
     p.add_argument("--data-parallel", action="store_true",
                    help="every rank trains every run on a slice of each batch (DistributedDataParallel)")
     p.add_argument("--out", default=None, help="where to write the record (default EXPORT_DIR/result)")
+    p.add_argument("--reuse-ntp-from", default=None, metavar="RESULT_DIR",
+                   help="take the NTP runs of each unit from another study's result whose unit config differs only in "
+                        "the mask policy (replace, protect): NTP draws no masks, so its runs are the same runs")
     return p.parse_args(argv)
 
 
@@ -59,9 +62,12 @@ def main(argv) -> int:
         if not owned or unit["unit"] in done:
             continue
         started, t0 = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
-        results = train_unit_runs(args.export_dir, unit, owned, device, dtype, args.bf16,
+        reused = reusable_ntp_runs(args.reuse_ntp_from, unit, owned) if args.reuse_ntp_from else {}
+        to_train = [r for r in owned if r not in reused]
+        results = train_unit_runs(args.export_dir, unit, to_train, device, dtype, args.bf16,
                                   export["definition"]["attentionExamples"],
-                                  (world.rank, world.size) if args.data_parallel and world.size > 1 else None)
+                                  (world.rank, world.size) if args.data_parallel and world.size > 1 else None) if to_train else {}
+        results.update(reused)
         part = {"unit": unit["unit"], "runs": results, "startedAt": started.isoformat(),
                 "finishedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                 "wallMs": round((time.perf_counter() - t0) * 1000)}
@@ -88,6 +94,32 @@ def main(argv) -> int:
     return 0
 
 
+MASK_POLICY_FIELDS = ("replace", "protect")
+
+
+def reusable_ntp_runs(other_out: str, unit: dict, owned: list) -> dict:
+    """run index -> {history, attention} of this unit's NTP runs, from the other study's saved unit of the same index
+    when its config equals this one's but for the mask-policy fields; {} when there is none (those runs train)."""
+    path = unit_path(other_out, unit["unit"])
+    try:
+        with open(path) as f:
+            other = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    strip = lambda c: {k: v for k, v in c.items() if k not in MASK_POLICY_FIELDS}
+    if strip(other["config"]) != strip(unit["config"]):
+        raise ValueError(f"--reuse-ntp-from: {path} is another study's unit (its config differs beyond the mask policy)")
+    seeds = unit["config"]["seedsPerArm"]
+    by_arm_seed = {(run["arm"], run["unitSeed"]): run for run in other["runs"]}
+    out = {}
+    for r in owned:
+        arm, seed = divmod(r, seeds)
+        if unit["config"]["arms"][arm] == 0 and (arm, seed) in by_arm_seed:
+            run = by_arm_seed[(arm, seed)]
+            out[r] = {"history": run["history"], "attention": run["attention"]}
+    return out
+
+
 def unit_path(out: str, unit: int) -> str:
     return os.path.join(out, "units", f"unit-{unit:02d}.json")
 
@@ -103,24 +135,16 @@ def saved_unit(out: str, unit: dict):
 
 
 def write_unit_and_study(out: str, export: dict, done: dict, command: str) -> None:
-    """Every finished unit's file, and study.json of the finished units: while units are missing, its definition
-    counts the seeds trained (as `reproduce --seeds-until-decided` does), so the report states what it holds."""
+    """Every finished unit's file, and study.json of the finished units from unit 0 on (the seeds a report can
+    pair): a partial record keeps the planned definition, and its report states the seeds it holds."""
     os.makedirs(os.path.join(out, "units"), exist_ok=True)
-    units = [done[u] for u in sorted(done)]
-    for unit in units:
-        write_json(unit_path(out, unit["unit"]), unit)
-    partial = dict(export)
-    if len(units) < len(export["units"]):
-        definition = json.loads(json.dumps(export["definition"]))
-        # The units trained so far, in order from unit 0 (the seeds the report can pair).
-        contiguous = 0
-        while contiguous in done:
-            contiguous += 1
-        units = [done[u] for u in range(contiguous)]
-        definition["config"]["seedsPerArm"] = contiguous * definition["seedsPerUnit"]
-        partial["definition"] = definition
-    if units:
-        write_json(os.path.join(out, "study.json"), study_record(partial, units, command))
+    for u in sorted(done):
+        write_json(unit_path(out, u), done[u])
+    contiguous = 0
+    while contiguous in done:
+        contiguous += 1
+    if contiguous > 0:
+        write_json(os.path.join(out, "study.json"), study_record(export, [done[u] for u in range(contiguous)], command))
 
 
 def write_json(path: str, value) -> None:

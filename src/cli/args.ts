@@ -26,6 +26,8 @@ const studyOptions = {
   'paper-grid': { type: 'boolean' },
   'shared-mask': { type: 'boolean' },
   'protect-query': { type: 'boolean' },
+  replace: { type: 'string' },
+  protect: { type: 'string' },
   'eval-every': { type: 'string' },
   'eval-count': { type: 'string' },
   batch: { type: 'string' },
@@ -85,6 +87,7 @@ const FLAG_OF_FIELD: [RegExp, string[]][] = [
   [/^arms\b/, ['mask-ratio', 'mask-ratios', 'paper-grid']], [/^taskOptions\.source\.text$/, ['text-file']],
   [/^finetune\.variants\b/, ['finetune']], [/^finetune\.steps$/, ['finetune-steps']], [/^finetune\.lr$/, ['finetune-lr']],
   [/^finetune\.maskFraction$/, ['mask-fraction']], [/^finetune\.minAnswer$/, ['min-answer']],
+  [/^replace$/, ['replace']], [/^protect\b/, ['protect']],
 ];
 
 function flagFor(path: string, given: Record<string, unknown>): string | undefined {
@@ -145,6 +148,9 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   if (count !== undefined) config.evaluation.count = count;
   if (v['shared-mask']) config.sharedMask = true;
   if (v['protect-query']) config.protectQuery = true;
+  // Checked by the schema (named values) and against the task (validateStudyConfig), reported under the flag.
+  if (v.replace !== undefined) (config as { replace?: string }).replace = v.replace;
+  if (v.protect !== undefined) (config as { protect?: string[] }).protect = v.protect.split(',').filter((s) => s !== '');
   const choices = [v['mask-ratio'] !== undefined, v['mask-ratios'] !== undefined, v['paper-grid'] === true].filter(Boolean);
   if (choices.length > 1) throw new UsageError('give only one of --mask-ratio, --mask-ratios and --paper-grid');
   const ratio = number('mask-ratio', v['mask-ratio'], false);
@@ -196,9 +202,12 @@ function applyFinetuneFlags(config: StudyConfig, v: Record<string, string | bool
 export const COMPARE_USAGE = `usage: npm run compare -- [--task needle|recall|multidoc|qa|text] [--text-file FILE]
        [--preset tiny|needle-s|needle-long|recall-s|multidoc-s|text-s|qa-tiny|qa-s] [--steps N]
        [--seeds S] [--mask-ratio P | --mask-ratios 0,0.05,0.15 | --paper-grid] [--shared-mask] [--protect-query]
+       [--replace mask|random|random-filler] [--protect needle-key,needle-value,query-marker,query-key]
        [--batch B] [--lr LR] [--base-seed N] [--eval-every E] [--eval-count C] [--json FILE] [--save DIR]
        qa only: [--finetune sft,meap-sft[,meap-sft-all] | none] [--finetune-steps N] [--finetune-lr LR]
        [--mask-fraction F] [--min-answer N] [--from MODEL_DIR]
+Mask controls: --replace puts a random ordinary token (random) or filler word (random-filler) where MEAP would
+put [MASK]; --protect never masks the listed segments of a retrieval block.
 Fine-tuning: the arms are pretrained --steps steps, then every (arm, seed) model is fine-tuned by each variant
 from the same weights and examples (--from: every run starts from that saved model instead; no pretraining).
 Numbers are decimal notation only (digits, optional fraction and exponent: 3e-4, 1e6; no 0x / 0o / 0b,

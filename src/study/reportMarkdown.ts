@@ -45,8 +45,8 @@ function configLines(record: StudyRecord): string[] {
     `- **Model:** ${m.layers} layers, d = ${m.dModel}, ${m.heads} heads, d_ff = ${m.dFF}, vocabulary ${m.vocabSize}, T = ${m.context}; ` +
       `${est.parameters.toLocaleString('en-US')} parameters`,
     `- **Training:** ${c.steps} steps × batch ${c.batch} (${est.tokensPerRun.toLocaleString('en-US')} tokens per run), AdamW lr ${c.optimizer.lr} ` +
-      `(warm-up ${c.optimizer.warmupSteps}, cosine to ${c.optimizer.minLrRatio}×), weight decay ${c.optimizer.weightDecay}, clip ${c.optimizer.maxGradNorm}, ` +
-      `${c.sharedMask ? 'one mask per batch' : 'masks drawn per sequence'}${c.protectQuery ? ', the final query never masked (protectQuery)' : ''}`,
+      `(warm-up ${c.optimizer.warmupSteps}, cosine to ${c.optimizer.minLrRatio}×${scheduleNote(c)}), weight decay ${c.optimizer.weightDecay}, clip ${c.optimizer.maxGradNorm}, ` +
+      `${c.sharedMask ? 'one mask per batch' : 'masks drawn per sequence'}${c.protectQuery ? ', the final query never masked (protectQuery)' : ''}${maskControlNote(c)}`,
     `- **Arms:** ${c.arms.map((r) => armLabel(r)).join(', ')}; **${c.seedsPerArm} seeds per arm** (${est.runs} runs); ` +
       `every arm of a seed starts from the same weights and sees the same batches`,
     c.zeroShotProbe
@@ -58,6 +58,21 @@ function configLines(record: StudyRecord): string[] {
     `- **Compute:** ≈ ${flops(est.trainFlops)} training + ${flops(est.evalFlops)} evaluation (estimate); wall time ${duration(wallMs)} over ${record.units.length} unit(s); ` +
       `mean ${Math.round(tps).toLocaleString('en-US')} training tokens/s`,
   ];
+}
+
+/** A schedule shorter than the run: where the cosine ends (absent from configs that run it to the last step). */
+function scheduleNote(c: StudyConfig): string {
+  const end = c.optimizer.scheduleSteps;
+  return end === undefined || end === c.steps ? '' : ` at step ${end}, then constant to step ${c.steps}`;
+}
+
+/** The mask-policy controls (issue 17), named in the words of the report; '' for the paper's policy. */
+function maskControlNote(c: StudyConfig): string {
+  const parts: string[] = [];
+  if (c.replace === 'random') parts.push('MEAP\'s chosen inputs become a random ordinary token instead of [MASK] (replace: random)');
+  if (c.replace === 'random-filler') parts.push('MEAP\'s chosen inputs become a random filler word instead of [MASK] (replace: random-filler)');
+  if (c.protect && c.protect.length > 0) parts.push(`never masked: ${c.protect.join(', ')} (protect)`);
+  return parts.map((p) => `; ${p}`).join('');
 }
 
 /** The attention section's lines (every arm analysed). */

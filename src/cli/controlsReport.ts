@@ -1,0 +1,55 @@
+/**
+ * `npm run controls-report -- [--reports DIR]`: reads DIR/needle-quick/study.json and the study.json of every
+ * control study present under DIR (src/study/controlStudies.ts), and writes DIR/controls.md — the controls side by
+ * side with Holm-adjusted tests (src/study/controlFamily.ts). Trains nothing.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CONTROLS } from '../study/controlStudies';
+import { controlFamily, controlFamilyMarkdown, type ControlStudy } from '../study/controlFamily';
+import { MAX_RECORD_BYTES, recordAsHeld, studyRecordIssue } from '../study/renderRecord';
+import type { StudyRecord } from '../study/report';
+import { readFileBounded } from '../util/safeFiles';
+
+function readRecord(path: string): StudyRecord {
+  const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readFileBounded(path, MAX_RECORD_BYTES)));
+  const issue = studyRecordIssue(value);
+  if (issue) throw new Error(`${path} is not a study record: ${issue}`);
+  return recordAsHeld(value as StudyRecord).record;
+}
+
+function main(argv: string[]): number {
+  const { values } = parseArgs({ args: argv.filter((a) => a !== '--'), options: { reports: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
+  if (values.help) {
+    console.log('usage: npm run controls-report -- [--reports DIR]   (default reports/; writes DIR/controls.md)');
+    return 0;
+  }
+  const dir = values.reports ?? 'reports';
+  const sources: string[] = [];
+  const mainPath = join(dir, 'needle-quick', 'study.json');
+  const main = existsSync(mainPath) ? readRecord(mainPath) : null;
+  if (main) sources.push(mainPath);
+  const controls: ControlStudy[] = [];
+  for (const c of CONTROLS) {
+    const path = join(dir, c.name, 'study.json');
+    if (!existsSync(path)) continue;
+    controls.push({ name: c.name, what: c.what, record: readRecord(path) });
+    sources.push(path);
+  }
+  if (controls.length === 0) {
+    console.error(`controls-report: no control study under ${dir} (${CONTROLS.map((c) => c.name).join(', ')}); run them first`);
+    return 1;
+  }
+  const out = join(dir, 'controls.md');
+  writeFileSync(out, controlFamilyMarkdown(controlFamily(main, controls), sources));
+  console.log(`wrote ${out} (${controls.length} control stud${controls.length === 1 ? 'y' : 'ies'}${main ? ', paired with needle-quick' : ''})`);
+  return 0;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (error) {
+  console.error(`controls-report: ${(error as Error).message.split('\n')[0]}`);
+  process.exitCode = 1;
+}
