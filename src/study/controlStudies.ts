@@ -11,7 +11,7 @@
  */
 import type { ProtectedSegment } from '../data/protectedSegments';
 import type { MaskReplacement } from '../data/maskPolicy';
-import type { StudyDefinition } from './studies';
+import type { StudyConfig } from '../config/presets';
 
 interface Control {
   name: string;
@@ -29,9 +29,12 @@ export const CONTROLS: readonly Control[] = [
   { name: 'needle-quick-protect-query-marker', what: 'the query marker `?` never masked', protect: ['query-marker'] },
 ];
 
+/** What a control changes of a study definition (studies.ts's StudyDefinition; typed here without importing it). */
+interface Definable { name: string; title: string; question: string; config: StudyConfig }
+
 /** The control studies by name, built from needle-quick's definition. */
-export function controlStudies(needleQuick: () => StudyDefinition): Record<string, () => StudyDefinition> {
-  return Object.fromEntries(CONTROLS.map((c) => [c.name, (): StudyDefinition => {
+export function controlStudies<D extends Definable>(needleQuick: () => D): Record<string, () => D> {
+  return Object.fromEntries(CONTROLS.map((c) => [c.name, (): D => {
     const base = needleQuick();
     const config = { ...base.config };
     if (c.replace) config.replace = c.replace;
