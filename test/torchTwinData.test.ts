@@ -1,7 +1,8 @@
 /**
- * The PyTorch twin draws exactly the engine's streams: for every task (needle, recall, multidoc, text) and three seeds (and the mask
- * options), the first batches, masks, AdamW hyper rows, the evaluation set (with its segment labels) and the initial weights equal the
- * engine's RunPlan, token for token and bit for bit.
+ * The PyTorch twin draws exactly the engine's streams: for every task (needle, recall, multidoc, text; qa with the mask controls) and
+ * three seeds (and the mask options: shared mask, protected query, replace: random / random-filler, protected segments, a shorter
+ * cosine schedule), the first batches, masks, AdamW hyper rows, the evaluation set (with its segment labels) and the initial weights
+ * equal the engine's RunPlan, token for token and bit for bit.
  * The qa task's data (training batches, evaluation set with answer lengths) is compared against createTask alone (no torch).
  */
 import { describe, expect, it } from 'vitest';
@@ -37,7 +38,11 @@ function textStudyOf(source: TextSource, options: Partial<StudyConfig>): StudyCo
 /** A user text exercising normalisation: CR LF, a tab, a byte-order mark, a decomposed é (NFC), characters outside the alphabet. */
 const USER_TEXT = '\uFEFF' + Array.from({ length: 12 }, (_, i) => `Line ${i}:\tcafe\u0301 — naïve 😀 text.\r\n`).join('');
 
-function studyOf(task: 'needle' | 'recall' | 'multidoc', options: Partial<StudyConfig>): StudyConfig {
+function studyOf(task: 'needle' | 'recall' | 'multidoc' | 'qa', options: Partial<StudyConfig>): StudyConfig {
+  if (task === 'qa') {
+    const qa = preset('qa-tiny');
+    return { ...qa, arms: [0, 0.15, 0.3], seedsPerArm: 3, evaluation: { ...qa.evaluation, count: 24 }, ...options } as StudyConfig;
+  }
   const base = preset('tiny');
   const taskOptions = task === 'needle' ? base.taskOptions
     : task === 'recall' ? { ...base.taskOptions, pairs: 3 } : { ...base.taskOptions, documents: 3 };
@@ -48,10 +53,10 @@ function studyOf(task: 'needle' | 'recall' | 'multidoc', options: Partial<StudyC
   } as StudyConfig;
 }
 
-function engineDraws(config: StudyConfig) {
+function engineDraws(config: StudyConfig, count: number) {
   const plan = new RunPlan(config);
   const B = config.batch, T = config.model.context;
-  const steps = Array.from({ length: STEPS }, () => {
+  const steps = Array.from({ length: count }, () => {
     const tokens = new Uint32Array(plan.R * B * (T + 1));
     const mask = new Uint32Array(plan.R * B * T);
     plan.nextStep(tokens, mask);
@@ -60,12 +65,27 @@ function engineDraws(config: StudyConfig) {
   return { plan, steps };
 }
 
-const cases: [string, StudyConfig][] = [];
+/** [name, config, steps compared (default STEPS)]. */
+const cases: [string, StudyConfig, number?][] = [];
 for (const task of ['needle', 'recall', 'multidoc'] as const) {
   for (const baseSeed of [1, 7, 123456789]) cases.push([`${task} baseSeed ${baseSeed}`, studyOf(task, { baseSeed })]);
   cases.push([`${task} shared mask`, studyOf(task, { sharedMask: true })]);
   cases.push([`${task} protect query`, studyOf(task, { protectQuery: true, baseSeed: 5 })]);
 }
+// The mask-policy controls (issue 17): replacement draws after the positions, protected segments found per block.
+for (const task of ['needle', 'recall', 'multidoc', 'qa'] as const) {
+  cases.push([`${task} replace random`, studyOf(task, { replace: 'random', baseSeed: 11 })]);
+  cases.push([`${task} replace random-filler`, studyOf(task, { replace: 'random-filler', baseSeed: 12 })]);
+  cases.push([`${task} protect needle key and value`, studyOf(task, { protect: ['needle-key', 'needle-value'], baseSeed: 13 })]);
+  cases.push([`${task} protect query marker`, studyOf(task, { protect: ['query-marker'], baseSeed: 14 })]);
+}
+cases.push(['needle replace random, protect every segment, protect query', studyOf('needle', {
+  replace: 'random', protect: ['needle-key', 'needle-value', 'query-marker', 'query-key'], protectQuery: true, baseSeed: 15,
+})]);
+cases.push(['text replace random', textStudyOf({ kind: 'generated', seed: 3, documents: 30 }, { replace: 'random', baseSeed: 16 })]);
+// A cosine over 3 of 6 steps: steps 3–6 sit at the floor (the rows past scheduleSteps are compared).
+const SHORT_SCHEDULE = { ...preset('tiny').optimizer, warmupSteps: 1, scheduleSteps: 3 };
+cases.push(['needle scheduleSteps 3 of 6', studyOf('needle', { steps: 6, optimizer: SHORT_SCHEDULE, baseSeed: 17 }), 6]);
 for (const baseSeed of [1, 7, 123456789]) {
   cases.push([`text (generated corpus) baseSeed ${baseSeed}`, textStudyOf({ kind: 'generated', seed: baseSeed, documents: 30 }, { baseSeed })]);
 }
@@ -122,9 +142,10 @@ describe('PyTorch twin: data streams', () => {
     for (const seed of [1, 99]) expect(runTwin<string[]>('parity', ['corpus', seed, 300])).toEqual(generateCorpus(seed, 300));
   });
 
-  it.each(cases)('%s: batches, masks, hyper rows, evaluation set and init equal the engine', (_, config) => {
-    const twin = runTwin<TwinDraws>('parity', ['draws', 'CONFIG', STEPS], config);
-    const { plan, steps } = engineDraws(config);
+  it.each(cases)('%s: batches, masks, hyper rows, evaluation set and init equal the engine', (_, config, count = STEPS) => {
+    const twin = runTwin<TwinDraws>('parity', ['draws', 'CONFIG', count], config);
+    const { plan, steps } = engineDraws(config, count);
+    expect(twin.steps).toHaveLength(count);
     const B = config.batch, T = config.model.context;
     steps.forEach((step, s) => {
       for (let r = 0; r < plan.R; r++) {
@@ -134,9 +155,19 @@ describe('PyTorch twin: data streams', () => {
         expect(twin.steps[s].bc1).toBe(step.hyper[r * ADAMW_HYPER_STRIDE + AdamWHyperSlot.biasCorrection1]);
         expect(twin.steps[s].bc2).toBe(step.hyper[r * ADAMW_HYPER_STRIDE + AdamWHyperSlot.biasCorrection2]);
       }
-      // The masked arms really mask something (a twin drawing no masks would otherwise pass the NTP rows only).
-      expect(step.mask.some((x) => x === 1)).toBe(true);
+      // The masked arms really mask something (a twin drawing no masks would otherwise pass the NTP rows only): [MASK]
+      // entries (1), or with a replace control only replacement entries (2 + id).
+      const replaced = config.replace === 'random' || config.replace === 'random-filler';
+      expect(step.mask.some((x) => x === 1)).toBe(!replaced);
+      expect(step.mask.some((x) => x >= 2)).toBe(replaced);
     });
+    const scheduleSteps = config.optimizer.scheduleSteps;
+    if (scheduleSteps !== undefined) {
+      // Past scheduleSteps the rate stays at the floor, which the default schedule (over `steps`) does not reach before the end.
+      const floor = Math.fround(config.optimizer.lr * config.optimizer.minLrRatio);
+      expect(twin.steps.slice(scheduleSteps - 1).map((s) => s.lr)).toEqual(Array(count - scheduleSteps + 1).fill(floor));
+      expect(count).toBeGreaterThan(scheduleSteps);
+    }
     const ev = plan.evalSet;
     expect(twin.eval.tokens).toEqual(Array.from(ev.tokens));
     expect(twin.eval.segments, 'evaluation segment labels').toEqual(Array.from(ev.segments));

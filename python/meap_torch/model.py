@@ -1,5 +1,5 @@
 """The playground's LLaMA-style decoder in plain PyTorch, as src/reference/model.ts computes it:
-embedding (masked inputs read the [MASK] row) -> layers x [RMSNorm -> causal MHA with rotate-half RoPE ->
+embedding (masked inputs read the [MASK] row, or a replacement token's) -> layers x [RMSNorm -> causal MHA with rotate-half RoPE ->
 residual -> RMSNorm -> SwiGLU -> residual] -> RMSNorm -> untied LM head. Module names give the HF LLaMA
 tensor names of src/export/safetensors.ts, so state_dict() keys are the export's names."""
 import math
@@ -99,7 +99,7 @@ class MeapLlama(nn.Module):
         self.register_buffer("rope_sin", sin, persistent=False)
 
     def forward(self, ids):
-        """ids [B, T] (masked inputs already replaced by the [MASK] id) -> logits [B, T, V]."""
+        """ids [B, T] (masked inputs already replaced: masked_inputs) -> logits [B, T, V]."""
         T = ids.shape[1]
         dtype = self.lm_head.weight.dtype
         cos, sin = self.rope_cos[:T].to(dtype), self.rope_sin[:T].to(dtype)
@@ -117,9 +117,11 @@ class MeapLlama(nn.Module):
 
 
 def masked_inputs(tokens, mask, mask_id: int):
-    """tokens [B, T+1], mask [B, T] -> input ids [B, T] with masked positions set to the [MASK] id."""
+    """tokens [B, T+1], mask [B, T] -> input ids [B, T]: mask entry 0 keeps the token, 1 gives the [MASK] id,
+    m >= 2 gives token id m - 2 (the replace controls; src/reference/embedding.ts maskedInputIds)."""
     inputs = tokens[:, :-1]
-    return torch.where(mask.bool(), torch.full_like(inputs, mask_id), inputs)
+    mask = mask.to(inputs.dtype)
+    return torch.where(mask == 0, inputs, torch.where(mask == 1, torch.full_like(inputs, mask_id), mask - 2))
 
 
 def next_token_loss(logits, tokens):

@@ -1,8 +1,9 @@
 """Port of src/data/task.ts createTask: needle, recall, multidoc, qa and text."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 from . import needle, retrieval, text_task
+from .protected_segments import protected_input_positions
 from .rng import Rng
 from .vocab import needle_vocab
 
@@ -29,6 +30,18 @@ class Task:
     query_length: int
     training_batch: Callable  # (rng, B, T) -> [B * (T + 1)] token ids
     eval_set: Callable        # (count, T, buckets, seed) -> EvalSet
+    ordinary_ids: List[int] = field(default_factory=list)  # replace: random draws from these (all but specials)
+    filler_ids: Optional[List[int]] = None                 # replace: random-filler draws from these; None for text
+    # Retrieval tasks: (block, T, segments) -> the input positions (< T, increasing) the `protect` control keeps.
+    protected_inputs: Optional[Callable] = None
+
+
+def _retrieval_controls(task: Task, vocab, answer_start=lambda block, T: T) -> Task:
+    """What every task on the synthetic retrieval vocabulary shares (task.ts retrievalControls)."""
+    task.ordinary_ids = list(range(vocab.filler_start, vocab.size))
+    task.filler_ids = list(range(vocab.filler_start, vocab.filler_start + vocab.filler_count))
+    task.protected_inputs = lambda block, T, segments: protected_input_positions(block, T, answer_start(block, T), segments)
+    return task
 
 
 def _retrieval_eval(make, count: int, T: int, buckets: int, seed: int) -> EvalSet:
@@ -46,17 +59,19 @@ def create_task(name: str, options: dict) -> Task:
         raise ValueError(f"unknown task {name!r}")
     vocab = needle_vocab(options["fillerWords"], options["keys"], options["values"])
     if name == "needle":
-        return Task("needle", vocab.size, vocab.mask_id, 2,
-                    lambda rng, B, T: needle.needle_training_batch(vocab, B, T, rng),
-                    lambda count, T, buckets, seed: _retrieval_eval(
-                        lambda c, t, k, rng: needle.needle_eval_set(vocab, c, t, k, rng), count, T, buckets, seed))
+        return _retrieval_controls(Task(
+            "needle", vocab.size, vocab.mask_id, 2,
+            lambda rng, B, T: needle.needle_training_batch(vocab, B, T, rng),
+            lambda count, T, buckets, seed: _retrieval_eval(
+                lambda c, t, k, rng: needle.needle_eval_set(vocab, c, t, k, rng), count, T, buckets, seed)), vocab)
     write = retrieval.write_recall if name == "recall" else retrieval.write_multidoc
     n = options["pairs"] if name == "recall" else options["documents"]
-    return Task(name, vocab.size, vocab.mask_id, 2,
-                lambda rng, B, T: retrieval.retrieval_training_batch(write, vocab, n, B, T, rng),
-                lambda count, T, buckets, seed: _retrieval_eval(
-                    lambda c, t, k, rng: retrieval.retrieval_eval_set(write, vocab, n, c, t, k, rng),
-                    count, T, buckets, seed))
+    return _retrieval_controls(Task(
+        name, vocab.size, vocab.mask_id, 2,
+        lambda rng, B, T: retrieval.retrieval_training_batch(write, vocab, n, B, T, rng),
+        lambda count, T, buckets, seed: _retrieval_eval(
+            lambda c, t, k, rng: retrieval.retrieval_eval_set(write, vocab, n, c, t, k, rng),
+            count, T, buckets, seed)), vocab)
 
 
 def _qa_task(options: dict) -> Task:
@@ -74,8 +89,10 @@ def _qa_task(options: dict) -> Task:
                        [tokens[i * (T + 1) + start] for i, (start, _) in enumerate(spans)], bucket_of, buckets, True,
                        [length for _, length in spans])
 
-    return Task("qa", vocab.size, vocab.mask_id, 2,
-                lambda rng, B, T: retrieval.retrieval_training_batch(write, vocab, documents, B, T, rng), eval_set)
+    return _retrieval_controls(Task(
+        "qa", vocab.size, vocab.mask_id, 2,
+        lambda rng, B, T: retrieval.retrieval_training_batch(write, vocab, documents, B, T, rng), eval_set),
+        vocab, lambda block, T: retrieval.qa_answer_span(block, T)[0])
 
 
 def _text_task(options: dict) -> Task:
@@ -88,4 +105,5 @@ def _text_task(options: dict) -> Task:
         return EvalSet(count, T, tokens, [0] * len(tokens), [T - 1] * count, answers, [0] * count, 1, False)
 
     return Task("text", tokenizer.size, text_task.MASK, 0,
-                lambda rng, B, T: text_task.text_training_batch(train, B, T, rng), eval_set)
+                lambda rng, B, T: text_task.text_training_batch(train, B, T, rng), eval_set,
+                ordinary_ids=list(range(text_task.SPECIAL_COUNT, tokenizer.size)))
