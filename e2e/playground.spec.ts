@@ -180,6 +180,25 @@ test('a shared URL restores the config exactly, and edits go back into the URL',
   expect(otherErrors).toEqual([]);
 });
 
+test('mask options: a random filler word and a protected needle key survive a reload', async ({ page }) => {
+  const errors = watchErrors(page);
+  await page.goto('/?preset=tiny&steps=40&evalEvery=10');
+  await page.getByTestId('select-replace').selectOption({ label: 'a random filler word' });
+  await page.getByTestId('input-protect-needle-key').check();
+  await expect.poll(() => new URL(page.url()).searchParams.get('replace')).toBe('random-filler');
+  await expect.poll(() => new URL(page.url()).searchParams.get('protect')).toBe('needle-key');
+  // A shared mask cannot keep segments of each sequence: refused with the study validation's reason.
+  await page.getByTestId('input-sharedMask').click();
+  await expect(page.getByTestId('mask-error')).toContainText('turn off sharedMask');
+  await expect(page.getByTestId('input-sharedMask')).not.toBeChecked();
+  await page.reload();
+  await expect(page.getByTestId('select-replace')).toHaveValue('random-filler');
+  await expect(page.getByTestId('input-protect-needle-key')).toBeChecked();
+  await expect(page.getByTestId('input-protect-needle-value')).not.toBeChecked();
+  await expect(page.getByTestId('notices')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
 test('invalid link values are ignored with a visible notice and never rendered as markup', async ({ page }) => {
   const errors = watchErrors(page);
   let dialogs = 0;

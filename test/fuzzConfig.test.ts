@@ -250,6 +250,8 @@ const fieldValue: Record<string, fc.Arbitrary<string>> = {
   seedsPerArm: edge(LIMITS.seedsPerArm.min, LIMITS.seedsPerArm.max),
   sharedMask: fc.constantFrom('1', '0', 'true', 'no', 'maybe'),
   protectQuery: fc.constantFrom('1', '0', 'yes', 'false', 'perhaps'),
+  replace: fc.constantFrom('mask', 'random', 'random-filler', 'Random', 'blank', 'none', ''),
+  protect: fc.array(fc.constantFrom('needle-key', 'needle-value', 'query-marker', 'query-key', 'none', 'haystack', ''), { maxLength: 5 }).map((a) => a.join(',')),
   baseSeed: edge(LIMITS.baseSeed.min, LIMITS.baseSeed.max),
   evalEvery: edge(LIMITS.evalEvery.min, LIMITS.evalEvery.max),
 };
@@ -283,7 +285,7 @@ function checkQuery(search: string): void {
   expect(parsed.notices.length).toBeLessThanOrEqual(named.length);
   for (const notice of parsed.notices) {
     expect(typeof notice).toBe('string');
-    expect(notice).toMatch(/^Ignored (preset|task|steps|batch|lr|arms|seedsPerArm|sharedMask|protectQuery|baseSeed|evalEvery)=".*" from the link: .+\.$/);
+    expect(notice).toMatch(/^Ignored (preset|task|steps|batch|lr|arms|seedsPerArm|sharedMask|protectQuery|replace|protect|baseSeed|evalEvery)=".*" from the link: .+\.$/);
     expect(notice).not.toMatch(/[\n\r\u2028\u2029]/);
     // Every refusal has its own reason: the generic one means an unexpected exception.
     expect(notice).not.toMatch(/: not a valid value\.$/);

@@ -19,6 +19,7 @@ describe('config ↔ URL', () => {
       config = applyEdit(name, config, 'arms', [0, 0.05, 0.2]);
       config = applyEdit(name, config, 'seedsPerArm', 3);
       config = applyEdit(name, config, 'sharedMask', true);
+      config = applyEdit(name, config, 'replace', 'random');
       config = applyEdit(name, config, 'baseSeed', 77);
       config = applyEdit(name, config, 'evalEvery', 9);
       const parsed = configFromQuery(configToQuery(name, config));

@@ -6,7 +6,7 @@
  */
 import { FINETUNE_VARIANTS, type FinetuneConfig, type FinetuneVariant, type StudyConfig } from '../config/presets';
 import { validateStudyConfig } from '../config/validate';
-import { studyConfigIssue } from '../config/schema';
+import { ConfigError, studyConfigIssue } from '../config/schema';
 import { ConfigEditError, defaultPresetName, firstPresetOfTask, taskNames } from '../config/presetLookup';
 import { isKnownPresetName, presetConfig, withPresetWarmup } from '../study/studyPresets';
 import { parseDecimal } from '../util/decimal';
@@ -34,6 +34,20 @@ export const LIMITS = {
   minAnswer: { min: 1, max: 1000 },
 } as const;
 
+/** What MEAP's chosen inputs become, and the parts of a retrieval block never masked (StudyConfig's replace, protect). */
+export type MaskReplacement = NonNullable<StudyConfig['replace']>;
+export type ProtectedSegment = NonNullable<StudyConfig['protect']>[number];
+
+/**
+ * Their values, in the order of src/data's MASK_REPLACEMENTS and PROTECTED_SEGMENTS, which the page may not
+ * import (.dependency-cruiser.cjs). Keyed by StudyConfig's types, so tsc refuses a value missing here or unknown
+ * there; test/maskControlsPage.test.ts checks the order against data/'s lists.
+ */
+const REPLACE_KEYS: Record<MaskReplacement, true> = { mask: true, random: true, 'random-filler': true };
+const PROTECT_KEYS: Record<ProtectedSegment, true> = { 'needle-key': true, 'needle-value': true, 'query-marker': true, 'query-key': true };
+export const REPLACE_VALUES = Object.keys(REPLACE_KEYS) as readonly MaskReplacement[];
+export const PROTECT_VALUES = Object.keys(PROTECT_KEYS) as readonly ProtectedSegment[];
+
 export interface EditableValues {
   preset: string;
   task: string;
@@ -44,6 +58,10 @@ export interface EditableValues {
   seedsPerArm: number;
   sharedMask: boolean;
   protectQuery: boolean;
+  /** 'mask' (the paper) when the config has no `replace`. */
+  replace: MaskReplacement;
+  /** [] when the config has no `protect`; in PROTECT_VALUES' order. */
+  protect: ProtectedSegment[];
   baseSeed: number;
   evalEvery: number;
   /** The fine-tuning stage (qa studies only; src/config/finetuneStage.ts): its variants ([]: none), steps, lr… */
@@ -56,7 +74,16 @@ export interface EditableValues {
 export type EditableField = keyof EditableValues;
 
 /** Order in which a link's values are applied (a preset first: every other value edits it). */
-export const FIELDS: readonly EditableField[] = ['preset', 'task', 'steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'protectQuery', 'baseSeed', 'evalEvery'];
+export const FIELDS: readonly EditableField[] = [
+  'preset', 'task', 'steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'protectQuery', 'replace', 'protect', 'baseSeed', 'evalEvery',
+];
+
+/**
+ * The mask-policy options (issue 17's controls): in the URL only when the config or its preset departs from
+ * the paper's policy (`replace=random`, `protect=needle-key,needle-value`; `replace=mask`, `protect=none` say
+ * "back to the paper's" for a study preset that has them).
+ */
+const MASK_FIELDS: readonly EditableField[] = ['replace', 'protect'];
 
 /**
  * The fine-tuning stage's fields, applied after FIELDS (the variants first: `finetune=none` removes the stage,
@@ -119,12 +146,12 @@ function withTask(config: StudyConfig, task: string): StudyConfig {
   // The zero-shot text-needle probe (pretrain-then-probe) reads text prompts: it leaves with the text task.
   if (next.task !== 'text') delete next.zeroShotProbe;
   try {
-    validateStudyConfig(next);
+    validateDroppingMaskOptions(next);
     return next;
   } catch {
     next.model = { ...next.model, context: source.model.context };
     try {
-      validateStudyConfig(next);
+      validateDroppingMaskOptions(next);
     } catch (error) {
       throw new ConfigEditError(`the ${task} task does not fit this model: ${(error as Error).message}`);
     }
@@ -133,10 +160,82 @@ function withTask(config: StudyConfig, task: string): StudyConfig {
 }
 
 /**
+ * Validates a study whose task just changed, first dropping the mask options the new task does not offer
+ * (random filler words, protected segments: the text task has neither), as the zero-shot probe is dropped.
+ */
+function validateDroppingMaskOptions(next: StudyConfig): void {
+  for (;;) {
+    try {
+      validateStudyConfig(next);
+      return;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      if (error.path === 'replace' && next.replace !== undefined) delete next.replace;
+      else if (error.path === 'protect' && next.protect !== undefined) delete next.protect;
+      else throw error;
+    }
+  }
+}
+
+/**
+ * The validation error (src/config/validate.ts checkMaskControls) of a config's mask options against the rest
+ * of the study: random filler words or protected segments on a task without them, protected segments with a
+ * shared mask. Null when there is none, and at no cost for the paper's policy (nothing is built then).
+ */
+function maskOptionIssue(c: StudyConfig): ConfigError | null {
+  if (c.replace !== 'random-filler' && !(c.protect && c.protect.length > 0)) return null;
+  try {
+    validateStudyConfig(c);
+    return null;
+  } catch (error) {
+    if (error instanceof ConfigError && (error.path === 'replace' || error.path === 'protect')) return error;
+    return null;
+  }
+}
+
+/** Which mask options a task offers (its first preset, checked by validateStudyConfig), by task name. */
+const offeredByTask = new Map<string, { filler: boolean; protect: boolean }>();
+
+/**
+ * Whether a task offers `replace: random-filler` (it has filler words) and `protect` (a retrieval block with a
+ * needle and a query): the retrieval tasks do, the text task neither. The page's controls offer them accordingly.
+ */
+export function maskOptionsOfTask(task: string): { filler: boolean; protect: boolean } {
+  let offered = offeredByTask.get(task);
+  if (!offered) {
+    const preset = firstPresetOfTask(task);
+    const valid = (c: StudyConfig): boolean => {
+      try {
+        validateStudyConfig(c);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    offered = {
+      filler: preset !== undefined && valid({ ...preset, replace: 'random-filler' }),
+      protect: preset !== undefined && valid({ ...preset, sharedMask: false, protect: [...PROTECT_VALUES] }),
+    };
+    offeredByTask.set(task, offered);
+  }
+  return offered;
+}
+
+/**
  * The config after setting one value; throws ConfigEditError (a message fit to show) when the value is
  * refused. Setting `preset` replaces everything by that preset.
  */
 export function applyEdit<K extends EditableField>(presetName: string, config: StudyConfig, field: K, value: EditableValues[K]): StudyConfig {
+  const next = schemaCheckedEdit(presetName, config, field, value);
+  // The mask options against the rest of the study (validateStudyConfig's own message): protected segments
+  // with a shared mask, say, are refused whichever of the two is set last.
+  const clash = maskOptionIssue(next);
+  if (clash) throw new ConfigEditError(clash.message);
+  return next;
+}
+
+/** applyEdit without the mask options' check against the rest of the study (a link checks them once, at the end). */
+function schemaCheckedEdit<K extends EditableField>(presetName: string, config: StudyConfig, field: K, value: EditableValues[K]): StudyConfig {
   const next = editedConfig(presetName, config, field, value);
   // Every edit ends in the study schema (src/config/schema.ts), the one the CLI, the engines and
   // uploaded files use: a value the controls' bounds let through but the schema refuses is refused here.
@@ -184,6 +283,25 @@ function editedConfig<K extends EditableField>(presetName: string, config: Study
       if (v) next.protectQuery = true;
       else delete next.protectQuery;
       return next;
+    case 'replace': {
+      const mode = v as MaskReplacement;
+      if (!REPLACE_VALUES.includes(mode)) throw new ConfigEditError(`masked inputs become one of ${REPLACE_VALUES.join(', ')}`);
+      // Absent means the paper's [MASK], as for protectQuery.
+      if (mode === 'mask') delete next.replace;
+      else next.replace = mode;
+      return next;
+    }
+    case 'protect': {
+      const chosen = v as ProtectedSegment[];
+      for (const segment of chosen) {
+        if (!PROTECT_VALUES.includes(segment)) throw new ConfigEditError(`protected segments are ${PROTECT_VALUES.join(', ')} or none`);
+      }
+      // One order whatever the link's or the clicks': the same segments are the same study.
+      const segments = PROTECT_VALUES.filter((x) => chosen.includes(x));
+      if (segments.length === 0) delete next.protect;
+      else next.protect = segments;
+      return next;
+    }
     case 'baseSeed':
       integerIn(v as number, 'base seed', LIMITS.baseSeed.min, LIMITS.baseSeed.max);
       next.baseSeed = v as number;
@@ -242,7 +360,8 @@ function editedConfig<K extends EditableField>(presetName: string, config: Study
 export function editableValues(presetName: string, c: StudyConfig): EditableValues {
   return {
     preset: presetName, task: c.task, steps: c.steps, batch: c.batch, lr: c.optimizer.lr, arms: [...c.arms],
-    seedsPerArm: c.seedsPerArm, sharedMask: c.sharedMask, protectQuery: c.protectQuery === true, baseSeed: c.baseSeed,
+    seedsPerArm: c.seedsPerArm, sharedMask: c.sharedMask, protectQuery: c.protectQuery === true,
+    replace: c.replace ?? 'mask', protect: [...(c.protect ?? [])], baseSeed: c.baseSeed,
     evalEvery: c.evaluation.every,
     finetune: c.finetune ? [...c.finetune.variants] : [],
     finetuneSteps: c.finetune?.steps ?? 0, finetuneLr: c.finetune?.lr ?? 0,
@@ -250,16 +369,28 @@ export function editableValues(presetName: string, c: StudyConfig): EditableValu
   };
 }
 
-/** The fields a config's URL holds: the fine-tuning ones for qa studies only (and without a stage, only `finetune=none`). */
-function urlFields(c: StudyConfig): readonly EditableField[] {
-  if (c.task !== 'qa') return FIELDS;
-  return c.finetune ? ALL_FIELDS : [...FIELDS, 'finetune'];
+/** Whether a config departs from the paper's mask policy in a mask option (MASK_FIELDS). */
+function hasMaskOption(c: StudyConfig | undefined, field: EditableField): boolean {
+  if (!c) return false;
+  return field === 'replace' ? c.replace !== undefined && c.replace !== 'mask' : c.protect !== undefined && c.protect.length > 0;
+}
+
+/**
+ * The fields a config's URL holds: the fine-tuning ones for qa studies only (and without a stage, only
+ * `finetune=none`), a mask option only when the config or its preset has one.
+ */
+function urlFields(presetName: string, c: StudyConfig): readonly EditableField[] {
+  const preset = isKnownPresetName(presetName) ? presetConfig(presetName) : undefined;
+  const fields = FIELDS.filter((f) => !MASK_FIELDS.includes(f) || hasMaskOption(c, f) || hasMaskOption(preset, f));
+  if (c.task !== 'qa') return fields;
+  return c.finetune ? [...fields, ...FINETUNE_FIELDS] : [...fields, 'finetune'];
 }
 
 function formatValue(field: EditableField, value: EditableValues[EditableField]): string {
   if (field === 'arms') return (value as number[]).map(String).join(',');
   if (field === 'finetune') return (value as string[]).length > 0 ? (value as string[]).join(',') : 'none';
   if (field === 'sharedMask' || field === 'protectQuery') return value ? '1' : '0';
+  if (field === 'protect') return (value as string[]).length > 0 ? (value as string[]).join(',') : 'none';
   return String(value);
 }
 
@@ -284,6 +415,19 @@ function parseValue(field: EditableField, text: string): EditableValues[Editable
       if (t === '0' || t === 'false' || t === 'no') return false;
       throw new ConfigEditError(`${field} must be 1 or 0`);
     }
+    case 'replace': {
+      const t = text.trim().toLowerCase();
+      if (!(REPLACE_VALUES as readonly string[]).includes(t)) throw new ConfigEditError(`replace must be one of ${REPLACE_VALUES.join(', ')}`);
+      return t as MaskReplacement;
+    }
+    case 'protect': {
+      const t = text.trim().toLowerCase();
+      const segments = t === 'none' || t === '' ? [] : t.split(',').map((x) => x.trim());
+      if (!segments.every((x) => (PROTECT_VALUES as readonly string[]).includes(x))) {
+        throw new ConfigEditError(`protect must be none or a list of ${PROTECT_VALUES.join(', ')}`);
+      }
+      return segments as ProtectedSegment[];
+    }
     default: return number(text);
   }
 }
@@ -303,10 +447,29 @@ export interface ParsedConfig {
   fromLink: boolean;
 }
 
-/** The config a query string describes; values that are refused are ignored and reported. */
+/**
+ * The config a query string describes; values that are refused are ignored and reported. The mask options are
+ * checked against the rest of the study once all values are read (so the order of the link's values does not
+ * matter): a clash refuses the link's mask option, else the link's value it clashes with (sharedMask, task).
+ */
 export function configFromQuery(search: string): ParsedConfig {
   const params = new URLSearchParams(search);
+  const refused = new Map<EditableField, string>();
+  for (;;) {
+    const { applied, ...read } = readQuery(params, refused);
+    const clash = maskOptionIssue(read.config);
+    if (!clash) return read;
+    const culprit = ([clash.path, 'sharedMask', 'task'] as EditableField[]).find((f) => applied.has(f));
+    // Only the link's values can clash: a preset's own config is valid.
+    if (culprit === undefined) throw clash;
+    refused.set(culprit, clash.message);
+  }
+}
+
+/** configFromQuery's reading of every field, the `refused` ones ignored with their reason. */
+function readQuery(params: URLSearchParams, refused: ReadonlyMap<EditableField, string>): ParsedConfig & { applied: Set<EditableField> } {
   const notices: string[] = [];
+  const applied = new Set<EditableField>();
   let presetName = defaultPresetName();
   let config = presetConfig(presetName);
   let fromLink = false;
@@ -316,15 +479,18 @@ export function configFromQuery(search: string): ParsedConfig {
     fromLink = true;
     const raw = all[all.length - 1];
     try {
+      const reason = refused.get(field);
+      if (reason !== undefined) throw new ConfigEditError(reason);
       const value = parseValue(field, raw);
-      config = applyEdit(presetName, config, field, value);
+      config = schemaCheckedEdit(presetName, config, field, value);
+      applied.add(field);
       if (field === 'preset') presetName = value as string;
     } catch (error) {
       const reason = error instanceof ConfigEditError ? error.message : 'not a valid value';
       notices.push(`Ignored ${field}=${quoteRaw(raw)} from the link: ${reason}.`);
     }
   }
-  return { presetName, config, notices, fromLink };
+  return { presetName, config, notices, fromLink, applied };
 }
 
 /**
@@ -334,8 +500,8 @@ export function configFromQuery(search: string): ParsedConfig {
 export function configToQuery(presetName: string, config: StudyConfig, existing = ''): string {
   const params = new URLSearchParams(existing);
   const values = editableValues(presetName, config);
-  for (const field of FINETUNE_FIELDS) params.delete(field);
-  for (const field of urlFields(config)) params.set(field, formatValue(field, values[field]));
+  for (const field of [...MASK_FIELDS, ...FINETUNE_FIELDS]) params.delete(field);
+  for (const field of urlFields(presetName, config)) params.set(field, formatValue(field, values[field]));
   return params.toString().replace(/%2C/g, ',');
 }
 

@@ -3,7 +3,7 @@ import { useConfig } from '../store/config';
 import { useDevice } from '../store/device';
 import { useRuns } from '../store/runs';
 import { commands, finetuneEdits } from '../store/session';
-import { changedFields, configToQuery, sameConfig } from '../store/configCodec';
+import { changedFields, configToQuery, sameConfig, type EditableField } from '../store/configCodec';
 import { runLabel } from '../util/palette';
 import { canonicalJson } from '../util/canonicalJson';
 import type { StudyConfig } from '../config/presets';
@@ -15,9 +15,11 @@ const STATE_TEXT: Record<string, string> = {
   idle: 'ready', building: 'building the study…', running: 'training', paused: 'paused', done: 'finished', failed: 'stopped',
 };
 
-const FIELD_NAMES: Record<string, string> = {
+/** Every control field's name in words (keyed by EditableField: a new field fails to compile until named). */
+const FIELD_NAMES: Record<EditableField, string> = {
   preset: 'preset', task: 'task', steps: 'steps', batch: 'batch', lr: 'learning rate', arms: 'arms',
-  seedsPerArm: 'seeds per arm', sharedMask: 'mask sharing', protectQuery: 'query protection', baseSeed: 'base seed', evalEvery: 'evaluation interval',
+  seedsPerArm: 'seeds per arm', sharedMask: 'mask sharing', protectQuery: 'query protection',
+  replace: 'mask replacement', protect: 'protected segments', baseSeed: 'base seed', evalEvery: 'evaluation interval',
   finetune: 'fine-tuning variants', finetuneSteps: 'fine-tuning steps', finetuneLr: 'fine-tuning learning rate', maskFraction: 'mask fraction',
   minAnswer: 'min answer',
 };
@@ -27,7 +29,7 @@ const FIELD_NAMES: Record<string, string> = {
  * upload, which no control field shows); "the study" only for a change neither names.
  */
 function describeChanges(changed: readonly string[], before: StudyConfig | undefined, after: StudyConfig): string {
-  const names = changed.map((f) => FIELD_NAMES[f] ?? f);
+  const names = changed.map((f) => (FIELD_NAMES as Record<string, string>)[f] ?? f);
   if (before?.task === 'text' && after.task === 'text' && !changed.includes('task')
     && canonicalJson((before as StudyConfig<'text'>).taskOptions.source) !== canonicalJson((after as StudyConfig<'text'>).taskOptions.source)) {
     names.push('the training text');

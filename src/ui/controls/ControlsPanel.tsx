@@ -11,6 +11,7 @@ import { NumberField } from './NumberField';
 import { cliCommand } from './cliCommand';
 import { StudyPresetFacts } from './StudyPresetFacts';
 import { FinetuneControls } from './FinetuneControls';
+import { MaskControls } from './MaskControls';
 
 function describeModel(c: StudyConfig): string {
   const m = c.model;
@@ -37,7 +38,7 @@ export function ControlsPanel() {
   const size = useStudySize(config);
   const textFileName = useUserText((s) => s.accepted?.name);
   const cli = useMemo(() => cliCommand(presetName, config, textFileName), [presetName, config, textFileName]);
-  const presetId = useId(), taskId = useId(), sharedId = useId(), protectId = useId();
+  const presetId = useId(), taskId = useId();
   const groups = useMemo(presetGroups, []);
   const [copied, setCopied] = useState<string | null>(null);
   const [taskError, setTaskError] = useState<string | null>(null);
@@ -105,17 +106,7 @@ export function ControlsPanel() {
           min={LIMITS.baseSeed.min} max={LIMITS.baseSeed.max} help="init, data and masks" />
       </div>
 
-      <div className="field checkbox">
-        <input id={sharedId} type="checkbox" data-testid="input-sharedMask" checked={config.sharedMask}
-          onChange={(e) => edit('sharedMask', e.target.checked)} />
-        <label htmlFor={sharedId}>Share mask positions across the batch <span className="muted">(as the reference code does)</span></label>
-      </div>
-
-      <div className="field checkbox">
-        <input id={protectId} type="checkbox" data-testid="input-protectQuery" checked={config.protectQuery === true}
-          onChange={(e) => edit('protectQuery', e.target.checked)} />
-        <label htmlFor={protectId}>Never mask the query tokens <span className="muted">(retrieval tasks; the paper masks any input but the last)</span></label>
-      </div>
+      <MaskControls />
 
       <FinetuneControls />
 

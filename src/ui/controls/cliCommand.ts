@@ -9,7 +9,9 @@ import {
 } from '../../store/configCodec';
 
 /** The values `npm run compare` takes as flags, in the order the page applies them. */
-const COMPARE_FIELDS: readonly EditableField[] = ['steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'protectQuery', 'baseSeed', 'evalEvery'];
+const COMPARE_FIELDS: readonly EditableField[] = [
+  'steps', 'batch', 'lr', 'arms', 'seedsPerArm', 'sharedMask', 'protectQuery', 'replace', 'protect', 'baseSeed', 'evalEvery',
+];
 /** …and for qa studies the fine-tuning stage's (--finetune, --finetune-steps, --finetune-lr, --mask-fraction, --min-answer). */
 const FINETUNE_COMPARE_FIELDS: readonly EditableField[] = ['finetune', 'finetuneSteps', 'finetuneLr', 'maskFraction', 'minAnswer'];
 
@@ -62,6 +64,8 @@ export function cliCommand(presetName: string, c: StudyConfig, textFileName?: st
     `--mask-ratios ${c.arms.join(',')}`, `--seeds ${c.seedsPerArm}`, `--base-seed ${c.baseSeed}`, `--eval-every ${c.evaluation.every}`];
   if (c.sharedMask) args.push('--shared-mask');
   if (c.protectQuery) args.push('--protect-query');
+  if (c.replace !== undefined && c.replace !== 'mask') args.push(`--replace ${c.replace}`);
+  if (c.protect && c.protect.length > 0) args.push(`--protect ${c.protect.join(',')}`);
   if (c.task === 'qa') {
     const f = c.finetune;
     args.push(f ? `--finetune ${f.variants.join(',')} --finetune-steps ${f.steps} --finetune-lr ${f.lr} --mask-fraction ${f.maskFraction} --min-answer ${f.minAnswer}`
