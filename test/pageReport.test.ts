@@ -10,6 +10,7 @@ import {
 } from '../src/store/configCodec';
 import { cliCommand } from '../src/ui/controls/cliCommand';
 import { STUDY_NAMES, studyDefinition } from '../src/study/studies';
+import { PAGE_STUDY_SEEDS, pageStudyConfig } from '../src/study/studyPresets';
 import { analyseStudy, figures, renderMarkdown, STUDY_FORMAT } from '../src/study/report';
 import {
   hasRetrievalScore, pageDefinition, pageStudyRecord, PLAYGROUND_STUDY, recordStep, trainingMs, type PageRecordInput,
@@ -147,13 +148,17 @@ describe('the record\'s definition', () => {
   it('is the named study\'s for an unedited study preset, a playground one otherwise', () => {
     for (const name of STUDY_NAMES) {
       const d = studyDefinition(name);
-      const named = pageDefinition(`study:${name}`, d.config, taskBucketLabel(d.config));
+      const named = pageDefinition(`study:${name}`, pageStudyConfig(d), taskBucketLabel(d.config));
       expect(named.name).toBe(name);
       expect(named.title).toBe(d.title);
       expect(named.learnedThreshold).toBe(d.learnedThreshold);
       expect(named.attentionExamples).toBe(d.attentionExamples);
-      expect(named.config).toEqual(d.config);
+      expect(named.config).toEqual(pageStudyConfig(d));
     }
+    // The 64-seed studies offer their first 16 seeds in the page (its limits); the rest of the config is the study's.
+    const quick = studyDefinition('needle-quick');
+    expect(quick.config.seedsPerArm).toBe(64);
+    expect(pageStudyConfig(quick)).toEqual({ ...quick.config, seedsPerArm: PAGE_STUDY_SEEDS });
     const d = studyDefinition('needle-s');
     const edited = pageDefinition('study:needle-s', applyEdit('study:needle-s', d.config, 'steps', 500), 'needle depth');
     expect(edited.name).toBe(PLAYGROUND_STUDY);
@@ -272,7 +277,7 @@ describe('the named studies as presets', () => {
       const opened = configFromQuery(`?preset=${encodeURIComponent(presetName)}`);
       expect(opened.notices, name).toEqual([]);
       expect(opened.presetName).toBe(presetName);
-      expect(opened.config).toEqual(d.config);
+      expect(opened.config).toEqual(pageStudyConfig(d));
       expect(studyOfPreset(presetName)).toBe(name);
       expect(isKnownPresetName(presetName)).toBe(true);
       expect(isUneditedStudy(presetName, opened.config)).toBe(true);
@@ -280,7 +285,7 @@ describe('the named studies as presets', () => {
 
       const shared = configFromQuery(configToQuery(presetName, opened.config));
       expect(shared.notices, name).toEqual([]);
-      expect(shared.config).toEqual(d.config);
+      expect(shared.config).toEqual(pageStudyConfig(d));
 
       const edited = applyEdit(presetName, applyEdit(presetName, opened.config, 'steps', 120), 'seedsPerArm', 2);
       const back = configFromQuery(configToQuery(presetName, edited));

@@ -63,8 +63,24 @@ describe('SVG charts', () => {
 
 describe('study definitions', () => {
   it('define the issue\'s studies with at least 8 seeds per arm', () => {
-    expect(STUDY_NAMES).toEqual(['needle-s', 'needle-quick', 'needle-quick-protect', 'needle-quick-shared', 'needle-quick-2k', 'sweep', 'long', 'pretrain-then-probe',
+    expect(STUDY_NAMES).toEqual(['needle-s', 'needle-quick', 'needle-quick-protect', 'needle-quick-shared', 'needle-quick-2k', 'needle-quick-long',
+      'needle-quick-needle-visible', 'needle-quick-random', 'needle-quick-filler', 'needle-quick-protect-needle-key',
+      'needle-quick-protect-needle-value', 'needle-quick-protect-query-marker', 'sweep', 'long', 'pretrain-then-probe',
       'qa-finetune-quick', 'qa-finetune']);
+    // Issue 17: the needle-quick family at 64 seeds per arm, 512 evaluation prompts (balanced over 4 depth buckets), 200 attention examples.
+    const quick = studyDefinition('needle-quick');
+    expect([quick.config.seedsPerArm, quick.config.evaluation.count, quick.config.evaluation.buckets, quick.attentionExamples]).toEqual([64, 512, 4, 200]);
+    // needle-quick-long is needle-quick's schedule continued: only steps and the schedule's end differ.
+    const long = studyDefinition('needle-quick-long').config;
+    expect(long.optimizer.scheduleSteps).toBe(800);
+    expect({ ...long, steps: 800, optimizer: { ...long.optimizer, scheduleSteps: undefined } })
+      .toEqual({ ...quick.config, optimizer: { ...quick.config.optimizer, scheduleSteps: undefined } });
+    // Each control differs from needle-quick in its mask policy only.
+    for (const [name, change] of [['needle-quick-needle-visible', { protect: ['needle-key', 'needle-value'] }], ['needle-quick-random', { replace: 'random' }],
+      ['needle-quick-filler', { replace: 'random-filler' }], ['needle-quick-protect-query-marker', { protect: ['query-marker'] }]] as const) {
+      expect(studyDefinition(name).config, name).toEqual({ ...quick.config, ...change });
+      expect(quickDefinition(studyDefinition(name)).config, `${name} --quick keeps the control`).toMatchObject(change);
+    }
     // The protectQuery variant differs from needle-quick in that option only.
     expect({ ...studyDefinition('needle-quick-protect').config, protectQuery: undefined }).toEqual({ ...studyDefinition('needle-quick').config, protectQuery: undefined });
     expect(studyDefinition('needle-quick-protect').config.protectQuery).toBe(true);

@@ -4,9 +4,9 @@
  * same record as one (timings aside), and the record renders into a report.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../src/export/safetensors';
 import { CpuStudy } from '../src/engine/cpuStudy';
@@ -102,6 +102,35 @@ describe('PyTorch twin: export-study, train, reproduce --from', () => {
     const rendered = renderRecordFile(join(exportDir, 'one', 'study.json'), join(exportDir, 'reports'));
     expect(existsSync(join(rendered.dir, 'report.md'))).toBe(true);
     expect(rendered.record.units).toHaveLength(2);
+  });
+
+  it('resumes from saved units, and a control study\'s NTP runs reused from needle-quick are the runs it would train', () => {
+    const out = join(exportDir, 'resume');
+    const first = twinTrain([exportDir, '--threads', '1', '--out', out]);
+    // A rerun skips the saved units: the very same record, timings and all.
+    const again = twinTrain([exportDir, '--threads', '1', '--out', out]);
+    expect(again.units).toEqual(first.units);
+
+    const control = join(dirname(exportDir), 'needle-quick-needle-visible');
+    const exported = spawnSync('npx', ['vite-node', 'src/cli/exportStudy.ts', '--', '--study', 'needle-quick-needle-visible', '--quick', '--out', control],
+      { cwd: ROOT, encoding: 'utf8' });
+    if (exported.status !== 0) throw new Error(`export-study failed: ${exported.stderr}`);
+    const trained = twinTrain([control, '--threads', '1', '--out', join(control, 'trained')]);
+    const reused = twinTrain([control, '--threads', '1', '--out', join(control, 'reused'), '--reuse-ntp-from', out]);
+    expect(numbersOf(reused)).toEqual(numbersOf(trained));
+    expect(reused.command).toContain('--reuse-ntp-from');
+    const arm = (record: StudyRecord, a: number) => numbersOf(record).map((runs) => runs.filter((r) => r.arm === a).map(({ history, attention }) => ({ history, attention })));
+    expect(arm(trained, 0)).toEqual(arm(first, 0));
+    expect(arm(trained, 1)).not.toEqual(arm(first, 1)); // the control changed MEAP's masks
+    // Another study's units (a different config beyond the mask policy) are refused, not mixed in.
+    const other = join(control, 'other');
+    mkdirSync(join(other, 'units'), { recursive: true });
+    const unit0 = JSON.parse(readFileSync(join(out, 'units', 'unit-00.json'), 'utf8'));
+    writeFileSync(join(other, 'units', 'unit-00.json'), JSON.stringify({ ...unit0, config: { ...unit0.config, steps: unit0.config.steps + 1 } }));
+    const foreign = spawnSync('/usr/bin/python3', ['-m', 'meap_torch.train', control, '--out', join(control, 'x'), '--reuse-ntp-from', other],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(ROOT, 'python') } });
+    expect(foreign.stderr).toContain('is another study\'s unit');
+    expect(foreign.status).not.toBe(0);
   });
 
   it('GPU-sized studies: valid, listed with FLOPs, the twin builds their models with the engine\'s parameter counts, --quick exports', () => {

@@ -33,6 +33,9 @@ def parse(argv):
     p.add_argument("--reuse-ntp-from", default=None, metavar="RESULT_DIR",
                    help="take the NTP runs of each unit from another study's result whose unit config differs only in "
                         "the mask policy (replace, protect): NTP draws no masks, so its runs are the same runs")
+    p.add_argument("--wait-for-reuse", type=float, default=0, metavar="SECONDS",
+                   help="with --reuse-ntp-from: wait up to SECONDS for the other study's unit to be saved (the two "
+                        "trained side by side) before training its NTP runs here")
     return p.parse_args(argv)
 
 
@@ -62,7 +65,7 @@ def main(argv) -> int:
         if not owned or unit["unit"] in done:
             continue
         started, t0 = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
-        reused = reusable_ntp_runs(args.reuse_ntp_from, unit, owned) if args.reuse_ntp_from else {}
+        reused = reusable_ntp_runs(args.reuse_ntp_from, unit, owned, args.wait_for_reuse) if args.reuse_ntp_from else {}
         to_train = [r for r in owned if r not in reused]
         results = train_unit_runs(args.export_dir, unit, to_train, device, dtype, args.bf16,
                                   export["definition"]["attentionExamples"],
@@ -97,10 +100,13 @@ def main(argv) -> int:
 MASK_POLICY_FIELDS = ("replace", "protect")
 
 
-def reusable_ntp_runs(other_out: str, unit: dict, owned: list) -> dict:
+def reusable_ntp_runs(other_out: str, unit: dict, owned: list, wait_seconds: float = 0) -> dict:
     """run index -> {history, attention} of this unit's NTP runs, from the other study's saved unit of the same index
     when its config equals this one's but for the mask-policy fields; {} when there is none (those runs train)."""
     path = unit_path(other_out, unit["unit"])
+    deadline = time.monotonic() + wait_seconds
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(5)
     try:
         with open(path) as f:
             other = json.load(f)

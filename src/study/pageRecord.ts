@@ -10,7 +10,7 @@
 import type { StudyConfig } from '../config/presets';
 import { armLabel } from '../util/palette';
 import { sameConfig } from '../config/presetLookup';
-import { presetConfig, studyPresetDefinition } from './studyPresets';
+import { pageStudyConfig, presetConfig, studyPresetDefinition } from './studyPresets';
 import { SEEDS_FOR_CLAIM, type StudyDefinition } from './studies';
 import { STUDY_FORMAT, type StudyRecord } from './report';
 import { UNIT_FORMAT, type RunRecord, type UnitRecord } from './records';
@@ -43,7 +43,7 @@ function describePreset(presetName: string, config: StudyConfig): string {
   const named = studyPresetDefinition(presetName);
   let edited = true;
   try {
-    edited = !sameConfig(named ? named.config : presetConfig(presetName), config);
+    edited = !sameConfig(presetConfig(presetName), config);
   } catch {
     // An unknown preset name: describe the config as edited.
   }
@@ -58,7 +58,7 @@ function describePreset(presetName: string, config: StudyConfig): string {
  */
 export function pageDefinition(presetName: string, config: StudyConfig, taskBucketLabel: string, attentionExamples?: number): StudyDefinition {
   const named = studyPresetDefinition(presetName);
-  if (named && sameConfig(named.config, config)) {
+  if (named && sameConfig(pageStudyConfig(named), config)) {
     return { ...named, config: structuredClone(config), seedsPerUnit: config.seedsPerArm, attentionExamples: attentionExamples ?? named.attentionExamples };
   }
   const m = config.model;

@@ -10,6 +10,18 @@ import { STUDY_NAMES, studyDefinition, type StudyDefinition } from './studies';
 
 export const STUDY_PRESET_PREFIX = 'study:';
 
+/**
+ * Seeds per arm a study preset trains in the page: the page trains every run of a study at once, and its
+ * limits (16 seeds per arm, 64 runs) keep that within a browser tab, so a study planned with more seeds (the
+ * 64-seed needle-quick family) offers its first 16 there; `npm run reproduce` and the twin train them all.
+ */
+export const PAGE_STUDY_SEEDS = 16;
+
+/** The config the page trains for a study: the study's own, its seeds capped at PAGE_STUDY_SEEDS. */
+export function pageStudyConfig(d: StudyDefinition): StudyConfig {
+  return { ...structuredClone(d.config), seedsPerArm: Math.min(d.config.seedsPerArm, PAGE_STUDY_SEEDS) };
+}
+
 export function studyPresetNames(): string[] {
   return STUDY_NAMES.map((name) => `${STUDY_PRESET_PREFIX}${name}`);
 }
@@ -36,7 +48,7 @@ export function isKnownPresetName(name: string): boolean {
 /** Whether `config` is exactly the named study's config (nothing edited on top of the study preset). */
 export function isUneditedStudy(presetName: string, config: StudyConfig): boolean {
   const d = studyPresetDefinition(presetName);
-  return d !== null && sameConfig(d.config, config);
+  return d !== null && sameConfig(pageStudyConfig(d), config);
 }
 
 /** The config of a preset or study preset (a copy); ConfigEditError for an unknown name. */
@@ -44,8 +56,8 @@ export function presetConfig(name: string): StudyConfig {
   if (name.startsWith(STUDY_PRESET_PREFIX)) {
     const d = studyPresetDefinition(name);
     if (!d) throw new ConfigEditError(`unknown study (known: ${STUDY_NAMES.join(', ')})`);
-    // The study's config as `npm run reproduce` builds it (its warm-up rule already applied).
-    return structuredClone(d.config);
+    // The study's config as `npm run reproduce` builds it (its warm-up rule already applied), seeds capped for the page.
+    return pageStudyConfig(d);
   }
   return plainPresetConfig(name);
 }
