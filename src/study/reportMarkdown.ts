@@ -86,7 +86,7 @@ function attentionSection(
     'Segment mass: share of attention from the answer-generating position to each segment, mean over layers and heads. ' +
     'Paired analysis: the same model with 15% of the context positions masked (never the query); score decay = relative change of the mean ' +
     'attention on the masked keys, variance change = relative change of the variance of attention over the unmasked keys. ' +
-    'Mean over seeds [95% bootstrap CI]. The paper measured a 1.1B model on real text.', '');
+    `Mean over seeds [95% bootstrap CI]; n = seeds per arm (each seed's value over the ${first.examples.length} examples). The paper measured a 1.1B model on real text.`, '');
   const ntpArm = s.arms.find((a) => a.maskRatio === 0);
   const paperCols = ['paper NTP', 'paper MEAP'];
   const rows: string[][] = names.map((name, k) => [
@@ -98,7 +98,7 @@ function attentionSection(
   rows.push(['score decay on masked keys (masked vs clean input)', ...analysed.map(({ attention }) => signedEst(attention.scoreDecay)), '—', `≈ ${signedPercent(PAPER.scoreDecay)}`]);
   rows.push(['variance change over unmasked keys', ...analysed.map(({ attention }) => signedEst(attention.varianceIncrease)), '—', 'increase']);
   rows.push([`mean head entropy (nats; uniform = ${analysed[0].attention.uniformEntropy.toFixed(3)})`, ...analysed.map(({ attention }) => formatEntropy(attention.meanEntropy)), '—', '—']);
-  out.push(table(['measure', ...s.arms.map((a) => a.label), ...paperCols], rows), '');
+  out.push(table(['measure', ...s.arms.map((a) => `${a.label} (n = ${a.seeds.length})`), ...paperCols], rows), '');
   if (ntpArm) {
     const needle = names.indexOf('needle');
     const meap = analysed.filter(({ arm }) => arm.maskRatio > 0);
