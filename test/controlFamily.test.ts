@@ -50,6 +50,7 @@ describe('control family', () => {
     expect(md).toContain('| b | 16 |');
     expect(md).toContain('0 / 3');
     expect(md).toMatch(/not distinguished/);
+    expect(md).toMatch(/How often MEAP hides the needle: in needle-quick's MEAP arm \d+\.\d% of the training sequences \(n = 3200/);
   });
 
   it('without needle-quick\'s record it still tests each control against NTP, and says no pairing was possible', () => {
@@ -57,5 +58,18 @@ describe('control family', () => {
     expect(family.main).toBeNull();
     expect(family.rows[0].vsMeap).toBeNull();
     expect(controlFamilyMarkdown(family, [])).toContain('no paired comparison');
+  });
+});
+
+describe('how often MEAP hides the needle', () => {
+  it('on needle-quick: about a quarter of the sequences, as 1 − C(13,2)/C(15,2) = 25.7 % says; never with the needle protected', async () => {
+    const { maskedNeedleShare } = await import('../src/study/maskedNeedle');
+    const { studyDefinition } = await import('../src/study/studies');
+    const quick = maskedNeedleShare(studyDefinition('needle-quick').config, 100);
+    expect([quick.k, quick.maskable, quick.sequences]).toEqual([2, 15, 3200]);
+    expect(quick.expected).toBeCloseTo(1 - 78 / 105, 12);
+    // 3200 sequences: the binomial standard error is 0.8 points; 4 of them is far out.
+    expect(Math.abs(quick.share - quick.expected)).toBeLessThan(0.032);
+    expect(maskedNeedleShare(studyDefinition('needle-quick-needle-visible').config, 20).share).toBe(0);
   });
 });

@@ -8,6 +8,7 @@
 import { analyseStudy, type PrimaryResult, type StudyRecord } from './report';
 import { formatP, formatPercent, formatPoints, table } from './reportFormat';
 import { holmAdjust, mcnemarExact, type McNemarResult } from './multipleComparisons';
+import { maskedNeedleShare, type MaskedNeedleShare } from './maskedNeedle';
 
 export interface ControlStudy {
   name: string;
@@ -28,6 +29,8 @@ export interface ControlRow {
 export interface ControlFamily {
   /** needle-quick's own MEAP vs NTP result (the reference row), when its record is given. */
   main: PrimaryResult | null;
+  /** How often needle-quick's MEAP arm hid the needle key or value in training (null without its record). */
+  maskedNeedle: MaskedNeedleShare | null;
   rows: ControlRow[];
 }
 
@@ -70,7 +73,7 @@ export function controlFamily(main: StudyRecord | null, controls: readonly Contr
     ...r, holmVsNtp: holmNtp[i],
     vsMeap: r.vsMeap ? { ...r.vsMeap, holm: holmMeap[withMeap.indexOf(r)] } : null,
   }));
-  return { main: main ? primaryOf(main) : null, rows };
+  return { main: main ? primaryOf(main) : null, maskedNeedle: main ? maskedNeedleShare(main.definition.config, 100) : null, rows };
 }
 
 const share = (k: number, n: number) => `${k} of ${n} (${formatPercent(k / n)})`;
@@ -99,6 +102,13 @@ export function controlFamilyMarkdown(family: ControlFamily, sources: string[]):
     const m = family.main;
     out.push(`Reference: needle-quick, MEAP ${share(m.meap.k, m.meap.n)} vs NTP ${share(m.ntp.k, m.ntp.n)}, ${formatPoints(m.difference.estimate)}, `
       + `Fisher p = ${formatP(m.fisher.p)} → ${m.verdict}.`, '');
+  }
+  const hidden = family.maskedNeedle;
+  if (hidden) {
+    out.push(`How often MEAP hides the needle: in needle-quick's MEAP arm ${formatPercent(hidden.share)} of the training sequences (n = `
+      + `${hidden.sequences}, the first 100 steps of seed 0) had the needle's key or value masked — ${hidden.k} of ${hidden.maskable} maskable `
+      + `positions masked: 1 − C(${hidden.maskable - 2}, ${hidden.k}) / C(${hidden.maskable}, ${hidden.k}) = ${formatPercent(hidden.expected)}. `
+      + 'There the answer cannot be read from the context; the needle-visible control never masks them.', '');
   }
   out.push('## Control MEAP vs NTP (Fisher\'s exact test)', '');
   out.push(table(['control', 'what changes', 'control MEAP learned', 'NTP learned', 'difference [95% CI]', 'p', 'Holm p', '80% power needs', 'verdict'],
