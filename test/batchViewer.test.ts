@@ -64,6 +64,17 @@ describe('the batch viewer', () => {
     expect(rows[0].tokens).toEqual(rows[1].tokens);
     expect(rows[0].masked.filter(Boolean)).toHaveLength(0);
     expect(rows[1].masked.filter(Boolean)).toHaveLength(maskCount(0.15, 16));
+    expect(rows[1].replacedBy.every((r) => r === null)).toBe(true); // [MASK], not a replacement
     await session.dispose();
+  });
+
+  it('a replace control\'s rows say which token the model saw instead of [MASK]', () => {
+    const T = 4;
+    const batch = { step: 1, B: 1, T, tokens: Uint32Array.from([9, 10, 11, 12, 13, 9, 10, 11, 12, 13]), mask: Uint32Array.from([0, 0, 0, 0, 0, 1, 2 + 20, 0]) };
+    const runs = [{ arm: 0, maskRatio: 0, seed: 0, objective: 'ntp' as const }, { arm: 1, maskRatio: 0.15, seed: 0, objective: 'meap' as const }];
+    const [ntp, meap] = armRows(batch, runs, 0);
+    expect(ntp.replacedBy).toEqual([null, null, null, null]);
+    expect(meap.masked).toEqual([false, true, true, false]);
+    expect(meap.replacedBy).toEqual([null, null, 20, null]);
   });
 });

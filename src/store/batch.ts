@@ -33,12 +33,14 @@ export function receiveBatchMessage(message: FromTrainer): void {
   useBatch.setState({ status: message.batch ? 'done' : 'failed', batch: message.batch, error: message.error });
 }
 
-/** One sequence of one run: its T input tokens and which of them the model saw as [MASK]. */
+/** One sequence of one run: its T input tokens, which of them the model did not see, and what it saw instead. */
 export interface BatchRow {
   run: number;
   info: RunInfo;
   tokens: number[];
   masked: boolean[];
+  /** Per position: null for a clean input or [MASK]; the token id put there by a `replace: random…` control. */
+  replacedBy: (number | null)[];
 }
 
 /** Sequence `sequence` of the batch for the first seed of every arm (the arms differ only by their masks). */
@@ -51,6 +53,8 @@ export function armRows(batch: TrainingBatch, runs: readonly RunInfo[], sequence
       run, info,
       tokens: Array.from(batch.tokens.subarray(tokenStart, tokenStart + T)),
       masked: Array.from(batch.mask.subarray(maskStart, maskStart + T), (m) => m !== 0),
+      // Mask entries: 0 clean, 1 [MASK], m ≥ 2 token m − 2 (the replace controls; data/maskPolicy.ts).
+      replacedBy: Array.from(batch.mask.subarray(maskStart, maskStart + T), (m) => (m >= 2 ? m - 2 : null)),
     };
   });
 }

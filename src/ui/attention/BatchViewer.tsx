@@ -8,6 +8,11 @@ import { runColor, runLabel } from '../../util/palette';
  * arm: the same tokens (seed s of every arm sees the same batches) and each arm's MEAP mask — the masked
  * inputs are what the model saw as [MASK], while the loss still asks for every next token.
  */
+/** What the model saw at a masked position: [MASK], or the random token a replace control put there. */
+function seenName(replacedBy: number | null, names: readonly string[]): string {
+  return replacedBy === null ? '[MASK]' : names[replacedBy] ?? String(replacedBy);
+}
+
 export function BatchViewer() {
   useEffect(connectBatch, []);
   const { status, batch, error } = useBatch();
@@ -23,7 +28,8 @@ export function BatchViewer() {
       <h3 id="att-batch-title">The training batch</h3>
       <p className="hint">
         One sequence of the batch the engine trained on, per arm (seed 0): the same tokens, each arm&apos;s own mask. A dark token was
-        replaced by [MASK] in that arm&apos;s input; the loss still asks every position for its next token.
+        replaced in that arm&apos;s input — by [MASK], or by a random token under the &quot;masked inputs become&quot; control (hover to see
+        which); the loss still asks every position for its next token.
       </p>
       <div className="att-controls">
         <button type="button" className="secondary small" data-testid="batch-show" disabled={!study || step === 0 || state === 'running' || status === 'pending'}
@@ -54,7 +60,7 @@ export function BatchViewer() {
               {row.tokens.map((token, p) => (
                 <span key={p} data-position={p} data-masked={row.masked[p] ? 'yes' : 'no'}
                   className={`att-token${row.masked[p] ? ' att-token-masked' : ''}`}
-                  title={`${p}: ${names[token] ?? token}${row.masked[p] ? ' — the model saw [MASK]' : ''}`}>
+                  title={`${p}: ${names[token] ?? token}${row.masked[p] ? ` — the model saw ${seenName(row.replacedBy[p], names)}` : ''}`}>
                   {names[token] ?? token}
                 </span>
               ))}
