@@ -3,6 +3,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { watchErrors } from './helpers';
 import { analyseStudy, formatLossEstimate, formatPercent, formatPercentEstimate, STUDY_FORMAT, type StudyRecord } from '../src/study/report';
 import { studyDefinition } from '../src/study/studies';
+import { pageStudyConfig } from '../src/study/studyPresets';
 
 /**
  * The report view in the real page (WebGPU on SwiftShader): the tiny study with 2 arms × 2 seeds trains to
@@ -107,8 +108,11 @@ test('the named studies are presets: chosen from the list or a link, with their 
   const quick = studyDefinition('needle-quick');
   await page.getByTestId('select-preset').selectOption('study:needle-quick');
   await expect(page.getByTestId('study-question')).toContainText(quick.question);
-  const seeds = quick.config.seedsPerArm;
+  // The 64-seed study: the page trains its first 16 seeds (its limits), and says so.
+  const seeds = pageStudyConfig(quick).seedsPerArm;
+  expect([seeds, quick.config.seedsPerArm]).toEqual([16, 64]);
   await expect(page.getByTestId('study-compute')).toContainText(`${2 * seeds} runs (2 arms × ${seeds} seeds)`);
+  await expect(page.getByTestId('study-seed-cap')).toContainText('The study plans 64 seeds per arm; the page trains its first 16');
   await expect(page.getByTestId('input-seedsPerArm')).toHaveValue(String(seeds));
   await expect(page.getByTestId('input-steps')).toHaveValue(String(quick.config.steps));
   await expect.poll(() => new URL(page.url()).searchParams.get('preset')).toBe('study:needle-quick');
@@ -117,6 +121,7 @@ test('the named studies are presets: chosen from the list or a link, with their 
   await page.getByTestId('input-steps').fill('100');
   await expect(page.getByTestId('study-edited')).toBeVisible();
   await expect(page.getByTestId('cli-command')).toContainText('npm run compare -- --preset quick --steps 100');
+  await expect(page.getByTestId('cli-command')).toContainText('--eval-count 512');
 
   // A link to a study preset opens it as it is.
   const sweep = studyDefinition('sweep');

@@ -116,5 +116,11 @@ describe('mask options on the command line', () => {
     expect(parseCompareArgs(command.replace('npm run compare -- ', '').split(' ')).config).toEqual(config);
     const filler = applyEdit('quick', presetConfig('quick'), 'replace', 'random-filler');
     expect(cliCommand('quick', filler)).toMatch(/--replace random-filler$/);
+    // An edited control study (its 512-prompt evaluation is not the quick preset's 40): --eval-count carries it.
+    const edited = applyEdit('study:needle-quick-filler', study('study:needle-quick-filler'), 'steps', 100);
+    const line = cliCommand('study:needle-quick-filler', edited)!;
+    expect(line).toContain('--eval-count 512');
+    expect(line).toContain('--replace random-filler');
+    expect(parseCompareArgs(line.replace('npm run compare -- ', '').split(' ')).config).toEqual(edited);
   });
 });

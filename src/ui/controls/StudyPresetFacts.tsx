@@ -32,6 +32,12 @@ export function StudyPresetFacts({ presetName, config }: { presetName: string; c
         {estimate.runs} runs ({config.arms.length} arms × {config.seedsPerArm} seeds) · {formatCount(estimate.parameters)} parameters each ·
         ≈ {formatFlops(estimate.trainFlops)} training + {formatFlops(estimate.evalFlops)} evaluation
       </p>
+      {d.config.seedsPerArm > config.seedsPerArm && !edited && (
+        <p className="muted" data-testid="study-seed-cap">
+          The study plans {d.config.seedsPerArm} seeds per arm; the page trains its first {config.seedsPerArm} (all runs at once).
+          The command below trains all of them.
+        </p>
+      )}
       {edited && <p className="muted" data-testid="study-edited">Edited: the estimate is for your values; the named study is the preset as chosen.</p>}
     </div>
   );

@@ -21,6 +21,8 @@ function compareConfig(presetName: string, c: StudyConfig): StudyConfig | null {
   try {
     let config = presetConfig(presetName);
     for (const field of COMPARE_FIELDS) config = applyEdit(presetName, config, field, values[field]);
+    // --eval-count: a study's evaluation set can be larger than its preset's (the 512-prompt needle-quick family).
+    config = { ...config, evaluation: { ...config.evaluation, count: c.evaluation.count } };
     if (c.task === 'qa') {
       for (const field of c.finetune ? FINETUNE_COMPARE_FIELDS : ['finetune' as const]) config = applyEdit(presetName, config, field, values[field]);
     }
@@ -62,6 +64,7 @@ export function cliCommand(presetName: string, c: StudyConfig, textFileName?: st
   if (base === null || c.task !== presetConfig(base).task) return null;
   const args = [`--preset ${base}`, `--steps ${c.steps}`, `--batch ${c.batch}`, `--lr ${c.optimizer.lr}`,
     `--mask-ratios ${c.arms.join(',')}`, `--seeds ${c.seedsPerArm}`, `--base-seed ${c.baseSeed}`, `--eval-every ${c.evaluation.every}`];
+  if (c.evaluation.count !== presetConfig(base).evaluation.count) args.push(`--eval-count ${c.evaluation.count}`);
   if (c.sharedMask) args.push('--shared-mask');
   if (c.protectQuery) args.push('--protect-query');
   if (c.replace !== undefined && c.replace !== 'mask') args.push(`--replace ${c.replace}`);
