@@ -32,7 +32,7 @@ def parse(argv):
     p.add_argument("--out", default=None, help="where to write the record (default EXPORT_DIR/result)")
     p.add_argument("--reuse-ntp-from", default=None, metavar="RESULT_DIR",
                    help="take the NTP runs of each unit from another study's result whose unit config differs only in "
-                        "the mask policy (replace, protect): NTP draws no masks, so its runs are the same runs")
+                        "the mask policy (replace, protect, protectQuery, sharedMask): NTP draws no masks, so its runs are the same runs")
     p.add_argument("--wait-for-reuse", type=float, default=0, metavar="SECONDS",
                    help="with --reuse-ntp-from: wait up to SECONDS for the other study's unit to be saved (the two "
                         "trained side by side) before training its NTP runs here")
@@ -97,7 +97,7 @@ def main(argv) -> int:
     return 0
 
 
-MASK_POLICY_FIELDS = ("replace", "protect")
+MASK_POLICY_FIELDS = ("replace", "protect", "protectQuery", "sharedMask")
 
 
 def reusable_ntp_runs(other_out: str, unit: dict, owned: list, wait_seconds: float = 0) -> dict:
