@@ -16,17 +16,17 @@ import { samplePositions } from '../data/maskPolicy';
 import type { Task } from '../data/task';
 import type { Rng } from '../util/random';
 import type { FinetuneConfig, FinetuneVariant, StudyConfig } from '../config/presets';
-import { answerMaskCount, finetuneOf } from '../config/finetuneStage';
+import { answerMaskCount, finetuneOf, recordArms } from '../config/finetuneStage';
 import type { RunInfo } from './types';
 
 /** Runs of a fine-tuning stage: run r = (arm · variants + variant) · seeds + seed; `arm` numbers (arm, variant) pairs. */
 export function finetuneRuns(config: StudyConfig): RunInfo[] {
-  const { variants } = finetuneOf(config);
-  return config.arms.flatMap((maskRatio, baseArm) => variants.flatMap((finetune, v) =>
-    Array.from({ length: config.seedsPerArm }, (_, seed) => ({
-      arm: baseArm * variants.length + v, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' as const : 'meap' as const,
-      finetune, baseArm,
-    }))));
+  // The stage's arms are recordArms' (arm = baseArm · variants + variant), each with seedsPerArm runs.
+  const variants = finetuneOf(config).variants.length;
+  return recordArms(config).flatMap(({ maskRatio, variant }, arm) => Array.from({ length: config.seedsPerArm }, (_, seed) => ({
+    arm, maskRatio, seed, objective: maskRatio === 0 ? 'ntp' as const : 'meap' as const,
+    finetune: variant ?? 'sft', baseArm: Math.floor(arm / variants),
+  })));
 }
 
 /** One run's arrays for a step: tokens [rows, T+1], mask [rows, T], loss weights [rows, T]. */
