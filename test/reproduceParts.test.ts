@@ -70,7 +70,14 @@ describe('study definitions', () => {
     // Issue 17: the needle-quick family at 64 seeds per arm, 512 evaluation prompts (balanced over 4 depth buckets), 200 attention examples.
     const quick = studyDefinition('needle-quick');
     expect([quick.config.seedsPerArm, quick.config.evaluation.count, quick.config.evaluation.buckets, quick.attentionExamples]).toEqual([64, 512, 4, 200]);
-    // needle-quick-long is needle-quick's schedule continued: only steps and the schedule's end differ.
+    // Every study's retrieval is scored on ≥ 500 prompts and its attention over ≥ 200 examples — except the committed
+    // qa-finetune-quick, whose 96 prompts (≈ 290 answer tokens) are what its report was run with.
+    for (const name of STUDY_NAMES.filter((n) => n !== 'qa-finetune-quick')) {
+      const d = studyDefinition(name);
+      expect(d.config.zeroShotProbe?.count ?? d.config.evaluation.count, name).toBeGreaterThanOrEqual(500);
+      expect(d.attentionExamples, name).toBeGreaterThanOrEqual(200);
+    }
+        // needle-quick-long is needle-quick's schedule continued: only steps and the schedule's end differ.
     const long = studyDefinition('needle-quick-long').config;
     expect(long.optimizer.scheduleSteps).toBe(800);
     expect({ ...long, steps: 800, optimizer: { ...long.optimizer, scheduleSteps: undefined } })

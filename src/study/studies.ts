@@ -75,7 +75,8 @@ function needleS(): StudyDefinition {
     config: { ...preset('needle-s'), arms: [0, 0.05, 0.15], seedsPerArm: 8 },
     seedsPerUnit: 4,
     learnedThreshold: 0.5,
-    attentionExamples: 8,
+    // Issue 17: attention statistics over ≥ 200 examples (an NTP model's masked-key change can flip sign between 8 and 200).
+    attentionExamples: 200,
     bucketLabel: 'needle depth',
     seedsForClaim: SEEDS_FOR_CLAIM,
   };
@@ -185,10 +186,10 @@ function long(): StudyDefinition {
     title: 'long: T = 256, accuracy by needle depth',
     question: 'With a 256-token context, where the needle\'s depth can matter (a lost-in-the-middle curve), does MEAP change '
       + 'retrieval accuracy overall or at some depths?',
-    config: { ...base, arms: [0, 0.15], seedsPerArm: 8, evaluation: { ...base.evaluation, count: 256, buckets: 8 } },
+    config: { ...base, arms: [0, 0.15], seedsPerArm: 8, evaluation: { ...base.evaluation, count: 512, buckets: 8 } },
     seedsPerUnit: 4,
     learnedThreshold: 0.5,
-    attentionExamples: 4,
+    attentionExamples: 200,
     bucketLabel: 'needle depth',
     seedsForClaim: SEEDS_FOR_CLAIM,
   };
@@ -209,12 +210,12 @@ function pretrainThenProbe(): StudyDefinition {
       arms: [0, 0.15],
       seedsPerArm: 8,
       evaluation: { ...text.evaluation, every: 200, count: 128 },
-      // Retrieval is measured zero-shot on prompts in the corpus's language (src/data/textProbe.ts).
-      zeroShotProbe: { kind: 'text-needle', count: 100, buckets: 5, seed: 4242 },
+      // Retrieval is measured zero-shot on prompts in the corpus's language (src/data/textProbe.ts), 100 per depth bucket.
+      zeroShotProbe: { kind: 'text-needle', count: 500, buckets: 5, seed: 4242 },
     }),
     seedsPerUnit: 4,
     learnedThreshold: 0.5,
-    attentionExamples: 4,
+    attentionExamples: 200,
     bucketLabel: 'fact depth',
     seedsForClaim: SEEDS_FOR_CLAIM,
   };
@@ -252,8 +253,9 @@ function qaFinetune(): StudyDefinition {
     title: 'qa-finetune: SFT vs MEAP-SFT on 20-document QA (qa-s; for a GPU)',
     question: 'With 20 documents as in the paper\'s lost-in-the-middle QA, does MEAP-SFT answer more accurately than SFT from the '
       + 'same NTP-pretrained model, overall and by the answer document\'s position?',
-    config: { ...preset('qa-s'), seedsPerArm: 16, evaluation: { ...preset('qa-s').evaluation, buckets: 5 } },
+    config: { ...preset('qa-s'), seedsPerArm: 16, evaluation: { ...preset('qa-s').evaluation, count: 500, buckets: 5 } },
     seedsPerUnit: 8,
+    attentionExamples: 200,
   };
 }
 
