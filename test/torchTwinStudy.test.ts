@@ -110,6 +110,11 @@ describe('PyTorch twin: export-study, train, reproduce --from', () => {
     // A rerun skips the saved units: the very same record, timings and all.
     const again = twinTrain([exportDir, '--threads', '1', '--out', out]);
     expect(again.units).toEqual(first.units);
+    // Two processes can share the units (--units FIRST-LAST); a run without it assembles the same record.
+    const split = join(exportDir, 'split');
+    runPython(['-m', 'meap_torch.train', exportDir, '--threads', '1', '--out', split, '--units', '1-1']);
+    expect(existsSync(join(split, 'units', 'unit-00.json'))).toBe(false);
+    expect(numbersOf(twinTrain([exportDir, '--threads', '1', '--out', split]))).toEqual(numbersOf(first));
 
     const control = join(dirname(exportDir), 'needle-quick-needle-visible');
     const exported = spawnSync('npx', ['vite-node', 'src/cli/exportStudy.ts', '--', '--study', 'needle-quick-needle-visible', '--quick', '--out', control],

@@ -33,6 +33,9 @@ def parse(argv):
     p.add_argument("--reuse-ntp-from", default=None, metavar="RESULT_DIR",
                    help="take the NTP runs of each unit from another study's result whose unit config differs only in "
                         "the mask policy (replace, protect, protectQuery, sharedMask): NTP draws no masks, so its runs are the same runs")
+    p.add_argument("--units", default=None, metavar="FIRST-LAST",
+                   help="train only these units (e.g. 8-15), so two processes can share a study's units; a later run "
+                        "without --units finds every unit saved and writes the whole study.json")
     p.add_argument("--wait-for-reuse", type=float, default=0, metavar="SECONDS",
                    help="with --reuse-ntp-from: wait up to SECONDS for the other study's unit to be saved (the two "
                         "trained side by side) before training its NTP runs here")
@@ -56,13 +59,14 @@ def main(argv) -> int:
     # study.json of the units so far, so a long study survives being stopped; a rerun skips the saved units.
     incremental = world.size == 1 or args.data_parallel
     done = {u["unit"]: u for u in (saved_unit(out, unit) for unit in export["units"]) if u is not None}
+    first, last = parse_units(args.units, len(export["units"]))
     mine = []
     item = 0
     for unit in export["units"]:
         R = len(unit["config"]["arms"]) * unit["config"]["seedsPerArm"]
         owned = list(range(R)) if args.data_parallel else [r for r in range(R) if world.owns(item + r)]
         item += R
-        if not owned or unit["unit"] in done:
+        if not owned or unit["unit"] in done or not first <= unit["unit"] <= last:
             continue
         started, t0 = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
         reused = reusable_ntp_runs(args.reuse_ntp_from, unit, owned, args.wait_for_reuse) if args.reuse_ntp_from else {}
@@ -95,6 +99,19 @@ def main(argv) -> int:
         print(f"meap_torch.train: wrote {out}/study.json ({len(done)} unit(s), {world.size} rank(s))")
     world.close()
     return 0
+
+
+def parse_units(spec, count: int):
+    """(first, last) unit indices of --units FIRST-LAST (all units without it)."""
+    if spec is None:
+        return 0, count - 1
+    try:
+        first, last = (int(x) for x in spec.split("-"))
+    except ValueError:
+        raise SystemExit(f"--units must be FIRST-LAST (e.g. 8-15), got {spec!r}")
+    if not 0 <= first <= last < count:
+        raise SystemExit(f"--units {spec}: the study has units 0-{count - 1}")
+    return first, last
 
 
 MASK_POLICY_FIELDS = ("replace", "protect", "protectQuery", "sharedMask")
