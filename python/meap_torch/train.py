@@ -68,6 +68,11 @@ def main(argv) -> int:
         item += R
         if not owned or unit["unit"] in done or not first <= unit["unit"] <= last:
             continue
+        # Another process sharing the study (--units) may have saved it since this one started.
+        saved = saved_unit(out, unit) if incremental else None
+        if saved is not None:
+            done[unit["unit"]] = saved
+            continue
         started, t0 = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
         reused = reusable_ntp_runs(args.reuse_ntp_from, unit, owned, args.wait_for_reuse) if args.reuse_ntp_from else {}
         to_train = [r for r in owned if r not in reused]
