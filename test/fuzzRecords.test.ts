@@ -81,7 +81,8 @@ describe('study records', () => {
     const record = partial();
     expect(studyRecordIssue(record)).toBeNull();
     const held = recordAsHeld(record);
-    expect(held.planned).toBe(16);
+    expect(held.planned).toBe(committed().definition.config.seedsPerArm);
+    expect(held.planned).toBeGreaterThan(held.held);
     expect(held.held).toBe(2 * record.definition.seedsPerUnit);
     renderChecked(record);
   });

@@ -8,6 +8,7 @@ import { UsageError } from '../src/cli/args';
 import { parseReproduceArgs } from '../src/cli/reproduceArgs';
 import { reproduce, savedUnit, studyDir, unitPath } from '../src/study/reproduce';
 import { unitKey, type UnitRecord } from '../src/study/runner';
+import { STUDY_NAMES } from '../src/study/studies';
 import { quickDefinition, studyDefinition } from '../src/study/studies';
 import {
   analyseStudy, formatLossEstimate, formatP, formatPercentEstimate, formatPoints, formatPointsInterval, statSeed, type StudyRecord,
@@ -23,7 +24,7 @@ describe('reproduce arguments', () => {
   });
 
   it.each([
-    [['--study', 'needle'], /--study must be one of needle-s, needle-quick, needle-quick-protect, needle-quick-shared, needle-quick-2k, sweep, long, pretrain-then-probe, qa-finetune-quick, qa-finetune, got "needle"/],
+    [['--study', 'needle'], new RegExp(`--study must be one of ${STUDY_NAMES.join(', ')}, got "needle"`)],
     [['--out', ''], /--out needs a folder/],
     [['--seeds', '3'], /Unknown option '--seeds'/],
     [['extra'], /Unexpected argument 'extra'/],
@@ -36,7 +37,7 @@ describe('reproduce arguments', () => {
     const result = spawnSync('npx', ['vite-node', 'src/cli/reproduce.ts', '--', '--study', 'bogus'], { encoding: 'utf8', timeout: 120_000 });
     expect(result.status).toBe(2);
     expect(result.stderr.trim().split('\n').filter((l) => l.startsWith('reproduce:')))
-      .toEqual(['reproduce: --study must be one of needle-s, needle-quick, needle-quick-protect, needle-quick-shared, needle-quick-2k, sweep, long, pretrain-then-probe, qa-finetune-quick, qa-finetune, got "bogus"']);
+      .toEqual([`reproduce: --study must be one of ${STUDY_NAMES.join(', ')}, got "bogus"`]);
   });
 });
 
