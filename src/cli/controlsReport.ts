@@ -1,12 +1,23 @@
 /**
  * `npm run controls-report -- [--reports DIR]`: reads DIR/needle-quick/study.json and the study.json of every
  * control study present under DIR (src/study/controlStudies.ts), and writes DIR/controls.md — the controls side by
- * side with Holm-adjusted tests (src/study/controlFamily.ts). Trains nothing.
+ * side with Holm-adjusted tests (src/study/controlFamily.ts), with needle-quick's older mask variants (protectQuery,
+ * shared masks) when present. Trains nothing.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONTROLS } from '../study/controlStudies';
+
+/**
+ * needle-quick's older mask-policy variant with shared masks (studies.ts), side by side with the controls when its
+ * record is there: the same seeds, batches and initial weights, so the same pairing and the same family.
+ * (needle-quick-protect, protectQuery, is left out: it draws exactly needle-quick-protect-query-marker's masks —
+ * the query key is the last input, never masked — so it would count one comparison twice.)
+ */
+const VARIANTS = [
+  { name: 'needle-quick-shared', what: 'one set of mask positions for the whole batch (the reference code)' },
+];
 import { controlFamily, controlFamilyMarkdown, type ControlStudy } from '../study/controlFamily';
 import { MAX_RECORD_BYTES, recordAsHeld, studyRecordIssue } from '../study/renderRecord';
 import type { StudyRecord } from '../study/report';
@@ -31,7 +42,7 @@ function main(argv: string[]): number {
   const main = existsSync(mainPath) ? readRecord(mainPath) : null;
   if (main) sources.push(mainPath);
   const controls: ControlStudy[] = [];
-  for (const c of CONTROLS) {
+  for (const c of [...CONTROLS, ...VARIANTS]) {
     const path = join(dir, c.name, 'study.json');
     if (!existsSync(path)) continue;
     controls.push({ name: c.name, what: c.what, record: readRecord(path) });
