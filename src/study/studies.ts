@@ -131,7 +131,6 @@ function needleQuickShared(): StudyDefinition {
     title: 'needle-quick-shared: NTP vs MEAP with one mask per batch (quick preset, sized for a CPU adapter)',
     question: 'On the quick preset, with MEAP\'s mask positions shared by every sequence of a batch (the reference code\'s policy), '
       + 'does MEAP at P = 0.15 learn needle retrieval more often, sooner or better than NTP?',
-    // 16 seeds per arm (as needle-quick): at 8, MEAP's 5/8 vs NTP's 2/8 learned could not be told from noise.
     config: { ...base.config, sharedMask: true },
   };
 }
