@@ -104,8 +104,9 @@ function needleQuick(): StudyDefinition {
 
 /**
  * needle-quick-protect: needle-quick with the query never masked (`protectQuery`, issue 8 item 3). MEAP's
- * masks may hide `? K` itself in training, which the model must read to answer; this variant asks whether
- * that is what keeps MEAP from helping at this scale. The NTP arm is the same as needle-quick's (no masks).
+ * masks may hide `? K` itself in training, which the model must read to answer; this variant asks what that
+ * does. The query key is the last input, never masked, so its masks are needle-quick-protect-query-marker's bit
+ * for bit. The NTP arm is the same as needle-quick's (no masks).
  */
 function needleQuickProtect(): StudyDefinition {
   const base = needleQuick();
