@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { preset, type StudyConfig } from '../src/config/presets';
 import type { RunEvaluation } from '../src/engine/types';
 import type { StudyRecord } from '../src/study/report';
-import { assertTorchAvailable, PYTHON, runPython, runTwin } from './torchTwinSupport';
+import { assertTorchAvailable, PYTHON, runPython, runTwin, expectClose } from './torchTwinSupport';
 
 interface TwinTraining {
   losses: number[][];
@@ -69,21 +69,6 @@ function expectSameEvaluation(batched: TwinTraining, perRun: TwinTraining, valLo
   }
 }
 
-/** Every number of `ours` within 1e-12 (relative above 1) of `expected`, the same structure otherwise. */
-function expectClose(ours: unknown, expected: unknown, where: string): void {
-  if (typeof expected === 'number') {
-    expect(typeof ours, where).toBe('number');
-    expect(Math.abs((ours as number) - expected) / Math.max(1, Math.abs(expected)), where).toBeLessThan(1e-12);
-  } else if (Array.isArray(expected)) {
-    expect((ours as unknown[]).length, where).toBe(expected.length);
-    expected.forEach((e, i) => expectClose((ours as unknown[])[i], e, `${where}[${i}]`));
-  } else if (expected !== null && typeof expected === 'object') {
-    expect(Object.keys(ours as object).sort(), where).toEqual(Object.keys(expected).sort());
-    for (const [k, e] of Object.entries(expected)) expectClose((ours as Record<string, unknown>)[k], e, `${where}.${k}`);
-  } else {
-    expect(ours, where).toEqual(expected);
-  }
-}
 
 describe('PyTorch twin: the batched trainer trains each run as the per-run trainer does', () => {
   beforeAll(() => assertTorchAvailable());
@@ -128,7 +113,7 @@ describe('PyTorch twin: the batched trainer trains each run as the per-run train
     const batched = numbers(record(['--batched'], 'batched'));
     expect(perRun.flat().length).toBeGreaterThan(0);
     // Every number (losses, accuracies, attention analyses) within 1e-12, relative above 1; the structure equal.
-    expectClose(batched, perRun, 'units');
+    expectClose(batched, perRun, 'units', 1e-12);
   });
 
   it('a run whose weights turn non-finite reports NaN and skips its updates; the other runs train on unchanged', () => {

@@ -19,7 +19,7 @@ import type { StudyRecord } from '../src/study/report';
 import { computeEstimate, quickDefinition, studyDefinition, unitConfig } from '../src/study/studies';
 import { SCALE_STUDIES } from '../src/cli/scaleStudies';
 import { validateStudyConfig } from '../src/config/validate';
-import { assertTorchAvailable, runPython } from './torchTwinSupport';
+import { assertTorchAvailable, runPython, expectClose } from './torchTwinSupport';
 
 const ROOT = resolve(__dirname, '..');
 const definition = quickDefinition(studyDefinition('needle-quick'));
@@ -30,21 +30,6 @@ function twinTrain(args: string[]): StudyRecord {
   return JSON.parse(readFileSync(join(args[args.indexOf('--out') + 1], 'study.json'), 'utf8')) as StudyRecord;
 }
 
-/** Every number of `ours` within 1e-9 (relative above 1) of the engine's, the same structure and names. */
-function expectClose(ours: unknown, engine: unknown, where: string): void {
-  if (typeof engine === 'number') {
-    expect(typeof ours, where).toBe('number');
-    expect(Math.abs((ours as number) - engine) / Math.max(1, Math.abs(engine)), where).toBeLessThan(1e-9);
-  } else if (Array.isArray(engine)) {
-    expect((ours as unknown[]).length, where).toBe(engine.length);
-    engine.forEach((e, i) => expectClose((ours as unknown[])[i], e, `${where}[${i}]`));
-  } else if (engine !== null && typeof engine === 'object') {
-    expect(Object.keys(ours as object).sort(), where).toEqual(Object.keys(engine).sort());
-    for (const [k, e] of Object.entries(engine)) expectClose((ours as Record<string, unknown>)[k], e, `${where}.${k}`);
-  } else {
-    expect(ours, where).toEqual(engine);
-  }
-}
 
 /** The record's numbers without wall-clock fields (tokens/s, dates, adapter, command). */
 function numbersOf(record: StudyRecord) {
@@ -89,7 +74,7 @@ describe('PyTorch twin: export-study, train, reproduce --from', () => {
         expect(p.retrievalAcc).toBe(e.retrievalAcc);
         expect(p.accByDepth).toEqual(e.accByDepth);
       });
-      expectClose(run.attention, attention[r], `run ${r} attention`);
+      expectClose(run.attention, attention[r], `run ${r} attention`, 1e-9);
     });
 
     // torchrun --nproc_per_node 2 stand-in (Debian's torchrun crashes on Python 3.11): the same environment per rank.

@@ -2,6 +2,7 @@
  * Runs the PyTorch twin (python/meap_torch) for the parity tests: Debian's /usr/bin/python3 with python3-torch.
  * A missing interpreter or torch is a failure with the fix, never a skip (the twin's parity is a test).
  */
+import { expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,4 +40,20 @@ export function runTwin<T>(module: string, args: (string | number)[], config?: S
   if (config) writeFileSync(configPath, JSON.stringify(config));
   const argv = ['-m', `meap_torch.${module}`, ...args.map((a) => (a === 'CONFIG' ? configPath : String(a)))];
   return JSON.parse(runPython(argv, env)) as T;
+}
+
+/** Every number of `ours` within `tolerance` (relative above 1) of `expected`, the same structure and names otherwise. */
+export function expectClose(ours: unknown, expected: unknown, where: string, tolerance: number): void {
+  if (typeof expected === 'number') {
+    expect(typeof ours, where).toBe('number');
+    expect(Math.abs((ours as number) - expected) / Math.max(1, Math.abs(expected)), where).toBeLessThan(tolerance);
+  } else if (Array.isArray(expected)) {
+    expect((ours as unknown[]).length, where).toBe(expected.length);
+    expected.forEach((e, i) => expectClose((ours as unknown[])[i], e, `${where}[${i}]`, tolerance));
+  } else if (expected !== null && typeof expected === 'object') {
+    expect(Object.keys(ours as object).sort(), where).toEqual(Object.keys(expected).sort());
+    for (const [k, e] of Object.entries(expected)) expectClose((ours as Record<string, unknown>)[k], e, `${where}.${k}`, tolerance);
+  } else {
+    expect(ours, where).toEqual(expected);
+  }
 }

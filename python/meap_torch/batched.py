@@ -19,8 +19,8 @@ from .attention import analyse_attention
 from .evaluation import evaluate_run
 from .layout import parameter_layout
 from .model import MeapLlama, apply_rope, masked_inputs
-from .run_plan import RunPlan
-from .text_probe import text_probe_set, zero_shot_retrieval
+from .text_probe import zero_shot_retrieval
+from .training import setup_trainer
 
 
 def _onednn_linear(x, w):
@@ -58,14 +58,7 @@ class BatchedStudyTrainer:
         """As StudyTrainer; `onednn`: the projections' matmuls through oneDNN (default: where usable, float32 on CPU)."""
         if data_parallel is not None:
             raise ValueError("the batched trainer trains all owned runs in one graph; it does not combine with data parallelism")
-        self.plan = RunPlan(config)
-        self.config = config
-        self.device = torch.device(device)
-        self.bf16 = bf16
-        self.owned = list(range(len(self.plan.runs))) if runs is None else list(runs)
-        probe = config.get("zeroShotProbe")
-        self.probe_set = text_probe_set(config["taskOptions"]["alphabet"], probe["count"], config["model"]["context"],
-                                        probe["buckets"], probe["seed"], config["batch"]) if probe else None
+        setup_trainer(self, config, runs, device, bf16)
         # One scratch model: the template of the parameters, and each run's model for evaluation and analysis.
         self.scratch = MeapLlama(config["model"]).to(dtype)
         self.names = [name for name, _ in self.scratch.named_parameters()]

@@ -15,21 +15,26 @@ from .run_plan import RunPlan
 from .text_probe import text_probe_set, zero_shot_retrieval
 
 
+def setup_trainer(trainer, config: dict, runs, device: str, bf16: bool) -> None:
+    """What every trainer holds: the run plan, the config, device, the owned runs and the zero-shot probe set."""
+    trainer.plan = RunPlan(config)
+    trainer.config = config
+    trainer.device = torch.device(device)
+    trainer.bf16 = bf16
+    trainer.owned = list(range(len(trainer.plan.runs))) if runs is None else list(runs)
+    probe = config.get("zeroShotProbe")
+    # The pretrain-then-probe study scores retrieval on zero-shot text prompts instead (modelAnalysis.ts).
+    trainer.probe_set = text_probe_set(config["taskOptions"]["alphabet"], probe["count"], config["model"]["context"],
+                                       probe["buckets"], probe["seed"], config["batch"]) if probe else None
+
+
 class StudyTrainer:
     def __init__(self, config: dict, runs=None, dtype=torch.float32, device="cpu", bf16=False, initial=None,
                  data_parallel=None):
         """`runs`: the run indices this process trains (all by default); `initial`: seed -> name -> values
         (the export's safetensors) instead of re-deriving the engine's init; `data_parallel`: (rank, world size)
         to train each run on this rank's slice of every batch (the process group must be initialised)."""
-        self.plan = RunPlan(config)
-        self.config = config
-        self.device = torch.device(device)
-        self.bf16 = bf16
-        self.owned = list(range(len(self.plan.runs))) if runs is None else list(runs)
-        probe = config.get("zeroShotProbe")
-        # The pretrain-then-probe study scores retrieval on zero-shot text prompts instead (modelAnalysis.ts).
-        self.probe_set = text_probe_set(config["taskOptions"]["alphabet"], probe["count"], config["model"]["context"],
-                                        probe["buckets"], probe["seed"], config["batch"]) if probe else None
+        setup_trainer(self, config, runs, device, bf16)
         self.models, self.optimizers = {}, {}
         for r in self.owned:
             seed = self.plan.runs[r].seed
