@@ -6,7 +6,7 @@ import { fisherExact } from '../src/study/exactTests';
 import { holmAdjust } from '../src/study/multipleComparisons';
 import { analyseStudy, type StudyRecord } from '../src/study/report';
 
-// A committed 16-seed record (needle-quick-2k): only its shape and numbers are used.
+// A committed record (needle-quick-2k): only its shape and numbers are used.
 const main = JSON.parse(readFileSync('reports/needle-quick-2k/study.json', 'utf8')) as StudyRecord;
 
 /** A "control": main with the MEAP runs of the first `unlearn` seeds that learned made never to learn. */
@@ -30,24 +30,24 @@ function controlUnlearning(name: string, unlearn: number): { record: StudyRecord
 
 describe('control family', () => {
   it('pairs each control with needle-quick by seed (McNemar), tests it against its NTP (Fisher), Holm-adjusts both', () => {
-    const meapLearned = analyseStudy(main).primary[0].meap.k;
+    const { k: meapLearned, n: seeds } = analyseStudy(main).primary[0].meap;
     expect(meapLearned).toBeGreaterThanOrEqual(3);
     const a = controlUnlearning('control-a', 1), b = controlUnlearning('control-b', 3);
     const family = controlFamily(main, [{ name: 'a', what: 'one seed unlearned', record: a.record }, { name: 'b', what: 'three', record: b.record }]);
     const [ra, rb] = family.rows;
     // Paired: only the flipped seeds disagree, all in needle-quick's favour; p = 2 · ½ⁿ.
-    expect(rb.vsMeap).toMatchObject({ seeds: 16, control: meapLearned - 3, meap: meapLearned });
+    expect(rb.vsMeap).toMatchObject({ seeds, control: meapLearned - 3, meap: meapLearned });
     expect([rb.vsMeap!.test.onlyFirst, rb.vsMeap!.test.onlySecond]).toEqual([0, 3]);
     expect(rb.vsMeap!.test.p).toBeCloseTo(2 * 0.5 ** 3, 12);
     expect(ra.vsMeap!.test.p).toBe(1);
     expect([ra.vsMeap!.holm, rb.vsMeap!.holm]).toEqual(holmAdjust([ra.vsMeap!.test.p, rb.vsMeap!.test.p]));
     // Against the study's own NTP arm: Fisher on the counts, Holm over the two.
     const ntp = family.main!.ntp;
-    expect(rb.vsNtp.fisher.p).toBeCloseTo(fisherExact(meapLearned - 3, 16 - meapLearned + 3, ntp.k, ntp.n - ntp.k).p, 12);
+    expect(rb.vsNtp.fisher.p).toBeCloseTo(fisherExact(meapLearned - 3, seeds - meapLearned + 3, ntp.k, ntp.n - ntp.k).p, 12);
     expect([ra.holmVsNtp, rb.holmVsNtp]).toEqual(holmAdjust([ra.vsNtp.fisher.p, rb.vsNtp.fisher.p]));
     const md = controlFamilyMarkdown(family, ['x/study.json']);
     expect(md).toContain('m = 2');
-    expect(md).toContain('| b | 16 |');
+    expect(md).toContain(`| b | ${seeds} |`);
     expect(md).toContain('0 / 3');
     expect(md).toMatch(/not distinguished/);
     expect(md).toMatch(/How often MEAP hides the needle: in needle-quick's MEAP arm \d+\.\d% of the training sequences \(n = 3200/);
