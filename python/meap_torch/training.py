@@ -75,9 +75,9 @@ class StudyTrainer:
             loss = next_token_loss(logits.float() if self.bf16 else logits, tokens)
             loss.backward()
             norm = self.optimizers[r].step(hyper)
-            value = float(loss)
+            value = float(loss.detach())
             if self.shard is not None:
-                value = _mean_over_ranks(value, self.shard[2])
+                value = _mean_over_ranks(value, self.shard[2], self.device)
             losses[r] = value if math.isfinite(value) and math.isfinite(norm) else float("nan")
         return losses
 
@@ -102,9 +102,9 @@ class StudyTrainer:
         return {name: p.detach().cpu() for name, p in self.models[r].named_parameters()}
 
 
-def _mean_over_ranks(value: float, world: int) -> float:
-    """The full batch's mean loss from equal slices' means."""
+def _mean_over_ranks(value: float, world: int, device) -> float:
+    """The full batch's mean loss from equal slices' means (on the rank's device: nccl reduces CUDA tensors only)."""
     import torch.distributed as dist
-    t = torch.tensor([value], dtype=torch.float64)
+    t = torch.tensor([value], dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return float(t) / world
