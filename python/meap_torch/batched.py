@@ -209,7 +209,8 @@ def main(argv) -> None:
     path, steps, dtype_name = argv[0], int(argv[1]), argv[2]
     with open(path) as f:
         config = json.load(f)
-    trainer = BatchedStudyTrainer(config, dtype=getattr(torch, dtype_name))
+    bf16 = dtype_name == "bf16"  # float32 weights, bf16 autocast (--bf16)
+    trainer = BatchedStudyTrainer(config, dtype=torch.float32 if bf16 else getattr(torch, dtype_name), bf16=bf16)
     losses = [[] for _ in trainer.owned]
     for _ in range(steps):
         for r, loss in trainer.step().items():

@@ -1,6 +1,7 @@
 """What the parity tests (test/torchTwin.test.ts) compare with the engine, as JSON on stdout:
   python -m meap_torch.parity draws CONFIG.json STEPS       -> first batches and masks, the evaluation set
   python -m meap_torch.parity train CONFIG.json STEPS DTYPE -> per-step losses, final weights, evaluation
+                                   (DTYPE float64, float32, or bf16: float32 weights, bf16 autocast as --bf16)
   python -m meap_torch.parity corpus SEED DOCUMENTS         -> the generated corpus's documents
   python -m meap_torch.parity probe CONFIG.json             -> the zero-shot text probe's prompts"""
 import json
@@ -31,7 +32,8 @@ def train(config: dict, steps: int, dtype_name: str) -> dict:
     from .training import StudyTrainer
     torch.manual_seed(0)
     world = World("cpu")
-    trainer = StudyTrainer(config, dtype=getattr(torch, dtype_name),
+    bf16 = dtype_name == "bf16"
+    trainer = StudyTrainer(config, dtype=torch.float32 if bf16 else getattr(torch, dtype_name), bf16=bf16,
                            data_parallel=(world.rank, world.size) if world.size > 1 else None)
     losses = [[] for _ in trainer.owned]
     for _ in range(steps):
