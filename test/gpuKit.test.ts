@@ -107,7 +107,8 @@ describe('the kit on a bare machine (SwiftShader)', () => {
   it('runs the self-test, the benchmark and a quick study with its own Node, Dawn and Vulkan loader', () => {
     const out = join(work, 'results');
     const result = spawnSync(join(bin, 'bash'), [join(kit, 'run.sh'), '--out', out, '--studies', 'needle-quick', '--quick', '--allow-software'], {
-      cwd: work, encoding: 'utf8', timeout: 240_000, env: env({ VK_ICD_FILENAMES: SWIFTSHADER_ICD }),
+      // The twin's device check on the CPU stands in for CUDA here (the kit takes CUDA where torch sees it).
+      cwd: work, encoding: 'utf8', timeout: 240_000, env: env({ VK_ICD_FILENAMES: SWIFTSHADER_ICD, MEAP_TWIN_CHECK_DEVICE: 'cpu' }),
     });
     const log = readFileSync(join(out, 'run.log'), 'utf8');
     expect(result.status, log).toBe(0);
@@ -129,8 +130,18 @@ describe('the kit on a bare machine (SwiftShader)', () => {
     for (const unit of study.units) for (const run of unit.runs) expect(run.history[run.history.length - 1].step).toBe(d.config.steps);
     expect(existsSync(join(out, 'studies', 'needle-quick-quick', 'report.md'))).toBe(true);
 
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { selftest: { pass: boolean }; studies: { name: string; status: string }[] };
+    // The twin's device check: per-run and batched × float64 / float32 / bf16 on tiny, each against CPU float64.
+    const check = JSON.parse(readFileSync(join(out, 'twin-device-check.json'), 'utf8')) as
+      { device: string; failed: number; checks: { config: string; trainer: string; precision: string; pass: boolean }[] };
+    expect(check.device).toBe('cpu');
+    expect(check.checks.map((c) => `${c.config} ${c.trainer} ${c.precision}`)).toEqual(
+      ['per-run', 'batched'].flatMap((t) => ['float64', 'float32', 'bf16'].map((p) => `tiny ${t} ${p}`)));
+    expect(check.failed).toBe(0);
+
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as
+      { selftest: { pass: boolean }; twinDeviceCheck: string; studies: { name: string; status: string }[] };
     expect(summary.selftest.pass).toBe(true);
+    expect(summary.twinDeviceCheck).toBe('passed');
     expect(summary.studies).toEqual([{ name: 'needle-quick', status: 'done' }]);
   }, 260_000);
 

@@ -17,6 +17,8 @@ from .text_probe import text_probe_set, zero_shot_retrieval
 
 def setup_trainer(trainer, config: dict, runs, device: str, bf16: bool) -> None:
     """What every trainer holds: the run plan, the config, device, the owned runs and the zero-shot probe set."""
+    # float32 is IEEE float32, as the engine computes: no TF32 matmuls on a GPU (`--bf16` is the fast path).
+    torch.set_float32_matmul_precision("highest")
     trainer.plan = RunPlan(config)
     trainer.config = config
     trainer.device = torch.device(device)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU kit's one command (built by `npm run gpu-kit`; copied into the kit as run.sh). On a server with a GPU
 # and nothing installed, in one go: the kernel self-test, the benchmark (bench:node, and the PyTorch twin's
-# tokens/s beside it where python3 has torch), then the named studies, resumable unit by unit.
+# tokens/s beside it where python3 has torch), the twin's device check where torch sees CUDA, then the named
+# studies, resumable unit by unit.
 # Needs only bash, coreutils, xz and, when the server has no libvulkan.so.1, dpkg-deb: everything else
 # (Node, Dawn, the Vulkan loader, the bundled CLIs) is in the kit. Nothing is installed outside the kit.
 set -euo pipefail
@@ -9,7 +10,8 @@ set -euo pipefail
 usage() {
   cat <<'EOF'
 usage: run.sh --out DIR [--studies NAME,NAME|none] [--budget SECONDS] [--quick] [--allow-software]
-  --out DIR          results: run.log, adapter.json, selftest.json, bench.json, studies/NAME/… , summary.json
+  --out DIR          results: run.log, adapter.json, selftest.json, bench.json, twin-device-check.json,
+                     studies/NAME/… , summary.json
   --studies LIST     named studies to run after the benchmark (default none); rerunning resumes them
   --budget SECONDS   wall-clock budget of the whole run: studies stop cleanly between units when it is spent
   --quick            the CI-sized benchmark and the --quick version of each study (a pipeline check)
@@ -140,6 +142,29 @@ BENCH_RC=0
 "$NODE" "$KIT/lib/bench-node.mjs" ${QUICK:+--quick} --out "$OUT/bench.json" "${TWIN[@]}" || BENCH_RC=$?
 say "benchmark: exit $BENCH_RC → $OUT/bench.json"
 
+# ---- 2b. the twin on the GPU: does it train there as on the CPU? (where torch sees CUDA) ----
+# Per-run and batched, float64 / float32 / bf16 on the device against float64 on the CPU (meap_torch.device_check).
+# MEAP_TWIN_CHECK_DEVICE names the device instead (the kit's test takes cpu).
+TWIN_CHECK='no-torch'
+if [ -n "$PYTHON" ]; then
+  CHECK_DEVICE="${MEAP_TWIN_CHECK_DEVICE:-}"
+  if [ -z "$CHECK_DEVICE" ] && "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then
+    CHECK_DEVICE=cuda
+  fi
+  if [ -n "$CHECK_DEVICE" ]; then
+    CONFIGS=("$KIT/python/configs/tiny.json")
+    [ -n "$QUICK" ] || CONFIGS+=("$KIT/python/configs/quick.json" "$KIT/python/configs/needle-s.json")
+    say "twin device check: the twin on $CHECK_DEVICE against float64 on the CPU (${#CONFIGS[@]} config(s))"
+    rc=0
+    PYTHONPATH="$KIT/python" "$PYTHON" -m meap_torch.device_check "${CONFIGS[@]}" --device "$CHECK_DEVICE" \
+      --out "$OUT/twin-device-check.json" || rc=$?
+    case "$rc" in 0) TWIN_CHECK=passed ;; 1) TWIN_CHECK=FAILED ;; *) TWIN_CHECK="error($rc)" ;; esac
+  else
+    TWIN_CHECK='no-cuda'
+  fi
+  say "twin device check: $TWIN_CHECK${CHECK_DEVICE:+ → $OUT/twin-device-check.json}"
+fi
+
 # ---- 3. the named studies, each resumable; the budget stops them between units ----
 STUDY_STATUS=()
 if [ "$STUDIES" != none ]; then
@@ -168,18 +193,19 @@ fi
 
 # ---- summary ----
 "$NODE" -e '
-  const [out, selftestRc, benchRc, seconds, ...studies] = process.argv.slice(1);
+  const [out, selftestRc, benchRc, twinCheck, seconds, ...studies] = process.argv.slice(1);
   const read = (f) => { try { return JSON.parse(require("fs").readFileSync(`${out}/${f}`, "utf8")); } catch { return null; } };
   const selftest = read("selftest.json");
   const summary = {
     adapter: read("adapter.json"),
     selftest: { pass: selftestRc === "0", checks: selftest ? selftest.length : 0, failed: selftest ? selftest.filter((x) => !x.pass).length : null },
     bench: { exitCode: Number(benchRc), file: "bench.json" },
+    twinDeviceCheck: twinCheck,
     studies: studies.map((s) => ({ name: s.slice(0, s.indexOf(":")), status: s.slice(s.indexOf(":") + 1) })),
     wallSeconds: Number(seconds),
   };
   require("fs").writeFileSync(`${out}/summary.json`, JSON.stringify(summary, null, 2) + "\n");
-' "$OUT" "$SELFTEST_RC" "$BENCH_RC" "$SECONDS" "${STUDY_STATUS[@]}"
-say "done in $SECONDS s: self-test $([ "$SELFTEST_RC" = 0 ] && echo passed || echo FAILED); summary in $OUT/summary.json"
+' "$OUT" "$SELFTEST_RC" "$BENCH_RC" "$TWIN_CHECK" "$SECONDS" "${STUDY_STATUS[@]}"
+say "done in $SECONDS s: self-test $([ "$SELFTEST_RC" = 0 ] && echo passed || echo FAILED), twin device check $TWIN_CHECK; summary in $OUT/summary.json"
 [ "$SELFTEST_RC" = 0 ] || exit 1
 exit 0

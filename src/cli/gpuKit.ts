@@ -10,6 +10,7 @@
  *   lib/adapter.mjs     prints the adapter Dawn picks (run.sh refuses a software one unless told otherwise)
  *   deb/libvulkan1_*.deb  the Vulkan loader, unpacked by run.sh into the kit only when the server has none
  *   python/meap_torch/  the PyTorch twin, benchmarked beside the engine where python3 has torch
+ *   python/configs/     tiny, quick and needle-s as JSON: the twin's device check (run.sh, where torch sees CUDA)
  *   kit.json            what was built from what (commit, Node version, file sizes)
  *
  * The kit must stay under 60 MiB (it travels to machines with small upload limits): the build prints its size
@@ -23,6 +24,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'vite';
+import { preset } from '../config/presets';
 
 const USAGE = `usage: npm run gpu-kit -- --out DIR [--vulkan-deb FILE] [--xz-level N] [--no-cache]
   --out DIR          the kit folder to create (must not exist, or be empty)
@@ -33,6 +35,9 @@ const USAGE = `usage: npm run gpu-kit -- --out DIR [--vulkan-deb FILE] [--xz-lev
 export const KIT_LIMIT_BYTES = 60 * 1024 * 1024;
 
 /** The CLIs the kit carries: bundle name → entry. */
+/** The presets the twin's device check trains on the GPU and on the CPU (run.sh; --quick takes the first). */
+const TWIN_CHECK_PRESETS = ['tiny', 'quick', 'needle-s'];
+
 const ENTRIES: Record<string, string> = {
   selftest: 'src/cli/selftest.ts',
   compare: 'src/cli/compare.ts',
@@ -207,6 +212,8 @@ async function buildKit(args: Args): Promise<void> {
   cpSync(join(ROOT, 'python', 'meap_torch'), join(out, 'python', 'meap_torch'), {
     recursive: true, filter: (src) => !src.includes('__pycache__') && !src.endsWith('.pyc'),
   });
+  mkdirSync(join(out, 'python', 'configs'));
+  for (const name of TWIN_CHECK_PRESETS) writeFileSync(join(out, 'python', 'configs', `${name}.json`), JSON.stringify(preset(name)));
 
   const files = filesOf(out);
   const total = files.reduce((s, f) => s + f.bytes, 0);
