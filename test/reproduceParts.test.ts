@@ -65,8 +65,8 @@ describe('study definitions', () => {
   it('define the issue\'s studies with at least 8 seeds per arm', () => {
     expect(STUDY_NAMES).toEqual(['needle-s', 'needle-quick', 'needle-quick-protect', 'needle-quick-shared', 'needle-quick-2k', 'needle-quick-long',
       'needle-quick-needle-visible', 'needle-quick-random', 'needle-quick-filler', 'needle-quick-protect-needle-key',
-      'needle-quick-protect-needle-value', 'needle-quick-protect-query-marker', 'sweep', 'long', 'pretrain-then-probe',
-      'qa-finetune-quick', 'qa-finetune']);
+      'needle-quick-protect-needle-value', 'needle-quick-protect-query-marker', 'needle-quick-fresh',
+      'needle-quick-fresh-protect-query-marker', 'sweep', 'long', 'pretrain-then-probe', 'qa-finetune-quick', 'qa-finetune']);
     // Issue 17: the needle-quick family at 64 seeds per arm, 512 evaluation prompts (balanced over 4 depth buckets), 200 attention examples.
     const quick = studyDefinition('needle-quick');
     expect([quick.config.seedsPerArm, quick.config.evaluation.count, quick.config.evaluation.buckets, quick.attentionExamples]).toEqual([64, 512, 4, 200]);
@@ -87,6 +87,12 @@ describe('study definitions', () => {
       ['needle-quick-filler', { replace: 'random-filler' }], ['needle-quick-protect-query-marker', { protect: ['query-marker'] }]] as const) {
       expect(studyDefinition(name).config, name).toEqual({ ...quick.config, ...change });
       expect(quickDefinition(studyDefinition(name)).config, `${name} --quick keeps the control`).toMatchObject(change);
+    }
+    // The fresh-seed replications differ from their studies in baseSeed only (docs/preregistration-query-attention.md).
+    for (const [fresh, from] of [['needle-quick-fresh', 'needle-quick'], ['needle-quick-fresh-protect-query-marker', 'needle-quick-protect-query-marker']]) {
+      const f = studyDefinition(fresh), o = studyDefinition(from);
+      expect(f.config).toEqual({ ...o.config, baseSeed: o.config.baseSeed + 1000 });
+      expect({ ...f, name: o.name, title: o.title, question: o.question, config: o.config }).toEqual(o);
     }
     // The protectQuery variant differs from needle-quick in that option only.
     expect({ ...studyDefinition('needle-quick-protect').config, protectQuery: undefined }).toEqual({ ...studyDefinition('needle-quick').config, protectQuery: undefined });

@@ -48,3 +48,29 @@ export function controlStudies<D extends Definable>(needleQuick: () => D): Recor
     };
   }]));
 }
+
+/**
+ * Fresh seeds for a confirmatory look (docs/preregistration-query-attention.md): needle-quick and its
+ * never-mask-`?` control again with every training stream new (baseSeed + FRESH_SEED_OFFSET: other batches,
+ * masks and initial weights; the same evaluation prompts, whose seed is the evaluation's own), so what the first
+ * 64 seeds suggested is tested on runs that did not suggest it. Paired by seed with each other (the same fresh streams), not with needle-quick.
+ */
+export const FRESH_SEED_OFFSET = 1000;
+
+export const FRESH_STUDIES = [
+  { name: 'needle-quick-fresh', from: 'needle-quick' },
+  { name: 'needle-quick-fresh-protect-query-marker', from: 'needle-quick-protect-query-marker' },
+] as const;
+
+export function freshStudies<D extends Definable>(byName: Record<string, () => D>): Record<string, () => D> {
+  return Object.fromEntries(FRESH_STUDIES.map(({ name, from }) => [name, (): D => {
+    const base = byName[from]();
+    return {
+      ...base,
+      name,
+      title: `${name}: ${base.title.slice(base.title.indexOf(':') + 2)}, on fresh seeds`,
+      question: `${base.question} (Fresh seeds: a confirmatory replication.)`,
+      config: { ...base.config, baseSeed: base.config.baseSeed + FRESH_SEED_OFFSET },
+    };
+  }]));
+}

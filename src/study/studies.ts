@@ -13,7 +13,7 @@ export type { ZeroShotProbe } from '../config/presets';
 import { parameterCount, parameterLayout } from '../model/layout';
 import { finetuneStageConfig, runCount, sequencesPerStep } from '../config/finetuneStage';
 import type { SequentialRule } from './sequential';
-import { controlStudies } from './controlStudies';
+import { controlStudies, freshStudies } from './controlStudies';
 
 export interface StudyDefinition {
   name: string;
@@ -260,6 +260,7 @@ function qaFinetune(): StudyDefinition {
 }
 
 const CONTROL_STUDIES = controlStudies(needleQuick);
+const FRESH = freshStudies({ 'needle-quick': needleQuick, ...CONTROL_STUDIES });
 
 const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-s': needleS,
@@ -269,6 +270,7 @@ const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-quick-2k': needleQuick2k,
   'needle-quick-long': needleQuickLong,
   ...CONTROL_STUDIES,
+  ...FRESH,
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,
