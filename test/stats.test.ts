@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   binomial, bootstrapDiffCI, bootstrapMeanCI, chiSquare1UpperTail, clopperPearson, estimate, finite, fisherDetectableDifference, fisherExact,
   fisherPower, kaplanMeier, learnedSummary, logRank, mean, median, newcombeDifference, normalDetectableDifference, normalUpperTail,
-  permutationTest, quantile, sampleStd,
+  permutationTest, quantile, sampleStd, signFlipTest,
 } from '../src/study/stats';
 import { Rng } from '../src/util/random';
 
@@ -79,6 +79,30 @@ describe('bootstrap confidence intervals', () => {
     expect(e.std).toBe(1);
     expect(e.lo).toBeLessThanOrEqual(2);
     expect(e.hi).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('paired sign-flip test', () => {
+  it('matches hand-enumerated cases', () => {
+    // [1, 2, 3]: of the 8 sign patterns only +++ and −−− reach |mean| 2.
+    const r = signFlipTest([1, 2, 3], { seed: 1 });
+    expect(r).toEqual({ p: 2 / 8, observed: 2, exact: true, permutations: 8 });
+    // [0, 1, 2]: sums ±1 ± 2, each twice (the 0's sign changes nothing); |sum| ≥ 3 in 4 of the 8 patterns.
+    expect(signFlipTest([0, 1, 2], { seed: 1 }).p).toBeCloseTo(4 / 8, 15);
+    expect(signFlipTest([0, 0, 0], { seed: 1 }).p).toBe(1);
+    expect(signFlipTest([], { seed: 1 }).p).toBeNaN();
+  });
+
+  it('Monte Carlo: deterministic from its seed, close to the exact value; a clear shift gives the smallest p', () => {
+    const d = [0.12, -0.05, 0.3, 0.08, 0.22, -0.1, 0.15, 0.05, 0.18, -0.02, 0.09, 0.11];
+    const exact = signFlipTest(d, { seed: 1 });
+    expect(exact.exact).toBe(true);
+    const mc = signFlipTest(d, { seed: 7, exactLimit: 10, permutations: 20000 });
+    expect(mc.exact).toBe(false);
+    expect(signFlipTest(d, { seed: 7, exactLimit: 10, permutations: 20000 })).toEqual(mc);
+    expect(Math.abs(mc.p - exact.p)).toBeLessThan(0.01);
+    const shifted = Array.from({ length: 64 }, (_, i) => 1 + (i % 5) * 0.1);
+    expect(signFlipTest(shifted, { seed: 3, permutations: 999 }).p).toBeCloseTo(1 / 1000, 15);
   });
 });
 

@@ -7,7 +7,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CONTROLS } from '../study/controlStudies';
+import { CONTROLS, FRESH_STUDIES } from '../study/controlStudies';
+import { queryAttention, queryAttentionMarkdown } from '../study/queryAttention';
 
 /**
  * needle-quick's older mask-policy variant with shared masks (studies.ts), side by side with the controls when its
@@ -55,7 +56,23 @@ function main(argv: string[]): number {
   const out = join(dir, 'controls.md');
   writeFileSync(out, controlFamilyMarkdown(controlFamily(main, controls), sources));
   console.log(`wrote ${out} (${controls.length} control stud${controls.length === 1 ? 'y' : 'ies'}${main ? ', paired with needle-quick' : ''})`);
+  writeQueryAttention(dir, main, controls);
   return 0;
+}
+
+/**
+ * The pre-registered query-attention test (src/study/queryAttention.ts) → DIR/query-attention.md, when both
+ * fresh-seed studies are there; the first 64 seeds' numbers beside it when needle-quick and its never-mask-`?`
+ * control are.
+ */
+function writeQueryAttention(dir: string, main: StudyRecord | null, controls: ControlStudy[]): void {
+  const [fresh, freshMarker] = FRESH_STUDIES.map(({ name }) => join(dir, name, 'study.json'));
+  if (!existsSync(fresh) || !existsSync(freshMarker)) return;
+  const marker = controls.find((c) => c.name === 'needle-quick-protect-query-marker');
+  const exploratory = main && marker ? queryAttention(main, marker.record) : null;
+  const out = join(dir, 'query-attention.md');
+  writeFileSync(out, queryAttentionMarkdown(queryAttention(readRecord(fresh), readRecord(freshMarker)), exploratory));
+  console.log(`wrote ${out} (the pre-registered test on fresh seeds${exploratory ? ', beside the first 64 seeds' : ''})`);
 }
 
 try {

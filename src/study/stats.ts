@@ -204,6 +204,42 @@ export function permutationTest(x: readonly number[], y: readonly number[], opti
   return { p: (1 + count) / (1 + permutations), observed, exact: false, permutations };
 }
 
+/**
+ * Two-sided paired permutation test (sign flips) of mean(d) = 0 for paired differences d: under the null each
+ * pair's two values are exchangeable, so each difference's sign is. Exact (all 2^n sign patterns, p = count / 2^n,
+ * the observed one included) when 2^n ≤ `exactLimit`; otherwise `permutations` random patterns from the seed,
+ * p = (1 + count) / (1 + permutations). |mean| within 1e-9 of the observed one (relative to the data's scale) counts
+ * as "at least as extreme", so all-zero differences give p = 1. NaN when there are none.
+ */
+export function signFlipTest(d: readonly number[], options: PermutationOptions): PermutationResult {
+  const n = d.length;
+  if (n === 0) return { p: Number.NaN, observed: Number.NaN, exact: false, permutations: 0 };
+  let scale = 0;
+  for (const v of d) scale = Math.max(scale, Math.abs(v));
+  const observed = mean(d);
+  const threshold = Math.abs(observed) - 1e-9 * (scale + 1);
+  const exactLimit = options.exactLimit ?? DEFAULT_EXACT_LIMIT;
+  if (2 ** n <= exactLimit) {
+    let count = 0;
+    for (let pattern = 0; pattern < 2 ** n; pattern++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += (pattern >> i) & 1 ? -d[i] : d[i];
+      if (Math.abs(s / n) >= threshold) count++;
+    }
+    return { p: count / 2 ** n, observed, exact: true, permutations: 2 ** n };
+  }
+  const permutations = options.permutations ?? DEFAULT_PERMUTATIONS;
+  if (!(Number.isInteger(permutations) && permutations >= 1)) throw new RangeError(`permutations must be a positive integer, got ${permutations}`);
+  const rng = new Rng(options.seed);
+  let count = 0;
+  for (let k = 0; k < permutations; k++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += rng.int(2) ? -d[i] : d[i];
+    if (Math.abs(s / n) >= threshold) count++;
+  }
+  return { p: (1 + count) / (1 + permutations), observed, exact: false, permutations };
+}
+
 export interface Estimate {
   /** Number of (finite) values. */
   n: number;
