@@ -9,9 +9,8 @@ import type { FinetuneVariant, StudyConfig } from '../config/presets';
 import { finetuneStageConfig } from '../config/finetuneStage';
 import { armLabel, runColor, runLabel } from '../util/palette';
 import { deriveSeed } from '../util/seeds';
-import { Rng } from '../util/random';
 import type { RunRecord } from './records';
-import { bootstrapMeanCI, estimate, finite, mean, sampleStd, type Estimate, type Interval } from './stats';
+import { bootstrapMeanCI, estimate, finite, mean, sampleStd, signFlipTest as pairedSignFlip, type Estimate, type Interval } from './stats';
 import type { StudyRecord } from './reportStatistics';
 
 
@@ -84,27 +83,9 @@ function lastPoint(run: RunRecord) {
   return run.history[run.history.length - 1];
 }
 
-/** Exact sign-flip test of mean(d) = 0 (Monte Carlo with a fixed seed beyond 20 seeds). */
+/** Exact sign-flip test of mean(d) = 0 over the finite differences (Monte Carlo with a fixed seed beyond 20 seeds). */
 export function signFlipTest(differences: readonly number[], seed: number): number {
-  const d = finite([...differences]);
-  const n = d.length;
-  if (n === 0) return Number.NaN;
-  const observed = Math.abs(d.reduce((a, b) => a + b, 0));
-  const tolerance = 1e-12 * Math.max(1, observed);
-  let count = 0, total = 0;
-  const tally = (signs: (i: number) => number) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += signs(i) * d[i];
-    total++;
-    if (Math.abs(s) >= observed - tolerance) count++;
-  };
-  if (n <= 20) {
-    for (let mask = 0; mask < 2 ** n; mask++) tally((i) => ((mask >> i) & 1 ? -1 : 1));
-    return count / total;
-  }
-  const rng = new Rng(seed);
-  for (let k = 0; k < 100_000; k++) tally(() => (rng.int(2) ? -1 : 1));
-  return (count + 1) / (total + 1);
+  return pairedSignFlip(finite([...differences]), { seed, exactLimit: 2 ** 20, permutations: 100_000 }).p;
 }
 
 function compare(study: string, treatment: FinetuneArmSummary, control: FinetuneArmSummary, runs: RunRecord[], metric: FinetuneMetric): PairedComparison {
