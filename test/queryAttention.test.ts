@@ -57,10 +57,16 @@ describe('query attention (pre-registered)', () => {
   it('renders the tables, the fresh-seed retrieval questions and the exploratory numbers marked as such', () => {
     const md = queryAttentionMarkdown(a, a);
     expect(md).toContain('## The four hypotheses (layer 0)');
-    expect(md).toMatch(/MEAP vs NTP, learned by the last step: 33 of 64 vs 16 of 64, Fisher p = 0\.0034/);
+    expect(md).toMatch(/MEAP vs NTP, learned by the last step: 33 of 64 vs 16 of 64, Fisher p = 0\.0034: MEAP better/);
     expect(md).toMatch(/`\?` never masked vs MEAP, paired by seed: 7 vs 33 of 64 learned, exact McNemar p < 0\.0001 \(1 seed learned only/);
     expect(md).toContain('## What suggested it (exploratory: the first 64 seeds, chosen after looking)');
     expect(md).not.toContain('NaN');
+  });
+
+  it('the committed reports/query-attention.md is what the committed fresh-seed records give', () => {
+    const fresh = queryAttention(read('needle-quick-fresh'), read('needle-quick-fresh-protect-query-marker'));
+    expect(queryAttentionMarkdown(fresh, a)).toBe(readFileSync(join(ROOT, 'reports', 'query-attention.md'), 'utf8'));
+    expect(fresh.tests.map((t) => t.confirmed)).toEqual([true, true, true, true]);
   });
 
   it('controls-report writes reports/query-attention.md once both fresh-seed records are there', () => {

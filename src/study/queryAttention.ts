@@ -132,7 +132,7 @@ export function queryAttentionMarkdown(a: QueryAttention, exploratory: QueryAtte
   lines.push('## Retrieval on the fresh seeds', '');
   if (r.main) {
     lines.push(`- MEAP vs NTP, learned by the last step: ${r.main.meap.k} of ${r.main.meap.n} vs ${r.main.ntp.k} of `
-      + `${r.main.ntp.n}, Fisher ${pIs(r.main.fisher.p)} (${r.main.verdict}).`);
+      + `${r.main.ntp.n}, Fisher ${pIs(r.main.fisher.p)}: ${r.main.verdict}.`);
   }
   if (row?.vsMeap) {
     lines.push(`- \`?\` never masked vs MEAP, paired by seed: ${row.vsMeap.control} vs ${row.vsMeap.meap} of ${row.vsMeap.seeds} learned, `
