@@ -275,3 +275,13 @@ describe('power', () => {
     expect(normalDetectableDifference(0.3, 1, 0.3, 16)).toBeNaN();
   });
 });
+
+describe('p-values in sentences', () => {
+  it('reads "p = 0.0034", "p < 0.0001", never "p = < 0.0001"', async () => {
+    const { formatPIs, NEEDS_SEEDS } = await import('../src/study/reportFormat');
+    expect(formatPIs(0.00341)).toBe('p = 0.0034');
+    expect(formatPIs(0.00001)).toBe('p < 0.0001');
+    expect(formatPIs(Number.NaN)).toBe('p n/a');
+    expect(formatPIs(0.5, [1, 8])).toBe(`p ${NEEDS_SEEDS}`);
+  });
+});

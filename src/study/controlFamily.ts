@@ -6,7 +6,7 @@
  * family-wise α of 0.05 however many controls were run.
  */
 import { analyseStudy, type PrimaryResult, type StudyRecord } from './report';
-import { formatP, formatPercent, formatPoints, table } from './reportFormat';
+import { formatP, formatPercent, formatPIs, formatPoints, table } from './reportFormat';
 import { holmAdjust, mcnemarExact, type McNemarResult } from './multipleComparisons';
 import { maskedNeedleShare, type MaskedNeedleShare } from './maskedNeedle';
 
@@ -101,7 +101,7 @@ export function controlFamilyMarkdown(family: ControlFamily, sources: string[]):
   if (family.main) {
     const m = family.main;
     out.push(`Reference: needle-quick, MEAP ${share(m.meap.k, m.meap.n)} vs NTP ${share(m.ntp.k, m.ntp.n)}, ${formatPoints(m.difference.estimate)}, `
-      + `Fisher p = ${formatP(m.fisher.p)} → ${m.verdict}.`, '');
+      + `Fisher ${formatPIs(m.fisher.p)} → ${m.verdict}.`, '');
   }
   const hidden = family.maskedNeedle;
   if (hidden) {

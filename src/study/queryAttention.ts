@@ -9,7 +9,7 @@
 import { analyseStudy, type StudyRecord } from './report';
 import { controlFamily, type ControlFamily } from './controlFamily';
 import { holmAdjust } from './multipleComparisons';
-import { formatP, formatPercent, table } from './reportFormat';
+import { formatP, formatPercent, formatPIs, table } from './reportFormat';
 import { bootstrapMeanCI, mean, signFlipTest } from './stats';
 
 /** One run's layer × segment attention mass and whether it learned (the primary endpoint). */
@@ -98,8 +98,6 @@ export function queryAttention(main: StudyRecord, protectedMarker: StudyRecord):
 }
 
 const pct = (x: number) => formatPercent(x);
-/** "p = 0.0034" or "p < 0.0001" (formatP's own form below its floor). */
-const pIs = (p: number) => { const f = formatP(p); return f.startsWith('<') ? `p ${f}` : `p = ${f}`; };
 const seeds = (k: number) => `${k} seed${k === 1 ? '' : 's'}`;
 const points = (x: number) => `${x >= 0 ? '+' : '−'}${(Math.abs(x) * 100).toFixed(1)} pts`;
 
@@ -132,11 +130,11 @@ export function queryAttentionMarkdown(a: QueryAttention, exploratory: QueryAtte
   lines.push('## Retrieval on the fresh seeds', '');
   if (r.main) {
     lines.push(`- MEAP vs NTP, learned by the last step: ${r.main.meap.k} of ${r.main.meap.n} vs ${r.main.ntp.k} of `
-      + `${r.main.ntp.n}, Fisher ${pIs(r.main.fisher.p)}: ${r.main.verdict}.`);
+      + `${r.main.ntp.n}, Fisher ${formatPIs(r.main.fisher.p)}: ${r.main.verdict}.`);
   }
   if (row?.vsMeap) {
     lines.push(`- \`?\` never masked vs MEAP, paired by seed: ${row.vsMeap.control} vs ${row.vsMeap.meap} of ${row.vsMeap.seeds} learned, `
-      + `exact McNemar ${pIs(row.vsMeap.test.p)} (${seeds(row.vsMeap.test.onlyFirst)} learned only with \`?\` never masked, `
+      + `exact McNemar ${formatPIs(row.vsMeap.test.p)} (${seeds(row.vsMeap.test.onlyFirst)} learned only with \`?\` never masked, `
       + `${seeds(row.vsMeap.test.onlySecond)} only with MEAP).`);
   }
   lines.push('');

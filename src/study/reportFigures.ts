@@ -5,7 +5,7 @@
  */
 import { finite, type Estimate } from './stats';
 import { barChart, lineChart, niceTicks, stripChart, tickLabel, type BandSeries, type LineSeries } from './svg';
-import { bucketName, formatP, formatPercent, formatPoints, NEEDS_SEEDS } from './reportFormat';
+import { bucketName, formatPercent, formatPIs, formatPoints, NEEDS_SEEDS } from './reportFormat';
 import {
   allRuns, attentionOfEveryArm, attentionRecordOf, num, PAPER, type ArmSummary, type StudyRecord, type StudySummary,
 } from './reportStatistics';
@@ -84,7 +84,7 @@ export function figures(record: StudyRecord, s: StudySummary, view: FigureView =
   const logRankNotes = s.primary.flatMap((r) => {
     const n = [r.meap.n, r.ntp.n];
     const who = s.primary.length > 1 ? `${r.label}: ` : '';
-    return [`${who}log-rank p = ${formatP(r.logRank.p, n)}`, `${who}Fisher p = ${formatP(r.fisher.p, n)}`];
+    return [`${who}log-rank ${formatPIs(r.logRank.p, n)}`, `${who}Fisher ${formatPIs(r.fisher.p, n)}`];
   });
   out['time-to-learn.svg'] = lineChart({
     title: `${record.study}: time to learn retrieval (accuracy ≥ ${formatPercent(s.endpoint.threshold)}), Kaplan–Meier`,
@@ -130,8 +130,8 @@ export function figures(record: StudyRecord, s: StudySummary, view: FigureView =
       ? symmetricPoints([...accDiffs, ...aucDiffs].flatMap((c) => [c.diff.estimate, c.diff.lo, c.diff.hi]))
       : { yFormat: (v: number) => `${Math.round(v * 100)}` }),
     notes: accDiffs.map((c) => {
-      if (!view.symmetricDifferences) return `${c.label}: p = ${formatP(c.test.p)}`;
-      const p = c.n.some((k) => k < 2) ? `p ${NEEDS_SEEDS}` : `p = ${formatP(c.test.p)}`;
+      if (!view.symmetricDifferences) return `${c.label}: ${formatPIs(c.test.p)}`;
+      const p = c.n.some((k) => k < 2) ? `p ${NEEDS_SEEDS}` : formatPIs(c.test.p);
       return `${c.label}: final ${formatPoints(c.diff.estimate)}, over training ${formatPoints(aucDiffs.find((k) => k.arm === c.arm)?.diff.estimate ?? Number.NaN)}, ${p}`;
     }),
   });

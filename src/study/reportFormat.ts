@@ -43,6 +43,12 @@ export function formatP(p: number, n?: readonly number[]): string {
   return p < 0.0001 ? '< 0.0001' : p.toFixed(4);
 }
 
+/** "p = 0.0034", "p < 0.0001" (not "p = < 0.0001"), "p n/a", or "p needs ≥ 2 seeds": formatP in a sentence. */
+export function formatPIs(p: number, n?: readonly number[]): string {
+  const f = formatP(p, n);
+  return f.startsWith('<') || f === NEEDS_SEEDS || f === 'n/a' ? `p ${f}` : `p = ${f}`;
+}
+
 /** "43.8% [31.2%, 56.3%]". */
 export function formatPercentEstimate(e: { mean: number; lo: number; hi: number; n?: number }): string {
   if (tooFewSeeds(e.n)) return `${formatPercent(e.mean)} (CI ${NEEDS_SEEDS})`;

@@ -7,7 +7,7 @@ import { armLabel } from '../util/palette';
 import { finite, mean, type Estimate } from './stats';
 import { computeEstimate } from './studies';
 import {
-  bucketName, duration, flops, formatDiff, formatEntropy, formatLossEstimate, formatP, formatPercent,
+  bucketName, duration, flops, formatDiff, formatEntropy, formatLossEstimate, formatP, formatPercent, formatPIs,
   formatPercentEstimate, formatPoints, formatPointsInterval, signedPercent, table,
 } from './reportFormat';
 import {
@@ -156,7 +156,7 @@ function sequentialSection(s: StudySummary): string[] {
   const looks = outcome.looks;
   const last = looks[looks.length - 1];
   const ending = outcome.decidedAt !== null
-    ? `decided at look ${outcome.decidedAt + 1} (${looks[outcome.decidedAt].seedsPerArm} seeds per arm): Fisher p = ${formatP(looks[outcome.decidedAt].p)} ` +
+    ? `decided at look ${outcome.decidedAt + 1} (${looks[outcome.decidedAt].seedsPerArm} seeds per arm): Fisher ${formatPIs(looks[outcome.decidedAt].p)} ` +
       `< its level ${looks[outcome.decidedAt].level.toExponential(2)}`
     : outcome.exhausted
       ? `not decided after the maximum of ${rule.maxSeedsPerArm} seeds per arm`

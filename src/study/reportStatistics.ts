@@ -10,7 +10,7 @@ import {
   bootstrapDiffCI, bootstrapMeanCI, estimate, finite, learnedSummary, mean, normalDetectableDifference, permutationTest, sampleStd,
   type Estimate, type Interval, type LearnedSummary, type PermutationResult,
 } from './stats';
-import { formatP, formatPercent, formatPoints, formatPointsInterval, NEEDS_SEEDS, signedLoss } from './reportFormat';
+import { formatPercent, formatPIs, formatPoints, formatPointsInterval, NEEDS_SEEDS, signedLoss } from './reportFormat';
 import { primaryEndpointOf, type PrimaryEndpoint, type StudyDefinition } from './studies';
 import {
   judge, marginText, primaryResult, timeToLearn, verdictText, type PrimaryResult, type TimeToLearn, type Verdict, type VerdictKind,
@@ -255,8 +255,8 @@ export function analyseStudy(record: StudyRecord): StudySummary {
         `${formatPoints(speed.diff.estimate)} (CI and p ${NEEDS_SEEDS} per arm) → **${c.verdict}**.`];
     }
     return [...primaryLine, `${c.label} vs NTP (secondary, n = ${c.n[0]} + ${c.n[1]}): final retrieval accuracy ${formatPoints(c.diff.estimate)} ${formatPointsInterval(c.diff)}, ` +
-      `p = ${formatP(c.test.p)} → **${c.verdict}**; mean accuracy over training ${formatPoints(speed.diff.estimate)} ${formatPointsInterval(speed.diff)}, ` +
-      `p = ${formatP(speed.test.p)} → ${speed.verdict}.`];
+      `${formatPIs(c.test.p)} → **${c.verdict}**; mean accuracy over training ${formatPoints(speed.diff.estimate)} ${formatPointsInterval(speed.diff)}, ` +
+      `${formatPIs(speed.test.p)} → ${speed.verdict}.`];
   });
   return { study, quick: record.quick, arms, endpoint, primary, sequential, comparisons, verdictLines, overall: overallAnswer(record, primary, ntp?.finalStep ?? 0) };
 }
@@ -279,8 +279,8 @@ export function powerSentence(r: PrimaryResult): string {
 
 function primarySentence(r: PrimaryResult): string {
   return `${r.label} vs NTP, primary endpoint (${endpointText(r.endpoint, r.byStep)}): ${r.meap.k} of ${r.meap.n} vs ${r.ntp.k} of ${r.ntp.n}, ` +
-    `${formatPoints(r.difference.estimate)} ${formatPointsInterval(r.difference)}, Fisher p = ${formatP(r.fisher.p, [r.meap.n, r.ntp.n])} → **${r.verdict}**; ` +
-    `time to learn: log-rank p = ${formatP(r.logRank.p, [r.meap.n, r.ntp.n])}.`;
+    `${formatPoints(r.difference.estimate)} ${formatPointsInterval(r.difference)}, Fisher ${formatPIs(r.fisher.p, [r.meap.n, r.ntp.n])} → **${r.verdict}**; ` +
+    `time to learn: log-rank ${formatPIs(r.logRank.p, [r.meap.n, r.ntp.n])}.`;
 }
 
 function overallAnswer(record: StudyRecord, primary: PrimaryResult[], byStep: number): string {
