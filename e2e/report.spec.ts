@@ -51,7 +51,8 @@ test('the report of the user\'s own run: compute, analyse attention, tables matc
   await panel.getByTestId('analyse-attention').click();
   await expect(panel.getByTestId('attention-status')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   await expect(panel.getByTestId('report-attention')).toBeVisible();
-  await expect(panel.getByTestId('report-attention').locator('tbody tr')).toHaveCount(4 + 3);
+  // 4 segments, then each per layer (2 layers), then 3 more measures.
+  await expect(panel.getByTestId('report-attention').locator('tbody tr')).toHaveCount(4 + 2 * 4 + 3);
   await expect(panel.getByTestId('report-figures').locator('[data-figure="attention-mass.svg"] img')).toHaveCount(1);
   await expect(panel.getByTestId('report-figures').locator('img')).toHaveCount(9);
 
@@ -76,6 +77,9 @@ test('the report of the user\'s own run: compute, analyse attention, tables matc
   const needle = ntpRuns[0].attention!.segmentNames.indexOf('needle');
   const ntpNeedle = mean(ntpRuns.map((r) => r.attention!.segmentMass[needle]));
   await expect(panel.getByTestId('report-attention').locator('tr[data-measure="mass-needle"] td').first()).toContainText(`${formatPercent(ntpNeedle)} [`);
+  const ntpLayer0Needle = mean(ntpRuns.map((r) => r.attention!.segmentMassByLayer[0][needle]));
+  await expect(panel.getByTestId('report-attention').locator('tr[data-measure="mass-layer0-needle"] td').first())
+    .toContainText(`${formatPercent(ntpLayer0Needle)} [`);
   // Every cell of the per-arm table is analyseStudy(study.json)'s.
   const summary = analyseStudy(record);
   for (const arm of summary.arms) {

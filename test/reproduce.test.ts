@@ -114,6 +114,8 @@ describe('npm run reproduce -- --study needle-s --quick', () => {
       expect(cells[4]).toBe(formatLossEstimate(estimate(finalLoss(arm), statSeed(study, 'finalValLoss', arm))));
       const needle = estimate(byArm(arm).map((r) => r.attention!.segmentMass[1]), statSeed(study, 'mass1', arm));
       expect(row(markdown, 'attention on needle')[1 + arm]).toBe(formatPercentEstimate(needle));
+      const layer0Needle = estimate(byArm(arm).map((r) => r.attention!.segmentMassByLayer[0][1]), statSeed(study, 'mass0.1', arm));
+      expect(row(markdown, 'layer 0: needle')[1 + arm]).toBe(formatPercentEstimate(layer0Needle));
       const depth0 = estimate(byArm(arm).map((r) => r.history[2].accByDepth[0]), statSeed(study, 'depth0', arm));
       expect(row(markdown, '0–25%')[1 + arm]).toBe(formatPercentEstimate(depth0));
       if (arm > 0) {

@@ -108,6 +108,12 @@ function attentionSection(
     }
   }
   out.push('![attention mass by segment](figures/attention-mass.svg)', '');
+  out.push('Segment mass by layer (mean over seeds [95% bootstrap CI]): an objective can move attention in one layer and not in another, '
+    + 'which the mean over layers hides.', '');
+  out.push(table(['layer: segment', ...s.arms.map((a) => `${a.label} (n = ${a.seeds.length})`)],
+    analysed[0].attention.segmentMassByLayer.flatMap((layer, l) => layer.map((_, k) => [
+      `layer ${l}: ${names[k]}`, ...analysed.map(({ attention }) => formatPercentEstimate(attention.segmentMassByLayer[l][k])),
+    ]))), '');
   const L = analysed[0].attention.headEntropy.length, H = analysed[0].attention.headEntropy[0]?.length ?? 0;
   out.push('Per-head entropy (nats, clean input, mean over seeds):', '');
   out.push(table(['head', ...s.arms.map((a) => a.label)], Array.from({ length: L * H }, (_, k) => {

@@ -78,6 +78,8 @@ export interface StepBand { step: number; mean: number; lo: number; hi: number }
 
 export interface ArmAttention {
   segmentMass: Estimate[];
+  /** [layer][segment]: the same share per layer (the mean over layers can hide a shift in one layer). */
+  segmentMassByLayer: Estimate[][];
   scoreDecay: Estimate;
   varianceIncrease: Estimate;
   onMaskedClean: Estimate;
@@ -161,6 +163,8 @@ function armAttention(study: string, arm: number, allMine: RunRecord[]): ArmAtte
   const meanEntropyOf = (r: (typeof runs)[number]) => mean(r.attention.headEntropy.flat().map(num));
   return {
     segmentMass: Array.from({ length: segments }, (_, s) => estimate(runs.map((r) => num(r.attention.segmentMass[s])), statSeed(study, `mass${s}`, arm))),
+    segmentMassByLayer: Array.from({ length: runs[0].attention.segmentMassByLayer.length }, (_, l) => Array.from({ length: segments }, (_, s) =>
+      estimate(runs.map((r) => num(r.attention.segmentMassByLayer[l][s])), statSeed(study, `mass${l}.${s}`, arm)))),
     scoreDecay: estimate(runs.map((r) => num(r.attention.scoreDecay)), statSeed(study, 'scoreDecay', arm)),
     varianceIncrease: estimate(runs.map((r) => num(r.attention.varianceIncrease)), statSeed(study, 'varianceIncrease', arm)),
     onMaskedClean: estimate(runs.map((r) => num(r.attention.onMaskedClean)), statSeed(study, 'onMaskedClean', arm)),

@@ -14,13 +14,15 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
 }) {
   const analysed = attentionOfEveryArm(summary);
   if (!analysed) return null;
+  const layers = analysed[0].attention.segmentMassByLayer.length;
   const signedPaper = (x: number) => `≈ ${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(0)}%`;
   return (
     <div className="report-table-wrap">
       <table className="report-table" data-testid="report-attention">
         <caption>
           Every model sees the same {examples} {probe ? 'probe prompts' : 'evaluation examples'}. Segment mass: share of attention
-          from the answer-generating position, mean over layers and heads (clean input). Paired analysis: the same model with 15% of
+          from the answer-generating position, mean over layers and heads (clean input), then per layer (an objective can move
+          attention in one layer and not another, which the mean hides). Paired analysis: the same model with 15% of
           the context masked (never the query) — score decay is the relative change of attention on the masked keys (negative: they
           get less attention, as the paper's −53%; positive: more), variance change that of the variance over the unmasked keys.
           Averaged over the {examples} {probe ? 'prompts' : 'examples'} (the Attention panel shows one). Mean over seeds [95% bootstrap CI].
@@ -41,6 +43,13 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
               <td className="num paper">{paperShare(PAPER.segmentMass.meap[k])}</td>
             </tr>
           ))}
+          {layers > 1 && analysed[0].attention.segmentMassByLayer.flatMap((layer, l) => layer.map((_, k) => (
+            <tr key={`${l}-${segmentNames[k]}`} data-measure={`mass-layer${l}-${segmentNames[k]}`}>
+              <th scope="row">layer {l}: attention on {segmentNames[k]}</th>
+              {analysed.map(({ arm, attention }) => <td key={arm.arm} className="num">{formatPercentEstimate(attention.segmentMassByLayer[l][k])}</td>)}
+              <td className="num paper">—</td><td className="num paper">—</td>
+            </tr>
+          )))}
           <tr data-measure="score-decay">
             <th scope="row">change of attention on masked keys, masked vs clean input (score decay)</th>
             {analysed.map(({ arm, attention }) => <td key={arm.arm} className="num">{formatSignedPercentEstimate(attention.scoreDecay)}</td>)}
