@@ -179,6 +179,23 @@ function sweep(): StudyDefinition {
   };
 }
 
+/**
+ * needle-quick-sweep: the paper's mask-ratio grid on the quick preset, sized for a CPU (32 seeds per arm, fresh
+ * seeds: baseSeed + 2000). Descriptive: how retrieval and the layer-0 attention shift of
+ * docs/preregistration-query-attention.md change with the ratio; its per-arm tests against NTP are four looks.
+ */
+function needleQuickSweep(): StudyDefinition {
+  const base = needleQuick();
+  return {
+    ...base,
+    name: 'needle-quick-sweep',
+    title: 'needle-quick-sweep: the paper\'s mask-ratio grid on the quick preset (sized for a CPU)',
+    question: 'Across the paper\'s grid P = 0 / 0.05 / 0.10 / 0.15 / 0.20 on the quick preset, how do retrieval and the answer '
+      + 'position\'s attention change with the mask ratio?',
+    config: { ...base.config, arms: [...PAPER_MASK_GRID], seedsPerArm: 32, baseSeed: base.config.baseSeed + 2000 },
+  };
+}
+
 function long(): StudyDefinition {
   const base = preset('needle-long');
   return {
@@ -271,6 +288,7 @@ const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-quick-long': needleQuickLong,
   ...CONTROL_STUDIES,
   ...FRESH,
+  'needle-quick-sweep': needleQuickSweep,
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,
