@@ -102,6 +102,12 @@ function needleQuick(): StudyDefinition {
   };
 }
 
+/** needle-quick with its name, title, question and some config fields changed (the variants below). */
+function needleQuickVariant(name: string, title: string, question: string, change: (c: StudyConfig) => Partial<StudyConfig>): StudyDefinition {
+  const base = needleQuick();
+  return { ...base, name, title: `${name}: ${title}`, question, config: { ...base.config, ...change(base.config) } };
+}
+
 /**
  * needle-quick-protect: needle-quick with the query never masked (`protectQuery`, issue 8 item 3). MEAP's
  * masks may hide `? K` itself in training, which the model must read to answer; this variant asks what that
@@ -109,15 +115,10 @@ function needleQuick(): StudyDefinition {
  * for bit. The NTP arm is the same as needle-quick's (no masks).
  */
 function needleQuickProtect(): StudyDefinition {
-  const base = needleQuick();
-  return {
-    ...base,
-    name: 'needle-quick-protect',
-    title: 'needle-quick-protect: NTP vs MEAP with the query never masked (quick preset, sized for a CPU adapter)',
-    question: 'On the quick preset, with MEAP\'s masks never covering the final query `? K` (protectQuery), does MEAP at P = 0.15 '
+  return needleQuickVariant('needle-quick-protect', 'NTP vs MEAP with the query never masked (quick preset, sized for a CPU adapter)',
+    'On the quick preset, with MEAP\'s masks never covering the final query `? K` (protectQuery), does MEAP at P = 0.15 '
       + 'learn needle retrieval more often, sooner or better than NTP?',
-    config: { ...base.config, protectQuery: true },
-  };
+    () => ({ protectQuery: true }));
 }
 
 /**
@@ -125,15 +126,10 @@ function needleQuickProtect(): StudyDefinition {
  * code draws them (issue 8 item 3: per-sequence vs shared masks). The NTP arm is needle-quick's.
  */
 function needleQuickShared(): StudyDefinition {
-  const base = needleQuick();
-  return {
-    ...base,
-    name: 'needle-quick-shared',
-    title: 'needle-quick-shared: NTP vs MEAP with one mask per batch (quick preset, sized for a CPU adapter)',
-    question: 'On the quick preset, with MEAP\'s mask positions shared by every sequence of a batch (the reference code\'s policy), '
+  return needleQuickVariant('needle-quick-shared', 'NTP vs MEAP with one mask per batch (quick preset, sized for a CPU adapter)',
+    'On the quick preset, with MEAP\'s mask positions shared by every sequence of a batch (the reference code\'s policy), '
       + 'does MEAP at P = 0.15 learn needle retrieval more often, sooner or better than NTP?',
-    config: { ...base.config, sharedMask: true },
-  };
+    () => ({ sharedMask: true }));
 }
 
 /**
@@ -141,15 +137,10 @@ function needleQuickShared(): StudyDefinition {
  * step 2000, so its step-800 numbers are not needle-quick's (see needle-quick-long for "the same run, longer").
  */
 function needleQuick2k(): StudyDefinition {
-  const base = needleQuick();
-  return {
-    ...base,
-    name: 'needle-quick-2k',
-    title: 'needle-quick-2k: NTP vs MEAP on the quick preset, 2000 steps on a 2000-step schedule (sized for a CPU)',
-    question: 'On the quick preset trained for 2000 steps (long enough for most seeds to learn retrieval), does MEAP at P = 0.15 '
+  return needleQuickVariant('needle-quick-2k', 'NTP vs MEAP on the quick preset, 2000 steps on a 2000-step schedule (sized for a CPU)',
+    'On the quick preset trained for 2000 steps (long enough for most seeds to learn retrieval), does MEAP at P = 0.15 '
       + 'learn needle retrieval more often, sooner or better than NTP?',
-    config: { ...base.config, steps: 2000 },
-  };
+    () => ({ steps: 2000 }));
 }
 
 /**
@@ -158,15 +149,10 @@ function needleQuick2k(): StudyDefinition {
  * are needle-quick's runs exactly, so "longer" means longer.
  */
 function needleQuickLong(): StudyDefinition {
-  const base = needleQuick();
-  return {
-    ...base,
-    name: 'needle-quick-long',
-    title: 'needle-quick-long: needle-quick continued to 2000 steps at its final learning rate (sized for a CPU)',
-    question: 'Continuing needle-quick\'s runs past step 800 at the learning rate its schedule ends on, does MEAP at P = 0.15 '
+  return needleQuickVariant('needle-quick-long', 'needle-quick continued to 2000 steps at its final learning rate (sized for a CPU)',
+    'Continuing needle-quick\'s runs past step 800 at the learning rate its schedule ends on, does MEAP at P = 0.15 '
       + 'learn needle retrieval more often or sooner than NTP by step 2000?',
-    config: { ...base.config, steps: 2000, optimizer: { ...base.config.optimizer, scheduleSteps: base.config.steps } },
-  };
+    (c) => ({ steps: 2000, optimizer: { ...c.optimizer, scheduleSteps: c.steps } }));
 }
 
 function sweep(): StudyDefinition {
@@ -185,15 +171,10 @@ function sweep(): StudyDefinition {
  * docs/preregistration-query-attention.md change with the ratio; its per-arm tests against NTP are four looks.
  */
 function needleQuickSweep(): StudyDefinition {
-  const base = needleQuick();
-  return {
-    ...base,
-    name: 'needle-quick-sweep',
-    title: 'needle-quick-sweep: the paper\'s mask-ratio grid on the quick preset (sized for a CPU)',
-    question: 'Across the paper\'s grid P = 0 / 0.05 / 0.10 / 0.15 / 0.20 on the quick preset, how do retrieval and the answer '
+  return needleQuickVariant('needle-quick-sweep', 'the paper\'s mask-ratio grid on the quick preset (sized for a CPU)',
+    'Across the paper\'s grid P = 0 / 0.05 / 0.10 / 0.15 / 0.20 on the quick preset, how do retrieval and the answer '
       + 'position\'s attention change with the mask ratio?',
-    config: { ...base.config, arms: [...PAPER_MASK_GRID], seedsPerArm: 32, baseSeed: base.config.baseSeed + 2000 },
-  };
+    (c) => ({ arms: [...PAPER_MASK_GRID], seedsPerArm: 32, baseSeed: c.baseSeed + 2000 }));
 }
 
 function long(): StudyDefinition {
