@@ -177,6 +177,17 @@ function needleQuickSweep(): StudyDefinition {
     (c) => ({ arms: [...PAPER_MASK_GRID], seedsPerArm: 32, baseSeed: c.baseSeed + 2000 }));
 }
 
+/**
+ * needle-quick-ratio-20: NTP / 0.15 / 0.20 on the quick preset, 64 fresh seeds (baseSeed + 3000): the pre-registered
+ * test of 0.20 against 0.15, the two MEAP arms paired by seed (docs/preregistration-query-attention.md, part 2).
+ */
+function needleQuickRatio20(): StudyDefinition {
+  return needleQuickVariant('needle-quick-ratio-20', 'NTP vs MEAP at 0.15 and at 0.20 (quick preset, sized for a CPU)',
+    'On the quick preset, does MEAP at P = 0.20 learn needle retrieval on more seeds than at P = 0.15 (paired by seed), '
+      + 'and how do both compare with NTP?',
+    (c) => ({ arms: [0, 0.15, 0.2], baseSeed: c.baseSeed + 3000 }));
+}
+
 function long(): StudyDefinition {
   const base = preset('needle-long');
   return {
@@ -270,6 +281,7 @@ const DEFINITIONS: Record<string, () => StudyDefinition> = {
   ...CONTROL_STUDIES,
   ...FRESH,
   'needle-quick-sweep': needleQuickSweep,
+  'needle-quick-ratio-20': needleQuickRatio20,
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,
