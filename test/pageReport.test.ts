@@ -10,7 +10,7 @@ import {
 } from '../src/store/configCodec';
 import { cliCommand } from '../src/ui/controls/cliCommand';
 import { STUDY_NAMES, studyDefinition } from '../src/study/studies';
-import { PAGE_STUDY_SEEDS, pageStudyConfig } from '../src/study/studyPresets';
+import { PAGE_STUDY_RUNS, PAGE_STUDY_SEEDS, pageStudyConfig } from '../src/study/studyPresets';
 import { analyseStudy, figures, renderMarkdown, STUDY_FORMAT } from '../src/study/report';
 import {
   hasRetrievalScore, pageDefinition, pageStudyRecord, PLAYGROUND_STUDY, recordStep, trainingMs, type PageRecordInput,
@@ -159,6 +159,9 @@ describe('the record\'s definition', () => {
     const quick = studyDefinition('needle-quick');
     expect(quick.config.seedsPerArm).toBe(64);
     expect(pageStudyConfig(quick)).toEqual({ ...quick.config, seedsPerArm: PAGE_STUDY_SEEDS });
+    // A 5-arm study fits the page's 64 runs with 12 seeds per arm; the cap is the config codec's limit.
+    expect(pageStudyConfig(studyDefinition('needle-quick-sweep')).seedsPerArm).toBe(12);
+    expect(PAGE_STUDY_RUNS).toBe(LIMITS.runs.max);
     const d = studyDefinition('needle-s');
     const edited = pageDefinition('study:needle-s', applyEdit('study:needle-s', d.config, 'steps', 500), 'needle depth');
     expect(edited.name).toBe(PLAYGROUND_STUDY);

@@ -6,6 +6,7 @@ import type { StudyConfig } from '../config/presets';
 import { armLabel } from '../util/palette';
 import { finite, mean, type Estimate } from './stats';
 import { computeEstimate } from './studies';
+import { armPairsSection } from './reportArmPairs';
 import {
   bucketName, duration, flops, formatDiff, formatEntropy, formatLossEstimate, formatP, formatPercent, formatPIs,
   formatPercentEstimate, formatPoints, formatPointsInterval, signedPercent, table,
@@ -195,7 +196,7 @@ export function renderMarkdown(record: StudyRecord, s: StudySummary): string {
   for (const v of s.verdictLines) lines.push(`- ${v}`);
   lines.push('', `For comparison, the paper (arXiv 2502.07490): ${PAPER.needleAccuracy}; attention mass on the needle 9.4% (NTP) → 34.5% (MEAP).`, '');
 
-  lines.push(...primarySection(s), ...sequentialSection(s));
+  lines.push(...primarySection(s), ...sequentialSection(s), ...armPairsSection(s.armPairs));
   lines.push('## Setup', '', ...configLines(record), '');
 
   lines.push('## Retrieval accuracy over training', '', '![retrieval accuracy vs step](figures/accuracy.svg)', '',

@@ -17,6 +17,7 @@ import {
 } from './reportPrimary';
 import { sequentialOfUnits, type SequentialOutcome, type SequentialRule } from './sequential';
 import type { RunRecord, UnitRecord } from './records';
+import { meapArmPairs, type ArmPair } from './reportArmPairs';
 import type { HistoryPoint } from '../engine/types';
 import type { AttentionRecord } from '../engine/modelAnalysis';
 
@@ -137,6 +138,8 @@ export interface StudySummary {
   /** A study grown until decided: its rule and the looks replayed from the units (null otherwise). */
   sequential: { rule: SequentialRule; outcome: SequentialOutcome } | null;
   comparisons: Comparison[];
+  /** The MEAP arms against each other, paired by seed on the primary endpoint (reportArmPairs.ts). */
+  armPairs: ArmPair[];
   /** One sentence per MEAP arm and the overall answer. */
   verdictLines: string[];
   overall: string;
@@ -262,7 +265,10 @@ export function analyseStudy(record: StudyRecord): StudySummary {
       `${formatPIs(c.test.p)} → **${c.verdict}**; mean accuracy over training ${formatPoints(speed.diff.estimate)} ${formatPointsInterval(speed.diff)}, ` +
       `${formatPIs(speed.test.p)} → ${speed.verdict}.`];
   });
-  return { study, quick: record.quick, arms, endpoint, primary, sequential, comparisons, verdictLines, overall: overallAnswer(record, primary, ntp?.finalStep ?? 0) };
+  return {
+    study, quick: record.quick, arms, endpoint, primary, sequential, comparisons, armPairs: meapArmPairs(arms), verdictLines,
+    overall: overallAnswer(record, primary, ntp?.finalStep ?? 0),
+  };
 }
 
 /** "seeds that reach 50% retrieval by step 800". */

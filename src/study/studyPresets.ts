@@ -16,10 +16,16 @@ export const STUDY_PRESET_PREFIX = 'study:';
  * 64-seed needle-quick family) offers its first 16 there; `npm run reproduce` and the twin train them all.
  */
 export const PAGE_STUDY_SEEDS = 16;
+/** The page's limit on arms × seeds per arm (the config codec's LIMITS.runs.max; a test holds them equal). */
+export const PAGE_STUDY_RUNS = 64;
 
-/** The config the page trains for a study: the study's own, its seeds capped at PAGE_STUDY_SEEDS. */
+/**
+ * The config the page trains for a study: the study's own, its seeds capped at PAGE_STUDY_SEEDS and so that all
+ * its arms fit in PAGE_STUDY_RUNS (the 5-arm needle-quick-sweep offers 12 seeds per arm).
+ */
 export function pageStudyConfig(d: StudyDefinition): StudyConfig {
-  return { ...structuredClone(d.config), seedsPerArm: Math.min(d.config.seedsPerArm, PAGE_STUDY_SEEDS) };
+  const seeds = Math.min(d.config.seedsPerArm, PAGE_STUDY_SEEDS, Math.floor(PAGE_STUDY_RUNS / d.config.arms.length));
+  return { ...structuredClone(d.config), seedsPerArm: seeds };
 }
 
 export function studyPresetNames(): string[] {
