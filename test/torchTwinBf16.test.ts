@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { preset } from '../src/config/presets';
 import type { RunEvaluation } from '../src/engine/types';
-import { assertTorch2Available, assertTorchAvailable, PYTHON, runTwin, TORCH2_PYTHON } from './torchTwinSupport';
+import { runTwin, TWIN_INTERPRETERS } from './torchTwinSupport';
 
 interface TwinTraining { losses: number[][]; evaluation: Record<string, RunEvaluation> }
 
@@ -15,12 +15,7 @@ const STEPS = 20;
 /** bf16 keeps 8 significant bits (≈ 4e-3 relative); measured 2026-12-05 over 20 steps: 2.2e-3 (torch 1.13), 8.1e-3 (2.13). */
 const BF16_TOLERANCE = 2e-2;
 
-const INTERPRETERS = [
-  { name: 'torch 1.13 (Debian)', python: PYTHON, assertAvailable: assertTorchAvailable },
-  { name: 'torch 2.x (.venv-torch2)', python: TORCH2_PYTHON, assertAvailable: assertTorch2Available },
-];
-
-describe.each(INTERPRETERS)('PyTorch twin on $name: bf16 autocast', (interpreter) => {
+describe.each(TWIN_INTERPRETERS)('PyTorch twin on $name: bf16 autocast', (interpreter) => {
   it.each([['per-run', 'parity', ['train', 'CONFIG', STEPS]], ['batched', 'batched', ['CONFIG', STEPS]]] as const)(
     '%s: within bf16 rounding of float32, and not equal to it', (_, module, args) => {
       interpreter.assertAvailable();

@@ -20,7 +20,7 @@ import { computeEstimate, quickDefinition, studyDefinition, unitConfig } from '.
 import { SCALE_STUDIES } from '../src/cli/scaleStudies';
 import { validateStudyConfig } from '../src/config/validate';
 import {
-  assertTorch2Available, assertTorchAvailable, expectClose, PYTHON_PATH, runPython, TORCH2_PYTHON, TORCH2_TORCHRUN,
+  assertTorch2Available, assertTorchAvailable, expectClose, runPython, TORCH2_PYTHON, torchrunTwoRanks,
 } from './torchTwinSupport';
 
 const ROOT = resolve(__dirname, '..');
@@ -31,7 +31,6 @@ function twinTrain(args: string[]): StudyRecord {
   runPython(['-m', 'meap_torch.train', ...args]);
   return JSON.parse(readFileSync(join(args[args.indexOf('--out') + 1], 'study.json'), 'utf8')) as StudyRecord;
 }
-
 
 /** The record's numbers without wall-clock fields (tokens/s, dates, adapter, command). */
 function numbersOf(record: StudyRecord) {
@@ -107,10 +106,7 @@ describe('PyTorch twin: export-study, train, reproduce --from', () => {
       .toEqual(numbersOf(torch113).map((runs) => runs.map((r) => r.history.map((p) => p.step))));
 
     // The export README's launch line, with --standalone (a free rendezvous port: tests run side by side).
-    const run = spawnSync(TORCH2_TORCHRUN, ['--standalone', '--nproc_per_node', '2', '-m', 'meap_torch.train', exportDir,
-      '--float64', '--threads', '1', '--out', join(exportDir, 'torch2-two')],
-    { encoding: 'utf8', env: { ...process.env, PYTHONPATH: PYTHON_PATH } });
-    expect(run.status, run.stderr).toBe(0);
+    torchrunTwoRanks(['meap_torch.train', exportDir, '--float64', '--threads', '1', '--out', join(exportDir, 'torch2-two')]);
     const two = JSON.parse(readFileSync(join(exportDir, 'torch2-two', 'study.json'), 'utf8')) as StudyRecord;
     expect(two.units[0].adapter).toContain('2 rank(s)');
     expect(numbersOf(two)).toEqual(numbersOf(one));

@@ -50,6 +50,20 @@ export function runPython(args: string[], env: NodeJS.ProcessEnv = {}, python = 
   return result.stdout;
 }
 
+/** `torchrun --standalone --nproc_per_node 2 -m MODULE args…` of torch 2.x (a free rendezvous port); returns stdout. */
+export function torchrunTwoRanks(moduleAndArgs: string[]): string {
+  const run = spawnSync(TORCH2_TORCHRUN, ['--standalone', '--nproc_per_node', '2', '-m', ...moduleAndArgs],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, PYTHONPATH: PYTHON_PATH } });
+  if (run.error || run.status !== 0) throw new Error(`torchrun failed (${run.error?.message ?? `exit ${run.status}`}):\n${run.stderr}`);
+  return run.stdout;
+}
+
+/** The twin's two interpreters, for tests that run on both: Debian's torch 1.13 and torch 2.x. */
+export const TWIN_INTERPRETERS = [
+  { name: 'torch 1.13 (Debian)', python: PYTHON, assertAvailable: assertTorchAvailable },
+  { name: 'torch 2.x (.venv-torch2)', python: TORCH2_PYTHON, assertAvailable: assertTorch2Available },
+];
+
 /** `python -m meap_torch.MODULE args…` with CONFIG written to a file; its stdout parsed as JSON. */
 export function runTwin<T>(module: string, args: (string | number)[], config?: StudyConfig, env: NodeJS.ProcessEnv = {},
   python = PYTHON): T {

@@ -13,27 +13,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { preset } from '../src/config/presets';
 import { CpuStudy } from '../src/engine/cpuStudy';
 import type { RunEvaluation } from '../src/engine/types';
-import { spawnSync } from 'node:child_process';
-import {
-  assertTorch2Available, assertTorchAvailable, PYTHON, PYTHON_PATH, runPython, runTwin, tensorRelativeError, TORCH2_PYTHON, TORCH2_TORCHRUN,
-} from './torchTwinSupport';
+import { runPython, runTwin, tensorRelativeError, torchrunTwoRanks, TWIN_INTERPRETERS } from './torchTwinSupport';
 
-/** The twin's two interpreters: Debian's torch 1.13 (torchrun crashes there: the launch stand-in) and torch 2.x (torchrun). */
-const INTERPRETERS = [
-  {
-    name: 'torch 1.13 (Debian)', python: PYTHON, assertAvailable: assertTorchAvailable,
-    twoRanks: (module: string[]) => runPython(['-m', 'meap_torch.launch', '--nproc_per_node', '2', '-m', ...module]),
-  },
-  {
-    name: 'torch 2.x (.venv-torch2)', python: TORCH2_PYTHON, assertAvailable: assertTorch2Available,
-    twoRanks: (module: string[]) => {
-      const run = spawnSync(TORCH2_TORCHRUN, ['--standalone', '--nproc_per_node', '2', '-m', ...module],
-        { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, PYTHONPATH: PYTHON_PATH } });
-      if (run.error || run.status !== 0) throw new Error(`torchrun failed (${run.error?.message ?? `exit ${run.status}`}):\n${run.stderr}`);
-      return run.stdout;
-    },
-  },
-];
+/** Two ranks: torch 1.13's torchrun crashes on Python 3.11 (the launch stand-in there), torch 2.x's real torchrun. */
+const INTERPRETERS = TWIN_INTERPRETERS.map((interpreter, i) => ({
+  ...interpreter,
+  twoRanks: i === 0
+    ? (module: string[]) => runPython(['-m', 'meap_torch.launch', '--nproc_per_node', '2', '-m', ...module])
+    : torchrunTwoRanks,
+}));
 
 interface TwinTraining {
   losses: number[][];

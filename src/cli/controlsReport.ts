@@ -10,6 +10,11 @@ import { parseArgs } from 'node:util';
 import { CONTROLS, FRESH_STUDIES } from '../study/controlStudies';
 import { queryAttention, queryAttentionMarkdown } from '../study/queryAttention';
 
+import { controlFamily, controlFamilyMarkdown, type ControlStudy } from '../study/controlFamily';
+import { MAX_RECORD_BYTES, recordAsHeld, studyRecordIssue } from '../study/renderRecord';
+import type { StudyRecord } from '../study/report';
+import { readFileBounded } from '../util/safeFiles';
+
 /**
  * needle-quick's older mask-policy variant with shared masks (studies.ts), side by side with the controls when its
  * record is there: the same seeds, batches and initial weights, so the same pairing and the same family.
@@ -19,10 +24,6 @@ import { queryAttention, queryAttentionMarkdown } from '../study/queryAttention'
 const VARIANTS = [
   { name: 'needle-quick-shared', what: 'one set of mask positions for the whole batch (the reference code)' },
 ];
-import { controlFamily, controlFamilyMarkdown, type ControlStudy } from '../study/controlFamily';
-import { MAX_RECORD_BYTES, recordAsHeld, studyRecordIssue } from '../study/renderRecord';
-import type { StudyRecord } from '../study/report';
-import { readFileBounded } from '../util/safeFiles';
 
 function readRecord(path: string): StudyRecord {
   const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readFileBounded(path, MAX_RECORD_BYTES)));

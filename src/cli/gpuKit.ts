@@ -34,10 +34,10 @@ const USAGE = `usage: npm run gpu-kit -- --out DIR [--vulkan-deb FILE] [--xz-lev
 
 export const KIT_LIMIT_BYTES = 60 * 1024 * 1024;
 
-/** The CLIs the kit carries: bundle name → entry. */
 /** The presets the twin's device check trains on the GPU and on the CPU (run.sh; --quick takes the first). */
 const TWIN_CHECK_PRESETS = ['tiny', 'quick', 'needle-s'];
 
+/** The CLIs the kit carries: bundle name → entry. */
 const ENTRIES: Record<string, string> = {
   selftest: 'src/cli/selftest.ts',
   compare: 'src/cli/compare.ts',

@@ -9,6 +9,7 @@ import { analyseStudy, type PrimaryResult, type StudyRecord } from './report';
 import { formatP, formatPercent, formatPIs, formatPoints, table } from './reportFormat';
 import { holmAdjust, mcnemarExact, type McNemarResult } from './multipleComparisons';
 import { maskedNeedleShare, type MaskedNeedleShare } from './maskedNeedle';
+import { learnedBySeed } from './reportArmPairs';
 
 export interface ControlStudy {
   name: string;
@@ -34,12 +35,11 @@ export interface ControlFamily {
   rows: ControlRow[];
 }
 
-/** Per seed: whether the arm's run of that seed learned by the last step (the primary endpoint). */
-function learnedBySeed(record: StudyRecord): Map<number, boolean> {
-  const summary = analyseStudy(record);
-  const meap = summary.arms.find((a) => a.maskRatio > 0);
+/** Per seed: whether the study's MEAP arm's run of that seed learned by the last step (the primary endpoint). */
+function meapLearnedBySeed(record: StudyRecord): Map<number, boolean> {
+  const meap = analyseStudy(record).arms.find((a) => a.maskRatio > 0);
   if (!meap) throw new RangeError(`study ${record.study} has no MEAP arm`);
-  return new Map(meap.seeds.map((seed, i) => [seed, meap.learned.learnedSteps[i] !== null]));
+  return learnedBySeed(meap);
 }
 
 function primaryOf(record: StudyRecord): PrimaryResult {
@@ -49,12 +49,12 @@ function primaryOf(record: StudyRecord): PrimaryResult {
 }
 
 export function controlFamily(main: StudyRecord | null, controls: readonly ControlStudy[]): ControlFamily {
-  const mainLearned = main ? learnedBySeed(main) : null;
+  const mainLearned = main ? meapLearnedBySeed(main) : null;
   const partial = controls.map((c) => {
     const vsNtp = primaryOf(c.record);
     let vsMeap: Omit<NonNullable<ControlRow['vsMeap']>, 'holm'> | null = null;
     if (mainLearned) {
-      const mine = learnedBySeed(c.record);
+      const mine = meapLearnedBySeed(c.record);
       const seeds = [...mine.keys()].filter((s) => mainLearned.has(s)).sort((a, b) => a - b);
       if (seeds.length > 0) {
         const control = seeds.map((s) => mine.get(s)!), meap = seeds.map((s) => mainLearned.get(s)!);

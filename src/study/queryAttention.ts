@@ -9,6 +9,7 @@
 import { analyseStudy, type StudyRecord } from './report';
 import { controlFamily, type ControlFamily } from './controlFamily';
 import { holmAdjust } from './multipleComparisons';
+import { learnedBySeed } from './reportArmPairs';
 import { formatP, formatPercent, formatPIs, table } from './reportFormat';
 import { bootstrapMeanCI, mean, signFlipTest } from './stats';
 
@@ -47,8 +48,7 @@ const SEGMENTS = ['needle', 'query'] as const;
 
 /** The runs of one arm (0 = NTP, 1 = the MEAP arm), with each seed's outcome and attention by layer and segment. */
 function armMass(record: StudyRecord, arm: 0 | 1, label: string): ArmMass {
-  const summary = analyseStudy(record).arms[arm];
-  const learned = new Map(summary.seeds.map((seed, i) => [seed, summary.learned.learnedSteps[i] !== null]));
+  const learned = learnedBySeed(analyseStudy(record).arms[arm]);
   const runs = record.units.flatMap((u) => u.runs).filter((r) => r.arm === arm).map((r) => {
     if (!r.attention) throw new RangeError(`${record.study}: run of seed ${r.seed} has no attention analysis`);
     return { seed: r.seed, learned: learned.get(r.seed)!, mass: r.attention.segmentMassByLayer, names: r.attention.segmentNames };

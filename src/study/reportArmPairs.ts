@@ -26,9 +26,14 @@ export interface ArmPair {
   verdict: string;
 }
 
+/** Per seed: whether the arm's run of that seed met the primary endpoint (learned by the last step). */
+export function learnedBySeed(a: Pick<PairableArm, 'seeds' | 'learned'>): Map<number, boolean> {
+  return new Map(a.seeds.map((seed, i) => [seed, a.learned.learnedSteps[i] !== null]));
+}
+
 export function meapArmPairs(arms: readonly PairableArm[]): ArmPair[] {
   const meap = arms.filter((a) => a.maskRatio > 0);
-  const outcomes = (a: PairableArm) => new Map(a.seeds.map((seed, i) => [seed, a.learned.learnedSteps[i] !== null]));
+  const outcomes = learnedBySeed;
   const partial: Omit<ArmPair, 'holm' | 'verdict'>[] = [];
   for (let i = 0; i < meap.length; i++) {
     for (let j = i + 1; j < meap.length; j++) {

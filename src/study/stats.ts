@@ -219,7 +219,8 @@ export function signFlipTest(d: readonly number[], options: PermutationOptions):
   const observed = mean(d);
   const threshold = Math.abs(observed) - 1e-9 * (scale + 1);
   const exactLimit = options.exactLimit ?? DEFAULT_EXACT_LIMIT;
-  if (2 ** n <= exactLimit) {
+  // Sign patterns are bits of an int32: exact enumeration stops at 30 differences whatever the limit.
+  if (n <= 30 && 2 ** n <= exactLimit) {
     let count = 0;
     for (let pattern = 0; pattern < 2 ** n; pattern++) {
       let s = 0;
