@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   entropyByLayer, headMatrix, headsMap, histogramShares, layerHistogram, layerMap, meanRows, pairedMaskAnalysis,
-  segmentCountOf, segmentMassByLayer, uniformEntropy, type AttentionStack,
+  positionMassByLayer, segmentCountOf, segmentMassByLayer, uniformEntropy, type AttentionStack,
 } from '../src/analysis/attentionStack';
 import { attentionOnKeys, unmaskedKeyVariance } from '../src/analysis/attention';
 import { hasHead, snapshotEntropy, snapshotHistogram, snapshotMatrix, snapshotPaired } from '../src/ui/attention/snapshotAnalysis';
@@ -71,6 +71,14 @@ describe('segment mass from the answer position, per layer', () => {
     expect(mass[1]).toEqual([0.125, 0.625, 0.125, 0.125]);
     expect(meanRows(mass)).toEqual([0.0625, 0.8125, 0.0625, 0.0625]);
     for (const row of mass) expect(row.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 6);
+  });
+
+  it('splits into single key positions, mean over heads; a key after the query gets 0', () => {
+    expect(positionMassByLayer(stack, 3, [0, 1, 2, 3])).toEqual(segmentMassByLayer(stack, segments, [3], 4));
+    const early = positionMassByLayer(stack, 2, [2, 3]);
+    expect(early[0]).toEqual([0, 0]);
+    expect(early[1][0]).toBeCloseTo(1 / 6, 7); // one uniform head of two (float32), the other on key 1
+    expect(early[1][1]).toBe(0);
   });
 
   it('counts segments and refuses to average nothing or ragged rows', () => {

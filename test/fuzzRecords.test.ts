@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { recordAsHeld, studyRecordIssue } from '../src/study/renderRecord';
 import { analyseStudy, renderMarkdown, type StudyRecord } from '../src/study/report';
+import { RETRIEVAL_TOKEN_NAMES } from '../src/data/retrievalTokens';
 
 const committed = (): StudyRecord => JSON.parse(readFileSync('reports/needle-quick/study.json', 'utf8'));
 
@@ -18,6 +19,14 @@ function partial(): StudyRecord {
   const r = committed();
   r.units = r.units.slice(0, 2);
   return r;
+}
+
+/** Gives every run of the record the retrieval tasks' single-token split (made-up numbers of the right shape). */
+function withTokens(record: StudyRecord): void {
+  for (const run of record.units.flatMap((u) => u.runs)) {
+    run.attention!.tokenNames = [...RETRIEVAL_TOKEN_NAMES];
+    run.attention!.tokenMassByLayer = run.attention!.segmentMassByLayer.map((_, l) => [0.1, 0.05, 0.2 + run.seed * 1e-3, 0.1 * l, 0.3]);
+  }
 }
 
 const PATHS = [
@@ -87,6 +96,19 @@ describe('study records', () => {
     renderChecked(record);
   });
 
+  it('renders the single-token split when every run has it, and not when one run lacks it', () => {
+    const record = partial();
+    withTokens(record);
+    expect(studyRecordIssue(record)).toBeNull();
+    const markdown = renderMarkdown(record, analyseStudy(record));
+    expect(markdown).toContain('| layer 1: needle value |');
+    expect(markdown).toContain('| layer 0: query key (itself) |');
+    delete record.units[1].runs[2].attention!.tokenNames;
+    delete record.units[1].runs[2].attention!.tokenMassByLayer;
+    expect(studyRecordIssue(record)).toBeNull();
+    expect(renderMarkdown(record, analyseStudy(record))).not.toContain('needle value');
+  });
+
   it.each([
     ['a non-numeric loss', (r: StudyRecord) => { (r.units[0].runs[0].history[1] as unknown as Record<string, unknown>).valLoss = 'abc'; }, /valLoss must be a finite number/],
     ['an infinite accuracy (1e999)', (r: StudyRecord) => { r.units[0].runs[0].history[1].accByDepth[0] = Infinity; }, /accByDepth must hold 4 numbers in \[0, 1\]/],
@@ -96,6 +118,12 @@ describe('study records', () => {
     ['arms holding different seeds', (r: StudyRecord) => { r.units[1].runs = r.units[1].runs.filter((x) => x.arm === 0); }, /every arm must hold the same seeds/],
     ['a mask ratio that is not its arm\'s', (r: StudyRecord) => { r.units[0].runs[0].maskRatio = 0.5; }, /maskRatio 0\.5 is not arm 0's 0/],
     ['an infinite attention number', (r: StudyRecord) => { r.units[0].runs[0].attention!.scoreDecay = Infinity; }, /attention\.scoreDecay must be a finite number/],
+    ['token names without their mass', (r: StudyRecord) => { r.units[0].runs[0].attention!.tokenNames = ['a']; }, /tokenMassByLayer must be 2 × 1 numbers/],
+    ['token mass without names', (r: StudyRecord) => { r.units[0].runs[0].attention!.tokenMassByLayer = [[0.5], [0.5]]; }, /tokenNames must be a list of names/],
+    ['token mass of the wrong shape', (r: StudyRecord) => {
+      withTokens(r);
+      r.units[0].runs[0].attention!.tokenMassByLayer = [[0.5, 0.5]];
+    }, /tokenMassByLayer must be 2 × 5 numbers/],
   ])('refuses %s', (_, edit, reason) => {
     const record = partial();
     edit(record);

@@ -14,6 +14,7 @@ import {
   analyseStudy, formatLossEstimate, formatP, formatPercentEstimate, formatPoints, formatPointsInterval, statSeed, type StudyRecord,
 } from '../src/study/report';
 import { bootstrapDiffCI, estimate, mean, permutationTest } from '../src/study/stats';
+import { RETRIEVAL_TOKEN_NAMES } from '../src/data/retrievalTokens';
 
 describe('reproduce arguments', () => {
   it('defaults to needle-s under reports/ and records the canonical command', () => {
@@ -78,6 +79,12 @@ describe('npm run reproduce -- --study needle-s --quick', () => {
       expect(r.attention!.segmentMass.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
       expect(r.attention!.headEntropy).toHaveLength(2);
       expect(Number.isFinite(r.attention!.scoreDecay)).toBe(true);
+      // The single tokens split the needle (K : V) and the query (? K) segments, layer by layer.
+      expect(r.attention!.tokenNames).toEqual([...RETRIEVAL_TOKEN_NAMES]);
+      r.attention!.tokenMassByLayer!.forEach((tokens, l) => {
+        expect(tokens[0] + tokens[1] + tokens[2]).toBeCloseTo(r.attention!.segmentMassByLayer[l][1], 12);
+        expect(tokens[3] + tokens[4]).toBeCloseTo(r.attention!.segmentMassByLayer[l][3], 12);
+      });
     }
 
     // The report's files and sections.
@@ -116,6 +123,8 @@ describe('npm run reproduce -- --study needle-s --quick', () => {
       expect(row(markdown, 'attention on needle')[1 + arm]).toBe(formatPercentEstimate(needle));
       const layer0Needle = estimate(byArm(arm).map((r) => r.attention!.segmentMassByLayer[0][1]), statSeed(study, 'mass0.1', arm));
       expect(row(markdown, 'layer 0: needle')[1 + arm]).toBe(formatPercentEstimate(layer0Needle));
+      const layer1Value = estimate(byArm(arm).map((r) => r.attention!.tokenMassByLayer![1][2]), statSeed(study, 'token1.2', arm));
+      expect(row(markdown, 'layer 1: needle value')[1 + arm]).toBe(formatPercentEstimate(layer1Value));
       const depth0 = estimate(byArm(arm).map((r) => r.history[2].accByDepth[0]), statSeed(study, 'depth0', arm));
       expect(row(markdown, '0–25%')[1 + arm]).toBe(formatPercentEstimate(depth0));
       if (arm > 0) {

@@ -66,7 +66,7 @@ describe('study definitions', () => {
     expect(STUDY_NAMES).toEqual(['needle-s', 'needle-quick', 'needle-quick-protect', 'needle-quick-shared', 'needle-quick-2k', 'needle-quick-long',
       'needle-quick-needle-visible', 'needle-quick-random', 'needle-quick-filler', 'needle-quick-protect-needle-key',
       'needle-quick-protect-needle-value', 'needle-quick-protect-query-marker', 'needle-quick-fresh',
-      'needle-quick-fresh-protect-query-marker', 'needle-quick-sweep', 'needle-quick-ratio-20', 'sweep', 'long', 'pretrain-then-probe', 'qa-finetune-quick', 'qa-finetune']);
+      'needle-quick-fresh-protect-query-marker', 'needle-quick-sweep', 'needle-quick-ratio-20', 'needle-quick-high-ratios', 'sweep', 'long', 'pretrain-then-probe', 'qa-finetune-quick', 'qa-finetune']);
     // Issue 17: the needle-quick family at 64 seeds per arm, 512 evaluation prompts (balanced over 4 depth buckets), 200 attention examples.
     const quick = studyDefinition('needle-quick');
     expect([quick.config.seedsPerArm, quick.config.evaluation.count, quick.config.evaluation.buckets, quick.attentionExamples]).toEqual([64, 512, 4, 200]);
@@ -97,6 +97,8 @@ describe('study definitions', () => {
     // needle-quick-sweep: needle-quick on the paper's grid, 32 fresh seeds per arm.
     expect(studyDefinition('needle-quick-sweep').config).toEqual({ ...quick.config, arms: [0, 0.05, 0.1, 0.15, 0.2], seedsPerArm: 32, baseSeed: quick.config.baseSeed + 2000 });
     expect(studyDefinition('needle-quick-ratio-20').config).toEqual({ ...quick.config, arms: [0, 0.15, 0.2], baseSeed: quick.config.baseSeed + 3000 });
+    expect(studyDefinition('needle-quick-high-ratios').config)
+      .toEqual({ ...quick.config, arms: [0, 0.15, 0.2, 0.3, 0.4], baseSeed: quick.config.baseSeed + 4000 });
     // The protectQuery variant differs from needle-quick in that option only.
     expect({ ...studyDefinition('needle-quick-protect').config, protectQuery: undefined }).toEqual({ ...studyDefinition('needle-quick').config, protectQuery: undefined });
     expect(studyDefinition('needle-quick-protect').config.protectQuery).toBe(true);

@@ -75,6 +75,7 @@ describe('PyTorch twin: export-study, train, reproduce --from', () => {
         expect(p.retrievalAcc).toBe(e.retrievalAcc);
         expect(p.accByDepth).toEqual(e.accByDepth);
       });
+      expect(attention[r].tokenMassByLayer, 'the needle task has the single-token split').toHaveLength(2);
       expectClose(run.attention, attention[r], `run ${r} attention`, 1e-9);
     });
 

@@ -7,10 +7,26 @@ import math
 import torch
 
 from .mask_policy import mask_count, sample_positions
+from .needle import NEEDLE, QUERY_SEGMENT
 from .rng import Rng, derive_seed
 
 PAIRED_MASK_RATIO = 0.15
 ATTENTION_SEGMENTS = ["context before", "needle", "context after", "query"]
+RETRIEVAL_TOKEN_NAMES = ["needle key", "needle :", "needle value", "query ?", "query key (itself)"]
+
+
+def retrieval_token_positions(segments, answer_position: int):
+    """Positions of RETRIEVAL_TOKEN_NAMES (src/data/retrievalTokens.ts), or None when the example is not a
+    `K : V ... ? K` block: a two-position query run ending at the answer position, one needle run of three before."""
+    a = answer_position
+    if not (1 <= a < len(segments)):
+        return None
+    if segments[a] != QUERY_SEGMENT or segments[a - 1] != QUERY_SEGMENT or (a >= 2 and segments[a - 2] == QUERY_SEGMENT):
+        return None
+    needle = [t for t in range(a - 1) if segments[t] == NEEDLE]
+    if len(needle) != 3 or needle[2] - needle[0] != 2:
+        return None
+    return needle + [a - 1, a]
 
 
 def query_positions(segments, answer_position: int, T: int) -> set:
@@ -82,8 +98,11 @@ def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id
     """One run's AttentionRecord (src/engine/modelAnalysis.ts) on the first `count` evaluation examples."""
     T = eval_set.T
     examples = list(range(min(count, eval_set.count)))
-    mass, on_clean, on_masked, var_clean, var_masked, entropy = [], [], [], [], [], []
-    for index in examples:
+    mass, on_clean, on_masked, var_clean, var_masked, entropy, token_mass = [], [], [], [], [], [], []
+    token_positions = [retrieval_token_positions(
+        eval_set.segments[i * (T + 1):i * (T + 1) + T], eval_set.answer_positions[i]) for i in examples]
+    retrieval = len(examples) > 0 and all(p is not None for p in token_positions)
+    for e, index in enumerate(examples):
         tokens = eval_set.tokens[index * (T + 1):(index + 1) * (T + 1)]
         segments = eval_set.segments[index * (T + 1):index * (T + 1) + T]
         answer = eval_set.answer_positions[index]
@@ -98,6 +117,10 @@ def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id
                         for h in range(row.shape[0])]
             by_layer.append(_mean_rows(per_head))
         mass.append(by_layer)
+        if retrieval:
+            # Summed head by head and divided once: as positionMassByLayer (src/analysis/attentionStack.ts).
+            token_mass.append([[float(layer[:, answer, j].sum()) / layer.shape[0] for j in token_positions[e]]
+                               for layer in clean])
         L = clean.shape[0]
         on_clean.append(sum(_on_keys(clean[l], masked) for l in range(L)) / L)
         on_masked.append(sum(_on_keys(with_mask[l], masked) for l in range(L)) / L)
@@ -115,4 +138,6 @@ def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id
         "varianceClean": vc, "varianceMasked": vm, "varianceIncrease": relative_change(vc, vm),
         "headEntropy": [_mean_rows([e[l] for e in entropy]) for l in range(L)],
         "uniformEntropy": sum(math.log(i + 1) for i in range(T)) / T,
+        **({"tokenNames": list(RETRIEVAL_TOKEN_NAMES),
+            "tokenMassByLayer": [_mean_rows([m[l] for m in token_mass]) for l in range(L)]} if retrieval else {}),
     }

@@ -78,6 +78,20 @@ export function segmentMassByLayer(stack: AttentionStack, segments: ArrayLike<nu
   return Array.from({ length: stack.layers }, (_, l) => meanOverHeads(segmentMass(layerMap(stack, l), segments, queries, segmentCount)));
 }
 
+/**
+ * Attention from one query position onto each of the given key positions, for every layer, averaged over
+ * heads: result[layer][k] for keys[k]. Keys after the query (which it cannot see) get 0.
+ */
+export function positionMassByLayer(stack: AttentionStack, query: number, keys: readonly number[]): number[][] {
+  const { heads: H, T } = stack;
+  return Array.from({ length: stack.layers }, (_, l) => keys.map((j) => {
+    if (j > query) return 0;
+    let sum = 0;
+    for (let h = 0; h < H; h++) sum += stack.probs[((l * H + h) * T + query) * T + j];
+    return sum / H;
+  }));
+}
+
 /** Element-wise mean of equal-length rows (e.g. over layers). */
 export function meanRows(rows: readonly (readonly number[])[]): number[] {
   if (rows.length === 0) throw new RangeError('meanRows needs at least one row');

@@ -12,8 +12,10 @@ import { maskCount, queryPositions, samplePositions } from '../data/maskPolicy';
 import { Rng } from '../util/random';
 import { deriveSeed } from '../util/seeds';
 import {
-  entropyByLayer, meanRows, pairedMaskAnalysis, segmentMassByLayer, uniformEntropy, type AttentionStack, type PairedMaskAnalysis,
+  entropyByLayer, meanRows, pairedMaskAnalysis, positionMassByLayer, segmentMassByLayer, uniformEntropy, type AttentionStack,
+  type PairedMaskAnalysis,
 } from '../analysis/attentionStack';
+import { RETRIEVAL_TOKEN_NAMES, retrievalTokenPositions } from '../data/retrievalTokens';
 import { relativeChange } from '../analysis/attention';
 import { answerCorrect, answerRows, textProbeSet, type TextProbeSet } from '../data/textProbe';
 import type { RunEvaluation } from './types';
@@ -36,6 +38,13 @@ export interface AttentionRecord extends PairedMaskAnalysis {
   headEntropy: number[][];
   /** Entropy of a uniformly attending head at this T (the largest possible). */
   uniformEntropy: number;
+  /**
+   * Retrieval tasks only (every example a `K : V … ? K` block: src/data/retrievalTokens.ts): the single tokens
+   * the segment mass lumps together, RETRIEVAL_TOKEN_NAMES. Absent for other tasks and in older records.
+   */
+  tokenNames?: string[];
+  /** [layer][token]: share of attention from the answer-generating position on each, mean over heads and examples. */
+  tokenMassByLayer?: number[][];
 }
 
 /**
@@ -85,10 +94,12 @@ export async function analyseAttention(study: StudyEngine, probeSet: TextProbeSe
   const T = config.model.context, L = config.model.layers, H = config.model.heads;
   const perRun = L * H * T * T;
   const examples = examplesFor(study, probeSet, count);
+  const tokenPositions = examples.map(({ example }) => retrievalTokenPositions(example.segments, example.answerPosition));
+  const retrieval = tokenPositions.length > 0 && tokenPositions.every((p) => p !== null);
   const acc = Array.from({ length: R }, () => ({
-    mass: [] as number[][][], onClean: [] as number[], onMasked: [] as number[], varClean: [] as number[], varMasked: [] as number[], entropy: [] as number[][][],
+    mass: [] as number[][][], tokens: [] as number[][][], onClean: [] as number[], onMasked: [] as number[], varClean: [] as number[], varMasked: [] as number[], entropy: [] as number[][][],
   }));
-  for (const { index, example } of examples) {
+  for (const [e, { index, example }] of examples.entries()) {
     const masked = pairedMaskPositions(example.segments, example.answerPosition, T, deriveSeed(config.evaluation.seed, index, 'report-mask'));
     const clean = await study.probe(example.tokens, []);
     const withMask = await study.probe(example.tokens, masked);
@@ -96,6 +107,7 @@ export async function analyseAttention(study: StudyEngine, probeSet: TextProbeSe
       const stack = (probs: Float32Array): AttentionStack => ({ probs: probs.subarray(r * perRun, (r + 1) * perRun), layers: L, heads: H, T });
       const cleanStack = stack(clean.probs), maskedStack = stack(withMask.probs);
       acc[r].mass.push(segmentMassByLayer(cleanStack, example.segments, [example.answerPosition], ATTENTION_SEGMENTS.length));
+      if (retrieval) acc[r].tokens.push(positionMassByLayer(cleanStack, example.answerPosition, tokenPositions[e]!));
       const paired = pairedMaskAnalysis(cleanStack, maskedStack, masked);
       acc[r].onClean.push(paired.onMaskedClean);
       acc[r].onMasked.push(paired.onMaskedMasked);
@@ -118,6 +130,10 @@ export async function analyseAttention(study: StudyEngine, probeSet: TextProbeSe
       varianceClean, varianceMasked, varianceIncrease: relativeChange(varianceClean, varianceMasked),
       headEntropy: Array.from({ length: L }, (_, l) => meanRows(a.entropy.map((e) => e[l]))),
       uniformEntropy: uniformEntropy(T),
+      ...(retrieval ? {
+        tokenNames: [...RETRIEVAL_TOKEN_NAMES],
+        tokenMassByLayer: Array.from({ length: L }, (_, l) => meanRows(a.tokens.map((m) => m[l]))),
+      } : {}),
     };
   });
 }

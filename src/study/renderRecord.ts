@@ -62,6 +62,17 @@ function attentionShapeIssue(a: Record<string, unknown>, where: string, config: 
   for (const key of ['onMaskedClean', 'onMaskedMasked', 'scoreDecay', 'varianceClean', 'varianceMasked', 'varianceIncrease', 'uniformEntropy']) {
     if (!finiteOrNull(a[key])) return `${where} attention.${key} must be a finite number (or null)`;
   }
+  return tokenMassIssue(a, where, layers);
+}
+
+/** The retrieval tasks' optional split of the answer position's attention by single token: both fields or neither. */
+function tokenMassIssue(a: Record<string, unknown>, where: string, layers: number): string | null {
+  if (a.tokenNames === undefined && a.tokenMassByLayer === undefined) return null;
+  if (!Array.isArray(a.tokenNames) || a.tokenNames.length === 0 || a.tokenNames.length > 64 || !Array.from(a.tokenNames).every((n) => typeof n === 'string')) {
+    return `${where} attention.tokenNames must be a list of names (with tokenMassByLayer)`;
+  }
+  const tokens = a.tokenNames.length;
+  if (!matrix(a.tokenMassByLayer, layers, tokens)) return `${where} attention.tokenMassByLayer must be ${layers} × ${tokens} numbers`;
   return null;
 }
 

@@ -115,6 +115,7 @@ function attentionSection(
     analysed[0].attention.segmentMassByLayer.flatMap((layer, l) => layer.map((_, k) => [
       `layer ${l}: ${names[k]}`, ...analysed.map(({ attention }) => formatPercentEstimate(attention.segmentMassByLayer[l][k])),
     ]))), '');
+  out.push(...tokenMassSection(s, analysed));
   const L = analysed[0].attention.headEntropy.length, H = analysed[0].attention.headEntropy[0]?.length ?? 0;
   out.push('Per-head entropy (nats, clean input, mean over seeds):', '');
   out.push(table(['head', ...s.arms.map((a) => a.label)], Array.from({ length: L * H }, (_, k) => {
@@ -122,6 +123,21 @@ function attentionSection(
     return [`layer ${l} head ${h}`, ...analysed.map(({ attention }) => attention.headEntropy[l][h].toFixed(3))];
   })), '');
   return out;
+}
+
+/** Retrieval tasks: the answer position's attention on the five single tokens the segments lump together (none when absent). */
+function tokenMassSection(s: StudySummary, analysed: { arm: ArmSummary; attention: ArmAttention }[]): string[] {
+  const tokens = analysed.map(({ attention }) => attention.tokens);
+  if (!tokens.every((t) => t !== undefined)) return [];
+  const names = tokens[0]!.names;
+  return [
+    'The same position\'s attention on single tokens, by layer (mean over seeds [95% bootstrap CI]): the needle\'s `K`, `:` and `V`, '
+      + 'the query\'s `?`, and the query key — the answer position itself. "needle" above is the first three, "query" the last two.', '',
+    table(['layer: token', ...s.arms.map((a) => `${a.label} (n = ${a.seeds.length})`)],
+      tokens[0]!.massByLayer.flatMap((layer, l) => layer.map((_, k) => [
+        `layer ${l}: ${names[k]}`, ...tokens.map((t) => formatPercentEstimate(t!.massByLayer[l][k])),
+      ]))), '',
+  ];
 }
 
 function detectableText(metric: Metric, d: number): string {

@@ -89,6 +89,8 @@ export interface ArmAttention {
   /** [layer][head] mean over seeds. */
   headEntropy: number[][];
   uniformEntropy: number;
+  /** Retrieval tasks, when every run's record has it: the answer position's attention on single tokens (AttentionRecord.tokenNames). */
+  tokens?: { names: string[]; massByLayer: Estimate[][] };
 }
 
 export interface ArmSummary {
@@ -175,6 +177,20 @@ function armAttention(study: string, arm: number, allMine: RunRecord[]): ArmAtte
     meanEntropy: estimate(runs.map(meanEntropyOf), statSeed(study, 'entropy', arm)),
     headEntropy: Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => mean(finite(runs.map((r) => num(r.attention.headEntropy[l][h])))))),
     uniformEntropy: runs[0].attention.uniformEntropy,
+    ...tokenMass(study, arm, runs.map((r) => r.attention)),
+  };
+}
+
+function tokenMass(study: string, arm: number, records: AttentionRecord[]): Pick<ArmAttention, 'tokens'> {
+  const names = records[0].tokenNames;
+  if (!names || !records.every((a) => a.tokenMassByLayer && a.tokenNames?.join('\n') === names.join('\n'))) return {};
+  const L = records[0].tokenMassByLayer!.length;
+  return {
+    tokens: {
+      names: [...names],
+      massByLayer: Array.from({ length: L }, (_, l) => names.map((_, k) =>
+        estimate(records.map((a) => num(a.tokenMassByLayer![l][k])), statSeed(study, `token${l}.${k}`, arm)))),
+    },
   };
 }
 

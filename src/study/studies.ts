@@ -188,6 +188,18 @@ function needleQuickRatio20(): StudyDefinition {
     (c) => ({ arms: [0, 0.15, 0.2], baseSeed: c.baseSeed + 3000 }));
 }
 
+/**
+ * needle-quick-high-ratios: NTP / 0.15 / 0.20 / 0.30 / 0.40 on the quick preset, 64 fresh seeds (baseSeed + 4000):
+ * the pre-registered tests of ratios above 0.20 and of what the layer-0 shift is made of, single token by single token
+ * (docs/preregistration-query-attention.md, part 3).
+ */
+function needleQuickHighRatios(): StudyDefinition {
+  return needleQuickVariant('needle-quick-high-ratios', 'MEAP above the paper\'s grid: NTP / 0.15 / 0.20 / 0.30 / 0.40 (quick preset, sized for a CPU)',
+    'On the quick preset, does MEAP keep learning needle retrieval faster above P = 0.20 (0.30, 0.40; paired by seed), '
+      + 'and which single tokens does the answer position\'s layer-0 attention leave and reach?',
+    (c) => ({ arms: [0, 0.15, 0.2, 0.3, 0.4], baseSeed: c.baseSeed + 4000 }));
+}
+
 function long(): StudyDefinition {
   const base = preset('needle-long');
   return {
@@ -282,6 +294,7 @@ const DEFINITIONS: Record<string, () => StudyDefinition> = {
   ...FRESH,
   'needle-quick-sweep': needleQuickSweep,
   'needle-quick-ratio-20': needleQuickRatio20,
+  'needle-quick-high-ratios': needleQuickHighRatios,
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,

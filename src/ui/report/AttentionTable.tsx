@@ -15,6 +15,8 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
   const analysed = attentionOfEveryArm(summary);
   if (!analysed) return null;
   const layers = analysed[0].attention.segmentMassByLayer.length;
+  // Retrieval tasks: the needle's K, :, V, the query's ? and the answer position itself, when every arm has them.
+  const tokens = analysed.every(({ attention }) => attention.tokens) ? analysed[0].attention.tokens : undefined;
   const signedPaper = (x: number) => `≈ ${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(0)}%`;
   return (
     <div className="report-table-wrap">
@@ -22,7 +24,8 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
         <caption>
           Every model sees the same {examples} {probe ? 'probe prompts' : 'evaluation examples'}. Segment mass: share of attention
           from the answer-generating position, mean over layers and heads (clean input), then per layer (an objective can move
-          attention in one layer and not another, which the mean hides). Paired analysis: the same model with 15% of
+          attention in one layer and not another, which the mean hides), and for retrieval tasks on single tokens: the needle's
+          key, colon and value, the query's ? and the query key, which is the answer position itself. Paired analysis: the same model with 15% of
           the context masked (never the query) — score decay is the relative change of attention on the masked keys (negative: they
           get less attention, as the paper's −53%; positive: more), variance change that of the variance over the unmasked keys.
           Averaged over the {examples} {probe ? 'prompts' : 'examples'} (the Attention panel shows one). Mean over seeds [95% bootstrap CI].
@@ -47,6 +50,13 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
             <tr key={`${l}-${segmentNames[k]}`} data-measure={`mass-layer${l}-${segmentNames[k]}`}>
               <th scope="row">layer {l}: attention on {segmentNames[k]}</th>
               {analysed.map(({ arm, attention }) => <td key={arm.arm} className="num">{formatPercentEstimate(attention.segmentMassByLayer[l][k])}</td>)}
+              <td className="num paper">—</td><td className="num paper">—</td>
+            </tr>
+          )))}
+          {tokens?.massByLayer.flatMap((layer, l) => layer.map((_, k) => (
+            <tr key={`${l}-token-${tokens.names[k]}`} data-measure={`token-layer${l}-${tokens.names[k]}`}>
+              <th scope="row">layer {l}: attention on the single token {tokens.names[k]}</th>
+              {analysed.map(({ arm, attention }) => <td key={arm.arm} className="num">{formatPercentEstimate(attention.tokens!.massByLayer[l][k])}</td>)}
               <td className="num paper">—</td><td className="num paper">—</td>
             </tr>
           )))}
