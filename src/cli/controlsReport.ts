@@ -2,14 +2,15 @@
  * `npm run controls-report -- [--reports DIR]`: reads DIR/needle-quick/study.json and the study.json of every
  * control study present under DIR (src/study/controlStudies.ts), and writes DIR/controls.md — the controls side by
  * side with Holm-adjusted tests (src/study/controlFamily.ts), with needle-quick's older mask variants (protectQuery,
- * shared masks) when present. Trains nothing.
+ * shared masks) when present; and, from the pre-registered studies when present, DIR/query-attention.md and
+ * DIR/high-ratios.md. Trains nothing.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONTROLS, FRESH_STUDIES } from '../study/controlStudies';
 import { queryAttention, queryAttentionMarkdown } from '../study/queryAttention';
-
+import { HIGH_RATIOS_STUDY, highRatios, highRatiosMarkdown } from '../study/highRatios';
 import { controlFamily, controlFamilyMarkdown, type ControlStudy } from '../study/controlFamily';
 import { MAX_RECORD_BYTES, recordAsHeld, studyRecordIssue } from '../study/renderRecord';
 import type { StudyRecord } from '../study/report';
@@ -58,7 +59,17 @@ function main(argv: string[]): number {
   writeFileSync(out, controlFamilyMarkdown(controlFamily(main, controls), sources));
   console.log(`wrote ${out} (${controls.length} control stud${controls.length === 1 ? 'y' : 'ies'}${main ? ', paired with needle-quick' : ''})`);
   writeQueryAttention(dir, main, controls);
+  writeHighRatios(dir);
   return 0;
+}
+
+/** Pre-registration 3 (src/study/highRatios.ts) → DIR/high-ratios.md, when its study is there. */
+function writeHighRatios(dir: string): void {
+  const path = join(dir, HIGH_RATIOS_STUDY, 'study.json');
+  if (!existsSync(path)) return;
+  const out = join(dir, 'high-ratios.md');
+  writeFileSync(out, highRatiosMarkdown(highRatios(readRecord(path))));
+  console.log(`wrote ${out} (pre-registration 3: ratios above 0.20, the layer-0 shift token by token)`);
 }
 
 /**
