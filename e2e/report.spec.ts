@@ -51,8 +51,8 @@ test('the report of the user\'s own run: compute, analyse attention, tables matc
   await panel.getByTestId('analyse-attention').click();
   await expect(panel.getByTestId('attention-status')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   await expect(panel.getByTestId('report-attention')).toBeVisible();
-  // 4 segments, then each per layer (2 layers), then 3 more measures.
-  await expect(panel.getByTestId('report-attention').locator('tbody tr')).toHaveCount(4 + 2 * 4 + 3);
+  // 4 segments, then each per layer (2 layers), the 5 single tokens of the needle task per layer, then 3 more measures.
+  await expect(panel.getByTestId('report-attention').locator('tbody tr')).toHaveCount(4 + 2 * 4 + 2 * 5 + 3);
   await expect(panel.getByTestId('report-figures').locator('[data-figure="attention-mass.svg"] img')).toHaveCount(1);
   await expect(panel.getByTestId('report-figures').locator('img')).toHaveCount(9);
 
@@ -80,6 +80,10 @@ test('the report of the user\'s own run: compute, analyse attention, tables matc
   const ntpLayer0Needle = mean(ntpRuns.map((r) => r.attention!.segmentMassByLayer[0][needle]));
   await expect(panel.getByTestId('report-attention').locator('tr[data-measure="mass-layer0-needle"] td').first())
     .toContainText(`${formatPercent(ntpLayer0Needle)} [`);
+  const marker = ntpRuns[0].attention!.tokenNames!.indexOf('query ?');
+  const ntpLayer0Marker = mean(ntpRuns.map((r) => r.attention!.tokenMassByLayer![0][marker]));
+  await expect(panel.getByTestId('report-attention').locator('tr[data-measure="token-layer0-query ?"] td').first())
+    .toContainText(`${formatPercent(ntpLayer0Marker)} [`);
   // Every cell of the per-arm table is analyseStudy(study.json)'s.
   const summary = analyseStudy(record);
   for (const arm of summary.arms) {
