@@ -42,6 +42,7 @@ test('the report of the user\'s own run: compute, analyse attention, tables matc
   await expect(panel.getByTestId('report-asof')).toHaveAttribute('data-step', '40');
   await expect(panel.getByTestId('report-attention-missing')).toBeVisible();
   await expect(panel.getByTestId('report-arms').locator('tbody tr')).toHaveCount(2);
+  await expect(panel.getByTestId('report-arm-pairs')).toHaveCount(0); // one MEAP arm: no pairs
   // Two seeds per arm: shown, never judged.
   await expect(panel.getByTestId('report-overall')).toContainText('Too few seeds for a claim');
   const verdicts = panel.getByTestId('report-comparisons').getByTestId('verdict');
@@ -107,6 +108,26 @@ test('the report of the user\'s own run: compute, analyse attention, tables matc
   await expect(panel.getByTestId('report-body')).toHaveCount(0);
   await expect(panel.getByTestId('attention-status')).toHaveCount(0);
   await expect(panel.getByTestId('compute-report')).toBeDisabled();
+  expect(errors).toEqual([]);
+});
+
+test('two MEAP arms are compared with each other, paired by seed, as report.md does', async ({ page }, testInfo) => {
+  const errors = watchErrors(page);
+  await openStudy(page, 'preset=tiny&steps=20&evalEvery=10&seedsPerArm=2&arms=0,0.15,0.3');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await expect(page.getByTestId('runbar')).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
+  const panel = page.getByTestId('report-panel');
+  await panel.getByTestId('compute-report').click();
+  const pairs = panel.getByTestId('report-arm-pairs');
+  await expect(pairs.locator('tbody tr')).toHaveCount(1);
+  const json = await download(page, 'download-study-json', (n) => testInfo.outputPath(n));
+  const [pair] = analyseStudy(JSON.parse(json.text) as StudyRecord).armPairs;
+  const row = pairs.locator('tr[data-pair="MEAP 15% vs MEAP 30%"]');
+  await expect(row.getByTestId('discordant')).toHaveText(`${pair.test.onlyFirst} / ${pair.test.onlySecond}`);
+  // Two seeds: counted, never judged.
+  await expect(row.getByTestId('verdict')).toHaveText('too few seeds for a claim');
+  const md = await download(page, 'download-report-md', (n) => testInfo.outputPath(n));
+  expect(md.text).toContain('## MEAP arms against each other (paired by seed)');
   expect(errors).toEqual([]);
 });
 

@@ -16,5 +16,6 @@ export {
 export {
   formatLoss, formatLossEstimate, formatP, formatPercent, formatPercentEstimate, formatPoints, formatPointsInterval, NEEDS_SEEDS,
 } from './reportFormat';
+export { verdictText } from './reportPrimary';
 export { figures } from './reportFigures';
 export { renderMarkdown } from './reportMarkdown';

@@ -3,7 +3,7 @@ import { useRuns } from '../../store/runs';
 import { analyseAttention, computeReport, connectReport, useReport, type ComputedReport } from '../../store/report';
 import { allRuns } from '../../study/report';
 import { PLAYGROUND_STUDY } from '../../study/pageRecord';
-import { ArmsTable, ComparisonsTable, DepthTable, LearnedTable, PrimaryTable } from './ReportTables';
+import { ArmPairsTable, ArmsTable, ComparisonsTable, DepthTable, LearnedTable, PrimaryTable } from './ReportTables';
 import { AttentionTable } from './AttentionTable';
 import { ReportFigures } from './ReportFigures';
 import { saveFile } from './download';
@@ -62,6 +62,7 @@ function ReportBody({ report, currentStep }: { report: ComputedReport; currentSt
       {retrieval && <PrimaryTable summary={summary} />}
       <ArmsTable summary={summary} retrieval={retrieval} />
       <ComparisonsTable summary={summary} retrieval={retrieval} seedsForClaim={d.seedsForClaim} />
+      {retrieval && <ArmPairsTable summary={summary} seedsForClaim={d.seedsForClaim} />}
       {retrieval && <LearnedTable summary={summary} threshold={d.learnedThreshold} />}
       {retrieval && <DepthTable summary={summary} bucketLabel={d.bucketLabel} />}
       {first && report.attentionStep !== null ? (

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import {
   endpointText, formatLossEstimate, formatP, formatPercentEstimate, formatPoints, formatPointsInterval, METRICS, powerSentence,
-  type ArmSummary, type StudySummary, type VerdictKind,
+  verdictText, type ArmSummary, type StudySummary, type VerdictKind,
 } from '../../study/report';
 import { formatDifference } from './format';
 
@@ -142,6 +142,37 @@ export function DepthTable({ summary, bucketLabel }: { summary: StudySummary; bu
           {summary.arms.map((a) => <td key={a.arm} className="num">{formatPercentEstimate(a.depth[b])}</td>)}
         </tr>
       ))}
+    </Table>
+  );
+}
+
+/**
+ * The MEAP arms against each other, paired by seed (summary.armPairs: exact McNemar on the primary endpoint, Holm over
+ * the pairs), as report.md's section. Shown when the study has two or more MEAP arms; below `seedsForClaim` seeds the
+ * verdict reads "too few seeds for a claim", as everywhere in the panel.
+ */
+export function ArmPairsTable({ summary, seedsForClaim }: { summary: StudySummary; seedsForClaim: number }) {
+  if (summary.armPairs.length === 0) return null;
+  return (
+    <Table testId="report-arm-pairs" head={['pair', 'seeds', 'learned (first / second)', 'only first / only second', 'McNemar p', 'Holm p', 'verdict']}
+      caption={<>MEAP arms against each other: every arm of a seed starts from the same weights and sees the same batches, so they are
+        compared seed by seed on whether they learned retrieval — exact McNemar test on the seeds that learned under one arm only,
+        Holm over the {summary.armPairs.length} pair{summary.armPairs.length === 1 ? '' : 's'}. &ldquo;Not distinguished&rdquo; is not
+        &ldquo;equal&rdquo;: see the counts.</>}>
+      {summary.armPairs.map((p) => {
+        const n = [p.seeds, p.seeds];
+        return (
+          <tr key={`${p.first.arm}:${p.second.arm}`} data-pair={`${p.first.label} vs ${p.second.label}`}>
+            <th scope="row">{p.first.label} vs {p.second.label}</th>
+            <td className="num">{p.seeds}</td>
+            <td className="num">{p.first.learned} / {p.second.learned}</td>
+            <td className="num" data-testid="discordant">{p.test.onlyFirst} / {p.test.onlySecond}</td>
+            <td className="num">{formatP(p.test.p, n)}</td>
+            <td className="num">{formatP(p.holm, n)}</td>
+            <td data-testid="verdict">{p.seeds < seedsForClaim ? verdictText('too few seeds', '') : p.verdict}</td>
+          </tr>
+        );
+      })}
     </Table>
   );
 }
