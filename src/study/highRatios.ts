@@ -8,27 +8,22 @@
  */
 import { analyseStudy, metricValue, type StudyRecord } from './report';
 import type { RunRecord } from './records';
-import { holmAdjust, mcnemarExact, type McNemarResult } from './multipleComparisons';
+import { mcnemarExact, type McNemarResult } from './multipleComparisons';
+import { pairedFamily, type PairedTestResult } from './pairedFamily';
 import { learnedBySeed } from './reportArmPairs';
 import { formatP, formatPercent, formatPoints, table } from './reportFormat';
-import { bootstrapMeanCI, mean, signFlipTest } from './stats';
+import { mean } from './stats';
 import { armLabel } from '../util/palette';
 
 export const HIGH_RATIOS_STUDY = 'needle-quick-high-ratios';
 const SEED = 20261207;
 
 /** One pre-registered paired difference, a − b over the seeds both arms ran. */
-export interface PairedDifference {
+export interface PairedDifference extends PairedTestResult {
   hypothesis: string;
   measure: string;
   /** The direction the pre-registration predicts (1: a > b, −1: a < b), or 0 for a two-sided question. */
   expectedSign: 1 | -1 | 0;
-  n: number;
-  mean: number;
-  lo: number;
-  hi: number;
-  p: number;
-  holm: number;
   verdict: string;
 }
 
@@ -81,17 +76,14 @@ function differences(a: Arm, b: Arm, value: (run: RunRecord) => number): number[
   return [...a.runs.keys()].filter((s) => b.runs.has(s)).sort((x, y) => x - y).map((s) => value(a.runs.get(s)!) - value(b.runs.get(s)!));
 }
 
-type Planned = Omit<PairedDifference, 'n' | 'mean' | 'lo' | 'hi' | 'p' | 'holm' | 'verdict'> & { a: Arm; b: Arm; value: (run: RunRecord) => number };
+interface Planned { hypothesis: string; measure: string; expectedSign: 1 | -1 | 0; a: Arm; b: Arm; value: (run: RunRecord) => number }
 
-/** Sign-flip test and bootstrap interval of each planned difference, Holm over the family. */
+/** Sign-flip test and bootstrap interval of each planned difference (seeds from `seed`), Holm over the family. */
 function family(planned: Planned[], seed: number): PairedDifference[] {
-  const measured = planned.map(({ a, b, value, ...rest }, k) => {
-    const d = differences(a, b, value);
-    const ci = bootstrapMeanCI(d, { seed: seed + k });
-    return { ...rest, a, b, n: d.length, mean: mean(d), lo: ci.lo, hi: ci.hi, p: signFlipTest(d, { seed: seed + k }).p };
-  });
-  const holm = holmAdjust(measured.map((m) => m.p));
-  return measured.map(({ a, b, ...m }, k) => ({ ...m, holm: holm[k], verdict: verdict(m.expectedSign, m.mean, holm[k], a.label, b.label) }));
+  const results = pairedFamily(planned.map((m, k) => ({ d: differences(m.a, m.b, m.value), bootstrapSeed: seed + k, testSeed: seed + k })));
+  return planned.map(({ a, b, value: _, ...m }, k) => ({
+    ...m, ...results[k], verdict: verdict(m.expectedSign, results[k].mean, results[k].holm, a.label, b.label),
+  }));
 }
 
 function verdict(expected: 1 | -1 | 0, difference: number, holm: number, a: string, b: string): string {

@@ -8,28 +8,22 @@
  */
 import { analyseStudy, type StudyRecord } from './report';
 import { controlFamily, type ControlFamily } from './controlFamily';
-import { holmAdjust } from './multipleComparisons';
+import { pairedEstimate, pairedFamily, type PairedTestResult } from './pairedFamily';
 import { learnedBySeed } from './reportArmPairs';
 import { formatP, formatPercent, formatPIs, table } from './reportFormat';
-import { bootstrapMeanCI, mean, signFlipTest } from './stats';
+import { mean } from './stats';
 
 /** One run's layer × segment attention mass and whether it learned (the primary endpoint). */
 interface RunMass { seed: number; learned: boolean; mass: number[][] }
 
 export interface ArmMass { label: string; runs: RunMass[]; needle: number; query: number }
 
-export interface PairedTest {
+export interface PairedTest extends PairedTestResult {
   hypothesis: string;
   layer: number;
   segment: 'needle' | 'query';
   /** The sign the pre-registration expects of mean(a − b). */
   expectedSign: 1 | -1;
-  n: number;
-  mean: number;
-  lo: number;
-  hi: number;
-  p: number;
-  holm: number;
   confirmed: boolean;
 }
 
@@ -81,18 +75,13 @@ export function queryAttention(main: StudyRecord, protectedMarker: StudyRecord):
     ntp: armMass(main, 0, 'NTP'), meap: armMass(main, 1, 'MEAP'),
     protectedMarker: armMass(protectedMarker, 1, 'MEAP, `?` never masked'),
   };
-  const measure = (h: (typeof HYPOTHESES)[number], layer: number) => {
-    const d = pairedDifferences(arms[h.pair[0]], arms[h.pair[1]], layer, h.segment);
-    const ci = bootstrapMeanCI(d, { seed: SEED + layer });
-    return { hypothesis: h.hypothesis, layer, segment: h.segment, expectedSign: h.expectedSign, n: d.length, mean: mean(d), lo: ci.lo, hi: ci.hi, d };
-  };
-  const layer0 = HYPOTHESES.map((h) => measure(h, 0));
-  const p = layer0.map((m) => signFlipTest(m.d, { seed: SEED }).p);
-  const holm = holmAdjust(p);
-  const tests = layer0.map(({ d: _, ...m }, i) => ({
-    ...m, p: p[i], holm: holm[i], confirmed: holm[i] < 0.05 && Math.sign(m.mean) === m.expectedSign,
+  const describe = (h: (typeof HYPOTHESES)[number], layer: number) => ({ hypothesis: h.hypothesis, layer, segment: h.segment, expectedSign: h.expectedSign });
+  const differences = (h: (typeof HYPOTHESES)[number], layer: number) => pairedDifferences(arms[h.pair[0]], arms[h.pair[1]], layer, h.segment);
+  const results = pairedFamily(HYPOTHESES.map((h) => ({ d: differences(h, 0), bootstrapSeed: SEED, testSeed: SEED })));
+  const tests = HYPOTHESES.map((h, i) => ({
+    ...describe(h, 0), ...results[i], confirmed: results[i].holm < 0.05 && Math.sign(results[i].mean) === h.expectedSign,
   }));
-  const layer1 = HYPOTHESES.map((h) => { const { d: _, ...m } = measure(h, 1); return m; });
+  const layer1 = HYPOTHESES.map((h) => ({ ...describe(h, 1), ...pairedEstimate(differences(h, 1), SEED + 1) }));
   const retrieval = controlFamily(main, [{ name: protectedMarker.study, what: 'the query marker `?` never masked', record: protectedMarker }]);
   return { ...arms, tests, layer1, retrieval };
 }
