@@ -52,8 +52,9 @@ test('the report of the user\'s own run: compute, analyse attention, tables matc
   await panel.getByTestId('analyse-attention').click();
   await expect(panel.getByTestId('attention-status')).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   await expect(panel.getByTestId('report-attention')).toBeVisible();
-  // 4 segments, then each per layer (2 layers), the 5 single tokens of the needle task per layer, then 3 more measures.
-  await expect(panel.getByTestId('report-attention').locator('tbody tr')).toHaveCount(4 + 2 * 4 + 2 * 5 + 3);
+  // 4 segments, then each per layer (2 layers), the 5 single tokens of the needle task per layer, the key-swap probe's
+  // two rows, then 3 more measures.
+  await expect(panel.getByTestId('report-attention').locator('tbody tr')).toHaveCount(4 + 2 * 4 + 2 * 5 + 2 + 3);
   await expect(panel.getByTestId('report-figures').locator('[data-figure="attention-mass.svg"] img')).toHaveCount(1);
   await expect(panel.getByTestId('report-figures').locator('img')).toHaveCount(9);
 
@@ -85,6 +86,9 @@ test('the report of the user\'s own run: compute, analyse attention, tables matc
   const ntpLayer0Marker = mean(ntpRuns.map((r) => r.attention!.tokenMassByLayer![0][marker]));
   await expect(panel.getByTestId('report-attention').locator('tr[data-measure="token-layer0-query ?"] td').first())
     .toContainText(`${formatPercent(ntpLayer0Marker)} [`);
+  const ntpSwapped = mean(ntpRuns.map((r) => r.attention!.keySwap!.swapped));
+  await expect(panel.getByTestId('report-attention').locator('tr[data-measure="key-swap-swapped"] td').first())
+    .toContainText(`${formatPercent(ntpSwapped)} [`);
   // Every cell of the per-arm table is analyseStudy(study.json)'s.
   const summary = analyseStudy(record);
   for (const arm of summary.arms) {

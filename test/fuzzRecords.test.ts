@@ -120,6 +120,7 @@ describe('study records', () => {
     ['an infinite attention number', (r: StudyRecord) => { r.units[0].runs[0].attention!.scoreDecay = Infinity; }, /attention\.scoreDecay must be a finite number/],
     ['token names without their mass', (r: StudyRecord) => { r.units[0].runs[0].attention!.tokenNames = ['a']; }, /tokenMassByLayer must be 2 × 1 numbers/],
     ['token mass without names', (r: StudyRecord) => { r.units[0].runs[0].attention!.tokenMassByLayer = [[0.5], [0.5]]; }, /tokenNames must be a list of names/],
+    ['a key-swap share above 1', (r: StudyRecord) => { r.units[0].runs[0].attention!.keySwap = { clean: 0.5, swapped: 1.5 }; }, /keySwap must hold two shares/],
     ['token mass of the wrong shape', (r: StudyRecord) => {
       withTokens(r);
       r.units[0].runs[0].attention!.tokenMassByLayer = [[0.5, 0.5]];

@@ -85,6 +85,8 @@ describe('npm run reproduce -- --study needle-s --quick', () => {
         expect(tokens[0] + tokens[1] + tokens[2]).toBeCloseTo(r.attention!.segmentMassByLayer[l][1], 12);
         expect(tokens[3] + tokens[4]).toBeCloseTo(r.attention!.segmentMassByLayer[l][3], 12);
       });
+      const { clean, swapped } = r.attention!.keySwap!;
+      for (const share of [clean, swapped]) expect(share * r.attention!.examples.length % 1).toBeCloseTo(0, 9); // counts of prompts
     }
 
     // The report's files and sections.

@@ -3,7 +3,7 @@ import { preset } from '../src/config/presets';
 import { charTokenizer } from '../src/data/charTokenizer';
 import { Segment } from '../src/data/needleTask';
 import { Special } from '../src/data/needleVocab';
-import { RETRIEVAL_TOKEN_NAMES, retrievalTokenPositions } from '../src/data/retrievalTokens';
+import { keySwappedPrompt, RETRIEVAL_TOKEN_NAMES, retrievalTokenPositions } from '../src/data/retrievalTokens';
 import { createTask } from '../src/data/task';
 import { textProbeSet } from '../src/data/textProbe';
 
@@ -28,6 +28,12 @@ describe('the single tokens of a retrieval example (K : V … ? K)', () => {
         expect(self).toBe(answer);
         expect(tokens[self]).toBe(tokens[key]);          // the query asks for the needle's key
         expect(tokens[answer + 1]).toBe(tokens[value]);  // and the answer is its value
+        // The key-swap probe: only the query key changes, to a key the prompt's inputs do not hold.
+        const swapped = Array.from(keySwappedPrompt(tokens, positions, task.keyIds!)!);
+        const changed = swapped.flatMap((t, k) => (t !== tokens[k] ? [k] : []));
+        expect(changed).toEqual([self]);
+        expect(task.keyIds).toContain(swapped[self]);
+        expect(tokens.slice(0, T)).not.toContain(swapped[self]);
       }
     });
   }
@@ -40,6 +46,17 @@ describe('the single tokens of a retrieval example (K : V … ? K)', () => {
     expect(retrievalTokenPositions([N, N, N, A, N, Q, Q], 6)).toBeNull();         // two needle runs
     expect(retrievalTokenPositions([B, N, N, A, A, Q, Q], 6)).toBeNull();         // a needle of two
     expect(retrievalTokenPositions([B, N, N, N, A, Q, Q], 7)).toBeNull();         // outside the input
+  });
+
+  it('swaps to the next absent key, cyclically, and gives up only when every key is in the prompt', () => {
+    const { BEFORE: B, NEEDLE: N, QUERY: Q } = Segment;
+    const segments = [B, N, N, N, Q, Q];
+    const positions = retrievalTokenPositions(segments, 5);
+    // keys 10..13; the prompt holds 13 (needle and query) and 10 (as a filler stand-in): 13 → (10 present) → 11.
+    expect(Array.from(keySwappedPrompt([10, 13, 1, 20, 3, 13, 20], positions, [10, 11, 12, 13])!)).toEqual([10, 13, 1, 20, 3, 11, 20]);
+    expect(keySwappedPrompt([10, 13, 1, 20, 3, 13, 20], positions, [10, 13])).toBeNull();   // every key present
+    expect(keySwappedPrompt([10, 14, 1, 20, 3, 14, 20], positions, [10, 11, 12, 13])).toBeNull(); // the needle key is no key
+    expect(keySwappedPrompt([10, 13, 1, 20, 3, 13, 20], null, [10, 11])).toBeNull();
   });
 
   it('is null for every text-probe prompt (its needle and query are sentences)', () => {

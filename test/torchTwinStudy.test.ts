@@ -76,6 +76,7 @@ describe('PyTorch twin: export-study, train, reproduce --from', () => {
         expect(p.accByDepth).toEqual(e.accByDepth);
       });
       expect(attention[r].tokenMassByLayer, 'the needle task has the single-token split').toHaveLength(2);
+      expect(attention[r].keySwap, 'and the key-swap probe').toBeDefined();
       expectClose(run.attention, attention[r], `run ${r} attention`, 1e-9);
     });
 

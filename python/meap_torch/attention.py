@@ -29,6 +29,32 @@ def retrieval_token_positions(segments, answer_position: int):
     return needle + [a - 1, a]
 
 
+def key_swapped_prompt(tokens, positions, key_ids):
+    """The prompt with its query key replaced by a key absent from the inputs (src/data/retrievalTokens.ts
+    keySwappedPrompt): the needle key's next key in key_ids, cyclically, skipping keys the inputs hold; or None."""
+    if positions is None or len(positions) != len(RETRIEVAL_TOKEN_NAMES) or not key_ids:
+        return None
+    query = positions[4]
+    present = set(tokens[:query + 1])
+    if tokens[positions[0]] not in key_ids:
+        return None
+    at = key_ids.index(tokens[positions[0]])
+    for j in range(1, len(key_ids)):
+        key = key_ids[(at + j) % len(key_ids)]
+        if key not in present:
+            swapped = list(tokens)
+            swapped[query] = key
+            return swapped
+    return None
+
+
+@torch.no_grad()
+def answer_argmax(model, tokens, answer: int, device) -> int:
+    """The greedy answer at input position `answer` of the clean prompt (its T + 1 tokens)."""
+    ids = torch.tensor(tokens[:-1], dtype=torch.long, device=device).view(1, -1)
+    return int(torch.argmax(model(ids)[0, answer]))
+
+
 def query_positions(segments, answer_position: int, T: int) -> set:
     query = {answer_position}
     if answer_position < 0 or answer_position >= T:
@@ -94,14 +120,19 @@ def relative_change(before: float, after: float) -> float:
     return (after - before) / before if before != 0 else math.nan
 
 
-def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id: int, device) -> dict:
-    """One run's AttentionRecord (src/engine/modelAnalysis.ts) on the first `count` evaluation examples."""
+def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id: int, device, key_ids=None) -> dict:
+    """One run's AttentionRecord (src/engine/modelAnalysis.ts) on the first `count` evaluation examples; `key_ids`
+    (the task's keys) enables the key-swap probe."""
     T = eval_set.T
     examples = list(range(min(count, eval_set.count)))
     mass, on_clean, on_masked, var_clean, var_masked, entropy, token_mass = [], [], [], [], [], [], []
     token_positions = [retrieval_token_positions(
         eval_set.segments[i * (T + 1):i * (T + 1) + T], eval_set.answer_positions[i]) for i in examples]
     retrieval = len(examples) > 0 and all(p is not None for p in token_positions)
+    swapped_prompts = [key_swapped_prompt(eval_set.tokens[i * (T + 1):(i + 1) * (T + 1)], token_positions[e], key_ids or [])
+                       for e, i in enumerate(examples)]
+    key_swap = retrieval and all(p is not None for p in swapped_prompts)
+    clean_value = swapped_value = 0
     for e, index in enumerate(examples):
         tokens = eval_set.tokens[index * (T + 1):(index + 1) * (T + 1)]
         segments = eval_set.segments[index * (T + 1):index * (T + 1) + T]
@@ -121,6 +152,10 @@ def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id
             # Summed head by head and divided once: as positionMassByLayer (src/analysis/attentionStack.ts).
             token_mass.append([[float(layer[:, answer, j].sum()) / layer.shape[0] for j in token_positions[e]]
                                for layer in clean])
+        if key_swap:
+            value = tokens[token_positions[e][2]]
+            clean_value += answer_argmax(model, tokens, answer, device) == value
+            swapped_value += answer_argmax(model, swapped_prompts[e], answer, device) == value
         L = clean.shape[0]
         on_clean.append(sum(_on_keys(clean[l], masked) for l in range(L)) / L)
         on_masked.append(sum(_on_keys(with_mask[l], masked) for l in range(L)) / L)
@@ -140,4 +175,5 @@ def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id
         "uniformEntropy": sum(math.log(i + 1) for i in range(T)) / T,
         **({"tokenNames": list(RETRIEVAL_TOKEN_NAMES),
             "tokenMassByLayer": [_mean_rows([m[l] for m in token_mass]) for l in range(L)]} if retrieval else {}),
+        **({"keySwap": {"clean": clean_value / len(examples), "swapped": swapped_value / len(examples)}} if key_swap else {}),
     }

@@ -196,7 +196,8 @@ class BatchedStudyTrainer:
         """run index -> AttentionRecord on the first `count` evaluation examples (clean and paired-masked)."""
         seed = self.config["evaluation"]["seed"]
         examples = self.probe_set if self.probe_set is not None else self.plan.eval_set
-        return {r: analyse_attention(self._model(r), examples, count, seed, self.plan.task.mask_id, self.device)
+        return {r: analyse_attention(self._model(r), examples, count, seed, self.plan.task.mask_id, self.device,
+                                  self.plan.task.key_ids)
                 for r in self.owned}
 
     def weights(self, r: int) -> dict:

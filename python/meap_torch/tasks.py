@@ -34,12 +34,14 @@ class Task:
     filler_ids: Optional[List[int]] = None                 # replace: random-filler draws from these; None for text
     # Retrieval tasks: (block, T, segments) -> the input positions (< T, increasing) the `protect` control keeps.
     protected_inputs: Optional[Callable] = None
+    key_ids: Optional[List[int]] = None  # retrieval tasks: the key ids in order (the analyses' key-swap probe)
 
 
 def _retrieval_controls(task: Task, vocab, answer_start=lambda block, T: T) -> Task:
     """What every task on the synthetic retrieval vocabulary shares (task.ts retrievalControls)."""
     task.ordinary_ids = list(range(vocab.filler_start, vocab.size))
     task.filler_ids = list(range(vocab.filler_start, vocab.filler_start + vocab.filler_count))
+    task.key_ids = list(range(vocab.key_start, vocab.key_start + vocab.key_count))
     task.protected_inputs = lambda block, T, segments: protected_input_positions(block, T, answer_start(block, T), segments)
     return task
 

@@ -22,3 +22,25 @@ export function retrievalTokenPositions(segments: ArrayLike<number>, answerPosit
   if (needle.length !== 3 || needle[2] - needle[0] !== 2) return null;
   return [...needle, a - 1, a];
 }
+
+/**
+ * The prompt (its T + 1 tokens) with the query key replaced by a key id absent from the inputs: the needle key's
+ * next key in `keyIds`, cyclically, skipping any key the inputs hold. A model that reads the key cannot find this
+ * one in the context; a model that copies the context's value answers the needle's value all the same. Null when
+ * every key is in the inputs, or the positions are not a retrieval block's (retrievalTokenPositions).
+ */
+export function keySwappedPrompt(tokens: ArrayLike<number>, positions: readonly number[] | null, keyIds: readonly number[]): Uint32Array | null {
+  if (!positions || positions.length !== RETRIEVAL_TOKEN_NAMES.length) return null;
+  const query = positions[4];
+  const present = new Set(Array.from({ length: query + 1 }, (_, t) => tokens[t]));
+  const at = keyIds.indexOf(tokens[positions[0]]);
+  if (at < 0) return null;
+  for (let j = 1; j < keyIds.length; j++) {
+    const key = keyIds[(at + j) % keyIds.length];
+    if (present.has(key)) continue;
+    const swapped = Uint32Array.from(tokens as ArrayLike<number>);
+    swapped[query] = key;
+    return swapped;
+  }
+  return null;
+}

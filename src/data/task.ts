@@ -67,6 +67,8 @@ export interface Task {
   ordinaryIds: readonly number[];
   /** Ids a `replace: random-filler` control draws from (the filler words); absent when the task has none (text). */
   fillerIds?: readonly number[];
+  /** Retrieval tasks: the key ids, in order (the analyses' key-swap probe, src/data/retrievalTokens.ts). */
+  keyIds?: readonly number[];
   /**
    * Retrieval tasks: the input positions (< T, increasing) of the listed segments in one clean block (the
    * `protect` control; src/data/protectedSegments.ts). Absent for text, which has no needle or query.
@@ -231,11 +233,12 @@ export function createTask<N extends TaskName>(name: N, options: TaskOptionsByNa
 
 /** What every task on the synthetic retrieval vocabulary shares: replacement ids and protected positions. */
 function retrievalControls(vocab: NeedleVocab, answerStart: (block: ArrayLike<number>, T: number) => number = (_, T) => T)
-  : Pick<Task, 'ordinaryIds' | 'fillerIds' | 'protectedInputs'> {
+  : Pick<Task, 'ordinaryIds' | 'fillerIds' | 'keyIds' | 'protectedInputs'> {
   const range = (start: number, count: number) => Array.from({ length: count }, (_, i) => start + i);
   return {
     ordinaryIds: range(vocab.fillerStart, vocab.size - vocab.fillerStart),
     fillerIds: range(vocab.fillerStart, vocab.fillerCount),
+    keyIds: range(vocab.keyStart, vocab.keyCount),
     protectedInputs: (block, T, segments) => protectedInputPositions(block, T, answerStart(block, T), segments),
   };
 }

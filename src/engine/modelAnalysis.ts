@@ -15,7 +15,8 @@ import {
   entropyByLayer, meanRows, pairedMaskAnalysis, positionMassByLayer, segmentMassByLayer, uniformEntropy, type AttentionStack,
   type PairedMaskAnalysis,
 } from '../analysis/attentionStack';
-import { RETRIEVAL_TOKEN_NAMES, retrievalTokenPositions } from '../data/retrievalTokens';
+import { keySwappedPrompt, RETRIEVAL_TOKEN_NAMES, retrievalTokenPositions } from '../data/retrievalTokens';
+import { argmax } from '../util/argmax';
 import { relativeChange } from '../analysis/attention';
 import { answerCorrect, answerRows, textProbeSet, type TextProbeSet } from '../data/textProbe';
 import type { RunEvaluation } from './types';
@@ -45,6 +46,12 @@ export interface AttentionRecord extends PairedMaskAnalysis {
   tokenNames?: string[];
   /** [layer][token]: share of attention from the answer-generating position on each, mean over heads and examples. */
   tokenMassByLayer?: number[][];
+  /**
+   * Retrieval tasks: does the answer read the query's key? Over the same examples, the share the model answers with
+   * the needle's value (greedy) on the clean prompt, and with the query key swapped for a key absent from the prompt
+   * (keySwappedPrompt). A model that copies the context's value without reading the key scores the same on both.
+   */
+  keySwap?: { clean: number; swapped: number };
 }
 
 /**
@@ -96,18 +103,28 @@ export async function analyseAttention(study: StudyEngine, probeSet: TextProbeSe
   const examples = examplesFor(study, probeSet, count);
   const tokenPositions = examples.map(({ example }) => retrievalTokenPositions(example.segments, example.answerPosition));
   const retrieval = tokenPositions.length > 0 && tokenPositions.every((p) => p !== null);
+  const swappedPrompts = examples.map(({ example }, e) => keySwappedPrompt(example.tokens, tokenPositions[e], study.task.keyIds ?? []));
+  const keySwap = retrieval && swappedPrompts.every((p) => p !== null);
+  const V = config.model.vocabSize;
   const acc = Array.from({ length: R }, () => ({
-    mass: [] as number[][][], tokens: [] as number[][][], onClean: [] as number[], onMasked: [] as number[], varClean: [] as number[], varMasked: [] as number[], entropy: [] as number[][][],
+    mass: [] as number[][][], tokens: [] as number[][][], cleanValue: 0, swappedValue: 0, onClean: [] as number[], onMasked: [] as number[], varClean: [] as number[], varMasked: [] as number[], entropy: [] as number[][][],
   }));
   for (const [e, { index, example }] of examples.entries()) {
     const masked = pairedMaskPositions(example.segments, example.answerPosition, T, deriveSeed(config.evaluation.seed, index, 'report-mask'));
-    const clean = await study.probe(example.tokens, []);
+    const rows = [example.answerPosition];
+    const clean = await study.probe(example.tokens, [], keySwap ? rows : undefined);
     const withMask = await study.probe(example.tokens, masked);
+    const swapped = keySwap ? await study.probe(swappedPrompts[e]!, [], rows) : null;
+    const value = keySwap ? example.tokens[tokenPositions[e]![2]] : -1;
     for (let r = 0; r < R; r++) {
       const stack = (probs: Float32Array): AttentionStack => ({ probs: probs.subarray(r * perRun, (r + 1) * perRun), layers: L, heads: H, T });
       const cleanStack = stack(clean.probs), maskedStack = stack(withMask.probs);
       acc[r].mass.push(segmentMassByLayer(cleanStack, example.segments, [example.answerPosition], ATTENTION_SEGMENTS.length));
       if (retrieval) acc[r].tokens.push(positionMassByLayer(cleanStack, example.answerPosition, tokenPositions[e]!));
+      if (swapped) {
+        if (argmax(clean.logits.subarray(r * V, (r + 1) * V)) === value) acc[r].cleanValue++;
+        if (argmax(swapped.logits.subarray(r * V, (r + 1) * V)) === value) acc[r].swappedValue++;
+      }
       const paired = pairedMaskAnalysis(cleanStack, maskedStack, masked);
       acc[r].onClean.push(paired.onMaskedClean);
       acc[r].onMasked.push(paired.onMaskedMasked);
@@ -134,6 +151,7 @@ export async function analyseAttention(study: StudyEngine, probeSet: TextProbeSe
         tokenNames: [...RETRIEVAL_TOKEN_NAMES],
         tokenMassByLayer: Array.from({ length: L }, (_, l) => meanRows(a.tokens.map((m) => m[l]))),
       } : {}),
+      ...(keySwap ? { keySwap: { clean: a.cleanValue / examples.length, swapped: a.swappedValue / examples.length } } : {}),
     };
   });
 }

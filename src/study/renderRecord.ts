@@ -62,7 +62,14 @@ function attentionShapeIssue(a: Record<string, unknown>, where: string, config: 
   for (const key of ['onMaskedClean', 'onMaskedMasked', 'scoreDecay', 'varianceClean', 'varianceMasked', 'varianceIncrease', 'uniformEntropy']) {
     if (!finiteOrNull(a[key])) return `${where} attention.${key} must be a finite number (or null)`;
   }
-  return tokenMassIssue(a, where, layers);
+  return tokenMassIssue(a, where, layers) ?? keySwapIssue(a.keySwap, where);
+}
+
+/** The retrieval tasks' optional key-swap probe: two shares in [0, 1]. */
+function keySwapIssue(k: unknown, where: string): string | null {
+  if (k === undefined) return null;
+  const share = (x: unknown) => typeof x === 'number' && x >= 0 && x <= 1;
+  return isObject(k) && share(k.clean) && share(k.swapped) ? null : `${where} attention.keySwap must hold two shares in [0, 1] (clean, swapped)`;
 }
 
 /** The retrieval tasks' optional split of the answer position's attention by single token: both fields or neither. */

@@ -115,7 +115,7 @@ function attentionSection(
     analysed[0].attention.segmentMassByLayer.flatMap((layer, l) => layer.map((_, k) => [
       `layer ${l}: ${names[k]}`, ...analysed.map(({ attention }) => formatPercentEstimate(attention.segmentMassByLayer[l][k])),
     ]))), '');
-  out.push(...tokenMassSection(s, analysed));
+  out.push(...tokenMassSection(s, analysed), ...keySwapSection(s, analysed));
   const L = analysed[0].attention.headEntropy.length, H = analysed[0].attention.headEntropy[0]?.length ?? 0;
   out.push('Per-head entropy (nats, clean input, mean over seeds):', '');
   out.push(table(['head', ...s.arms.map((a) => a.label)], Array.from({ length: L * H }, (_, k) => {
@@ -137,6 +137,21 @@ function tokenMassSection(s: StudySummary, analysed: { arm: ArmSummary; attentio
       tokens[0]!.massByLayer.flatMap((layer, l) => layer.map((_, k) => [
         `layer ${l}: ${names[k]}`, ...tokens.map((t) => formatPercentEstimate(t!.massByLayer[l][k])),
       ]))), '',
+  ];
+}
+
+/** Retrieval tasks: the key-swap probe (none when absent). */
+function keySwapSection(s: StudySummary, analysed: { arm: ArmSummary; attention: ArmAttention }[]): string[] {
+  const swaps = analysed.map(({ attention }) => attention.keySwap);
+  if (!swaps.every((k) => k !== undefined)) return [];
+  return [
+    'Does the answer read the key? On the same prompts, the share answered with the needle\'s value (greedy), as they are '
+      + 'and with the query key swapped for a key that is nowhere in the prompt. A model that reads the key cannot find that '
+      + 'one; a model that copies the context\'s value answers the same on both (mean over seeds [95% bootstrap CI]).', '',
+    table(['prompt', ...s.arms.map((a) => `${a.label} (n = ${a.seeds.length})`)], [
+      ['as it is: answers the needle\'s value', ...swaps.map((k) => formatPercentEstimate(k!.clean))],
+      ['query key swapped: still answers the needle\'s value', ...swaps.map((k) => formatPercentEstimate(k!.swapped))],
+    ]), '',
   ];
 }
 

@@ -91,6 +91,8 @@ export interface ArmAttention {
   uniformEntropy: number;
   /** Retrieval tasks, when every run's record has it: the answer position's attention on single tokens (AttentionRecord.tokenNames). */
   tokens?: { names: string[]; massByLayer: Estimate[][] };
+  /** Retrieval tasks, when every run's record has it: the key-swap probe (AttentionRecord.keySwap), over seeds. */
+  keySwap?: { clean: Estimate; swapped: Estimate };
 }
 
 export interface ArmSummary {
@@ -178,6 +180,17 @@ function armAttention(study: string, arm: number, allMine: RunRecord[]): ArmAtte
     headEntropy: Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => mean(finite(runs.map((r) => num(r.attention.headEntropy[l][h])))))),
     uniformEntropy: runs[0].attention.uniformEntropy,
     ...tokenMass(study, arm, runs.map((r) => r.attention)),
+    ...keySwapOf(study, arm, runs.map((r) => r.attention)),
+  };
+}
+
+function keySwapOf(study: string, arm: number, records: AttentionRecord[]): Pick<ArmAttention, 'keySwap'> {
+  if (!records.every((a) => a.keySwap)) return {};
+  return {
+    keySwap: {
+      clean: estimate(records.map((a) => num(a.keySwap!.clean)), statSeed(study, 'keySwapClean', arm)),
+      swapped: estimate(records.map((a) => num(a.keySwap!.swapped)), statSeed(study, 'keySwapSwapped', arm)),
+    },
   };
 }
 

@@ -200,28 +200,6 @@ function needleQuickHighRatios(): StudyDefinition {
     (c) => ({ arms: [0, 0.15, 0.2, 0.3, 0.4], baseSeed: c.baseSeed + 4000 }));
 }
 
-/**
- * recall-quick: the quick model on the recall task with two K : V pairs per block (one a distractor), NTP / 0.15 /
- * 0.30, 64 fresh seeds (baseSeed + 5000). In needle-quick the context holds exactly one value token, so "copy the
- * value" answers without reading the key; here the key must pick one of two values. Pre-registration 4
- * (docs/preregistration-query-attention.md): does MEAP's advantage survive without that shortcut?
- */
-function recallQuick(): StudyDefinition {
-  const base = needleQuick();
-  return {
-    ...base,
-    name: 'recall-quick',
-    title: 'recall-quick: NTP vs MEAP with a distractor pair (quick preset, 2 pairs per block, sized for a CPU)',
-    question: 'On the quick model with two K : V pairs per block, so that the answer needs the query\'s key, does MEAP at P = 0.15 '
-      + 'or 0.30 learn retrieval more often or sooner than NTP?',
-    config: {
-      ...base.config, task: 'recall', taskOptions: { ...(base.config.taskOptions as object), pairs: 2 } as StudyConfig['taskOptions'],
-      arms: [0, 0.15, 0.3], baseSeed: base.config.baseSeed + 5000, evaluation: { ...base.config.evaluation, buckets: 2 },
-    },
-    bucketLabel: 'queried pair (first … last)',
-  };
-}
-
 function long(): StudyDefinition {
   const base = preset('needle-long');
   return {
@@ -317,7 +295,6 @@ const DEFINITIONS: Record<string, () => StudyDefinition> = {
   'needle-quick-sweep': needleQuickSweep,
   'needle-quick-ratio-20': needleQuickRatio20,
   'needle-quick-high-ratios': needleQuickHighRatios,
-  'recall-quick': recallQuick,
   sweep,
   long,
   'pretrain-then-probe': pretrainThenProbe,

@@ -17,6 +17,8 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
   const layers = analysed[0].attention.segmentMassByLayer.length;
   // Retrieval tasks: the needle's K, :, V, the query's ? and the answer position itself, when every arm has them.
   const tokens = analysed.every(({ attention }) => attention.tokens) ? analysed[0].attention.tokens : undefined;
+  // Retrieval tasks: the same prompts with the query key swapped (does the answer read the key?).
+  const keySwap = analysed.every(({ attention }) => attention.keySwap);
   const signedPaper = (x: number) => `≈ ${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(0)}%`;
   return (
     <div className="report-table-wrap">
@@ -25,7 +27,9 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
           Every model sees the same {examples} {probe ? 'probe prompts' : 'evaluation examples'}. Segment mass: share of attention
           from the answer-generating position, mean over layers and heads (clean input), then per layer (an objective can move
           attention in one layer and not another, which the mean hides), and for retrieval tasks on single tokens: the needle's
-          key, colon and value, the query's ? and the query key, which is the answer position itself. Paired analysis: the same model with 15% of
+          key, colon and value, the query's ? and the query key, which is the answer position itself; and whether the answer reads the
+          key: the share answered with the needle's value as the prompt is and with its query key swapped for one the prompt lacks
+          (a model that copies the only value in the context answers both alike). Paired analysis: the same model with 15% of
           the context masked (never the query) — score decay is the relative change of attention on the masked keys (negative: they
           get less attention, as the paper's −53%; positive: more), variance change that of the variance over the unmasked keys.
           Averaged over the {examples} {probe ? 'prompts' : 'examples'} (the Attention panel shows one). Mean over seeds [95% bootstrap CI].
@@ -60,6 +64,13 @@ export function AttentionTable({ summary, segmentNames, examples, probe }: {
               <td className="num paper">—</td><td className="num paper">—</td>
             </tr>
           )))}
+          {keySwap && (['clean', 'swapped'] as const).map((which) => (
+            <tr key={`key-swap-${which}`} data-measure={`key-swap-${which}`}>
+              <th scope="row">{which === 'clean' ? 'answers the needle\'s value (prompt as it is)' : 'still answers the needle\'s value with the query key swapped for an absent key'}</th>
+              {analysed.map(({ arm, attention }) => <td key={arm.arm} className="num">{formatPercentEstimate(attention.keySwap![which])}</td>)}
+              <td className="num paper">—</td><td className="num paper">—</td>
+            </tr>
+          ))}
           <tr data-measure="score-decay">
             <th scope="row">change of attention on masked keys, masked vs clean input (score decay)</th>
             {analysed.map(({ arm, attention }) => <td key={arm.arm} className="num">{formatSignedPercentEstimate(attention.scoreDecay)}</td>)}
