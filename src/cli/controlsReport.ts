@@ -3,7 +3,7 @@
  * control study present under DIR (src/study/controlStudies.ts), and writes DIR/controls.md — the controls side by
  * side with Holm-adjusted tests (src/study/controlFamily.ts), with needle-quick's older mask variants (protectQuery,
  * shared masks) when present; and, from the pre-registered studies when present, DIR/query-attention.md and
- * DIR/high-ratios.md. Trains nothing.
+ * DIR/high-ratios.md and DIR/key-swap.md. Trains nothing.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { CONTROLS, FRESH_STUDIES } from '../study/controlStudies';
 import { queryAttention, queryAttentionMarkdown } from '../study/queryAttention';
 import { HIGH_RATIOS_STUDY, highRatios, highRatiosMarkdown } from '../study/highRatios';
+import { keySwap, keySwapMarkdown } from '../study/keySwap';
 import { controlFamily, controlFamilyMarkdown, type ControlStudy } from '../study/controlFamily';
 import { MAX_RECORD_BYTES, recordAsHeld, studyRecordIssue } from '../study/renderRecord';
 import type { StudyRecord } from '../study/report';
@@ -60,7 +61,19 @@ function main(argv: string[]): number {
   console.log(`wrote ${out} (${controls.length} control stud${controls.length === 1 ? 'y' : 'ies'}${main ? ', paired with needle-quick' : ''})`);
   writeQueryAttention(dir, main, controls);
   writeHighRatios(dir);
+  writeKeySwap(dir);
   return 0;
+}
+
+/** Pre-registration 4 (src/study/keySwap.ts) → DIR/key-swap.md, when needle-quick-fresh's record has the key-swap probe. */
+function writeKeySwap(dir: string): void {
+  const path = join(dir, FRESH_STUDIES[0].name, 'study.json');
+  if (!existsSync(path)) return;
+  const record = readRecord(path);
+  if (!record.units.every((u) => u.runs.every((r) => r.attention?.keySwap))) return;
+  const out = join(dir, 'key-swap.md');
+  writeFileSync(out, keySwapMarkdown(keySwap(record)));
+  console.log(`wrote ${out} (pre-registration 4: does retrieval read the key?)`);
 }
 
 /** Pre-registration 3 (src/study/highRatios.ts) → DIR/high-ratios.md, when its study is there. */
