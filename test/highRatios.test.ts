@@ -84,6 +84,11 @@ describe('pre-registration 3: ratios above 0.20 and the layer-0 shift token by t
     expect(markdown).not.toMatch(/NaN|undefined/);
   });
 
+  it('gives the committed reports/high-ratios.md from the committed needle-quick-high-ratios record', () => {
+    const committed = JSON.parse(readFileSync('reports/needle-quick-high-ratios/study.json', 'utf8')) as StudyRecord;
+    expect(highRatiosMarkdown(highRatios(committed))).toBe(readFileSync('reports/high-ratios.md', 'utf8'));
+  });
+
   it('refuses a record without the ratios or without the single-token split', () => {
     const fewer = record();
     fewer.definition.config.arms = [0, 0.15, 0.2];

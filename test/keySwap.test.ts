@@ -1,7 +1,8 @@
 /**
  * Pre-registration 4's analysis (src/study/keySwap.ts) on the committed needle-quick-fresh record given made-up
  * key-swap shares with known means: the learned / not-learned split follows the primary endpoint, H9's verdict
- * follows its interval, and a record without the probe is refused.
+ * follows its interval, and a record without the probe is refused; the committed reports/key-swap.md is what the
+ * committed record gives.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -45,6 +46,12 @@ describe('pre-registration 4: does retrieval read the key?', () => {
   });
 
   it('refuses a record without the probe', () => {
-    expect(() => keySwap(committed())).toThrow(/has no key-swap probe/);
+    const old = committed();
+    delete old.units[3].runs[1].attention!.keySwap;
+    expect(() => keySwap(old)).toThrow(/run of seed \d+ \(arm \d\) has no key-swap probe/);
+  });
+
+  it('gives the committed reports/key-swap.md from the committed record', () => {
+    expect(keySwapMarkdown(keySwap(committed()))).toBe(readFileSync('reports/key-swap.md', 'utf8'));
   });
 });
