@@ -250,6 +250,20 @@ test('attention views show the worker\'s snapshots of the tiny comparison', asyn
     await expect(run.locator('ol li')).toHaveCount(5);
   }
   await tryPanel.screenshot({ path: testInfo.outputPath('try-models.png') });
+  // Does the answer read the key? The example with its query key swapped: only the last token changes; back again.
+  const original = (await tryPanel.getByTestId('prompt-input').inputValue()).split(' ');
+  await tryPanel.getByTestId('swap-key').click();
+  const swapped = (await tryPanel.getByTestId('prompt-input').inputValue()).split(' ');
+  expect(swapped.slice(0, -1)).toEqual(original.slice(0, -1));
+  expect(swapped.at(-1)).toMatch(/^K\d+$/);
+  expect(original).not.toContain(swapped.at(-1));
+  await tryPanel.getByRole('button', { name: 'Continue' }).click();
+  await expect(tryPanel.getByTestId('swapped-note')).toContainText('names a key the prompt does not hold');
+  await expect(tryPanel.getByTestId('generation-run')).toHaveCount(2);
+  await expect(tryPanel.locator('.att-continuation').first()).toContainText(swapped.join(' '));
+  await tryPanel.getByTestId('swap-key').click();
+  await expect(tryPanel.getByTestId('prompt-input')).toHaveValue(original.join(' '));
+  await expect(tryPanel.getByTestId('swapped-note')).toHaveCount(0);
 
   expect(errors).toEqual([]);
 });

@@ -78,3 +78,22 @@ describe('prompts of a character task, with the vocabulary the Worker sends', ()
     expect(codec.decode(ids)).toBe(task.decode!(ids));
   });
 });
+
+describe('the examples the Worker sends: their key-swapped twins', () => {
+  it('retrieval examples carry the prompt with only the query key changed, to a key the prompt lacks; text has none', () => {
+    const config = presetConfig('tiny');
+    const needle = createTask('needle', config.taskOptions as never);
+    const view = taskView({ task: needle, evalSet: needle.evalSet(8, config.model.context, 2, 1) });
+    for (const ex of view.examples) {
+      const swapped = ex.keySwapped!;
+      const last = ex.prompt.length - 1;
+      expect(swapped.slice(0, last)).toEqual(ex.prompt.slice(0, last));
+      expect(swapped[last]).not.toBe(ex.prompt[last]);
+      expect(needle.keyIds).toContain(swapped[last]);
+      expect(ex.prompt).not.toContain(swapped[last]);
+    }
+    const text = createTask('text', presetConfig('text-s').taskOptions as never);
+    const textView = taskView({ task: text, evalSet: text.evalSet(2, 64, 1, 1) });
+    expect(textView.examples.every((ex) => ex.keySwapped === undefined)).toBe(true);
+  });
+});

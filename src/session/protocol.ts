@@ -140,6 +140,11 @@ export interface ExampleInfo {
   /** Input tokens up to and including the answer position (the prompt that should produce the answer). */
   prompt: number[];
   answer: number;
+  /**
+   * Retrieval tasks: the same prompt with its query key swapped for a key it does not hold (src/data/retrievalTokens.ts
+   * keySwappedPrompt): a model that reads the key cannot answer it from the context; one that copies the value can.
+   */
+  keySwapped?: number[];
 }
 
 /** What the page shows of the study's task; built in the Worker from the task itself (the page builds no task). */

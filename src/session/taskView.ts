@@ -3,6 +3,7 @@
  * 'built'): the page never builds a task, so its token names, prompts and examples are the Worker's own.
  */
 import { Segment, SEGMENT_NAMES } from '../data/needleTask';
+import { keySwappedPrompt, retrievalTokenPositions } from '../data/retrievalTokens';
 import type { StudyEngine } from '../engine/studyEngine';
 import type { ExampleInfo, TaskView } from './protocol';
 
@@ -20,12 +21,19 @@ export function taskView(engine: Pick<StudyEngine, 'task' | 'evalSet'>): TaskVie
   const T = evalSet.T;
   // Every task, qa included: the prompt ends at the position predicting the (first) answer token, so a qa
   // example's prompt ends with `? K_i` and `answer` is its phrase's first word; segment names are shared.
-  const examples: ExampleInfo[] = Array.from({ length: Math.min(evalSet.count, MAX_VIEW_EXAMPLES) }, (_, i) => ({
-    index: i,
-    bucket: evalSet.buckets[i],
-    prompt: Array.from(evalSet.tokens.subarray(i * (T + 1), i * (T + 1) + evalSet.answerPositions[i] + 1)),
-    answer: evalSet.answers[i],
-  }));
+  const examples: ExampleInfo[] = Array.from({ length: Math.min(evalSet.count, MAX_VIEW_EXAMPLES) }, (_, i) => {
+    const block = evalSet.tokens.subarray(i * (T + 1), (i + 1) * (T + 1));
+    const end = evalSet.answerPositions[i] + 1;
+    const positions = retrievalTokenPositions(evalSet.segments.subarray(i * (T + 1), i * (T + 1) + T), end - 1);
+    const swapped = keySwappedPrompt(block, positions, task.keyIds ?? []);
+    return {
+      index: i,
+      bucket: evalSet.buckets[i],
+      prompt: Array.from(block.subarray(0, end)),
+      answer: evalSet.answers[i],
+      ...(swapped ? { keySwapped: Array.from(swapped.subarray(0, end)) } : {}),
+    };
+  });
   return {
     segmentNames: [...SEGMENT_NAMES],
     inputSegments: Segment.ANSWER,

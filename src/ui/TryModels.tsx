@@ -64,7 +64,8 @@ export function TryModelsPanel() {
   const compared = useCompared();
   const { names, show, parse, characters, T } = useTokenText();
   const [text, setText] = useState('');
-  const [expected, setExpected] = useState<{ text: string; answer: number } | null>(null);
+  // The picked example's prompt (or its key-swapped twin) and the answer it should produce (the needle's value).
+  const [expected, setExpected] = useState<{ text: string; answer: number; swapped: boolean; example: ExampleInfo } | null>(null);
   const [error, setError] = useState('');
 
   const submit = (event: FormEvent) => {
@@ -74,13 +75,14 @@ export function TryModelsPanel() {
     setError('');
     useAttention.getState().generate(parsed.ids, Math.max(1, continuationRoom(parsed.ids.length, T)));
   };
-  const pick = (example: ExampleInfo) => {
-    const prompt = show(example.prompt);
+  const pick = (example: ExampleInfo, swapped = false) => {
+    const prompt = show(swapped && example.keySwapped ? example.keySwapped : example.prompt);
     setText(prompt);
-    setExpected({ text: prompt, answer: example.answer });
+    setExpected({ text: prompt, answer: example.answer, swapped, example });
     setError('');
   };
-  const answer = expected && expected.text === text ? expected.answer : null;
+  const current = expected && expected.text === text ? expected : null;
+  const answer = current ? current.answer : null;
   const result = generation.status === 'done' ? generation.result : null;
 
   return (
@@ -106,12 +108,24 @@ export function TryModelsPanel() {
           />
         </label>
         <button type="submit" disabled={!built || generation.status === 'pending'}>Continue</button>
+        {current?.example.keySwapped && (
+          <button type="button" className="secondary" data-testid="swap-key" onClick={() => pick(current.example, !current.swapped)}
+            title="Does the answer read the key? Ask for a key the prompt does not hold: a model that copies the context's only value still answers it.">
+            {current.swapped ? 'Restore the query key' : 'Swap the query key'}
+          </button>
+        )}
       </form>
       {!built && <p className="att-placeholder">Build a study first: the models live in the training worker.</p>}
       {error && <p id="try-error" className="att-error" role="alert" data-testid="prompt-error">{error}</p>}
       {generation.status === 'pending' && <p className="att-muted">Asking the models…</p>}
       {generation.status === 'failed' && <p className="att-error" role="alert">{generation.error}</p>}
-      {answer !== null && <p className="att-muted">Expected answer: <b>{names(answer)}</b></p>}
+      {answer !== null && !current?.swapped && <p className="att-muted">Expected answer: <b>{names(answer)}</b></p>}
+      {answer !== null && current?.swapped && (
+        <p className="att-muted" data-testid="swapped-note">
+          The query now names a key the prompt does not hold, so it has no right answer. ✓ marks a model that still answers the
+          needle&apos;s value, <b>{names(answer)}</b>: it copies the value without reading the key (the report&apos;s key-swap probe).
+        </p>
+      )}
       {result && (
         <div className="att-try-results">
           {compared.map((entry) => {
