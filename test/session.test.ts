@@ -91,10 +91,12 @@ describe('TrainingSession on WebGPU', () => {
     expect(built.task.bucketLabel).toBe('needle depth');
     expect(built.task.examples).toHaveLength(Math.min(evalSet.count, 100));
     built.task.examples.forEach((e, i) => {
-      expect(e).toEqual({
-        index: i, bucket: evalSet.buckets[i], answer: evalSet.answers[i],
-        prompt: Array.from(evalSet.tokens.subarray(i * (T + 1), i * (T + 1) + evalSet.answerPositions[i] + 1)),
-      });
+      const prompt = Array.from(evalSet.tokens.subarray(i * (T + 1), i * (T + 1) + evalSet.answerPositions[i] + 1));
+      // The key-swapped twin (Try the models): the prompt with its last token, the query key, swapped for an absent key.
+      const keySwapped = [...prompt.slice(0, -1), e.keySwapped!.at(-1)!];
+      expect(e).toEqual({ index: i, bucket: evalSet.buckets[i], answer: evalSet.answers[i], prompt, keySwapped });
+      expect(task.keyIds).toContain(e.keySwapped!.at(-1));
+      expect(prompt).not.toContain(e.keySwapped!.at(-1));
     });
     await h.session.handle({ type: 'start' });
     await h.waitFor(h.state('done'));
