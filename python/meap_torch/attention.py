@@ -50,7 +50,7 @@ def key_swapped_prompt(tokens, positions, key_ids):
 
 @torch.no_grad()
 def answer_argmax(model, tokens, answer: int, device) -> int:
-    """The greedy answer at input position `answer` of the clean prompt (its T + 1 tokens)."""
+    """The greedy answer at input position `answer` of a prompt (its T + 1 tokens), unmasked."""
     ids = torch.tensor(tokens[:-1], dtype=torch.long, device=device).view(1, -1)
     return int(torch.argmax(model(ids)[0, answer]))
 
@@ -76,14 +76,14 @@ def paired_mask_positions(segments, answer_position: int, T: int, seed: int) -> 
 
 
 @torch.no_grad()
-def attention_stack(model, tokens, masked: list, mask_id: int, device) -> torch.Tensor:
-    """[L, H, T, T] attention of one example with `masked` inputs replaced by [MASK], rounded to float32 as both
-    engines' probes return it, then analysed in float64."""
+def attention_stack(model, tokens, masked: list, mask_id: int, device) -> tuple:
+    """([L, H, T, T] attention, [T, V] logits) of one example with `masked` inputs replaced by [MASK]; the attention
+    rounded to float32 as both engines' probes return it, then analysed in float64."""
     ids = torch.tensor(tokens[:-1], dtype=torch.long, device=device).view(1, -1)
     if masked:
         ids[0, masked] = mask_id
-    model(ids)
-    return torch.stack([layer.self_attn.last_probs[0] for layer in model.model.layers]).float().double().cpu()
+    logits = model(ids)[0]
+    return torch.stack([layer.self_attn.last_probs[0] for layer in model.model.layers]).float().double().cpu(), logits
 
 
 def _on_keys(layer, keys: list) -> float:
@@ -138,8 +138,8 @@ def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id
         segments = eval_set.segments[index * (T + 1):index * (T + 1) + T]
         answer = eval_set.answer_positions[index]
         masked = paired_mask_positions(segments, answer, T, derive_seed(evaluation_seed, index, "report-mask"))
-        clean = attention_stack(model, tokens, [], mask_id, device)
-        with_mask = attention_stack(model, tokens, masked, mask_id, device)
+        clean, clean_logits = attention_stack(model, tokens, [], mask_id, device)
+        with_mask, _ = attention_stack(model, tokens, masked, mask_id, device)
         seg = torch.tensor(segments)
         by_layer = []
         for layer in clean:
@@ -154,7 +154,7 @@ def analyse_attention(model, eval_set, count: int, evaluation_seed: int, mask_id
                                for layer in clean])
         if key_swap:
             value = tokens[token_positions[e][2]]
-            clean_value += answer_argmax(model, tokens, answer, device) == value
+            clean_value += int(torch.argmax(clean_logits[answer])) == value
             swapped_value += answer_argmax(model, swapped_prompts[e], answer, device) == value
         L = clean.shape[0]
         on_clean.append(sum(_on_keys(clean[l], masked) for l in range(L)) / L)

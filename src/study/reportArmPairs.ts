@@ -33,11 +33,10 @@ export function learnedBySeed(a: Pick<PairableArm, 'seeds' | 'learned'>): Map<nu
 
 export function meapArmPairs(arms: readonly PairableArm[]): ArmPair[] {
   const meap = arms.filter((a) => a.maskRatio > 0);
-  const outcomes = learnedBySeed;
   const partial: Omit<ArmPair, 'holm' | 'verdict'>[] = [];
   for (let i = 0; i < meap.length; i++) {
     for (let j = i + 1; j < meap.length; j++) {
-      const a = outcomes(meap[i]), b = outcomes(meap[j]);
+      const a = learnedBySeed(meap[i]), b = learnedBySeed(meap[j]);
       const seeds = [...a.keys()].filter((s) => b.has(s)).sort((x, y) => x - y);
       const first = seeds.map((s) => a.get(s)!), second = seeds.map((s) => b.get(s)!);
       partial.push({

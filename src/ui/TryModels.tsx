@@ -110,7 +110,7 @@ export function TryModelsPanel() {
         <button type="submit" disabled={!built || generation.status === 'pending'}>Continue</button>
         {current?.example.keySwapped && (
           <button type="button" className="secondary" data-testid="swap-key" onClick={() => pick(current.example, !current.swapped)}
-            title="Does the answer read the key? Ask for a key the prompt does not hold: a model that copies the context's only value still answers it.">
+            title="Does the answer depend on the key? Ask for a key the prompt does not hold: a model that copies the context's only value still answers it.">
             {current.swapped ? 'Restore the query key' : 'Swap the query key'}
           </button>
         )}
@@ -123,7 +123,8 @@ export function TryModelsPanel() {
       {answer !== null && current?.swapped && (
         <p className="att-muted" data-testid="swapped-note">
           The query now names a key the prompt does not hold, so it has no right answer. ✓ marks a model that still answers the
-          needle&apos;s value, <b>{names(answer)}</b>: it copies the value without reading the key (the report&apos;s key-swap probe).
+          needle&apos;s value, <b>{names(answer)}</b>: on this prompt its answer does not depend on the key asked (the report&apos;s
+          key-swap probe counts this over 200 prompts).
         </p>
       )}
       {result && (
